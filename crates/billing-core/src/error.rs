@@ -1,0 +1,198 @@
+//! The typed errors of the use cases. Every rule breach changes nothing.
+
+use crate::booking::BookingError;
+use crate::idempotency::IdempotencyKey;
+use crate::ids::{BookingId, CustomerId, PaymentId};
+use crate::money::{Currency, Money, MoneyError};
+use crate::payment::{Failure, FoldError};
+use crate::ports::{DirectoryError, GatewayError, LedgerError};
+use crate::status::BalanceError;
+
+/// Why a use case refused or failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BillingError {
+    /// The business has no such booking.
+    #[error("booking {0} not found")]
+    BookingNotFound(BookingId),
+    /// The business has no such payment.
+    #[error("payment {0} not found")]
+    PaymentNotFound(PaymentId),
+    /// The business has no such customer.
+    #[error("customer {0} not found")]
+    CustomerNotFound(CustomerId),
+    /// The customer has no default card to charge.
+    #[error("customer {0} has no card on file")]
+    NoCardOnFile(CustomerId),
+    /// The customer has no saved card with that payment method id.
+    #[error("customer has no saved card {0}")]
+    CardNotFound(String),
+    /// Amounts must be above zero.
+    #[error("amount {0} is not positive")]
+    NonPositiveAmount(Money),
+    /// The amount is not in the booking's (or payment's) currency.
+    #[error("amount in {got}, expected {expected}")]
+    WrongCurrency {
+        /// The currency required.
+        expected: Currency,
+        /// The currency given.
+        got: Currency,
+    },
+    /// The amount has more decimal places than its currency allows, or is not a number.
+    #[error(transparent)]
+    InvalidAmount(#[from] MoneyError),
+    /// More than the balance due less what is in flight and held.
+    #[error("{requested} exceeds the {available} that can be charged")]
+    AmountExceedsBalance {
+        /// What was asked.
+        requested: Money,
+        /// What can be charged now.
+        available: Money,
+    },
+    /// The booking owes nothing that can be charged now.
+    #[error("booking {booking} has nothing to charge (balance due {balance_due})")]
+    NothingToCharge {
+        /// The booking.
+        booking: BookingId,
+        /// Its balance due.
+        balance_due: Money,
+    },
+    /// More than the hold can still capture.
+    #[error("{requested} exceeds the {capturable} the hold can capture")]
+    CaptureExceedsHold {
+        /// What was asked.
+        requested: Money,
+        /// What the hold can still capture.
+        capturable: Money,
+    },
+    /// More than is still refundable on the payment.
+    #[error("{requested} exceeds the {refundable} still refundable")]
+    RefundExceedsRefundable {
+        /// What was asked.
+        requested: Money,
+        /// What is left to refund.
+        refundable: Money,
+    },
+    /// The payment is not a hold.
+    #[error("payment {0} is not a hold")]
+    NotAHold(PaymentId),
+    /// The hold ran out.
+    #[error("hold {0} has expired")]
+    HoldExpired(PaymentId),
+    /// The hold was already captured, canceled or never placed.
+    #[error("hold {payment} is {state}, not open")]
+    HoldNotOpen {
+        /// The hold.
+        payment: PaymentId,
+        /// Its state.
+        state: &'static str,
+    },
+    /// The payment did not move money, or was fully refunded.
+    #[error("payment {payment} cannot be refunded: {reason}")]
+    NotRefundable {
+        /// The payment.
+        payment: PaymentId,
+        /// Why.
+        reason: &'static str,
+    },
+    /// The key was used before for a different request.
+    #[error("idempotency key {0} was used for a different request")]
+    IdempotencyKeyReused(IdempotencyKey),
+    /// A request under this key is still being processed.
+    #[error("a request with idempotency key {0} is still in progress")]
+    RequestInProgress(IdempotencyKey),
+    /// The same charge was just made; repeat with an idempotency key or say it is intended.
+    #[error("probable duplicate of payment {previous} on booking {booking}")]
+    ProbableDuplicate {
+        /// The booking.
+        booking: BookingId,
+        /// The payment just made.
+        previous: PaymentId,
+    },
+    /// A booking with payments cannot change its customer or currency.
+    #[error("booking {0} has payments: its customer and currency cannot change")]
+    BookingHasPayments(BookingId),
+    /// A field of the command is out of bounds (the message says which).
+    #[error("invalid input: {0}")]
+    InvalidInput(&'static str),
+    /// The booking's billing view is invalid.
+    #[error(transparent)]
+    InvalidBooking(#[from] BookingError),
+    /// The card was declined or the payment failed at the gateway; it is recorded as failed.
+    #[error("payment {payment} failed: {}", failure.message)]
+    Declined {
+        /// The failed payment.
+        payment: PaymentId,
+        /// Why.
+        failure: Failure,
+    },
+    /// The gateway did nothing (rate limited, refused, unreachable). Any payment opened for it
+    /// is recorded as failed and the idempotency key is free again.
+    #[error("gateway error: {error}")]
+    Gateway {
+        /// The payment it concerned, if one was opened.
+        payment: Option<PaymentId>,
+        /// The gateway's error.
+        error: GatewayError,
+    },
+    /// The ledger failed; nothing was written.
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
+    /// The customer directory failed.
+    #[error(transparent)]
+    Directory(#[from] DirectoryError),
+    /// Stored entries do not fold into a valid history.
+    #[error("stored history is inconsistent: {0}")]
+    Inconsistent(String),
+}
+
+impl From<FoldError> for BillingError {
+    fn from(error: FoldError) -> Self {
+        BillingError::Inconsistent(error.to_string())
+    }
+}
+
+impl From<BalanceError> for BillingError {
+    fn from(error: BalanceError) -> Self {
+        match error {
+            BalanceError::Booking(e) => BillingError::InvalidBooking(e),
+            BalanceError::Money(e) => BillingError::Inconsistent(e.to_string()),
+        }
+    }
+}
+
+impl BillingError {
+    /// A stable machine-readable code (the HTTP problem type's last segment).
+    pub fn code(&self) -> &'static str {
+        match self {
+            BillingError::BookingNotFound(_) => "booking_not_found",
+            BillingError::PaymentNotFound(_) => "payment_not_found",
+            BillingError::CustomerNotFound(_) => "customer_not_found",
+            BillingError::NoCardOnFile(_) => "no_card_on_file",
+            BillingError::CardNotFound(_) => "card_not_found",
+            BillingError::NonPositiveAmount(_) => "non_positive_amount",
+            BillingError::WrongCurrency { .. } => "wrong_currency",
+            BillingError::InvalidAmount(MoneyError::TooManyDecimals { .. }) => "too_many_decimals",
+            BillingError::InvalidAmount(MoneyError::UnknownCurrency(_)) => "unknown_currency",
+            BillingError::InvalidAmount(MoneyError::CurrencyMismatch { .. }) => "wrong_currency",
+            BillingError::InvalidAmount(_) => "invalid_amount",
+            BillingError::AmountExceedsBalance { .. } => "amount_exceeds_balance",
+            BillingError::NothingToCharge { .. } => "nothing_to_charge",
+            BillingError::CaptureExceedsHold { .. } => "capture_exceeds_hold",
+            BillingError::RefundExceedsRefundable { .. } => "refund_exceeds_refundable",
+            BillingError::NotAHold(_) => "not_a_hold",
+            BillingError::HoldExpired(_) => "hold_expired",
+            BillingError::HoldNotOpen { .. } => "hold_not_open",
+            BillingError::NotRefundable { .. } => "not_refundable",
+            BillingError::IdempotencyKeyReused(_) => "idempotency_key_reused",
+            BillingError::RequestInProgress(_) => "request_in_progress",
+            BillingError::ProbableDuplicate { .. } => "probable_duplicate",
+            BillingError::BookingHasPayments(_) => "booking_has_payments",
+            BillingError::InvalidInput(_) => "invalid_input",
+            BillingError::InvalidBooking(_) => "invalid_booking",
+            BillingError::Declined { .. } => "card_declined",
+            BillingError::Gateway { error, .. } => error.code(),
+            BillingError::Ledger(_) | BillingError::Directory(_) => "storage_unavailable",
+            BillingError::Inconsistent(_) => "inconsistent_history",
+        }
+    }
+}

@@ -1,0 +1,116 @@
+//! Identifiers. Businesses, customers and bookings are named by the embedding platform; payments
+//! are named by this engine (through the [`IdGenerator`](crate::ports::IdGenerator) port).
+
+use std::fmt;
+
+/// Why an identifier was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid {kind} id {value:?}: 1 to 64 characters of letters, digits, '_', '-', '.' or ':'")]
+pub struct InvalidId {
+    /// Which kind of id.
+    pub kind: &'static str,
+    /// The text refused.
+    pub value: String,
+}
+
+macro_rules! id_type {
+    ($(#[$doc:meta])* $name:ident, $kind:literal) => {
+        $(#[$doc])*
+        #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+        #[cfg_attr(feature = "serde", serde(try_from = "String", into = "String"))]
+        pub struct $name(String);
+
+        impl $name {
+            /// Checks the text: 1 to 64 characters of ASCII letters, digits, `_ - . :`.
+            pub fn new(value: impl Into<String>) -> Result<Self, InvalidId> {
+                let value = value.into();
+                let valid = !value.is_empty()
+                    && value.len() <= 64
+                    && value
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b':'));
+                if valid {
+                    Ok(Self(value))
+                } else {
+                    Err(InvalidId { kind: $kind, value })
+                }
+            }
+
+            /// The id as text.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "{}({:?})", stringify!($name), self.0)
+            }
+        }
+
+        impl TryFrom<String> for $name {
+            type Error = InvalidId;
+            fn try_from(value: String) -> Result<Self, Self::Error> {
+                Self::new(value)
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(id: $name) -> String {
+                id.0
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = InvalidId;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                Self::new(s)
+            }
+        }
+    };
+}
+
+id_type!(
+    /// A business (a tenant): every object belongs to exactly one.
+    BusinessId,
+    "business"
+);
+id_type!(
+    /// A customer of a business.
+    CustomerId,
+    "customer"
+);
+id_type!(
+    /// A booking, as the booking platform names it.
+    BookingId,
+    "booking"
+);
+id_type!(
+    /// A payment record of this engine: a charge, collection, hold, capture or refund.
+    PaymentId,
+    "payment"
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_accept_platform_names_and_refuse_the_rest() {
+        assert!(BookingId::new("bk_2024-05-01:17").is_ok());
+        assert!(BookingId::new("").is_err());
+        assert!(BookingId::new("a b").is_err());
+        assert!(BookingId::new("x".repeat(65)).is_err());
+        assert_eq!(
+            CustomerId::new("c1").map(|c| c.to_string()),
+            Ok("c1".to_owned())
+        );
+    }
+}

@@ -1,0 +1,78 @@
+//! # billing-core
+//!
+//! The money rules and use cases of a billing engine for booking businesses: charge a booking
+//! in full or in part, adjust its price, hold and capture, record cash or check collections,
+//! refund, charge many bookings at once — exact to the cent, and never twice.
+//!
+//! The crate does no I/O. Storage, the card gateway, the clock and id generation are ports
+//! ([`ports`]); adapters implement them. The `testkit` feature brings an in-memory store and a
+//! scripted gateway that embedders can test against.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use billing_core::prelude::*;
+//! use billing_core::testkit::{FixedClock, MemoryStore, ScriptedGateway, SequentialIds};
+//!
+//! # tokio_test_block_on(async {
+//! let gateway = ScriptedGateway::new();
+//! let billing = Billing::new(MemoryStore::new(), gateway, Arc::new(FixedClock::default()), Arc::new(SequentialIds::default()));
+//! let business = Business { id: BusinessId::new("acme-cleaning")?, name: "Acme Cleaning".into(), gateway_account: None };
+//!
+//! // A customer with a card on file, and a 215.50 booking.
+//! let customer = CustomerId::new("c-1")?;
+//! billing.put_customer(&business, Customer { id: customer.clone(), name: "Ada".into(), email: None, gateway_customer: None }).await?;
+//! billing.attach_card(&business, &customer, "pm_card_visa").await?;
+//! let usd = Currency::USD;
+//! let booking = BookingAccount::new(BookingId::new("b-1")?, customer, usd, vec![
+//!     LineItem::new(LineItemKind::Service, "Deep clean", Money::parse("215.50", usd)?)?,
+//! ])?;
+//! billing.put_booking(&business, booking).await?;
+//!
+//! // Charge an advance, then the rest.
+//! let charge = |amount| ChargeBooking {
+//!     booking: BookingId::new("b-1").unwrap(), amount, source: PaymentSource::CardOnFile,
+//!     idempotency_key: None, allow_duplicate: false,
+//! };
+//! billing.charge(&business, charge(Some(Money::parse("30.00", usd)?))).await?;
+//! let receipt = billing.charge(&business, charge(None)).await?;
+//! assert_eq!(receipt.payment.amount, Money::parse("185.50", usd)?);
+//! assert_eq!(receipt.bookings[0].status.status, PaymentStatus::ChargedInFull);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! # }).unwrap();
+//! # fn tokio_test_block_on<F: std::future::Future>(f: F) -> F::Output {
+//! #     tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(f)
+//! # }
+//! ```
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod billing;
+pub mod booking;
+pub mod customer;
+pub mod error;
+pub mod idempotency;
+pub mod ids;
+pub mod money;
+pub mod payment;
+pub mod ports;
+pub mod status;
+#[cfg(feature = "testkit")]
+pub mod testkit;
+
+/// The names most embedders need.
+pub mod prelude {
+    pub use crate::billing::Receipt;
+    pub use crate::billing::{
+        AuthorizeBooking, Billing, BookingView, BulkCharge, BulkChargeResult, CaptureHold,
+        ChargeBooking, OutstandingReport, PaymentSource, PaymentView, Policy, RecordCollection,
+        RefundPayment,
+    };
+    pub use crate::booking::{BookingAccount, BookingError, LineItem, LineItemKind};
+    pub use crate::customer::{Business, Customer, SavedCard};
+    pub use crate::error::BillingError;
+    pub use crate::idempotency::IdempotencyKey;
+    pub use crate::ids::{BookingId, BusinessId, CustomerId, PaymentId};
+    pub use crate::money::{Currency, Money, MoneyError};
+    pub use crate::payment::{CollectionMethod, Failure, Payment, PaymentKind, PaymentState};
+    pub use crate::status::{Balance, BookingStatus, BookingSummary, PaymentStatus};
+}

@@ -1,0 +1,87 @@
+//! Test doubles that are real implementations, for embedders and adapter crates: an in-memory
+//! store, a scripted gateway, a settable clock, sequential ids, and the conformance suite every
+//! storage adapter runs.
+
+mod gateway;
+mod memory;
+
+pub use gateway::{GatewayCall, Scripted, ScriptedGateway};
+pub use memory::{MemoryStore, MemoryTx};
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+
+use crate::ids::PaymentId;
+use crate::ports::{Clock, IdGenerator};
+
+/// A clock that stands still until a test moves it.
+#[derive(Debug)]
+pub struct FixedClock {
+    now: Mutex<DateTime<Utc>>,
+}
+
+impl FixedClock {
+    /// A clock at `now`.
+    pub fn at(now: DateTime<Utc>) -> Self {
+        FixedClock {
+            now: Mutex::new(now),
+        }
+    }
+
+    /// Moves the clock forward.
+    pub fn advance(&self, by: Duration) {
+        let mut now = self
+            .now
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        *now += by;
+    }
+}
+
+impl Default for FixedClock {
+    /// 2026-01-15 09:00 UTC.
+    fn default() -> Self {
+        FixedClock::at(
+            Utc.with_ymd_and_hms(2026, 1, 15, 9, 0, 0)
+                .single()
+                .unwrap_or_default(),
+        )
+    }
+}
+
+impl Clock for FixedClock {
+    fn now(&self) -> DateTime<Utc> {
+        *self
+            .now
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// Payment ids `pay_000001`, `pay_000002`... with an optional prefix so that several generators
+/// sharing one store never collide.
+#[derive(Debug, Default)]
+pub struct SequentialIds {
+    prefix: String,
+    next: AtomicU64,
+}
+
+impl SequentialIds {
+    /// Ids with a prefix (`pay_<prefix>_000001`).
+    pub fn with_prefix(prefix: &str) -> Self {
+        SequentialIds {
+            prefix: format!("{prefix}_"),
+            next: AtomicU64::new(0),
+        }
+    }
+}
+
+impl IdGenerator for SequentialIds {
+    fn payment_id(&self) -> PaymentId {
+        let n = self.next.fetch_add(1, Ordering::Relaxed) + 1;
+        PaymentId::new(format!("pay_{}{n:06}", self.prefix))
+            .expect("a prefix of id characters and digits is a valid id")
+    }
+}

@@ -1,0 +1,2 @@
+//! Support for the black-box tests of `billingd`.
+#![forbid(unsafe_code)]
