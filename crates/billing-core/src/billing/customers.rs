@@ -68,10 +68,10 @@ where
         payment_method: &str,
     ) -> Result<SavedCard, BillingError> {
         let gateway_customer = self.gateway_customer(business, customer).await?;
-        let account = business.gateway_account.as_deref();
+        let account = business.gateway_account.clone();
         let mut card = self
             .gateway
-            .attach_card(account, &gateway_customer, payment_method)
+            .attach_card(account.clone(), &gateway_customer, payment_method)
             .await
             .map_err(|error| BillingError::Gateway {
                 payment: None,
@@ -103,7 +103,7 @@ where
         let gateway_customer = self.gateway_customer(business, customer).await?;
         let found = self
             .gateway
-            .list_cards(business.gateway_account.as_deref(), &gateway_customer)
+            .list_cards(business.gateway_account.clone(), &gateway_customer)
             .await
             .map_err(|error| BillingError::Gateway {
                 payment: None,
@@ -136,7 +136,7 @@ where
         }
         match self
             .gateway
-            .detach_card(business.gateway_account.as_deref(), payment_method)
+            .detach_card(business.gateway_account.clone(), payment_method)
             .await
         {
             // Already gone at the gateway: forgetting it here is what is left to do.
@@ -169,7 +169,7 @@ where
         let gateway_customer = self.gateway_customer(business, customer).await?;
         self.gateway
             .set_default_card(
-                business.gateway_account.as_deref(),
+                business.gateway_account.clone(),
                 &gateway_customer,
                 payment_method,
             )
@@ -192,7 +192,7 @@ where
         let gateway_customer = self.gateway_customer(business, customer).await?;
         let key = gateway_key(&self.ids.payment_id(), "setup");
         self.gateway
-            .start_card_setup(business.gateway_account.as_deref(), &gateway_customer, &key)
+            .start_card_setup(business.gateway_account.clone(), &gateway_customer, &key)
             .await
             .map_err(|error| BillingError::Gateway {
                 payment: None,

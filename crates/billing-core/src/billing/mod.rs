@@ -12,6 +12,8 @@ mod commands;
 mod customers;
 mod moves;
 mod reads;
+#[cfg(test)]
+mod tests;
 
 use std::sync::Arc;
 

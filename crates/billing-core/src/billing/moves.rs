@@ -359,10 +359,13 @@ where
         if !payment.state.is_in_flight() {
             return Ok(receipt);
         }
-        let account = business.gateway_account.as_deref();
+        let account = business.gateway_account.clone();
         let moves = match &payment.kind {
             PaymentKind::Charge { card } | PaymentKind::Authorization { card } => {
-                let found = self.gateway.find_payment(account, &payment.id).await;
+                let found = self
+                    .gateway
+                    .find_payment(account.clone(), &payment.id)
+                    .await;
                 let answer = match found {
                     Ok(Some(found)) => Ok(found),
                     Ok(None) => {

@@ -204,7 +204,7 @@ pub trait PaymentGateway: Send + Sync {
     /// The customer's saved cards. [`GatewayError::NotFound`] for an unknown customer.
     async fn list_cards(
         &self,
-        account: Option<&str>,
+        account: Option<String>,
         gateway_customer: &str,
     ) -> Result<Vec<SavedCard>, GatewayError>;
 
@@ -212,7 +212,7 @@ pub trait PaymentGateway: Send + Sync {
     /// ("create payment option"). [`GatewayError::NotFound`] for an unknown payment method.
     async fn attach_card(
         &self,
-        account: Option<&str>,
+        account: Option<String>,
         gateway_customer: &str,
         payment_method: &str,
     ) -> Result<SavedCard, GatewayError>;
@@ -220,14 +220,14 @@ pub trait PaymentGateway: Send + Sync {
     /// Detaches a saved card. [`GatewayError::NotFound`] when it is not attached.
     async fn detach_card(
         &self,
-        account: Option<&str>,
+        account: Option<String>,
         payment_method: &str,
     ) -> Result<(), GatewayError>;
 
     /// Makes a card the customer's default at the gateway.
     async fn set_default_card(
         &self,
-        account: Option<&str>,
+        account: Option<String>,
         gateway_customer: &str,
         payment_method: &str,
     ) -> Result<(), GatewayError>;
@@ -255,14 +255,14 @@ pub trait PaymentGateway: Send + Sync {
     /// the gateway has no such attempt.
     async fn find_payment(
         &self,
-        account: Option<&str>,
+        account: Option<String>,
         payment: &PaymentId,
     ) -> Result<Option<GatewayPayment>, GatewayError>;
 
     /// Looks up the refund made for our refund id on a gateway payment. `Ok(None)` when none.
     async fn find_refund(
         &self,
-        account: Option<&str>,
+        account: Option<String>,
         payment_reference: &str,
         refund: &PaymentId,
     ) -> Result<Option<GatewayRefund>, GatewayError>;
@@ -270,7 +270,7 @@ pub trait PaymentGateway: Send + Sync {
     /// Starts a card set-up for the customer (a hosted page finishes it).
     async fn start_card_setup(
         &self,
-        account: Option<&str>,
+        account: Option<String>,
         gateway_customer: &str,
         idempotency_key: &str,
     ) -> Result<CardSetup, GatewayError>;

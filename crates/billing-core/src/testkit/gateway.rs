@@ -19,6 +19,8 @@ use crate::ports::{
 /// What the next money-moving call does instead of the usual.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Scripted {
+    /// The usual outcome for the card (lets a test script the calls after it).
+    Success,
     /// Declined with this decline code.
     Decline(String),
     /// The customer must authenticate.
@@ -227,7 +229,7 @@ impl PaymentGateway for ScriptedGateway {
 
     async fn list_cards(
         &self,
-        _account: Option<&str>,
+        _account: Option<String>,
         customer: &str,
     ) -> Result<Vec<SavedCard>, GatewayError> {
         self.log("list_cards", None, None);
@@ -240,7 +242,7 @@ impl PaymentGateway for ScriptedGateway {
 
     async fn attach_card(
         &self,
-        _account: Option<&str>,
+        _account: Option<String>,
         customer: &str,
         payment_method: &str,
     ) -> Result<SavedCard, GatewayError> {
@@ -272,7 +274,7 @@ impl PaymentGateway for ScriptedGateway {
 
     async fn detach_card(
         &self,
-        _account: Option<&str>,
+        _account: Option<String>,
         payment_method: &str,
     ) -> Result<(), GatewayError> {
         self.log("detach_card", None, None);
@@ -292,7 +294,7 @@ impl PaymentGateway for ScriptedGateway {
 
     async fn set_default_card(
         &self,
-        _account: Option<&str>,
+        _account: Option<String>,
         _customer: &str,
         _payment_method: &str,
     ) -> Result<(), GatewayError> {
@@ -464,7 +466,7 @@ impl PaymentGateway for ScriptedGateway {
 
     async fn find_payment(
         &self,
-        _account: Option<&str>,
+        _account: Option<String>,
         payment: &PaymentId,
     ) -> Result<Option<GatewayPayment>, GatewayError> {
         self.log("find_payment", None, None);
@@ -478,7 +480,7 @@ impl PaymentGateway for ScriptedGateway {
 
     async fn find_refund(
         &self,
-        _account: Option<&str>,
+        _account: Option<String>,
         _payment_reference: &str,
         refund: &PaymentId,
     ) -> Result<Option<GatewayRefund>, GatewayError> {
@@ -488,7 +490,7 @@ impl PaymentGateway for ScriptedGateway {
 
     async fn start_card_setup(
         &self,
-        _account: Option<&str>,
+        _account: Option<String>,
         customer: &str,
         key: &str,
     ) -> Result<CardSetup, GatewayError> {

@@ -517,3 +517,24 @@ impl Businesses for MemoryStore {
             .collect())
     }
 }
+
+#[cfg(test)]
+mod conformance {
+    use super::MemoryStore;
+    use crate::testkit::StoreFixture;
+
+    struct Memory(MemoryStore);
+
+    #[async_trait::async_trait]
+    impl StoreFixture for Memory {
+        type Store = MemoryStore;
+        async fn store(&self) -> MemoryStore {
+            self.0.clone()
+        }
+        async fn second_handle(&self) -> MemoryStore {
+            self.0.clone()
+        }
+    }
+
+    crate::store_conformance!(async { Memory(MemoryStore::new()) });
+}

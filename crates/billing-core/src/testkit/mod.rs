@@ -85,3 +85,6 @@ impl IdGenerator for SequentialIds {
             .expect("a prefix of id characters and digits is a valid id")
     }
 }
+pub mod conformance;
+pub use conformance::StoreFixture;
+pub mod gateway_contract;

@@ -1,0 +1,819 @@
+//! The storage conformance suite: the same cases, with the same expected results, for every
+//! store (in memory, SQLite, Postgres). An adapter crate runs it with
+//! [`store_conformance!`](crate::store_conformance):
+//!
+//! ```ignore
+//! billing_core::store_conformance!(my_fixture().await);
+//! ```
+//!
+//! which expands to one `#[tokio::test]` per case, each on a fresh fixture.
+
+use async_trait::async_trait;
+
+use crate::ports::{Businesses, CustomerDirectory, Ledger};
+
+/// Makes stores for one test: every handle it gives reads and writes the same, fresh data.
+#[async_trait]
+pub trait StoreFixture: Send + Sync {
+    /// The store.
+    type Store: Ledger + CustomerDirectory + Businesses + Clone + Send + Sync + 'static;
+
+    /// A handle on the fixture's data.
+    async fn store(&self) -> Self::Store;
+
+    /// Another handle on the same data with its own connections, as a second process running
+    /// the service would have. Stores that cannot be shared return a clone of the first.
+    async fn second_handle(&self) -> Self::Store;
+}
+
+use std::sync::Arc;
+
+use crate::billing::{Billing, ChargeBooking, PaymentSource, RecordCollection};
+use crate::booking::{BookingAccount, LineItem, LineItemKind};
+use crate::customer::{Business, Customer, SavedCard};
+use crate::idempotency::{Fingerprint, IdempotencyKey};
+use crate::ids::{BusinessId, CustomerId};
+use crate::money::{Currency, Money};
+use crate::payment::{CollectionMethod, PaymentState};
+use crate::ports::{BookingFilter, Clock, IdempotencyRecord, LedgerError, LedgerTx};
+use crate::status::PaymentStatus;
+use crate::testkit::{FixedClock, ScriptedGateway, SequentialIds};
+
+fn id<T: TryFrom<String>>(text: &str) -> T
+where
+    T::Error: std::fmt::Debug,
+{
+    T::try_from(text.to_owned()).expect("test ids are valid")
+}
+
+fn usd(minor: i64) -> Money {
+    Money::from_minor(minor, Currency::USD)
+}
+
+fn business(name: &str) -> Business {
+    Business {
+        id: id(name),
+        name: name.to_owned(),
+        gateway_account: None,
+    }
+}
+
+type Service<S> = Billing<S, ScriptedGateway>;
+
+fn service<S: StoreFixtureStore>(store: S, prefix: &str) -> Service<S> {
+    Billing::new(
+        store,
+        ScriptedGateway::new(),
+        Arc::new(FixedClock::default()),
+        Arc::new(SequentialIds::with_prefix(prefix)),
+    )
+}
+
+/// What a fixture's store must be.
+pub trait StoreFixtureStore:
+    Ledger + CustomerDirectory + Businesses + Clone + Send + Sync + 'static
+{
+}
+impl<T: Ledger + CustomerDirectory + Businesses + Clone + Send + Sync + 'static> StoreFixtureStore
+    for T
+{
+}
+
+/// A customer with a card on file and a booking of `price_minor` cents.
+async fn seed<S: StoreFixtureStore>(
+    billing: &Service<S>,
+    business: &Business,
+    booking: &str,
+    price_minor: i64,
+) {
+    let customer: CustomerId = id("cust-1");
+    billing
+        .put_customer(
+            business,
+            Customer {
+                id: customer.clone(),
+                name: "Ada Lovelace".into(),
+                email: Some("ada@example.com".into()),
+                gateway_customer: None,
+            },
+        )
+        .await
+        .expect("customer saved");
+    if billing
+        .cards(business, &customer)
+        .await
+        .expect("cards")
+        .is_empty()
+    {
+        billing
+            .attach_card(business, &customer, "pm_card_visa")
+            .await
+            .expect("card attached");
+    }
+    let account = BookingAccount::new(
+        id(booking),
+        customer,
+        Currency::USD,
+        vec![
+            LineItem::new(LineItemKind::Service, "Home cleaning", usd(price_minor)).expect("line"),
+        ],
+    )
+    .expect("booking");
+    billing
+        .put_booking(business, account)
+        .await
+        .expect("booking saved");
+}
+
+fn charge(booking: &str, amount: Option<Money>, key: Option<&str>) -> ChargeBooking {
+    ChargeBooking {
+        booking: id(booking),
+        amount,
+        source: PaymentSource::CardOnFile,
+        idempotency_key: key.map(|k| IdempotencyKey::new(k).expect("key")),
+        allow_duplicate: true,
+    }
+}
+
+/// A booking is stored and read back as it was; unknown bookings are absent.
+pub async fn bookings_round_trip<F: StoreFixture>(fixture: F) {
+    let billing = service(fixture.store().await, "a");
+    let acme = business("acme");
+    seed(&billing, &acme, "b-1", 21550).await;
+    let view = billing.booking(&acme, &id("b-1")).await.expect("booking");
+    assert_eq!(view.account.price(), Ok(usd(21550)));
+    assert_eq!(view.summary.status.status, PaymentStatus::NotCharged);
+    let store = billing.store();
+    let loaded = store
+        .load(&acme.id, &[id("b-1"), id("nope")])
+        .await
+        .expect("load");
+    assert_eq!(loaded.len(), 1);
+    assert_eq!(loaded[0].account, view.account);
+    assert_eq!(
+        store
+            .summary(&acme.id, &id("b-1"))
+            .await
+            .expect("summary")
+            .map(|s| s.balance.balance_due),
+        Some(usd(21550))
+    );
+    assert_eq!(
+        store.summary(&acme.id, &id("nope")).await.expect("summary"),
+        None
+    );
+}
+
+/// Charges are appended and read back; the summary follows.
+pub async fn charges_append_and_fold<F: StoreFixture>(fixture: F) {
+    let billing = service(fixture.store().await, "a");
+    let acme = business("acme");
+    seed(&billing, &acme, "b-1", 21550).await;
+    let first = billing
+        .charge(&acme, charge("b-1", Some(usd(3000)), None))
+        .await
+        .expect("advance");
+    assert_eq!(
+        first.bookings[0].status.status,
+        PaymentStatus::PartiallyCharged
+    );
+    let rest = billing
+        .charge(&acme, charge("b-1", None, None))
+        .await
+        .expect("rest");
+    assert_eq!(rest.payment.amount, usd(18550));
+    let view = billing.booking(&acme, &id("b-1")).await.expect("booking");
+    assert_eq!(view.summary.status.status, PaymentStatus::ChargedInFull);
+    assert_eq!(view.payments.len(), 2);
+    assert!(
+        view.payments
+            .iter()
+            .all(|p| p.state == PaymentState::Succeeded)
+    );
+    let stored = billing
+        .store()
+        .summary(&acme.id, &id("b-1"))
+        .await
+        .expect("summary")
+        .expect("present");
+    assert_eq!(stored.balance.paid, usd(21550));
+    assert_eq!(stored.status.status, PaymentStatus::ChargedInFull);
+    assert_eq!(
+        billing
+            .store()
+            .payment_bookings(&acme.id, &rest.payment.id)
+            .await
+            .expect("read"),
+        Some(vec![id("b-1")])
+    );
+}
+
+/// An entry whose (payment, seq) exists is a conflict, and nothing of that append is written.
+pub async fn duplicate_entries_conflict_and_write_nothing<F: StoreFixture>(fixture: F) {
+    let billing = service(fixture.store().await, "a");
+    let acme = business("acme");
+    seed(&billing, &acme, "b-1", 10000).await;
+    let receipt = billing
+        .charge(&acme, charge("b-1", Some(usd(1000)), None))
+        .await
+        .expect("charge");
+    let store = billing.store();
+    let ledger = store
+        .load(&acme.id, &[id("b-1")])
+        .await
+        .expect("load")
+        .remove(0);
+    let mut tx = store.begin(&acme.id).await.expect("begin");
+    tx.lock(&[id("b-1")]).await.expect("lock");
+    let mut again = ledger.entries[0].clone();
+    again.payment = receipt.payment.id.clone();
+    let result = tx.append(std::slice::from_ref(&again), &[]).await;
+    assert!(
+        matches!(result, Err(LedgerError::Conflict(_))),
+        "{result:?}"
+    );
+    drop(tx);
+    let after = store
+        .load(&acme.id, &[id("b-1")])
+        .await
+        .expect("load")
+        .remove(0);
+    assert_eq!(after.entries.len(), ledger.entries.len());
+}
+
+/// A transaction dropped without commit writes nothing.
+pub async fn dropped_transactions_write_nothing<F: StoreFixture>(fixture: F) {
+    let billing = service(fixture.store().await, "a");
+    let acme = business("acme");
+    seed(&billing, &acme, "b-1", 10000).await;
+    let store = billing.store();
+    let before = store
+        .load(&acme.id, &[id("b-1")])
+        .await
+        .expect("load")
+        .remove(0);
+    {
+        let mut tx = store.begin(&acme.id).await.expect("begin");
+        let mut locked = tx.lock(&[id("b-1")]).await.expect("lock");
+        let mut account = locked.remove(0).account;
+        account.line_items.clear();
+        tx.put_booking(&account).await.expect("put");
+        let record = IdempotencyRecord {
+            key: IdempotencyKey::new("k-drop").expect("key"),
+            fingerprint: Fingerprint("f".into()),
+            payment: id("pay_x"),
+            completed: false,
+            created_at: FixedClock::default().now(),
+        };
+        assert_eq!(tx.claim(&record).await.expect("claim"), None);
+    }
+    let after = store
+        .load(&acme.id, &[id("b-1")])
+        .await
+        .expect("load")
+        .remove(0);
+    assert_eq!(after, before);
+    assert_eq!(
+        store
+            .idempotency(&acme.id, &IdempotencyKey::new("k-drop").expect("key"))
+            .await
+            .expect("read"),
+        None
+    );
+}
+
+/// Idempotency keys: claimed once, then the first record comes back; completed; released.
+pub async fn idempotency_keys_claim_complete_release<F: StoreFixture>(fixture: F) {
+    let store = fixture.store().await;
+    let acme: BusinessId = id("acme");
+    let key = IdempotencyKey::new("order-42/charge").expect("key");
+    let record = IdempotencyRecord {
+        key: key.clone(),
+        fingerprint: Fingerprint("charge|b-1".into()),
+        payment: id("pay_1"),
+        completed: false,
+        created_at: FixedClock::default().now(),
+    };
+    let mut tx = store.begin(&acme).await.expect("begin");
+    assert_eq!(tx.claim(&record).await.expect("claim"), None);
+    tx.commit().await.expect("commit");
+    let other = IdempotencyRecord {
+        payment: id("pay_2"),
+        fingerprint: Fingerprint("other".into()),
+        ..record.clone()
+    };
+    let mut tx = store.begin(&acme).await.expect("begin");
+    assert_eq!(tx.claim(&other).await.expect("claim"), Some(record.clone()));
+    tx.complete(&key).await.expect("complete");
+    tx.commit().await.expect("commit");
+    let stored = store
+        .idempotency(&acme, &key)
+        .await
+        .expect("read")
+        .expect("present");
+    assert!(stored.completed);
+    assert_eq!(stored.payment, record.payment);
+    // Another business has its own key space.
+    assert_eq!(
+        store.idempotency(&id("globex"), &key).await.expect("read"),
+        None
+    );
+    let mut tx = store.begin(&acme).await.expect("begin");
+    tx.release(&key).await.expect("release");
+    tx.commit().await.expect("commit");
+    assert_eq!(store.idempotency(&acme, &key).await.expect("read"), None);
+}
+
+/// The service's idempotency through the store: a replay returns the first payment, another
+/// request under the key is refused.
+pub async fn replays_return_the_first_result<F: StoreFixture>(fixture: F) {
+    let billing = service(fixture.store().await, "a");
+    let acme = business("acme");
+    seed(&billing, &acme, "b-1", 10000).await;
+    let first = billing
+        .charge(&acme, charge("b-1", Some(usd(2500)), Some("k1")))
+        .await
+        .expect("charge");
+    let again = billing
+        .charge(&acme, charge("b-1", Some(usd(2500)), Some("k1")))
+        .await
+        .expect("replay");
+    assert_eq!(again.payment.id, first.payment.id);
+    assert!(again.replayed);
+    let other = billing
+        .charge(&acme, charge("b-1", Some(usd(2600)), Some("k1")))
+        .await;
+    assert!(
+        matches!(
+            other,
+            Err(crate::error::BillingError::IdempotencyKeyReused(_))
+        ),
+        "{other:?}"
+    );
+    assert_eq!(billing.gateway().count("charge"), 1);
+    let view = billing.booking(&acme, &id("b-1")).await.expect("booking");
+    assert_eq!(view.summary.balance.paid, usd(2500));
+}
+
+/// No business sees another's bookings, payments, customers, keys or reports.
+pub async fn tenants_are_isolated<F: StoreFixture>(fixture: F) {
+    let billing = service(fixture.store().await, "a");
+    let acme = business("acme");
+    let globex = business("globex");
+    seed(&billing, &acme, "b-1", 10000).await;
+    let receipt = billing
+        .charge(&acme, charge("b-1", Some(usd(1000)), Some("k")))
+        .await
+        .expect("charge");
+    let store = billing.store();
+    assert!(
+        store
+            .load(&globex.id, &[id("b-1")])
+            .await
+            .expect("load")
+            .is_empty()
+    );
+    assert_eq!(
+        store
+            .summary(&globex.id, &id("b-1"))
+            .await
+            .expect("summary"),
+        None
+    );
+    assert_eq!(
+        store
+            .payment_bookings(&globex.id, &receipt.payment.id)
+            .await
+            .expect("read"),
+        None
+    );
+    assert!(
+        store
+            .list_summaries(&globex.id, &BookingFilter::default())
+            .await
+            .expect("list")
+            .is_empty()
+    );
+    assert!(
+        store
+            .outstanding(&globex.id, None)
+            .await
+            .expect("report")
+            .is_empty()
+    );
+    assert_eq!(
+        store
+            .customer(&globex.id, &id("cust-1"))
+            .await
+            .expect("customer"),
+        None
+    );
+    assert!(
+        store
+            .cards(&globex.id, &id("cust-1"))
+            .await
+            .expect("cards")
+            .is_empty()
+    );
+    assert!(
+        store
+            .list_customers(&globex.id, None, 10)
+            .await
+            .expect("list")
+            .is_empty()
+    );
+    assert_eq!(
+        store
+            .idempotency(&globex.id, &IdempotencyKey::new("k").expect("key"))
+            .await
+            .expect("read"),
+        None
+    );
+    let mut tx = store.begin(&globex.id).await.expect("begin");
+    assert!(tx.lock(&[id("b-1")]).await.expect("lock").is_empty());
+    drop(tx);
+    assert!(matches!(
+        billing.booking(&globex, &id("b-1")).await,
+        Err(crate::error::BillingError::BookingNotFound(_))
+    ));
+}
+
+/// Summaries are listed by customer, status and pending, in booking order, a page at a time.
+pub async fn summaries_filter_and_page<F: StoreFixture>(fixture: F) {
+    let billing = service(fixture.store().await, "a");
+    let acme = business("acme");
+    for (booking, price) in [
+        ("b-1", 10000),
+        ("b-2", 20000),
+        ("b-3", 30000),
+        ("b-4", 5000),
+    ] {
+        seed(&billing, &acme, booking, price).await;
+    }
+    billing
+        .charge(&acme, charge("b-2", None, None))
+        .await
+        .expect("charge");
+    billing
+        .charge(&acme, charge("b-3", Some(usd(100)), None))
+        .await
+        .expect("charge");
+    let store = billing.store();
+    let all = store
+        .list_summaries(&acme.id, &BookingFilter::default())
+        .await
+        .expect("list");
+    let ids: Vec<String> = all.iter().map(|s| s.booking.to_string()).collect();
+    assert_eq!(ids, ["b-1", "b-2", "b-3", "b-4"]);
+    let paid = store
+        .list_summaries(
+            &acme.id,
+            &BookingFilter {
+                status: Some(PaymentStatus::ChargedInFull),
+                ..BookingFilter::default()
+            },
+        )
+        .await
+        .expect("list");
+    assert_eq!(
+        paid.iter()
+            .map(|s| s.booking.to_string())
+            .collect::<Vec<_>>(),
+        ["b-2"]
+    );
+    let page = store
+        .list_summaries(
+            &acme.id,
+            &BookingFilter {
+                after: Some(id("b-1")),
+                limit: 2,
+                ..BookingFilter::default()
+            },
+        )
+        .await
+        .expect("list");
+    assert_eq!(
+        page.iter()
+            .map(|s| s.booking.to_string())
+            .collect::<Vec<_>>(),
+        ["b-2", "b-3"]
+    );
+    let theirs = store
+        .list_summaries(
+            &acme.id,
+            &BookingFilter {
+                customer: Some(id("someone-else")),
+                ..BookingFilter::default()
+            },
+        )
+        .await
+        .expect("list");
+    assert!(theirs.is_empty());
+    let calm = store
+        .list_summaries(
+            &acme.id,
+            &BookingFilter {
+                pending: Some(true),
+                ..BookingFilter::default()
+            },
+        )
+        .await
+        .expect("list");
+    assert!(calm.is_empty());
+}
+
+/// The outstanding report sums positive balances per customer and currency.
+pub async fn outstanding_report_sums_balances<F: StoreFixture>(fixture: F) {
+    let billing = service(fixture.store().await, "a");
+    let acme = business("acme");
+    seed(&billing, &acme, "b-1", 10000).await;
+    seed(&billing, &acme, "b-2", 5050).await;
+    billing
+        .charge(&acme, charge("b-2", None, None))
+        .await
+        .expect("charge");
+    billing
+        .put_customer(
+            &acme,
+            Customer {
+                id: id("cust-2"),
+                name: "Grace".into(),
+                email: None,
+                gateway_customer: None,
+            },
+        )
+        .await
+        .expect("customer");
+    let account = BookingAccount::new(
+        id("b-3"),
+        id("cust-2"),
+        Currency::USD,
+        vec![LineItem::new(LineItemKind::Service, "Lawn", usd(7525)).expect("line")],
+    )
+    .expect("booking");
+    billing.put_booking(&acme, account).await.expect("booking");
+    let report = billing.outstanding(&acme).await.expect("report");
+    let rows: Vec<(String, Money, u64)> = report
+        .customers
+        .iter()
+        .map(|r| (r.customer.to_string(), r.balance_due, r.bookings))
+        .collect();
+    assert_eq!(
+        rows,
+        vec![
+            ("cust-1".to_owned(), usd(10000), 1),
+            ("cust-2".to_owned(), usd(7525), 1)
+        ]
+    );
+    assert_eq!(report.totals, vec![usd(17525)]);
+    assert_eq!(
+        billing
+            .customer_balance(&acme, &id("cust-2"))
+            .await
+            .expect("balance"),
+        vec![usd(7525)]
+    );
+}
+
+/// Customers and cards: one default at a time, default first.
+pub async fn customers_and_cards<F: StoreFixture>(fixture: F) {
+    let store = fixture.store().await;
+    let acme: BusinessId = id("acme");
+    let ada = Customer {
+        id: id("cust-1"),
+        name: "Ada".into(),
+        email: Some("ada@example.com".into()),
+        gateway_customer: Some("cus_1".into()),
+    };
+    store.put_customer(&acme, &ada).await.expect("put");
+    assert_eq!(
+        store.customer(&acme, &ada.id).await.expect("get"),
+        Some(ada.clone())
+    );
+    let card = |pm: &str, is_default| SavedCard {
+        payment_method: pm.into(),
+        brand: "visa".into(),
+        last4: "4242".into(),
+        exp_month: 4,
+        exp_year: 2031,
+        is_default,
+    };
+    store
+        .put_card(&acme, &ada.id, &card("pm_b", true))
+        .await
+        .expect("card");
+    store
+        .put_card(&acme, &ada.id, &card("pm_a", false))
+        .await
+        .expect("card");
+    store
+        .put_card(&acme, &ada.id, &card("pm_c", true))
+        .await
+        .expect("card");
+    let cards = store.cards(&acme, &ada.id).await.expect("cards");
+    assert_eq!(
+        cards
+            .iter()
+            .map(|c| (c.payment_method.as_str(), c.is_default))
+            .collect::<Vec<_>>(),
+        vec![("pm_c", true), ("pm_a", false), ("pm_b", false)]
+    );
+    assert!(
+        store
+            .remove_card(&acme, &ada.id, "pm_a")
+            .await
+            .expect("remove")
+    );
+    assert!(
+        !store
+            .remove_card(&acme, &ada.id, "pm_a")
+            .await
+            .expect("remove")
+    );
+    let grace = Customer {
+        id: id("cust-2"),
+        name: "Grace".into(),
+        email: None,
+        gateway_customer: None,
+    };
+    store.put_customer(&acme, &grace).await.expect("put");
+    let listed = store.list_customers(&acme, None, 10).await.expect("list");
+    assert_eq!(
+        listed.iter().map(|c| c.id.to_string()).collect::<Vec<_>>(),
+        ["cust-1", "cust-2"]
+    );
+    let page = store
+        .list_customers(&acme, Some(&ada.id), 10)
+        .await
+        .expect("list");
+    assert_eq!(page, vec![grace]);
+}
+
+/// Businesses and API key hashes.
+pub async fn businesses_and_keys<F: StoreFixture>(fixture: F) {
+    let store = fixture.store().await;
+    let acme = business("acme");
+    store
+        .create_business(&acme, "hash-1")
+        .await
+        .expect("create");
+    assert!(matches!(
+        store.create_business(&acme, "hash-2").await,
+        Err(crate::ports::BusinessesError::AlreadyExists(_))
+    ));
+    assert_eq!(
+        store.business_by_key_hash("hash-1").await.expect("read"),
+        Some(acme.clone())
+    );
+    assert_eq!(
+        store.business_by_key_hash("hash-2").await.expect("read"),
+        None
+    );
+    assert!(store.add_api_key(&acme.id, "hash-3").await.expect("add"));
+    assert!(
+        !store
+            .add_api_key(&id("nobody"), "hash-4")
+            .await
+            .expect("add")
+    );
+    assert_eq!(
+        store.business_by_key_hash("hash-3").await.expect("read"),
+        Some(acme.clone())
+    );
+    assert_eq!(
+        store.business(&acme.id).await.expect("read"),
+        Some(acme.clone())
+    );
+    assert_eq!(store.list_businesses().await.expect("list"), vec![acme]);
+}
+
+/// 64 concurrent charge attempts on one booking, from two service instances with their own
+/// connections, never charge more than the balance due.
+pub async fn concurrent_charges_never_exceed_the_balance<F: StoreFixture>(fixture: F) {
+    let acme = business("acme");
+    let first = Arc::new(service(fixture.store().await, "one"));
+    let second = Arc::new(Billing::new(
+        fixture.second_handle().await,
+        first.gateway().clone(),
+        Arc::new(FixedClock::default()),
+        Arc::new(SequentialIds::with_prefix("two")),
+    ));
+    seed(&first, &acme, "b-1", 10000).await;
+    let mut attempts = Vec::new();
+    for attempt in 0..64 {
+        let billing = if attempt % 2 == 0 {
+            first.clone()
+        } else {
+            second.clone()
+        };
+        let acme = acme.clone();
+        attempts.push(async move {
+            // Some share keys, some do not; amounts vary.
+            let key = (attempt % 3 == 0).then(|| format!("k-{}", attempt % 9));
+            let amount = if attempt % 4 == 0 {
+                None
+            } else {
+                Some(usd(700 + (attempt % 5) * 100))
+            };
+            billing
+                .charge(&acme, charge("b-1", amount, key.as_deref()))
+                .await
+        });
+    }
+    // All at once: each attempt waits on its own connection, so the store sees them together.
+    futures_util::future::join_all(attempts).await;
+    let view = first.booking(&acme, &id("b-1")).await.expect("booking");
+    let succeeded: Vec<_> = view
+        .payments
+        .iter()
+        .filter(|p| p.state == PaymentState::Succeeded)
+        .collect();
+    let paid = Money::sum(Currency::USD, succeeded.iter().map(|p| &p.amount)).expect("sum");
+    assert!(
+        paid.checked_cmp(&usd(10000))
+            .expect("same currency")
+            .is_le(),
+        "charged {paid}"
+    );
+    assert_eq!(view.summary.balance.paid, paid);
+    assert_eq!(first.gateway().count("charge"), view.payments.len());
+    assert_eq!(first.gateway().total_received(Currency::USD), paid);
+}
+
+/// Collections and refunds through the store keep the balance exact.
+pub async fn collections_and_refunds<F: StoreFixture>(fixture: F) {
+    let billing = service(fixture.store().await, "a");
+    let acme = business("acme");
+    seed(&billing, &acme, "b-1", 10000).await;
+    let cash = billing
+        .record_collection(
+            &acme,
+            RecordCollection {
+                booking: id("b-1"),
+                amount: None,
+                method: CollectionMethod::Check,
+                reference: Some("check 1021".into()),
+                idempotency_key: None,
+                allow_duplicate: false,
+            },
+        )
+        .await
+        .expect("collection");
+    assert_eq!(cash.bookings[0].status.status, PaymentStatus::ChargedInFull);
+    let refund = billing
+        .refund(
+            &acme,
+            crate::billing::RefundPayment {
+                payment: cash.payment.id.clone(),
+                amount: Some(usd(2500)),
+                reason: Some("goodwill".into()),
+                idempotency_key: None,
+            },
+        )
+        .await
+        .expect("refund");
+    assert_eq!(refund.bookings[0].balance.balance_due, usd(2500));
+    assert_eq!(
+        refund.bookings[0].status.status,
+        PaymentStatus::PartiallyCharged
+    );
+    let stored = billing
+        .store()
+        .summary(&acme.id, &id("b-1"))
+        .await
+        .expect("read")
+        .expect("present");
+    assert_eq!(stored.balance.refunded, usd(2500));
+}
+
+/// Runs every conformance case as its own `#[tokio::test]`, each on a fresh fixture made by
+/// `$fixture` (an expression, awaited if it is a future: write `async { ... }`).
+#[macro_export]
+macro_rules! store_conformance {
+    ($fixture:expr) => {
+        $crate::store_conformance!(@cases $fixture;
+            bookings_round_trip,
+            charges_append_and_fold,
+            duplicate_entries_conflict_and_write_nothing,
+            dropped_transactions_write_nothing,
+            idempotency_keys_claim_complete_release,
+            replays_return_the_first_result,
+            tenants_are_isolated,
+            summaries_filter_and_page,
+            outstanding_report_sums_balances,
+            customers_and_cards,
+            businesses_and_keys,
+            concurrent_charges_never_exceed_the_balance,
+            collections_and_refunds
+        );
+    };
+    (@cases $fixture:expr; $($case:ident),*) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $case() {
+                let fixture = $fixture.await;
+                $crate::testkit::conformance::$case(fixture).await;
+            }
+        )*
+    };
+}
