@@ -419,6 +419,16 @@ impl Payment {
         gateway_key(&self.id, "attempt")
     }
 
+    /// What the gateway's dashboard shows for this payment: the bookings it is for.
+    pub fn gateway_description(&self) -> Option<String> {
+        let bookings: Vec<&str> = self.allocations.iter().map(|a| a.booking.as_str()).collect();
+        match bookings.as_slice() {
+            [] => None,
+            [one] => Some(format!("Booking {one}")),
+            many => Some(format!("Bookings {}", many.join(", "))),
+        }
+    }
+
     /// The entry that moves this payment on `event`, checked by [`transition`].
     pub fn move_entry(
         &self,

@@ -545,6 +545,7 @@ impl PaymentGateway for SandboxGateway {
         let account = &customer.account;
         // Made once per our id, name and email, like the Stripe adapter's derived key does.
         let ours = (
+            customer.business.clone(),
             customer.customer.clone(),
             customer.name.clone(),
             customer.email.clone(),

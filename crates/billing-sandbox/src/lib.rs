@@ -17,7 +17,7 @@
 //! # tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap().block_on(async {
 //! let sandbox = SandboxGateway::new(Arc::new(FixedClock::default()));
 //! let customer = sandbox.create_customer(&NewGatewayCustomer {
-//!     account: None, customer: CustomerId::new("c-1")?, name: "Ada".into(), email: None,
+//!     business: "acme".parse()?, account: None, customer: CustomerId::new("c-1")?, name: "Ada".into(), email: None,
 //! }).await?;
 //! let card = sandbox.attach_card(None, &customer, "pm_card_visa").await?;
 //! let paid = sandbox.charge(&PaymentRequest {

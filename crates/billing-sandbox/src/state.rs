@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, VecDeque};
 use chrono::{DateTime, Utc};
 
 use billing_core::customer::SavedCard;
-use billing_core::ids::{CustomerId, PaymentId};
+use billing_core::ids::{BusinessId, CustomerId, PaymentId};
 use billing_core::money::Money;
 use billing_core::ports::{CardSetup, GatewayError, GatewayPayment, GatewayRefund, GatewayStatus};
 
@@ -141,7 +141,7 @@ pub(crate) struct Account {
     pub(crate) customers: BTreeMap<String, CustomerRecord>,
     /// Customers by our id, name and email: what the Stripe adapter's idempotency key for
     /// customers is derived from.
-    pub(crate) by_our_customer: BTreeMap<(CustomerId, String, Option<String>), String>,
+    pub(crate) by_our_customer: BTreeMap<(BusinessId, CustomerId, String, Option<String>), String>,
     pub(crate) methods: BTreeMap<String, Method>,
     pub(crate) intents: BTreeMap<String, Intent>,
     /// Our payment id to the intents made for it, oldest first (the metadata search).

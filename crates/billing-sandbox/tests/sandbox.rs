@@ -34,6 +34,7 @@ fn sandbox() -> (SandboxGateway, Arc<FixedClock>) {
 async fn customer(gateway: &SandboxGateway, account: Option<String>, name: &str) -> String {
     gateway
         .create_customer(&NewGatewayCustomer {
+            business: "acme".parse().expect("business id"),
             account,
             customer: CustomerId::new(name).expect("id"),
             name: name.into(),
@@ -659,6 +660,7 @@ async fn a_customer_is_made_once_per_account_and_our_id() {
     assert_ne!(customer(&gateway, None, "c1").await, first);
     let renamed = gateway
         .create_customer(&NewGatewayCustomer {
+            business: "acme".parse().expect("business id"),
             account: acct(),
             customer: CustomerId::new("c1").expect("id"),
             name: "Another name".into(),

@@ -49,6 +49,8 @@ pub const PAYMENT_ID_KEY: &str = "payment_id";
 pub const REFUND_ID_KEY: &str = "refund_id";
 /// Metadata key holding our customer id on a Customer.
 pub const CUSTOMER_ID_KEY: &str = "customer_id";
+/// Metadata key for the business a Stripe customer belongs to.
+pub const BUSINESS_ID_KEY: &str = "business_id";
 
 /// Stripe caps metadata values at 500 characters.
 const METADATA_VALUE_MAX: usize = 500;
@@ -362,7 +364,10 @@ impl PaymentGateway for StripeGateway {
         // Only parameters localstripe also accepts: no `description`.
         let mut create = CreateCustomer::new()
             .name(customer.name.as_str())
-            .metadata([(CUSTOMER_ID_KEY.to_owned(), customer.customer.to_string())]);
+            .metadata([
+                (CUSTOMER_ID_KEY.to_owned(), customer.customer.to_string()),
+                (BUSINESS_ID_KEY.to_owned(), customer.business.to_string()),
+            ]);
         if let Some(email) = &customer.email {
             create = create.email(email.as_str());
         }
@@ -379,7 +384,8 @@ impl PaymentGateway for StripeGateway {
             .as_bytes(),
         );
         let key = format!(
-            "customer:{}:{}",
+            "customer:{}:{}:{}",
+            customer.business,
             customer.customer,
             hex::encode(&details[..8])
         );

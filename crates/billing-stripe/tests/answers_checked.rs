@@ -65,6 +65,7 @@ async fn intent_body(hold: bool) -> Value {
     let real = gateway(fake.base_url(), fake.secret_key());
     let customer = real
         .create_customer(&NewGatewayCustomer {
+            business: "acme".parse().expect("business id"),
             account: None,
             customer: CustomerId::new("c-1").expect("id"),
             name: "Ada".into(),

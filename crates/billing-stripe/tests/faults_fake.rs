@@ -38,6 +38,7 @@ async fn start() -> FakeStripe {
 async fn customer(gateway: &StripeGateway) -> (String, String) {
     let customer = gateway
         .create_customer(&NewGatewayCustomer {
+            business: "acme".parse().expect("business id"),
             account: Some(ACCOUNT.into()),
             customer: CustomerId::new("c-1").expect("id"),
             name: "Ada".into(),

@@ -41,6 +41,7 @@ async fn start() -> (LocalStripe, StripeGateway) {
 async fn customer(gateway: &StripeGateway, id: &str) -> String {
     gateway
         .create_customer(&NewGatewayCustomer {
+            business: "acme".parse().expect("business id"),
             account: None,
             customer: CustomerId::new(id).expect("id"),
             name: "Ada Lovelace".into(),

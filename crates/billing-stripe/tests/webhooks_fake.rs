@@ -30,6 +30,7 @@ async fn setup() -> (FakeStripe, StripeGateway, String, String) {
     .expect("client");
     let customer = gateway
         .create_customer(&NewGatewayCustomer {
+            business: "acme".parse().expect("business id"),
             account: Some(ACCOUNT.into()),
             customer: CustomerId::new("c-1").expect("id"),
             name: "Ada".into(),

@@ -285,7 +285,7 @@ where
             idempotency_key: payment.gateway_idempotency_key(),
             card,
             amount: payment.amount,
-            description: Some(format!("Booking {booking}")),
+            description: payment.gateway_description(),
         };
         let answer = if hold {
             self.gateway.authorize(&request).await

@@ -214,6 +214,7 @@ where
             .gateway
             .create_customer(&NewGatewayCustomer {
                 account: business.gateway_account.clone(),
+                business: business.id.clone(),
                 customer: customer.id.clone(),
                 name: customer.name.clone(),
                 email: customer.email.clone(),

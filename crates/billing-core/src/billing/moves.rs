@@ -375,7 +375,9 @@ where
                             idempotency_key: payment.gateway_idempotency_key(),
                             card: card.clone(),
                             amount: payment.amount,
-                            description: None,
+                            // The very same request: the gateway refuses a key reused with
+                            // other parameters.
+                            description: payment.gateway_description(),
                         };
                         if matches!(payment.kind, PaymentKind::Charge { .. }) {
                             self.gateway.charge(&request).await

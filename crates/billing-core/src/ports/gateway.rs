@@ -2,7 +2,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::customer::SavedCard;
-use crate::ids::{CustomerId, PaymentId};
+use crate::ids::{BusinessId, CustomerId, PaymentId};
 use crate::money::Money;
 use crate::payment::{CardRef, Failure};
 
@@ -57,6 +57,9 @@ impl GatewayError {
 pub struct NewGatewayCustomer {
     /// The connected account acted on.
     pub account: Option<String>,
+    /// The business whose customer it is: without a connected account, several businesses
+    /// share the platform's account, and their customers must stay apart.
+    pub business: BusinessId,
     /// Our customer id (kept in the gateway's metadata).
     pub customer: CustomerId,
     /// Their name.

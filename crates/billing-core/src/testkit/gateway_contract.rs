@@ -63,6 +63,7 @@ async fn customer<F: GatewayFixture>(fixture: &F, name: &str) -> String {
     let created = fixture
         .gateway()
         .create_customer(&NewGatewayCustomer {
+            business: "acme".parse().expect("business id"),
             account: fixture.account(),
             customer: CustomerId::new(format!("contract-{name}")).expect("valid customer id"),
             name: format!("Contract {name}"),
