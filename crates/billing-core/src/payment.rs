@@ -421,7 +421,11 @@ impl Payment {
 
     /// What the gateway's dashboard shows for this payment: the bookings it is for.
     pub fn gateway_description(&self) -> Option<String> {
-        let bookings: Vec<&str> = self.allocations.iter().map(|a| a.booking.as_str()).collect();
+        let bookings: Vec<&str> = self
+            .allocations
+            .iter()
+            .map(|a| a.booking.as_str())
+            .collect();
         match bookings.as_slice() {
             [] => None,
             [one] => Some(format!("Booking {one}")),

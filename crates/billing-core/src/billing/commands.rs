@@ -494,8 +494,8 @@ where
             hold_expires_at: None,
         };
         self.apply_moves(business, &payment.bookings(), &[release], None)
-            .await?;
-        self.receipt(business, hold).await
+            .await?
+            .receipt(hold, self.now())
     }
 
     /// Refunds all or part of a charge, collection or capture, bounded by what is still

@@ -66,6 +66,22 @@ impl Locked {
             .ok_or_else(|| BillingError::PaymentNotFound(id.clone()))
     }
 
+    /// The receipt of one payment, from what the transaction holds (no second read).
+    pub(super) fn receipt(
+        &self,
+        id: &PaymentId,
+        now: DateTime<Utc>,
+    ) -> Result<Receipt, BillingError> {
+        let payment = self.payment(id)?.clone();
+        let bookings = self.resummarize(&payment.bookings(), now)?;
+        Ok(Receipt {
+            payment,
+            bookings,
+            replayed: false,
+            related: self.payments.clone(),
+        })
+    }
+
     /// Summaries of the given bookings, recomputed over the current payments.
     fn resummarize(
         &self,
@@ -192,7 +208,7 @@ where
         bookings: &[BookingId],
         moves: &[Move],
         key: Option<(&IdempotencyKey, KeyFate)>,
-    ) -> Result<(), BillingError> {
+    ) -> Result<Locked, BillingError> {
         // A concurrent settle of the same record makes the (payment, seq) insert conflict:
         // reload and try again, once is enough for the other writer to have finished.
         let mut attempts = 0;
@@ -211,7 +227,7 @@ where
         bookings: &[BookingId],
         moves: &[Move],
         key: Option<(&IdempotencyKey, KeyFate)>,
-    ) -> Result<(), BillingError> {
+    ) -> Result<Locked, BillingError> {
         let now = self.now();
         let mut tx = self.store.begin(&business.id).await?;
         let mut locked = Locked::from_ledgers(tx.lock(bookings).await?, now)?;
@@ -241,7 +257,7 @@ where
             None => {}
         }
         tx.commit().await?;
-        Ok(())
+        Ok(locked)
     }
 
     /// Step 3: records what the gateway answered and turns it into the command's result.
@@ -255,14 +271,16 @@ where
         let bookings = payment.bookings();
         match answer {
             Ok(moves) => {
-                self.apply_moves(
-                    business,
-                    &bookings,
-                    &moves,
-                    key.map(|k| (k, KeyFate::Complete)),
-                )
-                .await?;
-                self.outcome(self.receipt(business, &payment.id).await?)
+                let receipt = self
+                    .apply_moves(
+                        business,
+                        &bookings,
+                        &moves,
+                        key.map(|k| (k, KeyFate::Complete)),
+                    )
+                    .await?
+                    .receipt(&payment.id, self.now())?;
+                self.outcome(receipt)
             }
             Err(error) if error.nothing_done() => {
                 let failed = Move {
@@ -296,8 +314,8 @@ where
                     &[],
                     key.map(|k| (k, KeyFate::Complete)),
                 )
-                .await?;
-                self.receipt(business, &payment.id).await
+                .await?
+                .receipt(&payment.id, self.now())
             }
         }
     }
@@ -445,16 +463,15 @@ where
             PaymentKind::Collection { .. } => Ok(Vec::new()),
         };
         match moves {
-            Ok(moves) => {
-                self.apply_moves(
+            Ok(moves) => self
+                .apply_moves(
                     business,
                     &payment.bookings(),
                     &moves,
                     key.map(|k| (k, KeyFate::Complete)),
                 )
-                .await?;
-                self.receipt(business, payment_id).await
-            }
+                .await?
+                .receipt(payment_id, self.now()),
             // Reconciling never fails a payment on a gateway error: it stays pending.
             Err(error) => Err(BillingError::Gateway {
                 payment: Some(payment.id.clone()),

@@ -2,7 +2,7 @@
 //! store (in memory, SQLite, Postgres). An adapter crate runs it with
 //! [`store_conformance!`](crate::store_conformance):
 //!
-//! ```ignore
+//! ```text
 //! billing_core::store_conformance!(my_fixture().await);
 //! ```
 //!

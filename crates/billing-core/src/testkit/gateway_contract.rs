@@ -3,7 +3,7 @@
 //! and — by hand — Stripe's own test mode). An adapter crate runs it with
 //! [`gateway_contract!`](crate::gateway_contract):
 //!
-//! ```ignore
+//! ```text
 //! billing_core::gateway_contract!(async { MyFixture::start().await });
 //! ```
 //!

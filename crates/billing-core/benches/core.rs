@@ -1,0 +1,159 @@
+//! Benchmarks of the core's hot paths: allocation, folding a booking's history into its balance,
+//! and a whole charge through the service on the in-memory store (the core's own cost, without
+//! I/O). Run with `cargo xtask bench core`.
+#![allow(clippy::unwrap_used, missing_docs)]
+
+use std::sync::Arc;
+
+use billing_core::payment::fold;
+use billing_core::ports::{CustomerDirectory, Ledger};
+use billing_core::prelude::*;
+use billing_core::status::summarize;
+use billing_core::testkit::{FixedClock, MemoryStore, ScriptedGateway, SequentialIds};
+use criterion::{Criterion, criterion_group, criterion_main};
+
+fn usd(cents: i64) -> Money {
+    Money::from_minor(cents, Currency::USD)
+}
+
+fn allocation(c: &mut Criterion) {
+    let whole = usd(1_234_567);
+    let weights: Vec<u64> = (1..=100).collect();
+    c.bench_function("allocate 12345.67 across 100 weights", |b| {
+        b.iter(|| whole.allocate(std::hint::black_box(&weights)).unwrap())
+    });
+}
+
+async fn service_with_bookings(
+    count: usize,
+    price: i64,
+) -> (Billing<MemoryStore, ScriptedGateway>, Business) {
+    let store = MemoryStore::new();
+    let business = Business {
+        id: BusinessId::new("acme").unwrap(),
+        name: "Acme".into(),
+        gateway_account: None,
+    };
+    let customer = CustomerId::new("c").unwrap();
+    store
+        .put_customer(
+            &business.id,
+            &Customer {
+                id: customer.clone(),
+                name: "C".into(),
+                email: None,
+                gateway_customer: Some("cus_1".into()),
+            },
+        )
+        .await
+        .unwrap();
+    store
+        .put_card(
+            &business.id,
+            &customer,
+            &SavedCard {
+                payment_method: "pm_card_visa".into(),
+                brand: "visa".into(),
+                last4: "4242".into(),
+                exp_month: 1,
+                exp_year: 2040,
+                is_default: true,
+            },
+        )
+        .await
+        .unwrap();
+    let billing = Billing::new(
+        store,
+        ScriptedGateway::new(),
+        Arc::new(FixedClock::default()),
+        Arc::new(SequentialIds::default()),
+    );
+    for n in 0..count {
+        let items = vec![LineItem::new(LineItemKind::Service, "Service", usd(price)).unwrap()];
+        let account = BookingAccount::new(
+            BookingId::new(format!("b-{n}")).unwrap(),
+            customer.clone(),
+            Currency::USD,
+            items,
+        )
+        .unwrap();
+        billing.put_booking(&business, account).await.unwrap();
+    }
+    (billing, business)
+}
+
+fn charge(booking: &str, cents: i64) -> ChargeBooking {
+    ChargeBooking {
+        booking: BookingId::new(booking).unwrap(),
+        amount: Some(usd(cents)),
+        source: PaymentSource::CardOnFile,
+        idempotency_key: None,
+        allow_duplicate: true,
+    }
+}
+
+fn balance_of_a_long_history(c: &mut Criterion) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let (billing, business) = runtime.block_on(async {
+        let (billing, business) = service_with_bookings(1, 1_000_000).await;
+        for _ in 0..50 {
+            billing.charge(&business, charge("b-0", 100)).await.unwrap();
+        }
+        (billing, business)
+    });
+    let ledger = runtime
+        .block_on(
+            billing
+                .store()
+                .load(&business.id, &[BookingId::new("b-0").unwrap()]),
+        )
+        .unwrap()
+        .remove(0);
+    let now = FixedClock::default();
+    c.bench_function("fold and summarize a booking with 50 charges", |b| {
+        b.iter(|| {
+            let payments = fold(&ledger.entries).unwrap();
+            summarize(
+                &ledger.account,
+                &payments,
+                billing_core::ports::Clock::now(&now),
+            )
+            .unwrap()
+        })
+    });
+}
+
+fn charge_through_the_service(c: &mut Criterion) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    c.bench_function(
+        "charge a booking through Billing (in-memory store, scripted gateway)",
+        |b| {
+            b.iter_custom(|iters| {
+                runtime.block_on(async {
+                    // One fresh booking per charge, made before the clock starts.
+                    let (billing, business) = service_with_bookings(iters as usize, 10_000).await;
+                    let start = std::time::Instant::now();
+                    for n in 0..iters {
+                        billing
+                            .charge(&business, charge(&format!("b-{n}"), 10_000))
+                            .await
+                            .unwrap();
+                    }
+                    start.elapsed()
+                })
+            })
+        },
+    );
+}
+
+criterion_group!(
+    benches,
+    allocation,
+    balance_of_a_long_history,
+    charge_through_the_service
+);
+criterion_main!(benches);
