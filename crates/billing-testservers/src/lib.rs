@@ -21,6 +21,7 @@ pub mod localstripe;
 pub mod paths;
 pub mod postgres;
 mod process;
+pub mod python;
 mod reaper;
 
 pub use error::{Error, Result};

@@ -7,7 +7,7 @@
 //! installers. Each [`LocalStripe`] is a separate process with its own state,
 //! listening on 127.0.0.1 only, and is killed on drop.
 
-use std::fs::{self, File};
+use std::fs::File;
 use std::io::{Read as _, Write as _};
 use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::path::PathBuf;
@@ -16,9 +16,7 @@ use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result, io};
 use crate::paths;
-use crate::process::{
-    FileLock, describe, find_on_path, free_port, is_executable, log_tail, run_checked,
-};
+use crate::process::{describe, free_port, log_tail};
 
 /// The localstripe release installed and started.
 pub const LOCALSTRIPE_VERSION: &str = "1.15.10";
@@ -30,7 +28,6 @@ pub const PUBLISHABLE_KEY: &str = "pk_test_billingtestservers";
 /// How long a start may take before it is reported as failed.
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
 const PORT_ATTEMPTS: usize = 5;
-const MARKER: &str = ".billing-testservers-installed";
 
 /// Run with `python -c SCRIPT PORT`.
 ///
@@ -214,46 +211,12 @@ pub fn venv_dir() -> PathBuf {
 /// Python. Does nothing when it already is; concurrent callers (threads or
 /// processes) wait for one installer.
 pub fn install() -> Result<PathBuf> {
-    let venv = venv_dir();
-    let python = venv.join("bin").join("python");
-    let marker = venv.join(MARKER);
-    let wanted = format!("localstripe=={LOCALSTRIPE_VERSION}\n");
-    let installed =
-        || fs::read_to_string(&marker).is_ok_and(|found| found == wanted) && is_executable(&python);
-    if installed() {
-        return Ok(python);
-    }
-    let _lock = FileLock::acquire(&venv.with_file_name("localstripe-venv.lock"))?;
-    if installed() {
-        return Ok(python);
-    }
-    if venv.exists() {
-        fs::remove_dir_all(&venv).map_err(io(format!("could not remove {}", venv.display())))?;
-    }
-    let python3 = find_on_path("python3").ok_or_else(|| Error::ProgramNotFound {
-        name: "python3".into(),
-        searched: "PATH".into(),
-        hint: "localstripe needs Python >= 3.9 with the venv module (Debian: `apt-get install python3 python3-venv`)",
-    })?;
-    run_checked(Command::new(python3).arg("-m").arg("venv").arg(&venv))?;
-    run_checked(
-        Command::new(&python)
-            .args([
-                "-m",
-                "pip",
-                "install",
-                "--disable-pip-version-check",
-                "--no-input",
-                "--quiet",
-            ])
-            .arg(format!("localstripe=={LOCALSTRIPE_VERSION}"))
-            .arg("aiohttp>=3.8,<4"),
-    )?;
-    run_checked(
-        Command::new(&python)
-            .arg("-c")
-            .arg("import localstripe.server"),
-    )?;
-    fs::write(&marker, wanted).map_err(io(format!("could not write {}", marker.display())))?;
-    Ok(python)
+    crate::python::install_tool(
+        "localstripe-venv",
+        &[
+            &format!("localstripe=={LOCALSTRIPE_VERSION}"),
+            "aiohttp>=3.8,<4",
+        ],
+        "import localstripe.server",
+    )
 }
