@@ -6,10 +6,12 @@
 use std::sync::Arc;
 
 use billing_core::payment::fold;
-use billing_core::ports::{CustomerDirectory, Ledger};
+use billing_core::ports::Ledger;
 use billing_core::prelude::*;
 use billing_core::status::summarize;
-use billing_core::testkit::{FixedClock, MemoryStore, ScriptedGateway, SequentialIds};
+use billing_core::testkit::{
+    FixedClock, MemoryStore, ScriptedGateway, SequentialIds, seed_customer_with_card,
+};
 use criterion::{Criterion, criterion_group, criterion_main};
 
 fn usd(cents: i64) -> Money {
@@ -35,31 +37,7 @@ async fn service_with_bookings(
         gateway_account: None,
     };
     let customer = CustomerId::new("c").unwrap();
-    store
-        .put_customer(
-            &business.id,
-            &Customer {
-                id: customer.clone(),
-                name: "C".into(),
-                email: None,
-                gateway_customer: Some("cus_1".into()),
-            },
-        )
-        .await
-        .unwrap();
-    store
-        .put_card(
-            &business.id,
-            &customer,
-            &SavedCard {
-                payment_method: "pm_card_visa".into(),
-                brand: "visa".into(),
-                last4: "4242".into(),
-                exp_month: 1,
-                exp_year: 2040,
-                is_default: true,
-            },
-        )
+    seed_customer_with_card(&store, &business.id, &customer)
         .await
         .unwrap();
     let billing = Billing::new(

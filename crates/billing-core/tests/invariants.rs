@@ -4,10 +4,11 @@
 use std::sync::Arc;
 
 use billing_core::billing::{AuthorizeBooking, CaptureHold, Receipt};
-use billing_core::ports::CustomerDirectory;
 use billing_core::prelude::*;
 use billing_core::status::refundable;
-use billing_core::testkit::{FixedClock, MemoryStore, Scripted, ScriptedGateway, SequentialIds};
+use billing_core::testkit::{
+    FixedClock, MemoryStore, Scripted, ScriptedGateway, SequentialIds, seed_customer_with_card,
+};
 use proptest::prelude::*;
 
 #[derive(Debug, Clone)]
@@ -96,31 +97,7 @@ impl Harness {
             gateway_account: None,
         };
         let customer = CustomerId::new("c").unwrap();
-        store
-            .put_customer(
-                &business.id,
-                &Customer {
-                    id: customer.clone(),
-                    name: "C".into(),
-                    email: None,
-                    gateway_customer: Some("cus_1".into()),
-                },
-            )
-            .await
-            .unwrap();
-        store
-            .put_card(
-                &business.id,
-                &customer,
-                &SavedCard {
-                    payment_method: "pm_card_visa".into(),
-                    brand: "visa".into(),
-                    last4: "4242".into(),
-                    exp_month: 1,
-                    exp_year: 2040,
-                    is_default: true,
-                },
-            )
+        seed_customer_with_card(&store, &business.id, &customer)
             .await
             .unwrap();
         let billing = Billing::new(

@@ -7,18 +7,19 @@ use chrono::Duration;
 
 use super::*;
 use crate::booking::{BookingAccount, LineItem, LineItemKind};
-use crate::customer::{Business, Customer, SavedCard};
+use crate::customer::Business;
 use crate::error::BillingError;
 use crate::idempotency::IdempotencyKey;
 use crate::ids::{BookingId, CustomerId};
 use crate::money::{Currency, Money};
 use crate::payment::{CollectionMethod, Failure, PaymentKind, PaymentState};
 use crate::ports::{
-    CustomerDirectory, GatewayError, GatewayPayment, GatewayStatus, MockPaymentGateway,
-    PaymentGateway,
+    GatewayError, GatewayPayment, GatewayStatus, MockPaymentGateway, PaymentGateway,
 };
 use crate::status::PaymentStatus;
-use crate::testkit::{FixedClock, MemoryStore, Scripted, ScriptedGateway, SequentialIds};
+use crate::testkit::{
+    FixedClock, MemoryStore, Scripted, ScriptedGateway, SequentialIds, seed_customer_with_card,
+};
 
 fn usd(text: &str) -> Money {
     Money::parse(text, Currency::USD).expect("test amount")
@@ -47,33 +48,9 @@ async fn world<G: PaymentGateway>(gateway: G, bookings: &[(&str, &str)]) -> Worl
     let store = MemoryStore::new();
     let business = acme();
     let customer = CustomerId::new("cust-1").expect("id");
-    store
-        .put_customer(
-            &business.id,
-            &Customer {
-                id: customer.clone(),
-                name: "Ada".into(),
-                email: None,
-                gateway_customer: Some("cus_1".into()),
-            },
-        )
+    seed_customer_with_card(&store, &business.id, &customer)
         .await
         .expect("customer");
-    store
-        .put_card(
-            &business.id,
-            &customer,
-            &SavedCard {
-                payment_method: "pm_card_visa".into(),
-                brand: "visa".into(),
-                last4: "4242".into(),
-                exp_month: 12,
-                exp_year: 2034,
-                is_default: true,
-            },
-        )
-        .await
-        .expect("card");
     let clock = Arc::new(FixedClock::default());
     let billing = Billing::new(
         store,

@@ -88,3 +88,28 @@ impl IdGenerator for SequentialIds {
 pub mod conformance;
 pub use conformance::StoreFixture;
 pub mod gateway_contract;
+
+/// Stores a customer who already has a gateway customer (`cus_1`) and a default card on file
+/// (`pm_card_visa`, a Visa ending 4242), without any gateway call: the usual start of a test.
+pub async fn seed_customer_with_card<S: crate::ports::CustomerDirectory>(
+    store: &S,
+    business: &crate::ids::BusinessId,
+    customer: &crate::ids::CustomerId,
+) -> Result<(), crate::ports::DirectoryError> {
+    let profile = crate::customer::Customer {
+        id: customer.clone(),
+        name: "Ada Lovelace".into(),
+        email: Some("ada@example.com".into()),
+        gateway_customer: Some("cus_1".into()),
+    };
+    store.put_customer(business, &profile).await?;
+    let card = crate::customer::SavedCard {
+        payment_method: "pm_card_visa".into(),
+        brand: "visa".into(),
+        last4: "4242".into(),
+        exp_month: 12,
+        exp_year: 2034,
+        is_default: true,
+    };
+    store.put_card(business, customer, &card).await
+}
