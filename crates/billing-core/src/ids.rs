@@ -1,5 +1,6 @@
 //! Identifiers. Businesses, customers and bookings are named by the embedding platform; payments
-//! are named by this engine (through the [`IdGenerator`](crate::ports::IdGenerator) port).
+//! and notifications are named by this engine (through the
+//! [`IdGenerator`](crate::ports::IdGenerator) port).
 
 use std::fmt;
 
@@ -97,6 +98,24 @@ id_type!(
     PaymentId,
     "payment"
 );
+id_type!(
+    /// An email this engine queued for a business (a payment link, a receipt...): named by the
+    /// engine, like payments.
+    NotificationId,
+    "notification"
+);
+
+impl NotificationId {
+    /// A payment id's text with `ntf_` in place of its `pay_` prefix (or as it is, without that
+    /// prefix): valid by construction, since it has the same length and characters.
+    pub(crate) fn from_payment_id(payment: &PaymentId) -> NotificationId {
+        let text = payment.as_str();
+        NotificationId(match text.strip_prefix("pay_") {
+            Some(rest) => format!("ntf_{rest}"),
+            None => text.to_owned(),
+        })
+    }
+}
 
 #[cfg(test)]
 mod tests {
@@ -112,5 +131,14 @@ mod tests {
             CustomerId::new("c1").map(|c| c.to_string()),
             Ok("c1".to_owned())
         );
+    }
+
+    #[test]
+    fn notification_ids_can_be_made_from_payment_ids() {
+        let from = |text: &str| {
+            PaymentId::new(text).map(|p| NotificationId::from_payment_id(&p).to_string())
+        };
+        assert_eq!(from("pay_0190b2"), Ok("ntf_0190b2".to_owned()));
+        assert_eq!(from("p-1"), Ok("p-1".to_owned()));
     }
 }

@@ -4,9 +4,12 @@
 //! in full or in part, adjust its price, hold and capture, record cash or check collections,
 //! refund, charge many bookings at once — exact to the cent, and never twice.
 //!
-//! The crate does no I/O. Storage, the card gateway, the clock and id generation are ports
-//! ([`ports`]); adapters implement them. The `testkit` feature brings an in-memory store and a
-//! scripted gateway that embedders can test against.
+//! It also queues the emails about payments (payment links, card requests, receipts, notices to
+//! the business) and delivers them apart from any payment, retrying with backoff ([`notifier`]).
+//!
+//! The crate does no I/O. Storage, the card gateway, the mailer, the clock and id generation are
+//! ports ([`ports`]); adapters implement them. The `testkit` feature brings an in-memory store,
+//! a scripted gateway and a scripted mailer that embedders can test against.
 //!
 //! ```
 //! use std::sync::Arc;
@@ -53,6 +56,8 @@ pub mod error;
 pub mod idempotency;
 pub mod ids;
 pub mod money;
+pub mod notification;
+pub mod notifier;
 pub mod payment;
 pub mod ports;
 pub mod status;
@@ -71,8 +76,10 @@ pub mod prelude {
     pub use crate::customer::{Business, Customer, SavedCard};
     pub use crate::error::BillingError;
     pub use crate::idempotency::IdempotencyKey;
-    pub use crate::ids::{BookingId, BusinessId, CustomerId, PaymentId};
+    pub use crate::ids::{BookingId, BusinessId, CustomerId, NotificationId, PaymentId};
     pub use crate::money::{Currency, Money, MoneyError};
+    pub use crate::notification::{DeliveryState, Notification, NotificationKind, OutboundMessage};
+    pub use crate::notifier::{DeliveryPolicy, DeliveryReport, Notifier, NotifyError};
     pub use crate::payment::{CollectionMethod, Failure, Payment, PaymentKind, PaymentState};
     pub use crate::status::{Balance, BookingStatus, BookingSummary, PaymentStatus};
 }

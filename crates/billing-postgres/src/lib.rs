@@ -2,9 +2,10 @@
 //!
 //! PostgreSQL storage for the billing engine: [`PostgresStore`] implements the core's
 //! [`Ledger`](billing_core::ports::Ledger) (with [`PostgresTx`]),
-//! [`CustomerDirectory`](billing_core::ports::CustomerDirectory) and
-//! [`Businesses`](billing_core::ports::Businesses) ports, with the behaviour of the in-memory
-//! reference store.
+//! [`CustomerDirectory`](billing_core::ports::CustomerDirectory),
+//! [`Businesses`](billing_core::ports::Businesses) and
+//! [`NotificationLog`](billing_core::ports::NotificationLog) ports, with the behaviour of the
+//! in-memory reference store.
 //!
 //! - Money is stored in integer minor units (BIGINT) beside its currency code; ledger entries
 //!   are JSONB bodies with indexed columns, append-only (a trigger refuses UPDATE, DELETE and
@@ -32,6 +33,7 @@ mod businesses;
 mod codec;
 mod directory;
 mod ledger;
+mod notifications;
 mod pool;
 mod store;
 

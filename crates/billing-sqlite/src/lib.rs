@@ -2,9 +2,10 @@
 //!
 //! SQLite storage for the billing engine: [`SqliteStore`] implements the core's
 //! [`Ledger`](billing_core::ports::Ledger) (with [`SqliteTx`]),
-//! [`CustomerDirectory`](billing_core::ports::CustomerDirectory) and
-//! [`Businesses`](billing_core::ports::Businesses) ports, with the behaviour of the in-memory
-//! reference store.
+//! [`CustomerDirectory`](billing_core::ports::CustomerDirectory),
+//! [`Businesses`](billing_core::ports::Businesses) and
+//! [`NotificationLog`](billing_core::ports::NotificationLog) ports, with the behaviour of the
+//! in-memory reference store.
 //!
 //! - Money is stored in integer minor units beside its currency code; ledger entries are kept
 //!   as JSON bodies with indexed columns, append-only (triggers refuse updates and deletes).
@@ -26,6 +27,7 @@ mod businesses;
 mod codec;
 mod directory;
 mod ledger;
+mod notifications;
 mod store;
 
 pub use ledger::SqliteTx;

@@ -1,8 +1,16 @@
-use crate::ids::PaymentId;
+use crate::ids::{NotificationId, PaymentId};
 
-/// Makes new payment ids. They must be unique across every process sharing one store (random or
-/// time-ordered UUIDs, say). Making an id cannot fail, so this port has no error type.
+/// Makes new payment and notification ids. They must be unique across every process sharing one
+/// store (random or time-ordered UUIDs, say). Making an id cannot fail, so this port has no error
+/// type.
 pub trait IdGenerator: Send + Sync {
     /// A fresh, never used payment id.
     fn payment_id(&self) -> PaymentId;
+
+    /// A fresh, never used notification id. By default a fresh payment id's text with `ntf_` in
+    /// place of its `pay_` prefix (unique because payment ids are; the payment id is simply never
+    /// used); generators override it to keep payment ids dense.
+    fn notification_id(&self) -> NotificationId {
+        NotificationId::from_payment_id(&self.payment_id())
+    }
 }

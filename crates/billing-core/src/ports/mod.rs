@@ -7,6 +7,8 @@ mod customers;
 mod gateway;
 mod ids;
 mod ledger;
+mod mail;
+mod notifications;
 
 pub use businesses::{Businesses, BusinessesError};
 pub use clock::Clock;
@@ -22,3 +24,7 @@ pub use ledger::{
     BookingFilter, BookingLedger, CustomerOutstanding, IdempotencyRecord, Ledger, LedgerError,
     LedgerTx,
 };
+#[cfg(test)]
+pub use mail::MockMailer;
+pub use mail::{MailError, MailReceipt, Mailer};
+pub use notifications::{DeliveryFailure, DueNotification, NotificationLog, NotificationLogError};

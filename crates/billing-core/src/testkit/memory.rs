@@ -7,16 +7,19 @@ use std::sync::Arc;
 
 use async_lock::{Mutex, MutexGuardArc};
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 
 use crate::booking::BookingAccount;
 use crate::customer::{Business, Customer, SavedCard};
 use crate::idempotency::IdempotencyKey;
-use crate::ids::{BookingId, BusinessId, CustomerId, PaymentId};
+use crate::ids::{BookingId, BusinessId, CustomerId, NotificationId, PaymentId};
 use crate::money::Money;
+use crate::notification::{DeliveryState, Notification, OutboundMessage};
 use crate::payment::Entry;
 use crate::ports::{
     BookingFilter, BookingLedger, Businesses, BusinessesError, CustomerDirectory,
-    CustomerOutstanding, DirectoryError, IdempotencyRecord, Ledger, LedgerError, LedgerTx,
+    CustomerOutstanding, DeliveryFailure, DirectoryError, DueNotification, IdempotencyRecord,
+    Ledger, LedgerError, LedgerTx, NotificationLog, NotificationLogError,
 };
 use crate::status::BookingSummary;
 
@@ -30,6 +33,17 @@ struct Tenant {
     keys: BTreeMap<IdempotencyKey, IdempotencyRecord>,
     customers: BTreeMap<CustomerId, Customer>,
     cards: BTreeMap<CustomerId, Vec<SavedCard>>,
+    notifications: BTreeMap<NotificationId, StoredNotification>,
+}
+
+/// A notification, its message, and what the log needs to schedule it.
+#[derive(Debug, Clone)]
+struct StoredNotification {
+    notification: Notification,
+    message: OutboundMessage,
+    attempts: u32,
+    /// When it is due next; `None` once sent or given up.
+    next_attempt: Option<DateTime<Utc>>,
 }
 
 impl Tenant {
@@ -515,6 +529,177 @@ impl Businesses for MemoryStore {
             .values()
             .cloned()
             .collect())
+    }
+}
+
+#[async_trait]
+impl NotificationLog for MemoryStore {
+    async fn record_queued(
+        &self,
+        business: &BusinessId,
+        notification: &Notification,
+        message: &OutboundMessage,
+    ) -> Result<(), NotificationLogError> {
+        let mut state = self.state.lock().await;
+        let log = &mut state
+            .tenants
+            .entry(business.clone())
+            .or_default()
+            .notifications;
+        if log.contains_key(&notification.id) {
+            return Err(NotificationLogError::AlreadyExists(notification.id.clone()));
+        }
+        log.insert(
+            notification.id.clone(),
+            StoredNotification {
+                notification: notification.clone(),
+                message: message.clone(),
+                attempts: 0,
+                next_attempt: Some(notification.created_at),
+            },
+        );
+        Ok(())
+    }
+
+    async fn notification(
+        &self,
+        business: &BusinessId,
+        id: &NotificationId,
+    ) -> Result<Option<Notification>, NotificationLogError> {
+        let state = self.state.lock().await;
+        Ok(state
+            .tenants
+            .get(business)
+            .and_then(|t| t.notifications.get(id))
+            .map(|stored| stored.notification.clone()))
+    }
+
+    async fn message(
+        &self,
+        business: &BusinessId,
+        id: &NotificationId,
+    ) -> Result<Option<OutboundMessage>, NotificationLogError> {
+        let state = self.state.lock().await;
+        Ok(state
+            .tenants
+            .get(business)
+            .and_then(|t| t.notifications.get(id))
+            .map(|stored| stored.message.clone()))
+    }
+
+    async fn customer_log(
+        &self,
+        business: &BusinessId,
+        customer: &CustomerId,
+        limit: u32,
+    ) -> Result<Vec<Notification>, NotificationLogError> {
+        let state = self.state.lock().await;
+        let Some(tenant) = state.tenants.get(business) else {
+            return Ok(Vec::new());
+        };
+        let mut log: Vec<&Notification> = tenant
+            .notifications
+            .values()
+            .map(|stored| &stored.notification)
+            .filter(|n| &n.customer == customer)
+            .collect();
+        log.sort_by(|a, b| {
+            b.created_at
+                .cmp(&a.created_at)
+                .then_with(|| b.id.cmp(&a.id))
+        });
+        Ok(log.into_iter().take(limit as usize).cloned().collect())
+    }
+
+    async fn claim_due(
+        &self,
+        business: Option<&BusinessId>,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<DueNotification>, NotificationLogError> {
+        let mut state = self.state.lock().await;
+        let mut due: Vec<(DateTime<Utc>, BusinessId, NotificationId)> = Vec::new();
+        for (owner, tenant) in &state.tenants {
+            if business.is_some_and(|b| b != owner) {
+                continue;
+            }
+            for (id, stored) in &tenant.notifications {
+                if let Some(at) = stored.next_attempt.filter(|at| *at <= now) {
+                    due.push((at, owner.clone(), id.clone()));
+                }
+            }
+        }
+        due.sort();
+        due.truncate(limit as usize);
+        let mut claimed = Vec::with_capacity(due.len());
+        for (_, owner, id) in due {
+            let Some(stored) = state
+                .tenants
+                .get_mut(&owner)
+                .and_then(|t| t.notifications.get_mut(&id))
+            else {
+                continue;
+            };
+            stored.next_attempt = Some(lease_until);
+            if let DeliveryState::Failed { retry_at, .. } = &mut stored.notification.delivery {
+                *retry_at = Some(lease_until);
+            }
+            claimed.push(DueNotification {
+                business: owner,
+                notification: stored.notification.clone(),
+                message: stored.message.clone(),
+                attempts: stored.attempts,
+            });
+        }
+        Ok(claimed)
+    }
+
+    async fn mark_sent(
+        &self,
+        business: &BusinessId,
+        id: &NotificationId,
+        at: DateTime<Utc>,
+        server_reply: &str,
+    ) -> Result<(), NotificationLogError> {
+        let mut state = self.state.lock().await;
+        let stored = state
+            .tenants
+            .get_mut(business)
+            .and_then(|t| t.notifications.get_mut(id))
+            .ok_or_else(|| NotificationLogError::NotFound(id.clone()))?;
+        stored.notification.delivery = DeliveryState::Sent {
+            at,
+            server_reply: server_reply.to_owned(),
+        };
+        stored.next_attempt = None;
+        Ok(())
+    }
+
+    async fn mark_failed(
+        &self,
+        business: &BusinessId,
+        id: &NotificationId,
+        failure: &DeliveryFailure,
+    ) -> Result<(), NotificationLogError> {
+        let mut state = self.state.lock().await;
+        let stored = state
+            .tenants
+            .get_mut(business)
+            .and_then(|t| t.notifications.get_mut(id))
+            .ok_or_else(|| NotificationLogError::NotFound(id.clone()))?;
+        if matches!(stored.notification.delivery, DeliveryState::Sent { .. }) {
+            return Ok(());
+        }
+        stored.notification.delivery = DeliveryState::Failed {
+            at: failure.at,
+            reason: failure.reason.clone(),
+            attempts: failure.attempts,
+            retry_at: failure.retry_at,
+        };
+        stored.attempts = failure.attempts;
+        stored.next_attempt = failure.retry_at;
+        Ok(())
     }
 }
 

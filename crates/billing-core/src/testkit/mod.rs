@@ -1,11 +1,13 @@
 //! Test doubles that are real implementations, for embedders and adapter crates: an in-memory
-//! store, a scripted gateway, a settable clock, sequential ids, and the conformance suite every
-//! storage adapter runs.
+//! store, a scripted gateway, a scripted mailer, a settable clock, sequential ids, and the
+//! conformance suite every storage adapter runs.
 
 mod gateway;
+mod mail;
 mod memory;
 
 pub use gateway::{GatewayCall, Scripted, ScriptedGateway};
+pub use mail::ScriptedMailer;
 pub use memory::{MemoryStore, MemoryTx};
 
 use std::sync::Mutex;
@@ -13,7 +15,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 
-use crate::ids::PaymentId;
+use crate::ids::{NotificationId, PaymentId};
 use crate::ports::{Clock, IdGenerator};
 
 /// A clock that stands still until a test moves it.
@@ -60,12 +62,13 @@ impl Clock for FixedClock {
     }
 }
 
-/// Payment ids `pay_000001`, `pay_000002`... with an optional prefix so that several generators
-/// sharing one store never collide.
+/// Payment ids `pay_000001`, `pay_000002`... and notification ids `ntf_000001`... with an
+/// optional prefix so that several generators sharing one store never collide.
 #[derive(Debug, Default)]
 pub struct SequentialIds {
     prefix: String,
     next: AtomicU64,
+    next_notification: AtomicU64,
 }
 
 impl SequentialIds {
@@ -74,6 +77,7 @@ impl SequentialIds {
         SequentialIds {
             prefix: format!("{prefix}_"),
             next: AtomicU64::new(0),
+            next_notification: AtomicU64::new(0),
         }
     }
 }
@@ -82,6 +86,12 @@ impl IdGenerator for SequentialIds {
     fn payment_id(&self) -> PaymentId {
         let n = self.next.fetch_add(1, Ordering::Relaxed) + 1;
         PaymentId::new(format!("pay_{}{n:06}", self.prefix))
+            .expect("a prefix of id characters and digits is a valid id")
+    }
+
+    fn notification_id(&self) -> NotificationId {
+        let n = self.next_notification.fetch_add(1, Ordering::Relaxed) + 1;
+        NotificationId::new(format!("ntf_{}{n:06}", self.prefix))
             .expect("a prefix of id characters and digits is a valid id")
     }
 }

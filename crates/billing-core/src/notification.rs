@@ -1,0 +1,322 @@
+//! Notifications: the emails a business's customers (and the business itself) receive about
+//! payments — payment links, card requests, receipts, notices — and where each one stands.
+//!
+//! An email never holds up or undoes a payment: a use case only *queues* a notification (a row
+//! in the [`NotificationLog`](crate::ports::NotificationLog)), and a worker delivers it later
+//! through the [`Mailer`](crate::ports::Mailer) port, retrying with backoff when the mail server
+//! is unwell. See [`Notifier`](crate::notifier::Notifier).
+
+use chrono::{DateTime, Utc};
+
+use crate::ids::{CustomerId, NotificationId};
+
+/// What an email is about, which decides its template and who reads it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
+pub enum NotificationKind {
+    /// To the customer: a link to a hosted page where they pay what their bookings owe.
+    PaymentLink,
+    /// To the customer: a link to a hosted page where they save a card for later charges.
+    CardRequest,
+    /// To the customer: what they paid, with which card, for which bookings.
+    Receipt,
+    /// To the business: a customer paid.
+    BusinessPaymentNotice,
+    /// To the business: a customer saved a card.
+    BusinessCardSavedNotice,
+    /// To the customer: a charge did not go through.
+    PaymentFailed,
+}
+
+impl NotificationKind {
+    /// Every kind, in declaration order.
+    pub const ALL: [NotificationKind; 6] = [
+        NotificationKind::PaymentLink,
+        NotificationKind::CardRequest,
+        NotificationKind::Receipt,
+        NotificationKind::BusinessPaymentNotice,
+        NotificationKind::BusinessCardSavedNotice,
+        NotificationKind::PaymentFailed,
+    ];
+
+    /// The stable snake_case name stores and APIs use.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            NotificationKind::PaymentLink => "payment_link",
+            NotificationKind::CardRequest => "card_request",
+            NotificationKind::Receipt => "receipt",
+            NotificationKind::BusinessPaymentNotice => "business_payment_notice",
+            NotificationKind::BusinessCardSavedNotice => "business_card_saved_notice",
+            NotificationKind::PaymentFailed => "payment_failed",
+        }
+    }
+
+    /// The kind with that [`as_str`](NotificationKind::as_str) name.
+    pub fn parse(name: &str) -> Option<NotificationKind> {
+        NotificationKind::ALL
+            .into_iter()
+            .find(|kind| kind.as_str() == name)
+    }
+
+    /// True when the email goes to the business rather than to its customer.
+    pub fn is_for_business(&self) -> bool {
+        matches!(
+            self,
+            NotificationKind::BusinessPaymentNotice | NotificationKind::BusinessCardSavedNotice
+        )
+    }
+}
+
+/// Where a notification's delivery stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(tag = "state", rename_all = "snake_case"))]
+pub enum DeliveryState {
+    /// Waiting for its first attempt.
+    Queued,
+    /// The mail server (or the outbox) accepted it. Final.
+    Sent {
+        /// When it was accepted.
+        at: DateTime<Utc>,
+        /// What the server answered (an SMTP reply such as `250 2.0.0 queued as 4F2A`, or the
+        /// outbox file written): the proof to show when a customer says they got nothing.
+        server_reply: String,
+    },
+    /// The last attempt failed.
+    Failed {
+        /// When the last attempt failed.
+        at: DateTime<Utc>,
+        /// Why, as the mail server or the mailer put it.
+        reason: String,
+        /// How many attempts were made so far.
+        attempts: u32,
+        /// When the next attempt may start; `None` when there will be none (the server refused
+        /// the message for good, or the attempts ran out).
+        retry_at: Option<DateTime<Utc>>,
+    },
+}
+
+impl DeliveryState {
+    /// `queued`, `sent` or `failed`: the stable name stores use.
+    pub fn name(&self) -> &'static str {
+        match self {
+            DeliveryState::Queued => "queued",
+            DeliveryState::Sent { .. } => "sent",
+            DeliveryState::Failed { .. } => "failed",
+        }
+    }
+
+    /// True when no attempt will follow: sent, or failed without a retry.
+    pub fn is_final(&self) -> bool {
+        match self {
+            DeliveryState::Queued => false,
+            DeliveryState::Sent { .. } => true,
+            DeliveryState::Failed { retry_at, .. } => retry_at.is_none(),
+        }
+    }
+}
+
+/// One email queued for a business, as its log shows it. The message itself is kept beside it
+/// in the log (see [`NotificationLog::message`](crate::ports::NotificationLog::message)).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct Notification {
+    /// Its id.
+    pub id: NotificationId,
+    /// The customer it is about (for notices to the business: the customer who paid or saved a
+    /// card), so that a customer's page can list every email about them.
+    pub customer: CustomerId,
+    /// What it is about.
+    pub kind: NotificationKind,
+    /// The address it goes to.
+    pub to: String,
+    /// Its subject line.
+    pub subject: String,
+    /// When it was queued.
+    pub created_at: DateTime<Utc>,
+    /// Where its delivery stands.
+    pub delivery: DeliveryState,
+}
+
+impl Notification {
+    /// A queued notification of `message`: its address and subject are the message's.
+    pub fn queued(
+        id: NotificationId,
+        customer: CustomerId,
+        kind: NotificationKind,
+        message: &OutboundMessage,
+        created_at: DateTime<Utc>,
+    ) -> Notification {
+        Notification {
+            id,
+            customer,
+            kind,
+            to: message.to.clone(),
+            subject: message.subject.clone(),
+            created_at,
+            delivery: DeliveryState::Queued,
+        }
+    }
+}
+
+/// Why a message cannot be queued. Checked before anything is stored, so that a worker never
+/// retries a message no server could ever accept.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MessageError {
+    /// The recipient is not one plain email address (`name@domain`).
+    #[error("{0:?} is not an email address")]
+    InvalidRecipient(String),
+    /// The subject is empty, too long, or has line breaks or other control characters (which
+    /// would let it forge mail headers).
+    #[error("the subject must be 1 to {MAX_SUBJECT} characters on one line")]
+    InvalidSubject,
+    /// The plain-text body is empty, or a body is larger than [`MAX_BODY`] bytes.
+    #[error("a message needs a plain-text body, and no body may exceed {MAX_BODY} bytes")]
+    InvalidBody,
+}
+
+/// The longest subject accepted, in characters (RFC 5322 advises lines under 78; mail clients
+/// cut long subjects anyway).
+pub const MAX_SUBJECT: usize = 250;
+
+/// The largest body accepted, in bytes: far above any receipt, small enough for every store.
+pub const MAX_BODY: usize = 512 * 1024;
+
+/// An email to send: one recipient, a subject, and a plain-text body with an optional HTML
+/// alternative (mail clients show the HTML one when they can).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct OutboundMessage {
+    /// The recipient's address (`name@domain`, without a display name).
+    pub to: String,
+    /// The subject line.
+    pub subject: String,
+    /// The plain-text body.
+    pub text_body: String,
+    /// The HTML body, if any.
+    pub html_body: Option<String>,
+}
+
+impl OutboundMessage {
+    /// Checks the message can be sent: one plain address, a one-line subject, a text body,
+    /// bodies of reasonable size.
+    pub fn check(&self) -> Result<(), MessageError> {
+        if !is_plain_address(&self.to) {
+            return Err(MessageError::InvalidRecipient(self.to.clone()));
+        }
+        let subject_chars = self.subject.chars().count();
+        if self.subject.trim().is_empty()
+            || subject_chars > MAX_SUBJECT
+            || self.subject.chars().any(char::is_control)
+        {
+            return Err(MessageError::InvalidSubject);
+        }
+        if self.text_body.trim().is_empty()
+            || self.text_body.len() > MAX_BODY
+            || self.html_body.as_ref().is_some_and(|h| h.len() > MAX_BODY)
+        {
+            return Err(MessageError::InvalidBody);
+        }
+        Ok(())
+    }
+}
+
+/// `local@domain` with nothing that could smuggle a second address or a header in: no spaces,
+/// control characters, angle brackets, commas, semicolons or quotes; a dotted domain.
+fn is_plain_address(address: &str) -> bool {
+    let Some((local, domain)) = address.split_once('@') else {
+        return false;
+    };
+    let allowed = |c: char| !c.is_control() && !c.is_whitespace() && !"<>,;\"()[]\\@".contains(c);
+    address.len() <= 254
+        && !local.is_empty()
+        && local.len() <= 64
+        && local.chars().all(allowed)
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && domain.chars().all(allowed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(to: &str, subject: &str) -> OutboundMessage {
+        OutboundMessage {
+            to: to.into(),
+            subject: subject.into(),
+            text_body: "Hello".into(),
+            html_body: None,
+        }
+    }
+
+    #[test]
+    fn kinds_have_stable_names() {
+        for kind in NotificationKind::ALL {
+            assert_eq!(NotificationKind::parse(kind.as_str()), Some(kind));
+        }
+        assert_eq!(NotificationKind::parse("sms"), None);
+        assert!(NotificationKind::BusinessPaymentNotice.is_for_business());
+        assert!(!NotificationKind::Receipt.is_for_business());
+    }
+
+    #[test]
+    fn messages_are_checked_before_they_are_queued() {
+        assert_eq!(message("ada@example.com", "Receipt").check(), Ok(()));
+        for bad in [
+            "ada",
+            "@example.com",
+            "ada@localhost",
+            "ada@example.com, eve@example.com",
+            "Ada <ada@example.com>",
+            "ada@example.com\r\nBcc: eve@example.com",
+            "a@b@example.com",
+        ] {
+            assert!(
+                matches!(
+                    message(bad, "Receipt").check(),
+                    Err(MessageError::InvalidRecipient(_))
+                ),
+                "{bad:?}"
+            );
+        }
+        for bad in [
+            "",
+            "  ",
+            "Receipt\r\nBcc: eve@example.com",
+            &"x".repeat(251),
+        ] {
+            assert_eq!(
+                message("ada@example.com", bad).check(),
+                Err(MessageError::InvalidSubject),
+                "{bad:?}"
+            );
+        }
+        let mut empty = message("ada@example.com", "Receipt");
+        empty.text_body = " ".into();
+        assert_eq!(empty.check(), Err(MessageError::InvalidBody));
+    }
+
+    #[test]
+    fn only_sent_and_abandoned_deliveries_are_final() {
+        let at = DateTime::<Utc>::default();
+        assert!(!DeliveryState::Queued.is_final());
+        assert!(
+            DeliveryState::Sent {
+                at,
+                server_reply: "250 OK".into()
+            }
+            .is_final()
+        );
+        let failed = |retry_at| DeliveryState::Failed {
+            at,
+            reason: "451".into(),
+            attempts: 1,
+            retry_at,
+        };
+        assert!(!failed(Some(at)).is_final());
+        assert!(failed(None).is_final());
+    }
+}

@@ -1,0 +1,231 @@
+//! The templates: every kind renders, amounts are printed exactly, user text is escaped in
+//! HTML and shown as it is in plain text, links are checked, subjects stay on one line.
+
+mod common;
+
+use billing_core::notification::{MAX_SUBJECT, NotificationKind};
+use billing_mail::templates::{
+    CardLabel, CardRequestData, CardSavedData, PaymentFailedData, RenderError, TemplateData, render,
+};
+use common::{at, payment_link, receipt, usd};
+
+fn every_kind(customer: &str) -> Vec<TemplateData> {
+    vec![
+        TemplateData::PaymentLink(payment_link(customer)),
+        TemplateData::CardRequest(CardRequestData {
+            business_name: "Acme Cleaning".into(),
+            customer_name: customer.into(),
+            url: "https://pay.example.com/c/xyz".into(),
+            expires_at: at(2026, 2, 1, 0, 0),
+        }),
+        TemplateData::Receipt(receipt(customer)),
+        TemplateData::BusinessPaymentNotice(receipt(customer)),
+        TemplateData::BusinessCardSavedNotice(CardSavedData {
+            business_name: "Acme Cleaning".into(),
+            customer_name: customer.into(),
+            card: CardLabel {
+                brand: "mastercard".into(),
+                last4: "4444".into(),
+            },
+            exp_month: 4,
+            exp_year: 2031,
+        }),
+        TemplateData::PaymentFailed(PaymentFailedData {
+            business_name: "Acme Cleaning".into(),
+            customer_name: customer.into(),
+            amount: usd(21550),
+            card: None,
+            reason: "Your card was declined.".into(),
+            bookings: common::bookings(),
+            url: Some("https://pay.example.com/l/retry".into()),
+        }),
+    ]
+}
+
+#[test]
+fn a_payment_link_shows_the_amount_bookings_link_and_expiry() {
+    let message = render(
+        "ada@example.com",
+        &TemplateData::PaymentLink(payment_link("Ada Lovelace")),
+    )
+    .expect("rendered");
+    assert_eq!(message.to, "ada@example.com");
+    assert_eq!(
+        message.subject,
+        "Acme Cleaning: payment request for 215.50 USD"
+    );
+    let text = &message.text_body;
+    let html = message.html_body.as_deref().expect("html");
+    for body in [text.as_str(), html] {
+        assert!(body.contains("215.50 USD"), "{body}");
+        assert!(body.contains("185.50 USD"), "the amount due: {body}");
+        assert!(body.contains("30.00 USD"), "{body}");
+        assert!(body.contains("0.00 USD"), "{body}");
+        assert!(body.contains("Thu 15 Jan 2026"), "{body}");
+        assert!(body.contains("Thu 22 Jan 2026"), "{body}");
+        assert!(body.contains("Deep clean"), "{body}");
+        assert!(
+            body.contains("22 Jan 2026, 17:30 UTC"),
+            "the expiry: {body}"
+        );
+    }
+    assert!(text.contains("Pay online: https://pay.example.com/l/abc123?lang=en&src=email"));
+    assert!(
+        text.contains(
+            "- Thu 15 Jan 2026: Deep clean\n  price 215.50 USD, paid 30.00 USD, due 185.50 USD\n"
+        ),
+        "{text}"
+    );
+    // In HTML, `&` in an attribute is written as an entity (browsers read it back as `&`).
+    assert!(
+        html.contains(r#"href="https://pay.example.com/l/abc123?lang=en&#38;src=email""#),
+        "{html}"
+    );
+}
+
+#[test]
+fn amounts_keep_every_minor_digit() {
+    let mut data = payment_link("Ada");
+    data.amount = usd(21550);
+    data.bookings[0].price = usd(10_000_000);
+    let message = render("ada@example.com", &TemplateData::PaymentLink(data)).expect("rendered");
+    assert!(message.text_body.contains("215.50 USD"));
+    assert!(!message.text_body.contains("215.5 USD"));
+    assert!(
+        message.text_body.contains("100000.00 USD"),
+        "{}",
+        message.text_body
+    );
+}
+
+#[test]
+fn user_text_is_escaped_in_html_and_kept_in_plain_text() {
+    for data in every_kind("<script>alert('x')</script>") {
+        let message = render("ada@example.com", &data).expect("rendered");
+        let html = message.html_body.as_deref().expect("html");
+        assert!(!html.contains("<script>"), "{:?}: {html}", data.kind());
+        assert!(
+            html.contains("&#60;script&#62;"),
+            "{:?}: {html}",
+            data.kind()
+        );
+        // Plain text is not HTML: it shows the name as typed.
+        assert!(
+            message.text_body.contains("<script>alert('x')</script>"),
+            "{:?}: {}",
+            data.kind(),
+            message.text_body
+        );
+        if matches!(
+            data.kind(),
+            NotificationKind::PaymentLink | NotificationKind::Receipt
+        ) {
+            assert!(!html.contains("<b>balcony</b>"), "{html}");
+            assert!(
+                html.contains("Windows &#38; &#60;b&#62;balcony&#60;/b&#62;"),
+                "{html}"
+            );
+        }
+    }
+}
+
+#[test]
+fn every_kind_renders_both_bodies_with_its_essentials() {
+    for data in every_kind("Ada Lovelace") {
+        let message = render("ada@example.com", &data).expect("rendered");
+        let html = message.html_body.clone().expect("html");
+        assert!(html.starts_with("<!DOCTYPE html>"), "{:?}", data.kind());
+        assert!(html.contains("Acme Cleaning"));
+        assert!(message.text_body.contains("Ada Lovelace"));
+        assert!(message.check().is_ok(), "{:?}", data.kind());
+        let essentials: &[&str] = match data.kind() {
+            NotificationKind::PaymentLink => &["215.50 USD", "https://pay.example.com/l/abc123"],
+            NotificationKind::CardRequest => {
+                &["https://pay.example.com/c/xyz", "1 Feb 2026, 00:00 UTC"]
+            }
+            NotificationKind::Receipt | NotificationKind::BusinessPaymentNotice => &[
+                "215.50 USD",
+                "Visa ending 4242",
+                "15 Jan 2026, 09:05 UTC",
+                "Deep clean",
+            ],
+            NotificationKind::BusinessCardSavedNotice => {
+                &["Mastercard ending 4444, expires 04/2031"]
+            }
+            NotificationKind::PaymentFailed => &[
+                "215.50 USD",
+                "Your card was declined.",
+                "https://pay.example.com/l/retry",
+            ],
+        };
+        for needed in essentials {
+            assert!(
+                message.text_body.contains(needed),
+                "{:?} text lacks {needed}: {}",
+                data.kind(),
+                message.text_body
+            );
+            assert!(
+                html.contains(needed),
+                "{:?} html lacks {needed}: {html}",
+                data.kind()
+            );
+        }
+    }
+}
+
+#[test]
+fn subjects_name_the_business_and_the_amount() {
+    let subjects: Vec<String> = every_kind("Ada Lovelace")
+        .iter()
+        .map(|data| render("ada@example.com", data).expect("rendered").subject)
+        .collect();
+    assert_eq!(
+        subjects,
+        [
+            "Acme Cleaning: payment request for 215.50 USD",
+            "Acme Cleaning: please save a card for your bookings",
+            "Acme Cleaning: receipt for 215.50 USD",
+            "Payment received: 215.50 USD from Ada Lovelace",
+            "Card saved by Ada Lovelace",
+            "Acme Cleaning: your payment of 215.50 USD did not go through",
+        ]
+    );
+}
+
+#[test]
+fn a_name_cannot_break_the_subject_line() {
+    let mut data = receipt("Ada");
+    data.business_name = "Acme\r\nBcc: eve@example.com".into();
+    let message =
+        render("ada@example.com", &TemplateData::Receipt(data.clone())).expect("rendered");
+    assert_eq!(
+        message.subject,
+        "Acme Bcc: eve@example.com: receipt for 215.50 USD"
+    );
+    assert!(message.check().is_ok());
+    data.business_name = "A".repeat(400);
+    let message = render("ada@example.com", &TemplateData::Receipt(data)).expect("rendered");
+    assert_eq!(message.subject.chars().count(), MAX_SUBJECT);
+    assert!(message.check().is_ok());
+}
+
+#[test]
+fn only_web_links_are_put_in_emails() {
+    for url in [
+        "javascript:alert(1)",
+        "data:text/html,x",
+        "https://pay.example.com/a b",
+        "ftp://x",
+    ] {
+        let mut data = payment_link("Ada");
+        data.url = url.into();
+        assert!(
+            matches!(
+                render("ada@example.com", &TemplateData::PaymentLink(data)),
+                Err(RenderError::UnsafeLink(_))
+            ),
+            "{url}"
+        );
+    }
+}

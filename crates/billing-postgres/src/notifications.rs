@@ -1,0 +1,375 @@
+//! The [`NotificationLog`] port on PostgreSQL: queued emails, their messages and delivery
+//! states.
+
+use std::sync::LazyLock;
+
+use async_trait::async_trait;
+use billing_core::ids::{BusinessId, CustomerId, NotificationId};
+use billing_core::notification::{DeliveryState, Notification, NotificationKind, OutboundMessage};
+use billing_core::ports::{
+    DeliveryFailure, DueNotification, NotificationLog, NotificationLogError,
+};
+use chrono::{DateTime, Utc};
+
+use crate::pool::on_pool;
+use crate::store::PostgresStore;
+
+/// The columns [`NotificationRow`] reads, in a SELECT list.
+const COLUMNS: &str = "business_id, id, customer_id, kind, to_address, subject, text_body, \
+    html_body, created_at, state, attempts, attempted_at, outcome, next_attempt_at";
+
+/// One notification by key.
+static ONE: LazyLock<String> = LazyLock::new(|| {
+    format!("SELECT {COLUMNS} FROM notifications WHERE business_id = $1 AND id = $2")
+});
+
+/// A customer's log, newest first.
+static CUSTOMER_LOG: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT {COLUMNS} FROM notifications WHERE business_id = $1 AND customer_id = $2 \
+         ORDER BY created_at DESC, id DESC LIMIT $3"
+    )
+});
+
+/// Claims the due notifications that `due` selects: locks them (skipping rows another claim
+/// has locked, so concurrent claims get disjoint sets), moves their next attempt to the lease's
+/// end, and returns them with the time they were due.
+fn claim(due: &str) -> String {
+    let returned = COLUMNS
+        .split(", ")
+        .map(|column| format!("n.{column}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
+        "WITH due AS ({due} FOR UPDATE SKIP LOCKED) \
+         UPDATE notifications AS n SET next_attempt_at = $lease \
+         FROM due WHERE n.business_id = due.business_id AND n.id = due.id \
+         RETURNING {returned}, due.due_at"
+    )
+}
+
+/// Claims due notifications of one business: `$1` business, `$2` now, `$3` limit, `$4` lease.
+static CLAIM_OF_ONE_BUSINESS: LazyLock<String> = LazyLock::new(|| {
+    claim(
+        "SELECT business_id, id, next_attempt_at AS due_at FROM notifications \
+         WHERE business_id = $1 AND next_attempt_at IS NOT NULL AND next_attempt_at <= $2 \
+         ORDER BY next_attempt_at, id LIMIT $3",
+    )
+    .replace("$lease", "$4")
+});
+
+/// Claims due notifications of every business: `$1` now, `$2` limit, `$3` lease.
+static CLAIM_OF_EVERY_BUSINESS: LazyLock<String> = LazyLock::new(|| {
+    claim(
+        "SELECT business_id, id, next_attempt_at AS due_at FROM notifications \
+         WHERE next_attempt_at IS NOT NULL AND next_attempt_at <= $1 \
+         ORDER BY next_attempt_at, business_id, id LIMIT $2",
+    )
+    .replace("$lease", "$3")
+});
+
+fn corrupt(what: &str, error: impl std::fmt::Display) -> NotificationLogError {
+    NotificationLogError::Corrupt(format!("{what}: {error}"))
+}
+
+/// Unreadable rows are `Corrupt`; everything else (I/O, pool, a failed statement) is
+/// `Unavailable`.
+fn log_error(error: sqlx::Error) -> NotificationLogError {
+    match error {
+        sqlx::Error::ColumnDecode { .. }
+        | sqlx::Error::Decode(_)
+        | sqlx::Error::ColumnNotFound(_)
+        | sqlx::Error::ColumnIndexOutOfBounds { .. }
+        | sqlx::Error::TypeNotFound { .. } => NotificationLogError::Corrupt(error.to_string()),
+        other => NotificationLogError::Unavailable(other.to_string()),
+    }
+}
+
+/// A notification row as read.
+#[derive(Debug, sqlx::FromRow)]
+struct NotificationRow {
+    business_id: String,
+    id: String,
+    customer_id: String,
+    kind: String,
+    to_address: String,
+    subject: String,
+    text_body: String,
+    html_body: Option<String>,
+    created_at: DateTime<Utc>,
+    state: String,
+    attempts: i64,
+    attempted_at: Option<DateTime<Utc>>,
+    outcome: Option<String>,
+    next_attempt_at: Option<DateTime<Utc>>,
+}
+
+/// A claimed row and when it was due (the claim has replaced its next attempt time).
+#[derive(Debug, sqlx::FromRow)]
+struct ClaimedRow {
+    #[sqlx(flatten)]
+    row: NotificationRow,
+    due_at: DateTime<Utc>,
+}
+
+impl NotificationRow {
+    fn attempts(&self) -> Result<u32, NotificationLogError> {
+        u32::try_from(self.attempts).map_err(|e| corrupt("stored attempts", e))
+    }
+
+    fn delivery(&self) -> Result<DeliveryState, NotificationLogError> {
+        let last_attempt = || -> Result<(DateTime<Utc>, String), NotificationLogError> {
+            let at = self
+                .attempted_at
+                .ok_or_else(|| corrupt("notification", "an attempt without its time"))?;
+            let outcome = self
+                .outcome
+                .clone()
+                .ok_or_else(|| corrupt("notification", "an attempt without its outcome"))?;
+            Ok((at, outcome))
+        };
+        match self.state.as_str() {
+            "queued" => Ok(DeliveryState::Queued),
+            "sent" => {
+                let (at, server_reply) = last_attempt()?;
+                Ok(DeliveryState::Sent { at, server_reply })
+            }
+            "failed" => {
+                let (at, reason) = last_attempt()?;
+                Ok(DeliveryState::Failed {
+                    at,
+                    reason,
+                    attempts: self.attempts()?,
+                    retry_at: self.next_attempt_at,
+                })
+            }
+            other => Err(corrupt("unknown delivery state", other)),
+        }
+    }
+
+    fn notification(&self) -> Result<Notification, NotificationLogError> {
+        Ok(Notification {
+            id: NotificationId::new(self.id.as_str()).map_err(|e| corrupt("stored id", e))?,
+            customer: CustomerId::new(self.customer_id.as_str())
+                .map_err(|e| corrupt("stored customer id", e))?,
+            kind: NotificationKind::parse(&self.kind)
+                .ok_or_else(|| corrupt("unknown notification kind", &self.kind))?,
+            to: self.to_address.clone(),
+            subject: self.subject.clone(),
+            created_at: self.created_at,
+            delivery: self.delivery()?,
+        })
+    }
+
+    fn message(&self) -> OutboundMessage {
+        OutboundMessage {
+            to: self.to_address.clone(),
+            subject: self.subject.clone(),
+            text_body: self.text_body.clone(),
+            html_body: self.html_body.clone(),
+        }
+    }
+
+    fn due(self) -> Result<DueNotification, NotificationLogError> {
+        Ok(DueNotification {
+            business: BusinessId::new(self.business_id.as_str())
+                .map_err(|e| corrupt("stored business id", e))?,
+            notification: self.notification()?,
+            message: self.message(),
+            attempts: self.attempts()?,
+        })
+    }
+}
+
+impl PostgresStore {
+    async fn notification_row(
+        &self,
+        business: &BusinessId,
+        id: &NotificationId,
+    ) -> Result<Option<NotificationRow>, NotificationLogError> {
+        on_pool!(self, |conn| {
+            sqlx::query_as(ONE.as_str())
+                .bind(business.as_str())
+                .bind(id.as_str())
+                .fetch_optional(conn)
+                .await
+        })
+        .map_err(log_error)
+    }
+}
+
+#[async_trait]
+impl NotificationLog for PostgresStore {
+    async fn record_queued(
+        &self,
+        business: &BusinessId,
+        notification: &Notification,
+        message: &OutboundMessage,
+    ) -> Result<(), NotificationLogError> {
+        let inserted = on_pool!(self, |conn| {
+            sqlx::query(
+                "INSERT INTO notifications (business_id, id, customer_id, kind, to_address, \
+                 subject, text_body, html_body, created_at, state, attempts, next_attempt_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'queued', 0, $9)",
+            )
+            .bind(business.as_str())
+            .bind(notification.id.as_str())
+            .bind(notification.customer.as_str())
+            .bind(notification.kind.as_str())
+            .bind(&message.to)
+            .bind(&message.subject)
+            .bind(&message.text_body)
+            .bind(&message.html_body)
+            .bind(notification.created_at)
+            .execute(conn)
+            .await
+        });
+        match inserted {
+            Ok(_) => Ok(()),
+            Err(error)
+                if error
+                    .as_database_error()
+                    .is_some_and(|e| e.is_unique_violation()) =>
+            {
+                Err(NotificationLogError::AlreadyExists(notification.id.clone()))
+            }
+            Err(error) => Err(log_error(error)),
+        }
+    }
+
+    async fn notification(
+        &self,
+        business: &BusinessId,
+        id: &NotificationId,
+    ) -> Result<Option<Notification>, NotificationLogError> {
+        self.notification_row(business, id)
+            .await?
+            .map(|row| row.notification())
+            .transpose()
+    }
+
+    async fn message(
+        &self,
+        business: &BusinessId,
+        id: &NotificationId,
+    ) -> Result<Option<OutboundMessage>, NotificationLogError> {
+        Ok(self
+            .notification_row(business, id)
+            .await?
+            .map(|row| row.message()))
+    }
+
+    async fn customer_log(
+        &self,
+        business: &BusinessId,
+        customer: &CustomerId,
+        limit: u32,
+    ) -> Result<Vec<Notification>, NotificationLogError> {
+        let rows: Vec<NotificationRow> = on_pool!(self, |conn| {
+            sqlx::query_as(CUSTOMER_LOG.as_str())
+                .bind(business.as_str())
+                .bind(customer.as_str())
+                .bind(i64::from(limit))
+                .fetch_all(conn)
+                .await
+        })
+        .map_err(log_error)?;
+        rows.iter().map(NotificationRow::notification).collect()
+    }
+
+    async fn claim_due(
+        &self,
+        business: Option<&BusinessId>,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<DueNotification>, NotificationLogError> {
+        // One statement: it locks, leases and returns the rows at once. Two statements rather
+        // than `$1 IS NULL OR business_id = $1`, which a generic plan cannot serve with an index.
+        let mut rows: Vec<ClaimedRow> = on_pool!(self, |conn| match business {
+            Some(business) => {
+                sqlx::query_as(CLAIM_OF_ONE_BUSINESS.as_str())
+                    .bind(business.as_str())
+                    .bind(now)
+                    .bind(i64::from(limit))
+                    .bind(lease_until)
+                    .fetch_all(conn)
+                    .await
+            }
+            None => {
+                sqlx::query_as(CLAIM_OF_EVERY_BUSINESS.as_str())
+                    .bind(now)
+                    .bind(i64::from(limit))
+                    .bind(lease_until)
+                    .fetch_all(conn)
+                    .await
+            }
+        })
+        .map_err(log_error)?;
+        // UPDATE ... RETURNING keeps no order: the longest waiting first, as the port promises.
+        rows.sort_by(|a, b| {
+            (a.due_at, &a.row.business_id, &a.row.id).cmp(&(
+                b.due_at,
+                &b.row.business_id,
+                &b.row.id,
+            ))
+        });
+        rows.into_iter().map(|claimed| claimed.row.due()).collect()
+    }
+
+    async fn mark_sent(
+        &self,
+        business: &BusinessId,
+        id: &NotificationId,
+        at: DateTime<Utc>,
+        server_reply: &str,
+    ) -> Result<(), NotificationLogError> {
+        let done = on_pool!(self, |conn| {
+            sqlx::query(
+                "UPDATE notifications SET state = 'sent', attempted_at = $3, outcome = $4, \
+                 next_attempt_at = NULL WHERE business_id = $1 AND id = $2",
+            )
+            .bind(business.as_str())
+            .bind(id.as_str())
+            .bind(at)
+            .bind(server_reply)
+            .execute(conn)
+            .await
+        })
+        .map_err(log_error)?;
+        if done.rows_affected() == 0 {
+            return Err(NotificationLogError::NotFound(id.clone()));
+        }
+        Ok(())
+    }
+
+    async fn mark_failed(
+        &self,
+        business: &BusinessId,
+        id: &NotificationId,
+        failure: &DeliveryFailure,
+    ) -> Result<(), NotificationLogError> {
+        let done = on_pool!(self, |conn| {
+            sqlx::query(
+                "UPDATE notifications SET state = 'failed', attempted_at = $3, outcome = $4, \
+                 attempts = $5, next_attempt_at = $6 \
+                 WHERE business_id = $1 AND id = $2 AND state <> 'sent'",
+            )
+            .bind(business.as_str())
+            .bind(id.as_str())
+            .bind(failure.at)
+            .bind(&failure.reason)
+            .bind(i64::from(failure.attempts))
+            .bind(failure.retry_at)
+            .execute(conn)
+            .await
+        })
+        .map_err(log_error)?;
+        // Nothing changed: either there is no such notification, or it was sent already (and
+        // stays sent).
+        if done.rows_affected() == 0 && self.notification_row(business, id).await?.is_none() {
+            return Err(NotificationLogError::NotFound(id.clone()));
+        }
+        Ok(())
+    }
+}
