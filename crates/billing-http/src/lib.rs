@@ -1,0 +1,177 @@
+//! # billing-http
+//!
+//! The JSON API of the billing engine, on axum: [`router`] serves the core's use cases under
+//! `/v1` for any store and gateway, with API-key auth per business, idempotency over HTTP,
+//! RFC 9457 problem+json errors, an OpenAPI 3.1 document (`/openapi.json`, `/docs`), health,
+//! readiness and Prometheus metrics.
+//!
+//! The crate depends on the core only. What differs between deployments is injected: the store
+//! and gateway (through [`Billing`](billing_core::billing::Billing)), the webhook verifier
+//! ([`WebhookVerifier`]), the readiness check ([`Readiness`]) and the settings ([`HttpConfig`]).
+//!
+//! ```
+//! use std::sync::Arc;
+//! use billing_core::prelude::*;
+//! use billing_core::ports::Businesses;
+//! use billing_core::testkit::{FixedClock, MemoryStore, ScriptedGateway, SequentialIds};
+//! use billing_http::{AppState, hash_api_key, router};
+//!
+//! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+//! let store = MemoryStore::new();
+//! let business = Business { id: BusinessId::new("acme")?, name: "Acme".into(), gateway_account: None };
+//! store.create_business(&business, &hash_api_key("bk_test_secret")).await?;
+//! let billing = Billing::new(store, ScriptedGateway::new(), Arc::new(FixedClock::default()), Arc::new(SequentialIds::default()));
+//! let app: axum::Router = router(AppState::new(billing));
+//! // axum::serve(listener, app).await
+//! # let _ = app;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! # }).unwrap();
+//! ```
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod bulk;
+mod engine;
+mod extract;
+pub mod openapi;
+pub mod problem;
+mod routes;
+mod state;
+mod telemetry;
+pub mod wire;
+
+use std::sync::OnceLock;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{Request, StatusCode};
+use axum::routing::{delete, get, post, put};
+use billing_core::ports::{Businesses, CustomerDirectory, Ledger, PaymentGateway};
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tracing::Level;
+use utoipa::OpenApi;
+use utoipa_scalar::{Scalar, Servable};
+
+pub use extract::hash_api_key;
+pub use problem::{Problem, ProblemDetails};
+pub use state::{
+    AlwaysReady, AppState, HttpConfig, Readiness, ReadinessFn, WebhookAction, WebhookEvent,
+    WebhookRejected, WebhookVerifier,
+};
+
+use routes::{bookings, customers, ops, payments, reports, webhooks};
+
+/// The OpenAPI document as JSON, built once.
+fn openapi_json() -> &'static str {
+    static JSON: OnceLock<String> = OnceLock::new();
+    JSON.get_or_init(|| {
+        openapi::ApiDoc::openapi()
+            .to_json()
+            .unwrap_or_else(|_| "{}".to_owned())
+    })
+}
+
+/// The service: the `/v1` API, `/openapi.json`, `/docs`, `/healthz`, `/readyz`, `/metrics`,
+/// behind request ids, tracing, a body limit, a timeout and metrics.
+pub fn router<S, G>(state: AppState<S, G>) -> Router
+where
+    S: Ledger + CustomerDirectory + Businesses + Clone + Send + Sync + 'static,
+    G: PaymentGateway + 'static,
+{
+    // Installed before the first request, so that the first one is counted.
+    telemetry::prometheus();
+    let api = state.into_shared();
+    let body_limit = api.config.body_limit;
+    let timeout = api.config.request_timeout;
+    let api_routes = Router::new()
+        .route("/v1/customers", post(customers::put_customer))
+        .route("/v1/customers/{id}", get(customers::get_customer))
+        .route(
+            "/v1/customers/{id}/payment-methods",
+            get(customers::list_cards).post(customers::attach_card),
+        )
+        .route(
+            "/v1/customers/{id}/payment-methods/{pm}",
+            delete(customers::remove_card),
+        )
+        .route(
+            "/v1/customers/{id}/payment-methods/{pm}/default",
+            post(customers::set_default_card),
+        )
+        .route("/v1/customers/{id}/balance", get(customers::balance))
+        .route("/v1/bookings", get(bookings::list_bookings))
+        .route(
+            "/v1/bookings/{id}",
+            put(bookings::put_booking).get(bookings::get_booking),
+        )
+        .route(
+            "/v1/bookings/{id}/line-items",
+            post(bookings::add_line_item),
+        )
+        .route("/v1/bookings/{id}/charges", post(bookings::charge))
+        .route("/v1/bookings/{id}/collections", post(bookings::collect))
+        .route(
+            "/v1/bookings/{id}/authorizations",
+            post(bookings::authorize),
+        )
+        .route("/v1/payments/{id}", get(payments::get_payment))
+        .route("/v1/payments/{id}/captures", post(payments::capture))
+        .route("/v1/payments/{id}/cancel", post(payments::cancel))
+        .route("/v1/payments/{id}/refunds", post(payments::refund))
+        .route("/v1/payments/{id}/reconcile", post(payments::reconcile))
+        .route("/v1/reports/outstanding", get(reports::outstanding))
+        .route("/v1/webhooks/stripe", post(webhooks::stripe))
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
+        .route("/metrics", get(ops::metrics))
+        .route(
+            "/openapi.json",
+            get(|| async {
+                (
+                    [(axum::http::header::CONTENT_TYPE, "application/json")],
+                    openapi_json(),
+                )
+            }),
+        )
+        // Every route so far answers within the request timeout (a money move goes on in its
+        // own task when it does not); a bulk charge takes as long as its pacing needs.
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            timeout,
+        ))
+        .route("/v1/charges/bulk", post(bookings::bulk_charge))
+        .fallback(|| async { Problem::for_status(StatusCode::NOT_FOUND) })
+        .method_not_allowed_fallback(|| async {
+            Problem::for_status(StatusCode::METHOD_NOT_ALLOWED)
+        })
+        .with_state(api);
+    let docs: Router = Scalar::with_url("/docs", openapi::ApiDoc::openapi()).into();
+    api_routes
+        .merge(docs)
+        // Inner layers first: these see the matched route.
+        .layer(axum::middleware::from_fn(telemetry::track))
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(axum::middleware::from_fn(telemetry::problem_everywhere))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(|request: &Request<axum::body::Body>| {
+                    let request_id = request
+                        .headers()
+                        .get("x-request-id")
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("-");
+                    tracing::info_span!(
+                        "request",
+                        method = %request.method(),
+                        path = %request.uri().path(),
+                        request_id = %request_id,
+                        business = tracing::field::Empty,
+                    )
+                })
+                .on_response(DefaultOnResponse::new().level(Level::INFO)),
+        )
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+}

@@ -1,0 +1,82 @@
+//! The OpenAPI 3.1 document, generated from the handlers' annotations and the wire types.
+
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::problem::ProblemDetails;
+use crate::routes::{bookings, customers, ops, payments, reports, webhooks};
+use crate::wire::*;
+
+/// The API's OpenAPI document.
+#[derive(Debug, OpenApi)]
+#[openapi(
+    info(
+        title = "billing",
+        description = "A billing engine for booking businesses: charge a booking in full or in part, adjust its price, hold and capture, record cash or check collections, refund, charge many bookings at once — exact to the cent, and never twice.\n\nEvery `/v1` route but the webhook needs `Authorization: Bearer <api key>`. Amounts are decimal strings in the booking's currency. Errors are `application/problem+json` with a stable `code`. Money-moving POSTs take an `Idempotency-Key`.",
+    ),
+    paths(
+        customers::put_customer,
+        customers::get_customer,
+        customers::list_cards,
+        customers::attach_card,
+        customers::remove_card,
+        customers::set_default_card,
+        customers::balance,
+        bookings::put_booking,
+        bookings::get_booking,
+        bookings::list_bookings,
+        bookings::add_line_item,
+        bookings::charge,
+        bookings::collect,
+        bookings::authorize,
+        bookings::bulk_charge,
+        payments::get_payment,
+        payments::capture,
+        payments::cancel,
+        payments::refund,
+        payments::reconcile,
+        reports::outstanding,
+        webhooks::stripe,
+        ops::healthz,
+        ops::readyz,
+        ops::metrics,
+    ),
+    components(schemas(
+        ProblemDetails, MoneyJson, CardJson, CardList, CustomerJson, CustomerBalanceJson, LineItemJson,
+        LineItemKindJson, StatusJson, BookingSummaryJson, BookingJson, BookingList,
+        PaymentKindJson, PaymentStateJson, CollectionMethodJson, FailureJson, AllocationJson,
+        PaymentJson, ReceiptJson, PaymentViewJson, BulkResultJson, BulkResponse,
+        OutstandingRowJson, OutstandingJson, WebhookAck, HealthJson, NewCustomer, AttachCard,
+        LineItemInput, PutBooking, ChargeRequest, CollectionRequest, AuthorizationRequest,
+        CaptureRequest, RefundRequest, BulkRequest,
+    )),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "customers", description = "Customers and their saved cards"),
+        (name = "bookings", description = "Bookings' billing views and prices"),
+        (name = "payments", description = "Charges, collections, holds, captures, refunds"),
+        (name = "reports", description = "What customers owe"),
+        (name = "webhooks", description = "Gateway events"),
+        (name = "operations", description = "Health, readiness and metrics"),
+    )
+)]
+pub struct ApiDoc;
+
+/// The `api_key` bearer scheme every `/v1` route but the webhook uses.
+#[derive(Debug)]
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("An API key: `bk_live_...` or `bk_test_...`"))
+                    .build(),
+            ),
+        );
+    }
+}

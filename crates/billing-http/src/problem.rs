@@ -1,0 +1,403 @@
+//! RFC 9457 problem details: every error the API answers, whatever produced it (a rule of the
+//! core, a malformed request, an unknown route, a body too large), is an
+//! `application/problem+json` object with a stable `code`.
+
+use std::collections::BTreeMap;
+
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use billing_core::error::BillingError;
+use billing_core::ports::{BusinessesError, GatewayError};
+use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa::openapi::{Content, Ref, RefOr, ResponseBuilder};
+
+/// The media type of every error body.
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// Where the problem types live: `{PROBLEM_BASE}{code}`.
+pub const PROBLEM_BASE: &str = "https://billing.example/problems/";
+
+/// How long a rate-limited client should wait before trying again, in seconds.
+const RETRY_AFTER_SECONDS: u64 = 1;
+
+/// A problem details object (RFC 9457), with the engine's stable `code` and, for declines, the
+/// failed payment and the issuer's decline code.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, ToSchema)]
+#[schema(as = Problem)]
+pub struct ProblemDetails {
+    /// `https://billing.example/problems/<code>`.
+    #[serde(rename = "type")]
+    pub problem_type: String,
+    /// A short summary of the problem type.
+    pub title: String,
+    /// The HTTP status code.
+    pub status: u16,
+    /// What happened, for a person.
+    pub detail: String,
+    /// The stable machine-readable code (`booking_not_found`, `card_declined`...).
+    pub code: String,
+    /// For `card_declined`: the issuer's decline code (`insufficient_funds`...), when known.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub decline_code: Option<String>,
+    /// The payment the problem is about (the failed payment of a decline, the earlier payment
+    /// of a probable duplicate).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub payment: Option<String>,
+}
+
+/// An error answer: [`ProblemDetails`], boxed so that `Result<T, Problem>` stays small.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem(Box<ProblemDetails>);
+
+impl std::ops::Deref for Problem {
+    type Target = ProblemDetails;
+    fn deref(&self) -> &ProblemDetails {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Problem {
+    fn deref_mut(&mut self) -> &mut ProblemDetails {
+        &mut self.0
+    }
+}
+
+impl Problem {
+    /// A problem with a status, a code and a detail.
+    pub fn new(status: StatusCode, code: &str, detail: impl Into<String>) -> Problem {
+        Problem(Box::new(ProblemDetails {
+            problem_type: format!("{PROBLEM_BASE}{code}"),
+            title: title_of(code),
+            status: status.as_u16(),
+            detail: detail.into(),
+            code: code.to_owned(),
+            decline_code: None,
+            payment: None,
+        }))
+    }
+
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        StatusCode::from_u16(self.0.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+    }
+
+    /// The same problem with another detail.
+    pub fn with_detail(mut self, detail: impl Into<String>) -> Problem {
+        self.0.detail = detail.into();
+        self
+    }
+
+    /// The details, for embedding in another body.
+    pub fn into_details(self) -> ProblemDetails {
+        *self.0
+    }
+
+    /// 401 `unauthorized`.
+    pub fn unauthorized() -> Problem {
+        Problem::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "send `Authorization: Bearer <api key>` with a valid API key",
+        )
+    }
+
+    /// 422 `invalid_id`.
+    pub fn invalid_id(error: impl std::fmt::Display) -> Problem {
+        Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_id",
+            error.to_string(),
+        )
+    }
+
+    /// 422 `invalid_request`: a field is missing, unknown or of the wrong type.
+    pub fn invalid_request(detail: impl Into<String>) -> Problem {
+        Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_request", detail)
+    }
+
+    /// 400 `invalid_query`.
+    pub fn invalid_query(detail: impl Into<String>) -> Problem {
+        Problem::new(StatusCode::BAD_REQUEST, "invalid_query", detail)
+    }
+
+    /// 500 `internal_error`, without the details (they go to the log).
+    pub fn internal() -> Problem {
+        Problem::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal_error",
+            "the service failed to answer; the request id in the log says why",
+        )
+    }
+
+    /// A problem for a bare status produced outside the handlers (a layer, a fallback).
+    pub fn for_status(status: StatusCode) -> Problem {
+        let (code, detail) = match status {
+            StatusCode::NOT_FOUND => ("not_found", "no such route"),
+            StatusCode::METHOD_NOT_ALLOWED => {
+                ("method_not_allowed", "the route does not take this method")
+            }
+            StatusCode::PAYLOAD_TOO_LARGE => (
+                "payload_too_large",
+                "the request body is larger than allowed",
+            ),
+            StatusCode::REQUEST_TIMEOUT | StatusCode::SERVICE_UNAVAILABLE => (
+                "request_timeout",
+                "the request took too long; a money-moving command goes on and can be read back",
+            ),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => (
+                "unsupported_media_type",
+                "send the body as `Content-Type: application/json`",
+            ),
+            StatusCode::UNAUTHORIZED => ("unauthorized", "a valid API key is needed"),
+            s if s.is_client_error() => ("bad_request", "the request was refused"),
+            _ => ("internal_error", "the service failed to answer"),
+        };
+        let status = if status == StatusCode::REQUEST_TIMEOUT {
+            StatusCode::SERVICE_UNAVAILABLE
+        } else {
+            status
+        };
+        Problem::new(status, code, detail)
+    }
+}
+
+/// "booking_not_found" → "Booking not found".
+fn title_of(code: &str) -> String {
+    let mut title = code.replace('_', " ");
+    if let Some(first) = title.get_mut(0..1) {
+        first.make_ascii_uppercase();
+    }
+    title
+}
+
+/// The HTTP status of a core error, by its stable code.
+pub fn status_of(error: &BillingError) -> StatusCode {
+    match error {
+        BillingError::Declined { .. } => StatusCode::PAYMENT_REQUIRED,
+        BillingError::Gateway { error, .. } => match error {
+            GatewayError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            // An unknown payment method or customer at the gateway: the client named it.
+            GatewayError::NotFound(_) => StatusCode::NOT_FOUND,
+            GatewayError::InvalidRequest { .. }
+            | GatewayError::Unavailable(_)
+            | GatewayError::UnknownOutcome(_) => StatusCode::BAD_GATEWAY,
+        },
+        BillingError::BookingNotFound(_)
+        | BillingError::PaymentNotFound(_)
+        | BillingError::CustomerNotFound(_)
+        | BillingError::CardNotFound(_) => StatusCode::NOT_FOUND,
+        BillingError::ProbableDuplicate { .. }
+        | BillingError::RequestInProgress(_)
+        | BillingError::BookingHasPayments(_)
+        | BillingError::HoldNotOpen { .. } => StatusCode::CONFLICT,
+        BillingError::Ledger(_) | BillingError::Directory(_) => StatusCode::SERVICE_UNAVAILABLE,
+        BillingError::Inconsistent(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        BillingError::NoCardOnFile(_)
+        | BillingError::NonPositiveAmount(_)
+        | BillingError::WrongCurrency { .. }
+        | BillingError::InvalidAmount(_)
+        | BillingError::AmountExceedsBalance { .. }
+        | BillingError::NothingToCharge { .. }
+        | BillingError::CaptureExceedsHold { .. }
+        | BillingError::RefundExceedsRefundable { .. }
+        | BillingError::NotAHold(_)
+        | BillingError::HoldExpired(_)
+        | BillingError::NotRefundable { .. }
+        | BillingError::IdempotencyKeyReused(_)
+        | BillingError::InvalidInput(_)
+        | BillingError::InvalidBooking(_) => StatusCode::UNPROCESSABLE_ENTITY,
+    }
+}
+
+impl From<BillingError> for Problem {
+    fn from(error: BillingError) -> Problem {
+        let status = status_of(&error);
+        let detail = match &error {
+            // The stored history's details are for the log, not the client.
+            BillingError::Inconsistent(_) => {
+                tracing::error!(%error, "inconsistent stored history");
+                "the stored history of this object is inconsistent".to_owned()
+            }
+            BillingError::Ledger(_) | BillingError::Directory(_) => {
+                tracing::error!(%error, "storage failed");
+                "the store is unavailable; nothing was written".to_owned()
+            }
+            BillingError::Declined { failure, .. } => failure.message.clone(),
+            other => other.to_string(),
+        };
+        let mut problem = Problem::new(status, error.code(), detail);
+        match error {
+            BillingError::Declined { payment, failure } => {
+                problem.decline_code = failure.decline_code;
+                problem.payment = Some(payment.to_string());
+            }
+            BillingError::ProbableDuplicate { previous, .. } => {
+                problem.payment = Some(previous.to_string());
+            }
+            BillingError::Gateway {
+                payment: Some(payment),
+                ..
+            } => problem.payment = Some(payment.to_string()),
+            _ => {}
+        }
+        problem
+    }
+}
+
+impl From<BusinessesError> for Problem {
+    fn from(error: BusinessesError) -> Problem {
+        tracing::error!(%error, "business store failed");
+        Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "storage_unavailable",
+            "the store is unavailable",
+        )
+    }
+}
+
+impl From<JsonRejection> for Problem {
+    fn from(rejection: JsonRejection) -> Problem {
+        let status = rejection.status();
+        let code = match &rejection {
+            JsonRejection::JsonSyntaxError(_) => "invalid_json",
+            JsonRejection::JsonDataError(_) => "invalid_request",
+            JsonRejection::MissingJsonContentType(_) => "unsupported_media_type",
+            _ if status == StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
+            _ => "invalid_json",
+        };
+        Problem::new(status, code, rejection.body_text())
+    }
+}
+
+impl From<PathRejection> for Problem {
+    fn from(rejection: PathRejection) -> Problem {
+        Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_id",
+            rejection.body_text(),
+        )
+    }
+}
+
+impl From<QueryRejection> for Problem {
+    fn from(rejection: QueryRejection) -> Problem {
+        Problem::invalid_query(rejection.body_text())
+    }
+}
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let rate_limited = status == StatusCode::TOO_MANY_REQUESTS;
+        let body = serde_json::to_vec(&*self.0).unwrap_or_default();
+        let mut response = (status, body).into_response();
+        let headers = response.headers_mut();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+        if rate_limited {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECONDS));
+        }
+        response
+    }
+}
+
+/// The OpenAPI responses of a set of problem statuses, for `#[utoipa::path(responses(...))]`.
+fn problem_responses(
+    statuses: &[(u16, &str)],
+) -> BTreeMap<String, RefOr<utoipa::openapi::Response>> {
+    statuses
+        .iter()
+        .map(|(status, description)| {
+            let response = ResponseBuilder::new()
+                .description(*description)
+                .content(
+                    PROBLEM_JSON,
+                    Content::new(Some(Ref::from_schema_name("Problem"))),
+                )
+                .build();
+            (status.to_string(), RefOr::T(response))
+        })
+        .collect()
+}
+
+macro_rules! problem_set {
+    ($(#[$doc:meta])* $name:ident: $(($status:literal, $description:literal)),+ $(,)?) => {
+        $(#[$doc])*
+        #[derive(Debug)]
+        pub struct $name;
+
+        impl utoipa::IntoResponses for $name {
+            fn responses() -> BTreeMap<String, RefOr<utoipa::openapi::Response>> {
+                problem_responses(&[$(($status, $description)),+])
+            }
+        }
+    };
+}
+
+problem_set!(
+    /// The problems of a read by id.
+    ReadProblems:
+    (401, "`unauthorized`: no or unknown API key"),
+    (404, "`*_not_found`: no such object for this business"),
+    (422, "`invalid_id`: the id is not valid"),
+    (503, "`storage_unavailable`")
+);
+
+problem_set!(
+    /// The problems of a write without money moving.
+    WriteProblems:
+    (400, "`invalid_json`: the body is not JSON"),
+    (401, "`unauthorized`: no or unknown API key"),
+    (404, "`*_not_found`: no such object for this business"),
+    (409, "`booking_has_payments`"),
+    (413, "`payload_too_large`"),
+    (415, "`unsupported_media_type`"),
+    (422, "`invalid_request`, `invalid_id`, `invalid_amount`, `too_many_decimals`, `unknown_currency`, `invalid_booking`, `invalid_input`..."),
+    (502, "`gateway_*`: the gateway failed"),
+    (503, "`storage_unavailable`")
+);
+
+problem_set!(
+    /// The problems of a money-moving command.
+    MoneyProblems:
+    (400, "`invalid_json`, `invalid_idempotency_key`"),
+    (401, "`unauthorized`: no or unknown API key"),
+    (402, "`card_declined`, with `decline_code` and `payment`"),
+    (404, "`*_not_found`: no such object for this business"),
+    (409, "`probable_duplicate`, `request_in_progress`, `hold_not_open`"),
+    (413, "`payload_too_large`"),
+    (415, "`unsupported_media_type`"),
+    (422, "`amount_exceeds_balance`, `nothing_to_charge`, `capture_exceeds_hold`, `refund_exceeds_refundable`, `wrong_currency`, `too_many_decimals`, `non_positive_amount`, `idempotency_key_reused`, `no_card_on_file`, `invalid_*`..."),
+    (429, "`rate_limited`, with `Retry-After`"),
+    (502, "`gateway_*`: the gateway failed and nothing was done"),
+    (503, "`storage_unavailable`")
+);
+
+problem_set!(
+    /// The problems of a webhook delivery.
+    WebhookProblems:
+    (400, "`invalid_signature`: the signature does not verify"),
+    (404, "`webhooks_not_configured`"),
+    (502, "`gateway_*`: reconciling failed; the gateway retries the delivery"),
+    (503, "`storage_unavailable`")
+);
+
+problem_set!(
+    /// The problems of a report.
+    ReportProblems:
+    (401, "`unauthorized`: no or unknown API key"),
+    (400, "`invalid_query`"),
+    (503, "`storage_unavailable`")
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn titles_read_like_sentences() {
+        assert_eq!(title_of("booking_not_found"), "Booking not found");
+        assert_eq!(title_of(""), "");
+    }
+}
