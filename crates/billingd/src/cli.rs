@@ -1,0 +1,254 @@
+//! The command line: every setting is a flag, most also an environment variable.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
+
+/// The billing service for booking businesses.
+#[derive(Debug, Parser)]
+#[command(name = "billingd", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the JSON API.
+    Serve(ServeArgs),
+    /// Seed a demo business with customers, cards and bookings in every payment state, print
+    /// its API key, and exit.
+    Demo(DemoArgs),
+    /// Apply the store's migrations and exit.
+    Migrate(StoreOnlyArgs),
+    /// Manage businesses (tenants).
+    #[command(subcommand)]
+    Business(BusinessCommand),
+    /// Settle every business's payments left pending (an unknown gateway outcome) from the
+    /// gateway's records, and exit.
+    Reconcile(ReconcileArgs),
+}
+
+/// `billingd business ...`
+#[derive(Debug, Subcommand)]
+pub enum BusinessCommand {
+    /// Create a business and print its id and a new API key (only its SHA-256 hash is stored:
+    /// the key is shown once).
+    Create(CreateBusinessArgs),
+}
+
+/// Where the data lives.
+#[derive(Debug, Clone, Args)]
+pub struct StoreArgs {
+    /// The folder for the default SQLite database.
+    #[arg(long, value_name = "DIR", default_value = "./.data")]
+    pub data_dir: PathBuf,
+    /// The database: `sqlite://path/file.db` (`sqlite:` URLs) or `postgres://...`; the default
+    /// is `billing.db` in the data folder.
+    // Hidden in --help: the URL may carry a password.
+    #[arg(long, value_name = "URL", env = "DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+}
+
+/// Which gateway moves the money.
+#[derive(Debug, Clone, Args)]
+pub struct GatewayArgs {
+    /// Stripe's secret key (`sk_test_...`, `sk_live_...`): Stripe instead of the sandbox.
+    #[arg(
+        long,
+        value_name = "KEY",
+        env = "STRIPE_SECRET_KEY",
+        hide_env_values = true
+    )]
+    pub stripe_secret_key: Option<String>,
+    /// Another Stripe API base (a fake Stripe in tests), e.g. `http://127.0.0.1:12111/`.
+    #[arg(long, value_name = "URL", env = "STRIPE_API_BASE")]
+    pub stripe_api_base: Option<String>,
+    /// Restrict Stripe payments to cards (`allowed_payment_method_types[]=card`); turn off for
+    /// servers that refuse the parameter (localstripe).
+    #[arg(
+        long,
+        value_name = "BOOL",
+        env = "STRIPE_CARD_ONLY",
+        default_value_t = true,
+        action = ArgAction::Set
+    )]
+    pub stripe_card_only: bool,
+    /// Sandbox only: how long every gateway call takes, to feel like a remote gateway.
+    #[arg(long, value_name = "MS", default_value_t = 0)]
+    pub sandbox_latency_ms: u64,
+    /// Sandbox only: at most this many gateway calls a second (calls past it are refused as
+    /// rate limited); none when absent.
+    #[arg(long, value_name = "PER_SECOND")]
+    pub sandbox_rate_limit: Option<u32>,
+}
+
+/// How logs are written (to stderr; stdout is for what the commands print).
+#[derive(Debug, Clone, Args)]
+pub struct LogArgs {
+    /// `text` for people, `json` for log collectors. The level comes from `RUST_LOG`
+    /// (default `info`).
+    #[arg(long, value_enum, value_name = "FORMAT", env = "BILLINGD_LOG_FORMAT", default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+/// A log format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// `billingd serve`
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// The address to listen on; port 0 picks a free port (the line `billingd listening on
+    /// http://ADDR` says which).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// The store.
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// The gateway.
+    #[command(flatten)]
+    pub gateway: GatewayArgs,
+    /// The secret of Stripe's webhook endpoint (`whsec_...`): `POST /v1/webhooks/stripe` is
+    /// served only with it.
+    #[arg(
+        long,
+        value_name = "SECRET",
+        env = "STRIPE_WEBHOOK_SECRET",
+        hide_env_values = true
+    )]
+    pub stripe_webhook_secret: Option<String>,
+    /// How many bookings of a bulk charge are charged at once.
+    #[arg(long, value_name = "N", default_value_t = 8)]
+    pub bulk_concurrency: usize,
+    /// At most this many gateway charges a second from bulk charges.
+    #[arg(long, value_name = "PER_SECOND", default_value_t = 25)]
+    pub bulk_rate_limit: u32,
+    /// Logs.
+    #[command(flatten)]
+    pub log: LogArgs,
+    /// Seed a new demo business first (see `billingd demo`) and print its API key and a few
+    /// curl lines.
+    #[arg(long)]
+    pub demo: bool,
+}
+
+/// `billingd demo`
+#[derive(Debug, Clone, Args)]
+pub struct DemoArgs {
+    /// The store.
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// The gateway.
+    #[command(flatten)]
+    pub gateway: GatewayArgs,
+    /// Logs.
+    #[command(flatten)]
+    pub log: LogArgs,
+}
+
+/// Commands that need only the store.
+#[derive(Debug, Clone, Args)]
+pub struct StoreOnlyArgs {
+    /// The store.
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Logs.
+    #[command(flatten)]
+    pub log: LogArgs,
+}
+
+/// `billingd business create`
+#[derive(Debug, Clone, Args)]
+pub struct CreateBusinessArgs {
+    /// The business's name, as customers see it.
+    pub name: String,
+    /// Its Stripe Connect account (`acct_...`), when the platform acts on its behalf.
+    #[arg(long, value_name = "ACCOUNT")]
+    pub gateway_account: Option<String>,
+    /// Its id; made from the name and a random suffix when absent.
+    #[arg(long, value_name = "ID")]
+    pub id: Option<String>,
+    /// Make a live key (`bk_live_...`) rather than a test key (`bk_test_...`).
+    #[arg(long)]
+    pub live: bool,
+    /// The store.
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Logs.
+    #[command(flatten)]
+    pub log: LogArgs,
+}
+
+/// `billingd reconcile`
+#[derive(Debug, Clone, Args)]
+pub struct ReconcileArgs {
+    /// Only payments pending for longer than this, so that commands still at the gateway are
+    /// left to finish.
+    #[arg(long, value_name = "N", default_value_t = 60)]
+    pub older_than_secs: i64,
+    /// The store.
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// The gateway.
+    #[command(flatten)]
+    pub gateway: GatewayArgs,
+    /// Logs.
+    #[command(flatten)]
+    pub log: LogArgs,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn serve_defaults() {
+        let cli = Cli::try_parse_from(["billingd", "serve"]).expect("parses");
+        let Command::Serve(args) = cli.command else {
+            panic!("serve");
+        };
+        assert_eq!(args.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(args.bulk_concurrency, 8);
+        assert_eq!(args.bulk_rate_limit, 25);
+        assert!(args.gateway.stripe_card_only);
+        assert!(!args.demo);
+    }
+
+    #[test]
+    fn business_create_takes_store_flags_after_the_name() {
+        let cli = Cli::try_parse_from([
+            "billingd",
+            "business",
+            "create",
+            "Sparkle Home Cleaning",
+            "--database-url",
+            "sqlite://x.db",
+            "--data-dir",
+            "/tmp/d",
+            "--gateway-account",
+            "acct_123",
+        ])
+        .expect("parses");
+        let Command::Business(BusinessCommand::Create(args)) = cli.command else {
+            panic!("business create");
+        };
+        assert_eq!(args.name, "Sparkle Home Cleaning");
+        assert_eq!(args.store.database_url.as_deref(), Some("sqlite://x.db"));
+        assert_eq!(args.gateway_account.as_deref(), Some("acct_123"));
+    }
+}

@@ -1,0 +1,338 @@
+//! The demo: a cleaning business with customers, saved cards, and bookings in every payment
+//! state, made through the core's use cases (so the demo data is exactly what real use makes).
+//!
+//! Every run makes a new business (a new id and key): running it twice never touches the first
+//! demo's data, and never fails on what the first run left behind.
+
+use billing_core::booking::{BookingAccount, LineItem, LineItemKind};
+use billing_core::error::BillingError;
+use billing_core::ids::{BookingId, CustomerId};
+use billing_core::money::{Currency, Money};
+use billing_core::ports::{Businesses, CustomerDirectory, Ledger, PaymentGateway};
+use billing_core::prelude::*;
+use chrono::{Duration, Utc};
+
+use crate::keys::{business_id_for, new_api_key};
+use crate::wiring::AnyError;
+
+/// The demo business's name.
+pub const DEMO_NAME: &str = "Sparkle Home Cleaning";
+
+/// What the demo made.
+#[derive(Debug)]
+pub struct Demo {
+    /// The business.
+    pub business: Business,
+    /// Its API key (shown once).
+    pub api_key: String,
+    /// Each booking and its status.
+    pub bookings: Vec<(String, &'static str)>,
+}
+
+/// The customers: id, name, email, the test card saved for them.
+const CUSTOMERS: &[(&str, &str, &str, &str)] = &[
+    ("c-ada", "Ada Lovelace", "ada@example.com", "pm_card_visa"),
+    (
+        "c-grace",
+        "Grace Hopper",
+        "grace@example.com",
+        "pm_card_mastercard",
+    ),
+    (
+        "c-katherine",
+        "Katherine Johnson",
+        "katherine@example.com",
+        "pm_card_visa",
+    ),
+    // Saves fine, declines every charge: Stripe's test card for "the card on file stopped
+    // working".
+    (
+        "c-alan",
+        "Alan Turing",
+        "alan@example.com",
+        "pm_card_chargeCustomerFail",
+    ),
+];
+
+fn usd(amount: &str) -> Result<Money, AnyError> {
+    Ok(Money::parse(amount, Currency::USD)?)
+}
+
+fn booking(
+    id: &str,
+    customer: &str,
+    items: &[(LineItemKind, &str, &str)],
+    days_ago: i64,
+) -> Result<BookingAccount, AnyError> {
+    let lines = items
+        .iter()
+        .map(|(kind, label, amount)| Ok(LineItem::new(*kind, *label, usd(amount)?)?))
+        .collect::<Result<Vec<_>, AnyError>>()?;
+    let mut account = BookingAccount::new(
+        BookingId::new(id)?,
+        CustomerId::new(customer)?,
+        Currency::USD,
+        lines,
+    )?;
+    let at = Utc::now() - Duration::days(days_ago);
+    account.service_at = Some(at);
+    if days_ago > 0 {
+        account.completed_at = Some(at + Duration::hours(3));
+    }
+    Ok(account)
+}
+
+fn charge(booking: &str, amount: Option<&str>) -> Result<ChargeBooking, AnyError> {
+    Ok(ChargeBooking {
+        booking: BookingId::new(booking)?,
+        amount: amount.map(usd).transpose()?,
+        source: PaymentSource::CardOnFile,
+        idempotency_key: None,
+        allow_duplicate: false,
+    })
+}
+
+/// Makes the demo business and its data.
+pub async fn seed<S, G>(billing: &Billing<S, G>, live: bool) -> Result<Demo, AnyError>
+where
+    S: Ledger + CustomerDirectory + Businesses,
+    G: PaymentGateway,
+{
+    use LineItemKind::{Discount, Extra, Service};
+    let business = Business {
+        id: business_id_for(DEMO_NAME),
+        name: DEMO_NAME.to_owned(),
+        gateway_account: None,
+    };
+    let api_key = new_api_key(live);
+    billing
+        .store()
+        .create_business(&business, &billing_http::hash_api_key(&api_key))
+        .await?;
+    let b = &business;
+
+    for (id, name, email, card) in CUSTOMERS {
+        let customer = Customer {
+            id: CustomerId::new(*id)?,
+            name: (*name).to_owned(),
+            email: Some((*email).to_owned()),
+            gateway_customer: None,
+        };
+        billing.put_customer(b, customer).await?;
+        billing.attach_card(b, &CustomerId::new(*id)?, card).await?;
+    }
+
+    let mut bookings = Vec::new();
+    let mut made = |id: &str, status: &'static str| bookings.push((id.to_owned(), status));
+
+    // Not charged: booked for next week.
+    billing
+        .put_booking(
+            b,
+            booking(
+                "b-1001",
+                "c-ada",
+                &[(Service, "Standard clean, 2 bedrooms", "120.00")],
+                -7,
+            )?,
+        )
+        .await?;
+    made("b-1001", "not_charged");
+
+    // Pre-authorized: a hold for a move-out clean.
+    billing
+        .put_booking(
+            b,
+            booking(
+                "b-1002",
+                "c-grace",
+                &[(Service, "Move-out clean", "240.00")],
+                -2,
+            )?,
+        )
+        .await?;
+    billing
+        .authorize(
+            b,
+            AuthorizeBooking {
+                booking: BookingId::new("b-1002")?,
+                amount: None,
+                source: PaymentSource::CardOnFile,
+                idempotency_key: None,
+            },
+        )
+        .await?;
+    made("b-1002", "pre_authorized");
+
+    // Partially charged: an advance of 30.00 on a deep clean.
+    billing
+        .put_booking(
+            b,
+            booking(
+                "b-1003",
+                "c-ada",
+                &[
+                    (Service, "Deep clean", "200.00"),
+                    (Extra, "Inside the oven", "30.50"),
+                    (Discount, "Loyalty", "15.00"),
+                ],
+                1,
+            )?,
+        )
+        .await?;
+    billing.charge(b, charge("b-1003", Some("30.00"))?).await?;
+    made("b-1003", "partially_charged");
+
+    // Charged in full.
+    billing
+        .put_booking(
+            b,
+            booking(
+                "b-1004",
+                "c-katherine",
+                &[(Service, "Standard clean", "95.00")],
+                3,
+            )?,
+        )
+        .await?;
+    billing.charge(b, charge("b-1004", None)?).await?;
+    made("b-1004", "charged_in_full");
+
+    // Overpaid: charged in full, then a discount was granted; a refund is due.
+    billing
+        .put_booking(
+            b,
+            booking(
+                "b-1005",
+                "c-grace",
+                &[(Service, "Window cleaning", "180.00")],
+                5,
+            )?,
+        )
+        .await?;
+    billing.charge(b, charge("b-1005", None)?).await?;
+    billing
+        .adjust_price(
+            b,
+            &BookingId::new("b-1005")?,
+            LineItem::new(Discount, "Two windows skipped", usd("20.00")?)?,
+        )
+        .await?;
+    made("b-1005", "overpaid");
+
+    // Refunded: charged, then the visit was canceled and the money given back.
+    billing
+        .put_booking(
+            b,
+            booking(
+                "b-1006",
+                "c-katherine",
+                &[(Service, "Carpet shampoo", "75.00")],
+                6,
+            )?,
+        )
+        .await?;
+    let paid = billing.charge(b, charge("b-1006", None)?).await?;
+    billing
+        .refund(
+            b,
+            RefundPayment {
+                payment: paid.payment.id,
+                amount: None,
+                reason: Some("Visit canceled by the customer".into()),
+                idempotency_key: None,
+            },
+        )
+        .await?;
+    // Nothing is owed for a canceled visit.
+    billing
+        .adjust_price(
+            b,
+            &BookingId::new("b-1006")?,
+            LineItem::new(Discount, "Visit canceled", usd("75.00")?)?,
+        )
+        .await?;
+    made("b-1006", "refunded");
+
+    // Declined last attempt: the card on file stopped working.
+    billing
+        .put_booking(
+            b,
+            booking(
+                "b-1007",
+                "c-alan",
+                &[(Service, "Office clean", "110.00")],
+                2,
+            )?,
+        )
+        .await?;
+    match billing.charge(b, charge("b-1007", None)?).await {
+        Err(BillingError::Declined { .. }) => {}
+        Ok(_) => return Err("the demo's declining card was charged".into()),
+        Err(other) => return Err(other.into()),
+    }
+    made("b-1007", "not_charged, last attempt declined");
+
+    // Paid by check, collected on site.
+    billing
+        .put_booking(
+            b,
+            booking(
+                "b-1008",
+                "c-alan",
+                &[(Service, "Post-party clean", "160.00")],
+                4,
+            )?,
+        )
+        .await?;
+    billing
+        .record_collection(
+            b,
+            RecordCollection {
+                booking: BookingId::new("b-1008")?,
+                amount: None,
+                method: billing_core::payment::CollectionMethod::Check,
+                reference: Some("check 1042".into()),
+                idempotency_key: None,
+                allow_duplicate: false,
+            },
+        )
+        .await?;
+    made("b-1008", "charged_in_full (by check)");
+
+    Ok(Demo {
+        business,
+        api_key,
+        bookings,
+    })
+}
+
+/// What the demo prints: the key and ready-to-paste curl lines against `base`.
+pub fn instructions(demo: &Demo, base: &str) -> String {
+    let mut out = String::new();
+    out.push_str(&format!(
+        "demo business: {} ({})\n",
+        demo.business.name, demo.business.id
+    ));
+    out.push_str(&format!("demo API key:  {}\n", demo.api_key));
+    out.push_str("demo bookings:\n");
+    for (id, status) in &demo.bookings {
+        out.push_str(&format!("  {id}  {status}\n"));
+    }
+    let auth = "-H \"Authorization: Bearer $BILLING_KEY\"";
+    out.push_str("try:\n");
+    out.push_str(&format!("  export BILLING_KEY={}\n", demo.api_key));
+    out.push_str(&format!("  curl -s {base}/v1/bookings {auth}\n"));
+    out.push_str(&format!("  curl -s {base}/v1/bookings/b-1003 {auth}\n"));
+    out.push_str(&format!(
+        "  curl -s -X POST {base}/v1/bookings/b-1003/charges {auth} -H 'Content-Type: application/json' -H 'Idempotency-Key: demo-advance-2' -d '{{\"amount\": \"50.00\"}}'\n"
+    ));
+    out.push_str(&format!(
+        "  curl -s -X POST {base}/v1/charges/bulk {auth} -H 'Content-Type: application/json' -H 'Idempotency-Key: demo-batch-1' -d '{{\"bookings\": [\"b-1001\", \"b-1007\"]}}'\n"
+    ));
+    out.push_str(&format!(
+        "  curl -s \"{base}/v1/reports/outstanding?format=csv\" {auth}\n"
+    ));
+    out.push_str(&format!("  open {base}/docs\n"));
+    out
+}

@@ -1,0 +1,388 @@
+//! # billingd
+//!
+//! The billing service. `billingd serve` wires a store (SQLite by default, Postgres with a
+//! `postgres://` URL) and a gateway (the in-process sandbox by default, Stripe with a secret
+//! key) into the HTTP API of `billing-http`; `demo`, `migrate`, `business create` and
+//! `reconcile` are the operator's tasks. See `billingd --help`.
+#![forbid(unsafe_code)]
+
+mod cli;
+mod demo;
+mod keys;
+mod wiring;
+
+use std::num::NonZeroU32;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use billing_core::billing::Billing;
+use billing_core::ids::BusinessId;
+use billing_core::ports::{
+    Businesses, BusinessesError, Clock, CustomerDirectory, Ledger, PaymentGateway,
+};
+use billing_core::prelude::Business;
+use billing_http::{AppState, HttpConfig, Readiness, router};
+use clap::Parser;
+use tracing_subscriber::EnvFilter;
+
+use cli::{BusinessCommand, Cli, Command, CreateBusinessArgs, LogArgs, LogFormat, ServeArgs};
+use wiring::{AnyError, GatewayTask, StoreTask, StripeWebhooks, UuidIds, with_gateway, with_store};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logs(log_args(&cli.command));
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("billingd: cannot start the runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli.command)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!(%error, "billingd failed");
+            eprintln!("billingd: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn log_args(command: &Command) -> &LogArgs {
+    match command {
+        Command::Serve(args) => &args.log,
+        Command::Demo(args) => &args.log,
+        Command::Migrate(args) => &args.log,
+        Command::Business(BusinessCommand::Create(args)) => &args.log,
+        Command::Reconcile(args) => &args.log,
+    }
+}
+
+/// Logs go to stderr: stdout carries what the commands print (the listening line, keys).
+fn init_logs(args: &LogArgs) {
+    // sqlx logs every statement at info; its warnings (slow statements) are what matter here.
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        // Colours only for a person at a terminal, never in files or collectors.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_writer(std::io::stderr);
+    let installed = match args.log_format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder
+            .json()
+            .with_current_span(true)
+            .with_span_list(false)
+            .try_init(),
+    };
+    if let Err(error) = installed {
+        eprintln!("billingd: logs not set up: {error}");
+    }
+}
+
+async fn run(command: Command) -> Result<(), AnyError> {
+    match command {
+        Command::Serve(args) => {
+            let store = args.store.clone();
+            with_store(&store, Serve(args)).await
+        }
+        Command::Demo(args) => {
+            let store = args.store.clone();
+            with_store(&store, SeedDemo(args.gateway)).await
+        }
+        Command::Migrate(args) => with_store(&args.store, Migrated).await,
+        Command::Business(BusinessCommand::Create(args)) => {
+            let store = args.store.clone();
+            with_store(&store, CreateBusiness(args)).await
+        }
+        Command::Reconcile(args) => {
+            let store = args.store.clone();
+            with_store(
+                &store,
+                Reconcile {
+                    gateway: args.gateway,
+                    older_than: chrono::Duration::seconds(args.older_than_secs.max(0)),
+                },
+            )
+            .await
+        }
+    }
+}
+
+/// `billingd migrate`: `with_store` has migrated already.
+struct Migrated;
+
+impl StoreTask for Migrated {
+    type Output = ();
+
+    async fn run<S>(self, _store: S, _readiness: Arc<dyn Readiness>) -> Result<(), AnyError>
+    where
+        S: Ledger + CustomerDirectory + Businesses + Clone + Send + Sync + 'static,
+    {
+        println!("migrations applied");
+        Ok(())
+    }
+}
+
+/// `billingd business create`.
+struct CreateBusiness(CreateBusinessArgs);
+
+impl StoreTask for CreateBusiness {
+    type Output = ();
+
+    async fn run<S>(self, store: S, _readiness: Arc<dyn Readiness>) -> Result<(), AnyError>
+    where
+        S: Ledger + CustomerDirectory + Businesses + Clone + Send + Sync + 'static,
+    {
+        let args = self.0;
+        let name = args.name.trim().to_owned();
+        if name.is_empty() || name.len() > 200 {
+            return Err("a business name has 1 to 200 characters".into());
+        }
+        let id = match &args.id {
+            Some(id) => BusinessId::new(id.clone())?,
+            None => keys::business_id_for(&name),
+        };
+        if let Some(account) = &args.gateway_account
+            && !account.starts_with("acct_")
+        {
+            return Err(format!("{account:?} is not a Stripe account id (acct_...)").into());
+        }
+        let business = Business {
+            id,
+            name,
+            gateway_account: args.gateway_account,
+        };
+        let key = keys::new_api_key(args.live);
+        match store
+            .create_business(&business, &billing_http::hash_api_key(&key))
+            .await
+        {
+            Ok(()) => {}
+            Err(BusinessesError::AlreadyExists(id)) => {
+                return Err(format!("business {id} already exists").into());
+            }
+            Err(other) => return Err(other.into()),
+        }
+        println!("business: {}", business.id);
+        println!("name: {}", business.name);
+        if let Some(account) = &business.gateway_account {
+            println!("gateway account: {account}");
+        }
+        println!("api key: {key}");
+        println!(
+            "(only the key's SHA-256 hash is stored: keep the key now, it is not shown again)"
+        );
+        Ok(())
+    }
+}
+
+/// `billingd demo`.
+struct SeedDemo(cli::GatewayArgs);
+
+impl StoreTask for SeedDemo {
+    type Output = ();
+
+    async fn run<S>(self, store: S, _readiness: Arc<dyn Readiness>) -> Result<(), AnyError>
+    where
+        S: Ledger + CustomerDirectory + Businesses + Clone + Send + Sync + 'static,
+    {
+        let sandbox = self.0.stripe_secret_key.is_none();
+        with_gateway(&self.0, store, DemoWithGateway).await?;
+        if sandbox {
+            println!(
+                "note: the sandbox gateway keeps its cards in memory; a service started later \
+                 cannot charge these cards. `billingd serve --demo` seeds and serves in one process."
+            );
+        }
+        Ok(())
+    }
+}
+
+struct DemoWithGateway;
+
+impl<S> GatewayTask<S> for DemoWithGateway
+where
+    S: Ledger + CustomerDirectory + Businesses + Clone + Send + Sync + 'static,
+{
+    type Output = ();
+
+    async fn run<G>(self, store: S, gateway: G, clock: Arc<dyn Clock>) -> Result<(), AnyError>
+    where
+        G: PaymentGateway + 'static,
+    {
+        let billing = Billing::new(store, gateway, clock, Arc::new(UuidIds));
+        let made = demo::seed(&billing, false).await?;
+        print!("{}", demo::instructions(&made, "http://127.0.0.1:8080"));
+        Ok(())
+    }
+}
+
+/// `billingd reconcile`.
+struct Reconcile {
+    gateway: cli::GatewayArgs,
+    older_than: chrono::Duration,
+}
+
+impl StoreTask for Reconcile {
+    type Output = ();
+
+    async fn run<S>(self, store: S, _readiness: Arc<dyn Readiness>) -> Result<(), AnyError>
+    where
+        S: Ledger + CustomerDirectory + Businesses + Clone + Send + Sync + 'static,
+    {
+        let older_than = self.older_than;
+        with_gateway(&self.gateway, store, ReconcileWithGateway(older_than)).await
+    }
+}
+
+struct ReconcileWithGateway(chrono::Duration);
+
+impl<S> GatewayTask<S> for ReconcileWithGateway
+where
+    S: Ledger + CustomerDirectory + Businesses + Clone + Send + Sync + 'static,
+{
+    type Output = ();
+
+    async fn run<G>(self, store: S, gateway: G, clock: Arc<dyn Clock>) -> Result<(), AnyError>
+    where
+        G: PaymentGateway + 'static,
+    {
+        let businesses = store.list_businesses().await?;
+        let billing = Billing::new(store, gateway, clock, Arc::new(UuidIds));
+        let (mut settled, mut failed) = (0_usize, 0_usize);
+        for business in &businesses {
+            let results = billing.reconcile_pending(business, self.0).await?;
+            for (payment, result) in results {
+                match result {
+                    Ok(receipt) => {
+                        settled += 1;
+                        println!(
+                            "{} {payment}: {}",
+                            business.id,
+                            receipt.payment.state.name()
+                        );
+                    }
+                    Err(error) => {
+                        failed += 1;
+                        println!("{} {payment}: not settled ({})", business.id, error.code());
+                    }
+                }
+            }
+        }
+        println!(
+            "reconciled {settled} payment(s) across {} business(es); {failed} left pending",
+            businesses.len()
+        );
+        if failed > 0 {
+            return Err(format!("{failed} payment(s) could not be settled").into());
+        }
+        Ok(())
+    }
+}
+
+/// `billingd serve`.
+struct Serve(ServeArgs);
+
+impl StoreTask for Serve {
+    type Output = ();
+
+    async fn run<S>(self, store: S, readiness: Arc<dyn Readiness>) -> Result<(), AnyError>
+    where
+        S: Ledger + CustomerDirectory + Businesses + Clone + Send + Sync + 'static,
+    {
+        let gateway = self.0.gateway.clone();
+        with_gateway(
+            &gateway,
+            store,
+            ServeWithGateway {
+                args: self.0,
+                readiness,
+            },
+        )
+        .await
+    }
+}
+
+struct ServeWithGateway {
+    args: ServeArgs,
+    readiness: Arc<dyn Readiness>,
+}
+
+impl<S> GatewayTask<S> for ServeWithGateway
+where
+    S: Ledger + CustomerDirectory + Businesses + Clone + Send + Sync + 'static,
+{
+    type Output = ();
+
+    async fn run<G>(self, store: S, gateway: G, clock: Arc<dyn Clock>) -> Result<(), AnyError>
+    where
+        G: PaymentGateway + 'static,
+    {
+        let args = self.args;
+        let billing = Arc::new(Billing::new(store, gateway, clock, Arc::new(UuidIds)));
+        let listener = tokio::net::TcpListener::bind(args.listen)
+            .await
+            .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
+        let address = listener.local_addr()?;
+        let base = format!("http://{address}");
+        if args.demo {
+            let made = demo::seed(&billing, false).await?;
+            print!("{}", demo::instructions(&made, &base));
+        }
+        let config = HttpConfig {
+            bulk_concurrency: args.bulk_concurrency.max(1),
+            bulk_rate_limit: NonZeroU32::new(args.bulk_rate_limit)
+                .ok_or("--bulk-rate-limit must be at least 1")?,
+            ..HttpConfig::default()
+        };
+        let mut state = AppState::from_shared(billing)
+            .with_config(config)
+            .with_readiness(self.readiness);
+        if let Some(secret) = &args.stripe_webhook_secret {
+            state = state.with_webhooks(Arc::new(StripeWebhooks::new(secret.clone())));
+        }
+        let app = router(state);
+        // The one line tests and scripts read to find the service.
+        println!("billingd listening on {base}");
+        tracing::info!(%address, "listening");
+        axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown_signal())
+            .await?;
+        tracing::info!("stopped");
+        Ok(())
+    }
+}
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM: requests in flight finish, new ones are refused.
+async fn shutdown_signal() {
+    let interrupt = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::warn!(%error, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::warn!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {}
+        () = terminate => {}
+    }
+    tracing::info!("shutting down");
+}
