@@ -26,6 +26,10 @@ pub fn billingd_binary() -> PathBuf {
     static BINARY: OnceLock<PathBuf> = OnceLock::new();
     BINARY
         .get_or_init(|| {
+            // Benchmarks build a release binary themselves and name it here.
+            if let Some(path) = std::env::var_os("BILLINGD_BINARY") {
+                return PathBuf::from(path);
+            }
             let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
             let status = Command::new(cargo)
                 .args(["build", "--quiet", "-p", "billingd"])
@@ -124,6 +128,11 @@ impl Service {
         };
         service.wait_ready();
         service
+    }
+
+    /// The Postgres server the service runs on, if it does.
+    pub fn postgres(&self) -> Option<&TestPostgres> {
+        self._postgres.as_ref()
     }
 
     /// Starts the service on a fresh store.

@@ -212,6 +212,22 @@ fn bench(which: &str) -> Result<(), String> {
             &["bench", "-p", "billing-postgres", "--bench", "storage"],
         )
     };
+    let http = || {
+        // The service under load is the release build.
+        run("cargo", &["build", "--release", "-p", "billingd"])?;
+        let binary = std::fs::canonicalize("target/release/billingd")
+            .map_err(|e| format!("target/release/billingd: {e}"))?;
+        let status = Command::new("cargo")
+            .args(["bench", "-p", "billing-blackbox", "--bench", "http"])
+            .env("BILLINGD_BINARY", binary)
+            .status()
+            .map_err(|e| format!("cannot run cargo: {e}"))?;
+        if status.success() {
+            Ok(())
+        } else {
+            Err(format!("http benchmark failed ({status})"))
+        }
+    };
     let core = || {
         run(
             "cargo",
@@ -229,10 +245,14 @@ fn bench(which: &str) -> Result<(), String> {
     match which {
         "storage" => storage(),
         "core" => core(),
+        "http" => http(),
         "all" => {
             core()?;
-            storage()
+            storage()?;
+            http()
         }
-        other => Err(format!("unknown benchmark {other:?} (storage, core, all)")),
+        other => Err(format!(
+            "unknown benchmark {other:?} (storage, http, core, all)"
+        )),
     }
 }
