@@ -122,7 +122,7 @@ impl Service {
             data_dir,
             _postgres: postgres,
             client: reqwest::Client::builder()
-                .timeout(Duration::from_secs(30))
+                .timeout(Duration::from_secs(120))
                 .build()
                 .expect("client"),
         };
