@@ -14,16 +14,14 @@ use billing_core::ids::BookingId;
 use billing_core::money::{Currency, Money};
 use billing_core::payment::CollectionMethod;
 use billing_core::ports::BookingFilter;
-use billing_core::prelude::{
-    AuthorizeBooking, ChargeBooking, IdempotencyKey, PaymentSource, RecordCollection,
-};
+use billing_core::prelude::{AuthorizeBooking, ChargeBooking, PaymentSource, RecordCollection};
 use billing_core::status::PaymentStatus;
 use futures_util::StreamExt;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::customers::check_payment_method;
-use super::{Answer, answer_receipt, created_status, run_to_end};
+use super::{Answer, answer_receipt, created_status, key_was_used, run_to_end};
 use crate::extract::{ApiJson, ApiPath, ApiQuery, IdemKey, OptionalJson, Tenant};
 use crate::problem::{MoneyProblems, Problem, ProblemDetails, ReadProblems, WriteProblems};
 use crate::state::Api;
@@ -221,17 +219,6 @@ fn source(payment_method: Option<String>) -> Result<PaymentSource, Problem> {
             check_payment_method(&pm)?;
             Ok(PaymentSource::Card(pm))
         }
-    }
-}
-
-async fn key_was_used(
-    api: &Api,
-    business: &Business,
-    key: Option<&IdempotencyKey>,
-) -> Result<bool, Problem> {
-    match key {
-        Some(key) => Ok(api.engine.key_used(business, key).await?),
-        None => Ok(false),
     }
 }
 

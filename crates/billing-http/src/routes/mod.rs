@@ -29,6 +29,18 @@ use crate::wire::{BookingSummaryJson, PaymentJson, ReceiptJson};
 /// The header saying an answer repeats an earlier one under the same idempotency key.
 pub(crate) const REPLAYED: &str = "idempotent-replayed";
 
+/// Whether an idempotency key was already used by this business (so the answer is a replay).
+pub(crate) async fn key_was_used(
+    api: &Api,
+    business: &Business,
+    key: Option<&billing_core::idempotency::IdempotencyKey>,
+) -> Result<bool, Problem> {
+    match key {
+        Some(key) => Ok(api.engine.key_used(business, key).await?),
+        None => Ok(false),
+    }
+}
+
 /// Runs a command to its end in its own task: a client that disconnects (or a request
 /// timeout) must not cut a money move between the gateway call and the recording of its
 /// outcome.

@@ -9,9 +9,9 @@ use billing_core::customer::Business;
 use billing_core::error::BillingError;
 use billing_core::ids::PaymentId;
 use billing_core::money::Money;
-use billing_core::prelude::{CaptureHold, IdempotencyKey, RefundPayment};
+use billing_core::prelude::{CaptureHold, RefundPayment};
 
-use super::{Answer, answer_receipt, run_to_end};
+use super::{Answer, answer_receipt, key_was_used, run_to_end};
 use crate::extract::{ApiPath, IdemKey, OptionalJson, Tenant};
 use crate::problem::{MoneyProblems, Problem, ReadProblems};
 use crate::state::Api;
@@ -58,17 +58,6 @@ async fn payment_amount(
         .await?
         .ok_or_else(|| Problem::from(BillingError::PaymentNotFound(id.clone())))?;
     Ok(parse_amount(Some(text), currency)?)
-}
-
-async fn key_was_used(
-    api: &Api,
-    business: &Business,
-    key: Option<&IdempotencyKey>,
-) -> Result<bool, Problem> {
-    match key {
-        Some(key) => Ok(api.engine.key_used(business, key).await?),
-        None => Ok(false),
-    }
 }
 
 /// Capture all or part of a hold. `final` (default true) releases the rest of the hold.
