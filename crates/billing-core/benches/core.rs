@@ -35,6 +35,7 @@ async fn service_with_bookings(
         id: BusinessId::new("acme").unwrap(),
         name: "Acme".into(),
         gateway_account: None,
+        email: None,
     };
     let customer = CustomerId::new("c").unwrap();
     seed_customer_with_card(&store, &business.id, &customer)

@@ -12,6 +12,9 @@ pub struct Business {
     pub name: String,
     /// Its connected gateway account (Stripe Connect `acct_...`); the platform acts on it.
     pub gateway_account: Option<String>,
+    /// Where notices to the business go (a customer paid, a customer saved a card); without
+    /// one, no notices are sent.
+    pub email: Option<String>,
 }
 
 /// A customer of a business.

@@ -2,10 +2,12 @@
 
 use crate::booking::BookingError;
 use crate::idempotency::IdempotencyKey;
-use crate::ids::{BookingId, CustomerId, PaymentId};
+use crate::ids::{BookingId, CustomerId, LinkId, PaymentId};
 use crate::money::{Currency, Money, MoneyError};
 use crate::payment::{Failure, FoldError};
-use crate::ports::{DirectoryError, GatewayError, LedgerError};
+use crate::ports::{
+    DirectoryError, GatewayError, LedgerError, LinkStoreError, NotificationLogError,
+};
 use crate::status::BalanceError;
 
 /// Why a use case refused or failed.
@@ -140,6 +142,42 @@ pub enum BillingError {
     /// The customer directory failed.
     #[error(transparent)]
     Directory(#[from] DirectoryError),
+    /// Payment links need the hosted pages' settings, which this service was not given.
+    #[error("payment links and card requests are not configured")]
+    HostedPagesNotConfigured,
+    /// The business has no such link.
+    #[error("link {0} not found")]
+    LinkNotFound(LinkId),
+    /// The link was already used or canceled.
+    #[error("link {link} is {state}, not open")]
+    LinkNotOpen {
+        /// The link.
+        link: LinkId,
+        /// Its state.
+        state: &'static str,
+    },
+    /// No usable link has this token: unknown, expired or canceled, told apart to nobody.
+    #[error("this link is not valid")]
+    LinkUnavailable,
+    /// The link was already used: paid, or its card saved.
+    #[error("this link was already used")]
+    LinkAlreadyUsed,
+    /// The link's bookings no longer owe what it says (a price changed, a payment was made or
+    /// is in progress): staff can send a new link.
+    #[error("the bookings of this link changed since it was sent")]
+    LinkChanged,
+    /// An email was asked for a customer without an email address.
+    #[error("customer {0} has no email address")]
+    NoEmailAddress(CustomerId),
+    /// An email could not be written (its template failed or made an unsendable message).
+    #[error("email could not be written: {0}")]
+    Email(String),
+    /// The link store failed; nothing was written.
+    #[error(transparent)]
+    Links(#[from] LinkStoreError),
+    /// The notification log failed.
+    #[error(transparent)]
+    Notifications(#[from] NotificationLogError),
     /// Stored entries do not fold into a valid history.
     #[error("stored history is inconsistent: {0}")]
     Inconsistent(String),
@@ -191,7 +229,18 @@ impl BillingError {
             BillingError::InvalidBooking(_) => "invalid_booking",
             BillingError::Declined { .. } => "card_declined",
             BillingError::Gateway { error, .. } => error.code(),
-            BillingError::Ledger(_) | BillingError::Directory(_) => "storage_unavailable",
+            BillingError::HostedPagesNotConfigured => "hosted_pages_not_configured",
+            BillingError::LinkNotFound(_) => "link_not_found",
+            BillingError::LinkNotOpen { .. } => "link_not_open",
+            BillingError::LinkUnavailable => "link_unavailable",
+            BillingError::LinkAlreadyUsed => "link_already_used",
+            BillingError::LinkChanged => "link_changed",
+            BillingError::NoEmailAddress(_) => "no_email_address",
+            BillingError::Email(_) => "email_failed",
+            BillingError::Ledger(_)
+            | BillingError::Directory(_)
+            | BillingError::Links(_)
+            | BillingError::Notifications(_) => "storage_unavailable",
             BillingError::Inconsistent(_) => "inconsistent_history",
         }
     }

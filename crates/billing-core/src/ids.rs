@@ -104,6 +104,24 @@ id_type!(
     NotificationId,
     "notification"
 );
+id_type!(
+    /// A payment link or card request, named by the engine. Not secret: the link's URL carries
+    /// a separate token.
+    LinkId,
+    "link"
+);
+
+impl LinkId {
+    /// A payment id's text with `lnk_` in place of its `pay_` prefix, like
+    /// [`NotificationId`]'s.
+    pub(crate) fn from_payment_id(payment: &PaymentId) -> LinkId {
+        let text = payment.as_str();
+        LinkId(match text.strip_prefix("pay_") {
+            Some(rest) => format!("lnk_{rest}"),
+            None => text.to_owned(),
+        })
+    }
+}
 
 impl NotificationId {
     /// A payment id's text with `ntf_` in place of its `pay_` prefix (or as it is, without that

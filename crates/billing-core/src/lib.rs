@@ -19,7 +19,7 @@
 //! # tokio_test_block_on(async {
 //! let gateway = ScriptedGateway::new();
 //! let billing = Billing::new(MemoryStore::new(), gateway, Arc::new(FixedClock::default()), Arc::new(SequentialIds::default()));
-//! let business = Business { id: BusinessId::new("acme-cleaning")?, name: "Acme Cleaning".into(), gateway_account: None };
+//! let business = Business { id: BusinessId::new("acme-cleaning")?, name: "Acme Cleaning".into(), gateway_account: None, email: None };
 //!
 //! // A customer with a card on file, and a 215.50 booking.
 //! let customer = CustomerId::new("c-1")?;
@@ -52,9 +52,11 @@
 pub mod billing;
 pub mod booking;
 pub mod customer;
+pub mod email;
 pub mod error;
 pub mod idempotency;
 pub mod ids;
+pub mod link;
 pub mod money;
 pub mod notification;
 pub mod notifier;

@@ -222,9 +222,9 @@ impl OutboundMessage {
     }
 }
 
-/// `local@domain` with nothing that could smuggle a second address or a header in: no spaces,
-/// control characters, angle brackets, commas, semicolons or quotes; a dotted domain.
-fn is_plain_address(address: &str) -> bool {
+/// True for `local@domain` with nothing that could smuggle a second address or a header in: no
+/// spaces, control characters, angle brackets, commas, semicolons or quotes; a dotted domain.
+pub fn is_plain_address(address: &str) -> bool {
     let Some((local, domain)) = address.split_once('@') else {
         return false;
     };

@@ -95,6 +95,7 @@ impl Harness {
             id: BusinessId::new("acme").unwrap(),
             name: "Acme".into(),
             gateway_account: None,
+            email: None,
         };
         let customer = CustomerId::new("c").unwrap();
         seed_customer_with_card(&store, &business.id, &customer)

@@ -45,6 +45,7 @@ mod smtp;
 pub mod templates;
 
 pub use outbox::OutboxMailer;
+pub use templates::MailTemplates;
 pub use smtp::{DEFAULT_TIMEOUT, SmtpMailer, SmtpMailerBuilder, TlsMode};
 
 /// Why a mailer could not be set up.

@@ -7,9 +7,12 @@
 //! in UTC and say so.
 
 use askama::Template;
-use billing_core::customer::SavedCard;
-use billing_core::money::Money;
-use billing_core::notification::{MAX_SUBJECT, NotificationKind, OutboundMessage};
+pub use billing_core::email::{
+    BookingLine, CardLabel, CardRequestData, CardSavedData, EmailContent, PaymentData,
+    PaymentFailedData, PaymentLinkData,
+};
+use billing_core::notification::{MAX_SUBJECT, OutboundMessage};
+use billing_core::ports::{EmailTemplates, TemplateError};
 use chrono::{DateTime, NaiveDate, Utc};
 
 /// Why an email could not be rendered.
@@ -24,199 +27,37 @@ pub enum RenderError {
     Template(#[from] askama::Error),
 }
 
-/// One booking as an email lists it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BookingLine {
-    /// The day of the service.
-    pub date: NaiveDate,
-    /// What the service is ("Deep clean").
-    pub service: String,
-    /// Its price.
-    pub price: Money,
-    /// What was paid on it so far.
-    pub paid: Money,
-    /// What it still owes.
-    pub due: Money,
-}
-
-/// A card as emails name it: its brand and last four digits, nothing more.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CardLabel {
-    /// The brand as the gateway names it (`visa`, `mastercard`, `amex`...).
-    pub brand: String,
-    /// The last four digits.
-    pub last4: String,
-}
-
-impl From<&SavedCard> for CardLabel {
-    fn from(card: &SavedCard) -> Self {
-        CardLabel {
-            brand: card.brand.clone(),
-            last4: card.last4.clone(),
-        }
-    }
-}
-
-impl CardLabel {
-    /// `Visa ending 4242`.
-    fn describe(&self) -> String {
-        let brand = match self.brand.to_ascii_lowercase().as_str() {
-            "visa" => "Visa".to_owned(),
-            "mastercard" => "Mastercard".to_owned(),
-            "amex" | "american_express" => "American Express".to_owned(),
-            "discover" => "Discover".to_owned(),
-            "diners" => "Diners Club".to_owned(),
-            "jcb" => "JCB".to_owned(),
-            "unionpay" => "UnionPay".to_owned(),
-            _ => self.brand.clone(),
-        };
-        format!("{brand} ending {}", self.last4)
-    }
-}
-
-/// A payment link: the customer pays what their bookings owe on a hosted page.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PaymentLinkData {
-    /// The business's name.
-    pub business_name: String,
-    /// The customer's name.
-    pub customer_name: String,
-    /// What the link asks for.
-    pub amount: Money,
-    /// The bookings it pays.
-    pub bookings: Vec<BookingLine>,
-    /// The hosted page.
-    pub url: String,
-    /// When the link stops working.
-    pub expires_at: DateTime<Utc>,
-}
-
-/// A card request: the customer saves a card on a hosted page.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CardRequestData {
-    /// The business's name.
-    pub business_name: String,
-    /// The customer's name.
-    pub customer_name: String,
-    /// The hosted page.
-    pub url: String,
-    /// When the link stops working.
-    pub expires_at: DateTime<Utc>,
-}
-
-/// A payment made: the customer's receipt, or the business's notice.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PaymentData {
-    /// The business's name.
-    pub business_name: String,
-    /// The customer's name.
-    pub customer_name: String,
-    /// What was paid.
-    pub amount: Money,
-    /// The card charged, if it was a card.
-    pub card: Option<CardLabel>,
-    /// The bookings paid, as they stand after the payment.
-    pub bookings: Vec<BookingLine>,
-    /// When it was paid.
-    pub paid_at: DateTime<Utc>,
-}
-
-/// A card saved by a customer, for the business's notice.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CardSavedData {
-    /// The business's name.
-    pub business_name: String,
-    /// The customer's name.
-    pub customer_name: String,
-    /// The card.
-    pub card: CardLabel,
-    /// Its expiry month, 1 to 12.
-    pub exp_month: u32,
-    /// Its expiry year, four digits.
-    pub exp_year: u32,
-}
-
-/// A charge that did not go through.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PaymentFailedData {
-    /// The business's name.
-    pub business_name: String,
-    /// The customer's name.
-    pub customer_name: String,
-    /// What was asked.
-    pub amount: Money,
-    /// The card tried, if any.
-    pub card: Option<CardLabel>,
-    /// Why, in words a customer understands ("Your card was declined.").
-    pub reason: String,
-    /// The bookings it was for.
-    pub bookings: Vec<BookingLine>,
-    /// A page where the customer can pay another way, if the business sent one.
-    pub url: Option<String>,
-}
-
-/// What an email says, by kind.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum TemplateData {
-    /// A payment link, to the customer.
-    PaymentLink(PaymentLinkData),
-    /// A card request, to the customer.
-    CardRequest(CardRequestData),
-    /// A receipt, to the customer.
-    Receipt(PaymentData),
-    /// A payment, told to the business.
-    BusinessPaymentNotice(PaymentData),
-    /// A saved card, told to the business.
-    BusinessCardSavedNotice(CardSavedData),
-    /// A failed charge, to the customer.
-    PaymentFailed(PaymentFailedData),
-}
-
-impl TemplateData {
-    /// The kind of notification this email is.
-    pub fn kind(&self) -> NotificationKind {
-        match self {
-            TemplateData::PaymentLink(_) => NotificationKind::PaymentLink,
-            TemplateData::CardRequest(_) => NotificationKind::CardRequest,
-            TemplateData::Receipt(_) => NotificationKind::Receipt,
-            TemplateData::BusinessPaymentNotice(_) => NotificationKind::BusinessPaymentNotice,
-            TemplateData::BusinessCardSavedNotice(_) => NotificationKind::BusinessCardSavedNotice,
-            TemplateData::PaymentFailed(_) => NotificationKind::PaymentFailed,
-        }
-    }
-}
-
 /// Renders the email to `to`: subject, plain-text body and HTML body. Queue the result with
-/// the data's [`kind`](TemplateData::kind).
-pub fn render(to: &str, data: &TemplateData) -> Result<OutboundMessage, RenderError> {
+/// the data's [`kind`](EmailContent::kind).
+pub fn render(to: &str, data: &EmailContent) -> Result<OutboundMessage, RenderError> {
     let view = View::of(data)?;
     let (subject, text_body, html_body) = match data {
-        TemplateData::PaymentLink(_) => (
+        EmailContent::PaymentLink(_) => (
             format!("{}: payment request for {}", view.business, view.amount),
             PaymentLinkText { v: &view }.render()?,
             PaymentLinkHtml { v: &view }.render()?,
         ),
-        TemplateData::CardRequest(_) => (
+        EmailContent::CardRequest(_) => (
             format!("{}: please save a card for your bookings", view.business),
             CardRequestText { v: &view }.render()?,
             CardRequestHtml { v: &view }.render()?,
         ),
-        TemplateData::Receipt(_) => (
+        EmailContent::Receipt(_) => (
             format!("{}: receipt for {}", view.business, view.amount),
             ReceiptText { v: &view }.render()?,
             ReceiptHtml { v: &view }.render()?,
         ),
-        TemplateData::BusinessPaymentNotice(_) => (
+        EmailContent::BusinessPaymentNotice(_) => (
             format!("Payment received: {} from {}", view.amount, view.customer),
             PaymentNoticeText { v: &view }.render()?,
             PaymentNoticeHtml { v: &view }.render()?,
         ),
-        TemplateData::BusinessCardSavedNotice(_) => (
+        EmailContent::BusinessCardSavedNotice(_) => (
             format!("Card saved by {}", view.customer),
             CardSavedNoticeText { v: &view }.render()?,
             CardSavedNoticeHtml { v: &view }.render()?,
         ),
-        TemplateData::PaymentFailed(_) => (
+        EmailContent::PaymentFailed(_) => (
             format!(
                 "{}: your payment of {} did not go through",
                 view.business, view.amount
@@ -231,6 +72,17 @@ pub fn render(to: &str, data: &TemplateData) -> Result<OutboundMessage, RenderEr
         text_body,
         html_body: Some(html_body),
     })
+}
+
+/// The askama templates as the core's [`EmailTemplates`] port: what the core queues is what
+/// [`render`] writes.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct MailTemplates;
+
+impl EmailTemplates for MailTemplates {
+    fn render(&self, to: &str, content: &EmailContent) -> Result<OutboundMessage, TemplateError> {
+        render(to, content).map_err(|e| TemplateError(e.to_string()))
+    }
 }
 
 /// A subject on one line and within the core's limit, whatever the names in it contain.
@@ -304,12 +156,12 @@ impl View {
         }
     }
 
-    fn of(data: &TemplateData) -> Result<View, RenderError> {
+    fn of(data: &EmailContent) -> Result<View, RenderError> {
         let lines = |bookings: &[BookingLine]| {
             bookings
                 .iter()
                 .map(|b| LineView {
-                    date: day(&b.date),
+                    date: b.date.as_ref().map_or_else(|| "Not scheduled".to_owned(), day),
                     service: b.service.clone(),
                     price: b.price.to_string(),
                     paid: b.paid.to_string(),
@@ -319,26 +171,26 @@ impl View {
         };
         let card = |card: &Option<CardLabel>| card.as_ref().map(CardLabel::describe);
         Ok(match data {
-            TemplateData::PaymentLink(d) => View {
+            EmailContent::PaymentLink(d) => View {
                 amount: d.amount.to_string(),
                 bookings: lines(&d.bookings),
                 url: safe_link(&d.url)?,
                 expires: moment(&d.expires_at),
                 ..View::empty(&d.business_name, &d.customer_name)
             },
-            TemplateData::CardRequest(d) => View {
+            EmailContent::CardRequest(d) => View {
                 url: safe_link(&d.url)?,
                 expires: moment(&d.expires_at),
                 ..View::empty(&d.business_name, &d.customer_name)
             },
-            TemplateData::Receipt(d) | TemplateData::BusinessPaymentNotice(d) => View {
+            EmailContent::Receipt(d) | EmailContent::BusinessPaymentNotice(d) => View {
                 amount: d.amount.to_string(),
                 bookings: lines(&d.bookings),
                 card: card(&d.card).unwrap_or_default(),
                 when: moment(&d.paid_at),
                 ..View::empty(&d.business_name, &d.customer_name)
             },
-            TemplateData::BusinessCardSavedNotice(d) => View {
+            EmailContent::BusinessCardSavedNotice(d) => View {
                 card: format!(
                     "{}, expires {:02}/{}",
                     d.card.describe(),
@@ -347,7 +199,7 @@ impl View {
                 ),
                 ..View::empty(&d.business_name, &d.customer_name)
             },
-            TemplateData::PaymentFailed(d) => View {
+            EmailContent::PaymentFailed(d) => View {
                 amount: d.amount.to_string(),
                 bookings: lines(&d.bookings),
                 card: card(&d.card).unwrap_or_default(),

@@ -10,7 +10,7 @@ use billing_core::notifier::Notifier;
 use billing_core::ports::{Clock, MailError, Mailer, NotificationLog};
 use billing_core::testkit::{FixedClock, MemoryStore, SequentialIds};
 use billing_mail::OutboxMailer;
-use billing_mail::templates::{TemplateData, render};
+use billing_mail::templates::{EmailContent, render};
 use mail_parser::MessageParser;
 
 fn eml_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
@@ -32,7 +32,7 @@ async fn each_message_is_a_parseable_eml_file_named_in_the_reply() {
     .expect("outbox");
     let message = render(
         "ada@example.com",
-        &TemplateData::PaymentLink(common::payment_link("Zoë <script>")),
+        &EmailContent::PaymentLink(common::payment_link("Zoë <script>")),
     )
     .expect("rendered");
     let receipt = outbox.send(&message).await.expect("written");
@@ -188,7 +188,7 @@ async fn the_notifier_records_the_file_written_as_the_reply() {
         Arc::new(SequentialIds::default()),
     );
     let acme = BusinessId::new("acme").expect("id");
-    let data = TemplateData::PaymentLink(common::payment_link("Ada"));
+    let data = EmailContent::PaymentLink(common::payment_link("Ada"));
     let message = render("ada@example.com", &data).expect("rendered");
     let queued = notifier
         .queue(

@@ -19,7 +19,7 @@ use billing_core::notification::{DeliveryState, NotificationKind, OutboundMessag
 use billing_core::notifier::Notifier;
 use billing_core::ports::{Clock, MailError, Mailer, NotificationLog};
 use billing_core::testkit::{FixedClock, MemoryStore, SequentialIds};
-use billing_mail::templates::{TemplateData, render};
+use billing_mail::templates::{EmailContent, render};
 use billing_mail::{SmtpMailer, TlsMode};
 use mail_parser::MessageParser;
 
@@ -156,7 +156,7 @@ async fn server() -> TestSmtp {
 fn receipt_to(to: &str) -> OutboundMessage {
     render(
         to,
-        &TemplateData::Receipt(common::receipt("Ada <Lovelace>")),
+        &EmailContent::Receipt(common::receipt("Ada <Lovelace>")),
     )
     .expect("rendered")
 }

@@ -5,22 +5,22 @@ mod common;
 
 use billing_core::notification::{MAX_SUBJECT, NotificationKind};
 use billing_mail::templates::{
-    CardLabel, CardRequestData, CardSavedData, PaymentFailedData, RenderError, TemplateData, render,
+    CardLabel, CardRequestData, CardSavedData, PaymentFailedData, RenderError, EmailContent, render,
 };
 use common::{at, payment_link, receipt, usd};
 
-fn every_kind(customer: &str) -> Vec<TemplateData> {
+fn every_kind(customer: &str) -> Vec<EmailContent> {
     vec![
-        TemplateData::PaymentLink(payment_link(customer)),
-        TemplateData::CardRequest(CardRequestData {
+        EmailContent::PaymentLink(payment_link(customer)),
+        EmailContent::CardRequest(CardRequestData {
             business_name: "Acme Cleaning".into(),
             customer_name: customer.into(),
             url: "https://pay.example.com/c/xyz".into(),
             expires_at: at(2026, 2, 1, 0, 0),
         }),
-        TemplateData::Receipt(receipt(customer)),
-        TemplateData::BusinessPaymentNotice(receipt(customer)),
-        TemplateData::BusinessCardSavedNotice(CardSavedData {
+        EmailContent::Receipt(receipt(customer)),
+        EmailContent::BusinessPaymentNotice(receipt(customer)),
+        EmailContent::BusinessCardSavedNotice(CardSavedData {
             business_name: "Acme Cleaning".into(),
             customer_name: customer.into(),
             card: CardLabel {
@@ -30,7 +30,7 @@ fn every_kind(customer: &str) -> Vec<TemplateData> {
             exp_month: 4,
             exp_year: 2031,
         }),
-        TemplateData::PaymentFailed(PaymentFailedData {
+        EmailContent::PaymentFailed(PaymentFailedData {
             business_name: "Acme Cleaning".into(),
             customer_name: customer.into(),
             amount: usd(21550),
@@ -46,7 +46,7 @@ fn every_kind(customer: &str) -> Vec<TemplateData> {
 fn a_payment_link_shows_the_amount_bookings_link_and_expiry() {
     let message = render(
         "ada@example.com",
-        &TemplateData::PaymentLink(payment_link("Ada Lovelace")),
+        &EmailContent::PaymentLink(payment_link("Ada Lovelace")),
     )
     .expect("rendered");
     assert_eq!(message.to, "ada@example.com");
@@ -88,7 +88,7 @@ fn amounts_keep_every_minor_digit() {
     let mut data = payment_link("Ada");
     data.amount = usd(21550);
     data.bookings[0].price = usd(10_000_000);
-    let message = render("ada@example.com", &TemplateData::PaymentLink(data)).expect("rendered");
+    let message = render("ada@example.com", &EmailContent::PaymentLink(data)).expect("rendered");
     assert!(message.text_body.contains("215.50 USD"));
     assert!(!message.text_body.contains("215.5 USD"));
     assert!(
@@ -198,14 +198,14 @@ fn a_name_cannot_break_the_subject_line() {
     let mut data = receipt("Ada");
     data.business_name = "Acme\r\nBcc: eve@example.com".into();
     let message =
-        render("ada@example.com", &TemplateData::Receipt(data.clone())).expect("rendered");
+        render("ada@example.com", &EmailContent::Receipt(data.clone())).expect("rendered");
     assert_eq!(
         message.subject,
         "Acme Bcc: eve@example.com: receipt for 215.50 USD"
     );
     assert!(message.check().is_ok());
     data.business_name = "A".repeat(400);
-    let message = render("ada@example.com", &TemplateData::Receipt(data)).expect("rendered");
+    let message = render("ada@example.com", &EmailContent::Receipt(data)).expect("rendered");
     assert_eq!(message.subject.chars().count(), MAX_SUBJECT);
     assert!(message.check().is_ok());
 }
@@ -222,7 +222,7 @@ fn only_web_links_are_put_in_emails() {
         data.url = url.into();
         assert!(
             matches!(
-                render("ada@example.com", &TemplateData::PaymentLink(data)),
+                render("ada@example.com", &EmailContent::PaymentLink(data)),
                 Err(RenderError::UnsafeLink(_))
             ),
             "{url}"

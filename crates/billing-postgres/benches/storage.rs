@@ -289,6 +289,7 @@ async fn bench_charges(
         id: BusinessId::new("bench-business")?,
         name: "Bench Cleaning".into(),
         gateway_account: None,
+        email: None,
     };
     let customer = CustomerId::new("bench-customer")?;
     billing

@@ -10,14 +10,15 @@ use crate::pool::PooledConn;
 use crate::pool::{on_pool, run};
 use crate::store::PostgresStore;
 
-type BusinessRow = (String, String, Option<String>);
+type BusinessRow = (String, String, Option<String>, Option<String>);
 
 fn business(row: BusinessRow) -> Result<Business, BusinessesError> {
-    let (id, name, gateway_account) = row;
+    let (id, name, gateway_account, email) = row;
     Ok(Business {
         id: BusinessId::new(id).map_err(businesses_error)?,
         name,
         gateway_account,
+        email,
     })
 }
 
@@ -34,12 +35,13 @@ impl Businesses for PostgresStore {
         conn.begin().await.map_err(businesses_error)?;
         let created = run!(&mut conn, |conn| {
             sqlx::query(
-                "INSERT INTO businesses (id, name, gateway_account) VALUES ($1, $2, $3) \
-                     ON CONFLICT (id) DO NOTHING",
+                "INSERT INTO businesses (id, name, gateway_account, email) \
+                 VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING",
             )
             .bind(business.id.as_str())
             .bind(&business.name)
             .bind(&business.gateway_account)
+            .bind(&business.email)
             .execute(conn)
             .await
         })
@@ -80,7 +82,7 @@ impl Businesses for PostgresStore {
     ) -> Result<Option<Business>, BusinessesError> {
         let row: Option<BusinessRow> = on_pool!(self, |conn| {
             sqlx::query_as(
-                "SELECT b.id, b.name, b.gateway_account FROM api_keys k \
+                "SELECT b.id, b.name, b.gateway_account, b.email FROM api_keys k \
                      JOIN businesses b ON b.id = k.business_id WHERE k.key_hash = $1",
             )
             .bind(api_key_hash)
@@ -93,7 +95,7 @@ impl Businesses for PostgresStore {
 
     async fn business(&self, id: &BusinessId) -> Result<Option<Business>, BusinessesError> {
         let row: Option<BusinessRow> = on_pool!(self, |conn| {
-            sqlx::query_as("SELECT id, name, gateway_account FROM businesses WHERE id = $1")
+            sqlx::query_as("SELECT id, name, gateway_account, email FROM businesses WHERE id = $1")
                 .bind(id.as_str())
                 .fetch_optional(conn)
                 .await
@@ -104,7 +106,7 @@ impl Businesses for PostgresStore {
 
     async fn list_businesses(&self) -> Result<Vec<Business>, BusinessesError> {
         let rows: Vec<BusinessRow> = on_pool!(self, |conn| {
-            sqlx::query_as("SELECT id, name, gateway_account FROM businesses ORDER BY id")
+            sqlx::query_as("SELECT id, name, gateway_account, email FROM businesses ORDER BY id")
                 .fetch_all(conn)
                 .await
         })

@@ -3,8 +3,9 @@
 //! PostgreSQL storage for the billing engine: [`PostgresStore`] implements the core's
 //! [`Ledger`](billing_core::ports::Ledger) (with [`PostgresTx`]),
 //! [`CustomerDirectory`](billing_core::ports::CustomerDirectory),
-//! [`Businesses`](billing_core::ports::Businesses) and
-//! [`NotificationLog`](billing_core::ports::NotificationLog) ports, with the behaviour of the
+//! [`Businesses`](billing_core::ports::Businesses),
+//! [`NotificationLog`](billing_core::ports::NotificationLog) and
+//! [`PaymentLinks`](billing_core::ports::PaymentLinks) ports, with the behaviour of the
 //! in-memory reference store.
 //!
 //! - Money is stored in integer minor units (BIGINT) beside its currency code; ledger entries
@@ -33,6 +34,7 @@ mod businesses;
 mod codec;
 mod directory;
 mod ledger;
+mod links;
 mod notifications;
 mod pool;
 mod store;

@@ -25,6 +25,7 @@ async fn service() -> (Service, SandboxGateway, Business) {
         id: BusinessId::new("acme").expect("id"),
         name: "Acme Cleaning".into(),
         gateway_account: Some(ACCOUNT.into()),
+        email: None,
     };
     let customer = CustomerId::new("c-1").expect("id");
     billing

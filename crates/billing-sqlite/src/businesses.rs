@@ -8,14 +8,15 @@ use billing_core::ports::{Businesses, BusinessesError};
 use crate::codec::businesses_error;
 use crate::store::SqliteStore;
 
-type BusinessRow = (String, String, Option<String>);
+type BusinessRow = (String, String, Option<String>, Option<String>);
 
 fn business(row: BusinessRow) -> Result<Business, BusinessesError> {
-    let (id, name, gateway_account) = row;
+    let (id, name, gateway_account, email) = row;
     Ok(Business {
         id: BusinessId::new(id).map_err(businesses_error)?,
         name,
         gateway_account,
+        email,
     })
 }
 
@@ -32,12 +33,14 @@ impl Businesses for SqliteStore {
             .await
             .map_err(businesses_error)?;
         let created = sqlx::query(
-            "INSERT INTO businesses (id, name, gateway_account) VALUES (?1, ?2, ?3) \
+            "INSERT INTO businesses (id, name, gateway_account, email) \
+             VALUES (?1, ?2, ?3, ?4) \
              ON CONFLICT (id) DO NOTHING",
         )
         .bind(business.id.as_str())
         .bind(&business.name)
         .bind(&business.gateway_account)
+        .bind(&business.email)
         .execute(&mut *tx)
         .await
         .map_err(businesses_error)?;
@@ -76,7 +79,7 @@ impl Businesses for SqliteStore {
         api_key_hash: &str,
     ) -> Result<Option<Business>, BusinessesError> {
         let row: Option<BusinessRow> = sqlx::query_as(
-            "SELECT b.id, b.name, b.gateway_account FROM api_keys k \
+            "SELECT b.id, b.name, b.gateway_account, b.email FROM api_keys k \
              JOIN businesses b ON b.id = k.business_id WHERE k.key_hash = ?1",
         )
         .bind(api_key_hash)
@@ -88,7 +91,7 @@ impl Businesses for SqliteStore {
 
     async fn business(&self, id: &BusinessId) -> Result<Option<Business>, BusinessesError> {
         let row: Option<BusinessRow> =
-            sqlx::query_as("SELECT id, name, gateway_account FROM businesses WHERE id = ?1")
+            sqlx::query_as("SELECT id, name, gateway_account, email FROM businesses WHERE id = ?1")
                 .bind(id.as_str())
                 .fetch_optional(&self.pool)
                 .await
@@ -98,7 +101,7 @@ impl Businesses for SqliteStore {
 
     async fn list_businesses(&self) -> Result<Vec<Business>, BusinessesError> {
         let rows: Vec<BusinessRow> =
-            sqlx::query_as("SELECT id, name, gateway_account FROM businesses ORDER BY id")
+            sqlx::query_as("SELECT id, name, gateway_account, email FROM businesses ORDER BY id")
                 .fetch_all(&self.pool)
                 .await
                 .map_err(businesses_error)?;

@@ -3,8 +3,9 @@
 //! SQLite storage for the billing engine: [`SqliteStore`] implements the core's
 //! [`Ledger`](billing_core::ports::Ledger) (with [`SqliteTx`]),
 //! [`CustomerDirectory`](billing_core::ports::CustomerDirectory),
-//! [`Businesses`](billing_core::ports::Businesses) and
-//! [`NotificationLog`](billing_core::ports::NotificationLog) ports, with the behaviour of the
+//! [`Businesses`](billing_core::ports::Businesses),
+//! [`NotificationLog`](billing_core::ports::NotificationLog) and
+//! [`PaymentLinks`](billing_core::ports::PaymentLinks) ports, with the behaviour of the
 //! in-memory reference store.
 //!
 //! - Money is stored in integer minor units beside its currency code; ledger entries are kept
@@ -27,6 +28,7 @@ mod businesses;
 mod codec;
 mod directory;
 mod ledger;
+mod links;
 mod notifications;
 mod store;
 

@@ -31,6 +31,7 @@ fn acme() -> Business {
         id: BusinessId::new("acme").expect("business id"),
         name: "Acme Cleaning".into(),
         gateway_account: None,
+        email: None,
     }
 }
 

@@ -132,6 +132,7 @@ async fn through_the_core_a_lost_answer_stays_pending_until_reconciled() {
         id: BusinessId::new("acme").expect("id"),
         name: "Acme".into(),
         gateway_account: Some(ACCOUNT.into()),
+        email: None,
     };
     let customer = CustomerId::new("c-1").expect("id");
     billing

@@ -201,7 +201,7 @@ where
     }
 
     /// The customer's gateway id, creating the customer at the gateway the first time.
-    async fn gateway_customer(
+    pub(super) async fn gateway_customer(
         &self,
         business: &Business,
         id: &CustomerId,

@@ -10,6 +10,7 @@
 
 mod commands;
 mod customers;
+mod links;
 mod moves;
 mod reads;
 #[cfg(test)]
@@ -22,6 +23,9 @@ use chrono::{DateTime, Duration, Utc};
 pub use commands::{
     AuthorizeBooking, BulkCharge, BulkChargeResult, CaptureHold, ChargeBooking, PaymentSource,
     RecordCollection, RefundPayment,
+};
+pub use links::{
+    CreatePaymentLink, HostedPages, IssuedLink, LinkPage, LinkPaid, MAX_LINK_BOOKINGS, PayLink,
 };
 pub use reads::{BookingView, OutstandingReport, PaymentView, Receipt};
 
@@ -58,12 +62,14 @@ pub struct Billing<S, G> {
     clock: Arc<dyn Clock>,
     ids: Arc<dyn IdGenerator>,
     policy: Policy,
+    pages: Option<HostedPages>,
 }
 
 impl<S, G> std::fmt::Debug for Billing<S, G> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Billing")
             .field("policy", &self.policy)
+            .field("pages", &self.pages)
             .finish_non_exhaustive()
     }
 }
@@ -81,6 +87,7 @@ where
             clock,
             ids,
             policy: Policy::default(),
+            pages: None,
         }
     }
 
@@ -88,6 +95,17 @@ where
     pub fn with_policy(mut self, policy: Policy) -> Self {
         self.policy = policy;
         self
+    }
+
+    /// The same service with payment links and card requests, served at `pages.base_url`.
+    pub fn with_hosted_pages(mut self, pages: HostedPages) -> Self {
+        self.pages = Some(pages);
+        self
+    }
+
+    /// The hosted pages' settings, when configured.
+    pub fn hosted_pages(&self) -> Option<&HostedPages> {
+        self.pages.as_ref()
     }
 
     /// The store, for adapters that share it.

@@ -68,7 +68,7 @@ where
     G: PaymentGateway,
 {
     /// Bookings read without a lock, for the read side.
-    async fn load_unlocked(
+    pub(super) async fn load_unlocked(
         &self,
         business: &Business,
         bookings: &[BookingId],

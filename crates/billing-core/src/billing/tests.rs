@@ -34,6 +34,7 @@ fn acme() -> Business {
         id: "acme".parse().expect("id"),
         name: "Acme Cleaning".into(),
         gateway_account: None,
+        email: None,
     }
 }
 

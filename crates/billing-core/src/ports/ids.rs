@@ -1,4 +1,4 @@
-use crate::ids::{NotificationId, PaymentId};
+use crate::ids::{LinkId, NotificationId, PaymentId};
 
 /// Makes new payment and notification ids. They must be unique across every process sharing one
 /// store (random or time-ordered UUIDs, say). Making an id cannot fail, so this port has no error
@@ -12,5 +12,11 @@ pub trait IdGenerator: Send + Sync {
     /// used); generators override it to keep payment ids dense.
     fn notification_id(&self) -> NotificationId {
         NotificationId::from_payment_id(&self.payment_id())
+    }
+
+    /// A fresh, never used link id: by default a fresh payment id's text with `lnk_` in place
+    /// of its `pay_` prefix, like [`IdGenerator::notification_id`].
+    fn link_id(&self) -> LinkId {
+        LinkId::from_payment_id(&self.payment_id())
     }
 }

@@ -45,3 +45,27 @@ pub trait Mailer: Send + Sync {
     /// connection or reply timeout), so that a worker never hangs on one message.
     async fn send(&self, message: &OutboundMessage) -> Result<MailReceipt, MailError>;
 }
+
+/// A shared mailer is a mailer, so that a service can pick one at start-up
+/// (`Arc<dyn Mailer>`).
+#[async_trait]
+impl<T: Mailer + ?Sized> Mailer for std::sync::Arc<T> {
+    async fn send(&self, message: &OutboundMessage) -> Result<MailReceipt, MailError> {
+        (**self).send(message).await
+    }
+}
+
+/// Why an email could not be written from its content.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("email could not be written: {0}")]
+pub struct TemplateError(pub String);
+
+/// Writes emails: the subject, plain-text body and HTML body for what an email says.
+pub trait EmailTemplates: Send + Sync {
+    /// The message to `to` that says `content`.
+    fn render(
+        &self,
+        to: &str,
+        content: &crate::email::EmailContent,
+    ) -> Result<OutboundMessage, TemplateError>;
+}

@@ -7,8 +7,10 @@ mod customers;
 mod gateway;
 mod ids;
 mod ledger;
+mod links;
 mod mail;
 mod notifications;
+mod secrets;
 
 pub use businesses::{Businesses, BusinessesError};
 pub use clock::Clock;
@@ -26,5 +28,7 @@ pub use ledger::{
 };
 #[cfg(test)]
 pub use mail::MockMailer;
-pub use mail::{MailError, MailReceipt, Mailer};
+pub use links::{LinkByToken, LinkStoreError, PaymentLinks};
+pub use mail::{EmailTemplates, MailError, MailReceipt, Mailer, TemplateError};
 pub use notifications::{DeliveryFailure, DueNotification, NotificationLog, NotificationLogError};
+pub use secrets::SecretSource;

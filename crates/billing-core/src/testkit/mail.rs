@@ -72,3 +72,23 @@ impl Mailer for ScriptedMailer {
         outcome
     }
 }
+
+/// Email templates for tests: the subject names the kind, the body lists the content's fields
+/// (its `Debug` form), so a test can look for an amount or a URL in it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PlainTemplates;
+
+impl crate::ports::EmailTemplates for PlainTemplates {
+    fn render(
+        &self,
+        to: &str,
+        content: &crate::email::EmailContent,
+    ) -> Result<OutboundMessage, crate::ports::TemplateError> {
+        Ok(OutboundMessage {
+            to: to.to_owned(),
+            subject: content.kind().as_str().to_owned(),
+            text_body: format!("{content:#?}"),
+            html_body: None,
+        })
+    }
+}

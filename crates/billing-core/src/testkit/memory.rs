@@ -2,7 +2,7 @@
 //! async lock. A transaction holds the lock until it commits or is dropped, so transactions are
 //! serial; its writes are buffered and applied at commit, so a dropped one writes nothing.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use async_lock::{Mutex, MutexGuardArc};
@@ -12,14 +12,16 @@ use chrono::{DateTime, Utc};
 use crate::booking::BookingAccount;
 use crate::customer::{Business, Customer, SavedCard};
 use crate::idempotency::IdempotencyKey;
-use crate::ids::{BookingId, BusinessId, CustomerId, NotificationId, PaymentId};
+use crate::ids::{BookingId, BusinessId, CustomerId, LinkId, NotificationId, PaymentId};
+use crate::link::{LinkState, PaymentLink, TokenHash};
 use crate::money::Money;
 use crate::notification::{DeliveryState, Notification, OutboundMessage};
 use crate::payment::Entry;
 use crate::ports::{
     BookingFilter, BookingLedger, Businesses, BusinessesError, CustomerDirectory,
     CustomerOutstanding, DeliveryFailure, DirectoryError, DueNotification, IdempotencyRecord,
-    Ledger, LedgerError, LedgerTx, NotificationLog, NotificationLogError,
+    Ledger, LedgerError, LedgerTx, LinkByToken, LinkStoreError, NotificationLog,
+    NotificationLogError, PaymentLinks,
 };
 use crate::status::BookingSummary;
 
@@ -34,6 +36,7 @@ struct Tenant {
     customers: BTreeMap<CustomerId, Customer>,
     cards: BTreeMap<CustomerId, Vec<SavedCard>>,
     notifications: BTreeMap<NotificationId, StoredNotification>,
+    links: BTreeMap<LinkId, StoredLink>,
 }
 
 /// A notification, its message, and what the log needs to schedule it.
@@ -44,6 +47,13 @@ struct StoredNotification {
     attempts: u32,
     /// When it is due next; `None` once sent or given up.
     next_attempt: Option<DateTime<Utc>>,
+}
+
+/// A link and its token's hash.
+#[derive(Debug, Clone)]
+struct StoredLink {
+    link: PaymentLink,
+    token_hash: TokenHash,
 }
 
 impl Tenant {
@@ -76,6 +86,8 @@ struct State {
     tenants: BTreeMap<BusinessId, Tenant>,
     businesses: BTreeMap<BusinessId, Business>,
     api_keys: BTreeMap<String, BusinessId>,
+    /// Every link's token hash, and whose link it is: the lookup by token spans businesses.
+    link_tokens: HashMap<TokenHash, (BusinessId, LinkId)>,
 }
 
 /// The in-memory store. Clones share the same data.
@@ -700,6 +712,123 @@ impl NotificationLog for MemoryStore {
         stored.attempts = failure.attempts;
         stored.next_attempt = failure.retry_at;
         Ok(())
+    }
+}
+
+#[async_trait]
+impl PaymentLinks for MemoryStore {
+    async fn create_link(
+        &self,
+        business: &BusinessId,
+        link: &PaymentLink,
+        token_hash: &TokenHash,
+    ) -> Result<(), LinkStoreError> {
+        let mut state = self.state.lock().await;
+        let taken = state.link_tokens.contains_key(token_hash)
+            || state
+                .tenants
+                .get(business)
+                .is_some_and(|t| t.links.contains_key(&link.id));
+        if taken {
+            return Err(LinkStoreError::AlreadyExists(link.id.clone()));
+        }
+        state
+            .link_tokens
+            .insert(*token_hash, (business.clone(), link.id.clone()));
+        state
+            .tenants
+            .entry(business.clone())
+            .or_default()
+            .links
+            .insert(
+                link.id.clone(),
+                StoredLink {
+                    link: link.clone(),
+                    token_hash: *token_hash,
+                },
+            );
+        Ok(())
+    }
+
+    async fn link(
+        &self,
+        business: &BusinessId,
+        id: &LinkId,
+    ) -> Result<Option<PaymentLink>, LinkStoreError> {
+        let state = self.state.lock().await;
+        Ok(state
+            .tenants
+            .get(business)
+            .and_then(|t| t.links.get(id))
+            .map(|stored| stored.link.clone()))
+    }
+
+    async fn link_by_token(
+        &self,
+        token_hash: &TokenHash,
+    ) -> Result<Option<LinkByToken>, LinkStoreError> {
+        let state = self.state.lock().await;
+        let Some((business, id)) = state.link_tokens.get(token_hash) else {
+            return Ok(None);
+        };
+        Ok(state
+            .tenants
+            .get(business)
+            .and_then(|t| t.links.get(id))
+            .map(|stored| LinkByToken {
+                business: business.clone(),
+                link: stored.link.clone(),
+                token_hash: stored.token_hash,
+            }))
+    }
+
+    async fn customer_links(
+        &self,
+        business: &BusinessId,
+        customer: &CustomerId,
+        limit: u32,
+    ) -> Result<Vec<PaymentLink>, LinkStoreError> {
+        let state = self.state.lock().await;
+        let Some(tenant) = state.tenants.get(business) else {
+            return Ok(Vec::new());
+        };
+        let mut links: Vec<&PaymentLink> = tenant
+            .links
+            .values()
+            .map(|stored| &stored.link)
+            .filter(|link| &link.customer == customer)
+            .collect();
+        links.sort_by(|a, b| {
+            b.created_at
+                .cmp(&a.created_at)
+                .then_with(|| b.id.cmp(&a.id))
+        });
+        Ok(links.into_iter().take(limit as usize).cloned().collect())
+    }
+
+    async fn close_link(
+        &self,
+        business: &BusinessId,
+        id: &LinkId,
+        new_state: &LinkState,
+    ) -> Result<bool, LinkStoreError> {
+        if *new_state == LinkState::Open {
+            // Not a close: nothing to move to.
+            return Ok(false);
+        }
+        let mut state = self.state.lock().await;
+        let Some(stored) = state
+            .tenants
+            .get_mut(business)
+            .and_then(|t| t.links.get_mut(id))
+        else {
+            return Ok(false);
+        };
+        if stored.link.state != LinkState::Open {
+            return Ok(false);
+        }
+        stored.link.state = new_state.clone();
+        Ok(true)
     }
 }
 

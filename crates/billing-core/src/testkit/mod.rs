@@ -7,7 +7,7 @@ mod mail;
 mod memory;
 
 pub use gateway::{GatewayCall, Scripted, ScriptedGateway};
-pub use mail::ScriptedMailer;
+pub use mail::{PlainTemplates, ScriptedMailer};
 pub use memory::{MemoryStore, MemoryTx};
 
 use std::sync::Mutex;
@@ -95,6 +95,22 @@ impl IdGenerator for SequentialIds {
             .expect("a prefix of id characters and digits is a valid id")
     }
 }
+/// Token secrets for tests: each call gives the next counter value's bytes. Predictable, so
+/// never for production, where secrets come from the OS generator.
+#[derive(Debug, Default)]
+pub struct SequentialSecrets {
+    next: AtomicU64,
+}
+
+impl crate::ports::SecretSource for SequentialSecrets {
+    fn secret_bytes(&self) -> [u8; 32] {
+        let n = self.next.fetch_add(1, Ordering::Relaxed) + 1;
+        let mut bytes = [0_u8; 32];
+        bytes[..8].copy_from_slice(&n.to_be_bytes());
+        bytes
+    }
+}
+
 pub mod conformance;
 pub use conformance::StoreFixture;
 pub mod gateway_contract;

@@ -18,14 +18,14 @@ pub fn at(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
 pub fn bookings() -> Vec<BookingLine> {
     vec![
         BookingLine {
-            date: NaiveDate::from_ymd_opt(2026, 1, 15).expect("date"),
+            date: NaiveDate::from_ymd_opt(2026, 1, 15),
             service: "Deep clean".into(),
             price: usd(21550),
             paid: usd(3000),
             due: usd(18550),
         },
         BookingLine {
-            date: NaiveDate::from_ymd_opt(2026, 1, 22).expect("date"),
+            date: NaiveDate::from_ymd_opt(2026, 1, 22),
             service: "Windows & <b>balcony</b>".into(),
             price: usd(3000),
             paid: usd(0),
