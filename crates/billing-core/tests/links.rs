@@ -478,3 +478,58 @@ async fn links_refuse_bad_requests_and_write_nothing() {
     );
     assert!(w.emails().await.is_empty());
 }
+
+mod shares {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// However a link's amount is chosen, its shares add up to it exactly, no booking gets
+        /// more than it owes, and the bookings are filled in the order given.
+        #[test]
+        fn shares_add_up_and_fill_in_order(
+            prices in prop::collection::vec(1_i64..100_000, 1..5),
+            part in 1_u32..=1000,
+        ) {
+            let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+            runtime.block_on(async {
+                let w = world().await;
+                let mut names = Vec::new();
+                for (i, cents) in prices.iter().enumerate() {
+                    let id = format!("p-{i}");
+                    let booking = BookingAccount::new(
+                        BookingId::new(id.clone()).unwrap(),
+                        w.customer.clone(),
+                        Currency::USD,
+                        vec![LineItem::new(LineItemKind::Service, "Clean", usd(*cents)).unwrap()],
+                    )
+                    .unwrap();
+                    w.billing.put_booking(&w.business, booking).await.unwrap();
+                    names.push(id);
+                }
+                let total: i64 = prices.iter().sum();
+                // Enough to reach the last booking, at most everything.
+                let floor = total - prices.last().unwrap() + 1;
+                let amount = floor + (total - floor) * i64::from(part) / 1000;
+                let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+                let issued = w.link(&refs, Some(usd(amount))).await;
+                let LinkPurpose::Payment { amount: asked, bookings } = &issued.link.purpose else {
+                    panic!("a payment link");
+                };
+                assert_eq!(*asked, usd(amount));
+                let sum: i64 = bookings.iter().map(|b| b.amount.to_minor().unwrap()).sum();
+                assert_eq!(sum, amount);
+                for (i, linked) in bookings.iter().enumerate() {
+                    assert!(linked.amount.to_minor().unwrap() > 0);
+                    assert!(linked.amount.to_minor().unwrap() <= prices[i]);
+                    assert_eq!(linked.balance_due, usd(prices[i]));
+                    if i + 1 < bookings.len() {
+                        assert_eq!(linked.amount.to_minor().unwrap(), prices[i], "filled in order");
+                    }
+                }
+            });
+        }
+    }
+}
