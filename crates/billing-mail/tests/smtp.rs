@@ -1,17 +1,10 @@
-//! The SMTP mailer against a real SMTP server started by the test: aiosmtpd, installed from
-//! PyPI into the workspace's tools folder on first use and run on a free loopback port.
-//!
-//! (The Rust server `mailin-embedded` would not do: it needs rustls with its default
-//! features, which turns on a second crypto provider for every crate of a workspace build and
-//! leaves rustls without a default one.)
+//! The SMTP mailer against a real SMTP server started by the test (aiosmtpd, see
+//! `billing_testservers::smtp`).
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
-use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::Arc;
-use std::sync::mpsc::{Receiver, channel};
 use std::time::Duration;
 
 use billing_core::ids::{BusinessId, CustomerId};
@@ -21,58 +14,8 @@ use billing_core::ports::{Clock, MailError, Mailer, NotificationLog};
 use billing_core::testkit::{FixedClock, MemoryStore, SequentialIds};
 use billing_mail::templates::{EmailContent, render};
 use billing_mail::{SmtpMailer, TlsMode};
+use billing_testservers::TestSmtp;
 use mail_parser::MessageParser;
-
-/// The server: accepts every recipient but `refused@...` (550) and `busy@...` (451), and
-/// prints each message it receives as one JSON line; it stops when its stdin closes, so it
-/// never outlives the test process.
-const SERVER: &str = r#"
-import json, sys
-from aiosmtpd.controller import Controller
-
-class Handler:
-    def __init__(self):
-        self.received = 0
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        if address.startswith("refused@"):
-            return "550 5.1.1 <%s>: Recipient address rejected" % address
-        if address.startswith("busy@"):
-            return "451 4.2.0 Mailbox busy, try again later"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope):
-        self.received += 1
-        print(json.dumps({
-            "mail_from": envelope.mail_from,
-            "rcpt_tos": envelope.rcpt_tos,
-            "data": envelope.content.decode("utf-8", "replace"),
-        }), flush=True)
-        return "250 2.0.0 Ok: queued as TEST%04d" % self.received
-
-controller = Controller(Handler(), hostname="127.0.0.1", port=int(sys.argv[1]))
-controller.start()
-print(json.dumps({"ready": True}), flush=True)
-sys.stdin.read()
-controller.stop()
-"#;
-
-/// The running server and the messages it received (one JSON line each).
-struct TestSmtp {
-    port: u16,
-    received: Receiver<String>,
-    child: Child,
-    // Held open: the server stops when it closes.
-    _stdin: ChildStdin,
-}
-
-impl Drop for TestSmtp {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
@@ -81,69 +24,23 @@ fn free_port() -> u16 {
         .expect("a free port")
 }
 
-impl TestSmtp {
-    fn start() -> TestSmtp {
-        let python = billing_testservers::python::install_tool(
-            "aiosmtpd-venv",
-            &["aiosmtpd==1.4.6"],
-            "import aiosmtpd.controller",
-        )
-        .expect("aiosmtpd installed");
-        let port = free_port();
-        let mut child = Command::new(python)
-            .args(["-c", SERVER, &port.to_string()])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("aiosmtpd started");
-        let stdin = child.stdin.take().expect("stdin");
-        let stdout = child.stdout.take().expect("stdout");
-        let (lines, received) = channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if lines.send(line).is_err() {
-                    return;
-                }
-            }
-        });
-        let ready = received
-            .recv_timeout(Duration::from_secs(30))
-            .expect("aiosmtpd ready");
-        assert!(ready.contains("ready"), "{ready}");
-        TestSmtp {
-            port,
-            received,
-            child,
-            _stdin: stdin,
-        }
-    }
+fn mailer(smtp: &TestSmtp) -> SmtpMailer {
+    SmtpMailer::builder("127.0.0.1")
+        .port(smtp.port())
+        .tls(TlsMode::None)
+        .from("Acme Billing <billing@example.com>")
+        .hello_name("billing.test")
+        .timeout(Duration::from_secs(10))
+        .build()
+        .expect("mailer")
+}
 
-    fn mailer(&self) -> SmtpMailer {
-        SmtpMailer::builder("127.0.0.1")
-            .port(self.port)
-            .tls(TlsMode::None)
-            .from("Acme Billing <billing@example.com>")
-            .hello_name("billing.test")
-            .timeout(Duration::from_secs(10))
-            .build()
-            .expect("mailer")
-    }
-
-    /// The next message the server received, as (envelope recipients, sender, raw data).
-    fn next_message(&self) -> (Vec<String>, String, String) {
-        let line = self
-            .received
-            .recv_timeout(Duration::from_secs(10))
-            .expect("a message arrived");
-        let json: serde_json::Value = serde_json::from_str(&line).expect("a JSON line");
-        let text = |value: &serde_json::Value| value.as_str().unwrap_or_default().to_owned();
-        let recipients = json["rcpt_tos"]
-            .as_array()
-            .map(|all| all.iter().map(text).collect())
-            .unwrap_or_default();
-        (recipients, text(&json["mail_from"]), text(&json["data"]))
-    }
+/// The next message the server received, as (envelope recipients, sender, raw data).
+fn next_message(smtp: &TestSmtp) -> (Vec<String>, String, String) {
+    let mail = smtp
+        .next_message(Duration::from_secs(10))
+        .expect("a message arrived");
+    (mail.rcpt_tos, mail.mail_from, mail.data)
 }
 
 /// Starts the server off the async workers (the first start installs aiosmtpd).
@@ -151,6 +48,7 @@ async fn server() -> TestSmtp {
     tokio::task::spawn_blocking(TestSmtp::start)
         .await
         .expect("server task")
+        .expect("aiosmtpd starts")
 }
 
 fn receipt_to(to: &str) -> OutboundMessage {
@@ -165,10 +63,10 @@ fn receipt_to(to: &str) -> OutboundMessage {
 async fn a_message_arrives_with_its_recipient_subject_and_bodies() {
     let smtp = server().await;
     let message = receipt_to("ada@example.com");
-    let receipt = smtp.mailer().send(&message).await.expect("sent");
+    let receipt = mailer(&smtp).send(&message).await.expect("sent");
     assert_eq!(receipt.server_reply, "250 2.0.0 Ok: queued as TEST0001");
 
-    let (recipients, sender, data) = smtp.next_message();
+    let (recipients, sender, data) = next_message(&smtp);
     assert_eq!(recipients, ["ada@example.com"]);
     assert_eq!(sender, "billing@example.com");
     let parsed = MessageParser::default()
@@ -195,8 +93,7 @@ async fn a_message_arrives_with_its_recipient_subject_and_bodies() {
 #[tokio::test]
 async fn a_refused_recipient_is_a_permanent_failure() {
     let smtp = server().await;
-    let error = smtp
-        .mailer()
+    let error = mailer(&smtp)
         .send(&receipt_to("refused@example.com"))
         .await
         .expect_err("refused");
@@ -211,8 +108,7 @@ async fn a_refused_recipient_is_a_permanent_failure() {
 #[tokio::test]
 async fn a_busy_mailbox_is_a_temporary_failure() {
     let smtp = server().await;
-    let error = smtp
-        .mailer()
+    let error = mailer(&smtp)
         .send(&receipt_to("busy@example.com"))
         .await
         .expect_err("deferred");
@@ -243,7 +139,7 @@ async fn starttls_is_required_when_asked_for() {
     // The test server offers no STARTTLS: a mailer that requires it must not send in clear.
     let smtp = server().await;
     let mailer = SmtpMailer::builder("127.0.0.1")
-        .port(smtp.port)
+        .port(smtp.port())
         .tls(TlsMode::StartTls)
         .from("billing@example.com")
         .timeout(Duration::from_secs(10))
@@ -255,7 +151,7 @@ async fn starttls_is_required_when_asked_for() {
         .expect_err("no TLS offered");
     assert!(matches!(error, MailError::Temporary(_)), "{error:?}");
     assert!(
-        smtp.received.try_recv().is_err(),
+        smtp.try_next_message().is_none(),
         "nothing may be sent in clear"
     );
 }
@@ -266,7 +162,7 @@ async fn the_notifier_records_the_server_reply_and_the_refusal() {
     let clock = Arc::new(FixedClock::default());
     let notifier = Notifier::new(
         MemoryStore::new(),
-        smtp.mailer(),
+        mailer(&smtp),
         clock.clone(),
         Arc::new(SequentialIds::default()),
     );
@@ -315,6 +211,6 @@ async fn the_notifier_records_the_server_reply_and_the_refusal() {
         state(refused.id).await,
         DeliveryState::Failed { retry_at: None, attempts: 1, reason, .. } if reason.contains("550")
     ));
-    let (recipients, _, _) = smtp.next_message();
+    let (recipients, _, _) = next_message(&smtp);
     assert_eq!(recipients, ["ada@example.com"]);
 }

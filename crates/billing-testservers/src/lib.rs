@@ -6,6 +6,9 @@
 //!   binary `testdb`).
 //! - [`localstripe::LocalStripe`]: a fake Stripe API, installed into
 //!   `target/tools` on first use.
+//! - [`browser::ChromeDriver`]: headless Chromium driven through WebDriver
+//!   (chromedriver + fantoccini), for end-to-end browser tests; Debian's `chromium`
+//!   and `chromium-driver` are installed with apt on first use when running as root.
 //!
 //! Servers are stopped on drop, also when a test panics; watchdogs stop them when
 //! the test process is killed outright.
@@ -16,6 +19,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod browser;
 mod error;
 pub mod localstripe;
 pub mod paths;
@@ -23,8 +27,11 @@ pub mod postgres;
 mod process;
 pub mod python;
 mod reaper;
+pub mod smtp;
 
+pub use browser::ChromeDriver;
 pub use error::{Error, Result};
 pub use localstripe::LocalStripe;
 pub use postgres::TestPostgres;
+pub use smtp::TestSmtp;
 pub use process::PG_USER_ENV;
