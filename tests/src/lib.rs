@@ -154,6 +154,11 @@ impl Service {
 
     /// Creates a business with the CLI, against the same store, and returns its key.
     pub fn create_business(&self, name: &str) -> Tenant {
+        self.create_business_with(name, &[])
+    }
+
+    /// Like [`Service::create_business`], with more `business create` flags (`--email`...).
+    pub fn create_business_with(&self, name: &str, extra: &[&str]) -> Tenant {
         let out = Command::new(billingd_binary())
             .args([
                 "business",
@@ -164,6 +169,7 @@ impl Service {
                 "--data-dir",
             ])
             .arg(self.data_dir.path())
+            .args(extra)
             .output()
             .expect("billingd business create runs");
         let text = String::from_utf8_lossy(&out.stdout).into_owned();

@@ -4,11 +4,15 @@
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
+use billing_core::billing::{CreatePaymentLink, IssuedLink, LinkPage, LinkPaid, PayLink};
 use billing_core::booking::{BookingAccount, LineItem};
-use billing_core::ids::{BookingId, BusinessId, CustomerId, PaymentId};
+use billing_core::ids::{BookingId, BusinessId, CustomerId, LinkId, NotificationId, PaymentId};
+use billing_core::link::{LinkToken, PaymentLink};
 use billing_core::money::{Currency, Money};
+use billing_core::notification::Notification;
 use billing_core::ports::{
-    BookingFilter, Businesses, BusinessesError, CustomerDirectory, Ledger, PaymentGateway,
+    BookingFilter, Businesses, BusinessesError, CardSetup, CustomerDirectory, Ledger,
+    NotificationLog, PaymentGateway, PaymentLinks,
 };
 use billing_core::prelude::*;
 
@@ -98,12 +102,63 @@ pub(crate) trait Engine: Send + Sync {
     async fn refund(&self, b: &Business, c: RefundPayment) -> Result<Receipt, BillingError>;
     async fn reconcile(&self, b: &Business, id: &PaymentId) -> Result<Receipt, BillingError>;
     async fn payment(&self, b: &Business, id: &PaymentId) -> Result<PaymentView, BillingError>;
+
+    async fn create_payment_link(
+        &self,
+        b: &Business,
+        c: CreatePaymentLink,
+    ) -> Result<IssuedLink, BillingError>;
+    async fn request_card(
+        &self,
+        b: &Business,
+        customer: &CustomerId,
+        send_email: bool,
+    ) -> Result<IssuedLink, BillingError>;
+    async fn link(&self, b: &Business, id: &LinkId) -> Result<PaymentLink, BillingError>;
+    async fn customer_links(
+        &self,
+        b: &Business,
+        customer: &CustomerId,
+        limit: u32,
+    ) -> Result<Vec<PaymentLink>, BillingError>;
+    async fn cancel_link(&self, b: &Business, id: &LinkId) -> Result<PaymentLink, BillingError>;
+    /// A customer's notifications, newest first; another business's customer is not found.
+    async fn customer_notifications(
+        &self,
+        b: &Business,
+        customer: &CustomerId,
+        limit: u32,
+    ) -> Result<Vec<Notification>, BillingError>;
+    /// A notification, `None` when the business has no such notification.
+    async fn notification(
+        &self,
+        b: &Business,
+        id: &NotificationId,
+    ) -> Result<Option<Notification>, BillingError>;
+
+    // The hosted pages: by token, no business.
+    async fn open_link(&self, token: &str) -> Result<LinkPage, BillingError>;
+    async fn pay_link(&self, token: &str, c: PayLink) -> Result<LinkPaid, BillingError>;
+    async fn card_request_setup(&self, token: &str) -> Result<CardSetup, BillingError>;
+    async fn complete_card_request(&self, token: &str, pm: &str)
+    -> Result<SavedCard, BillingError>;
+    /// The name of the business whose link has this token, for a page that must name it (a
+    /// changed link's). Only asked after the core accepted the token.
+    async fn business_name_of_token(&self, token: &str) -> Option<String>;
 }
 
 #[async_trait]
 impl<S, G> Engine for Billing<S, G>
 where
-    S: Ledger + CustomerDirectory + Businesses + Clone + Send + Sync + 'static,
+    S: Ledger
+        + CustomerDirectory
+        + Businesses
+        + PaymentLinks
+        + NotificationLog
+        + Clone
+        + Send
+        + Sync
+        + 'static,
     G: PaymentGateway + 'static,
 {
     async fn business_by_key_hash(&self, hash: &str) -> Result<Option<Business>, BusinessesError> {
@@ -286,5 +341,89 @@ where
 
     async fn payment(&self, b: &Business, id: &PaymentId) -> Result<PaymentView, BillingError> {
         Billing::payment(self, b, id).await
+    }
+
+    async fn create_payment_link(
+        &self,
+        b: &Business,
+        c: CreatePaymentLink,
+    ) -> Result<IssuedLink, BillingError> {
+        Billing::create_payment_link(self, b, c).await
+    }
+
+    async fn request_card(
+        &self,
+        b: &Business,
+        customer: &CustomerId,
+        send_email: bool,
+    ) -> Result<IssuedLink, BillingError> {
+        Billing::request_card(self, b, customer, send_email).await
+    }
+
+    async fn link(&self, b: &Business, id: &LinkId) -> Result<PaymentLink, BillingError> {
+        Billing::link(self, b, id).await
+    }
+
+    async fn customer_links(
+        &self,
+        b: &Business,
+        customer: &CustomerId,
+        limit: u32,
+    ) -> Result<Vec<PaymentLink>, BillingError> {
+        Billing::customer_links(self, b, customer, limit).await
+    }
+
+    async fn cancel_link(&self, b: &Business, id: &LinkId) -> Result<PaymentLink, BillingError> {
+        Billing::cancel_link(self, b, id).await
+    }
+
+    async fn customer_notifications(
+        &self,
+        b: &Business,
+        customer: &CustomerId,
+        limit: u32,
+    ) -> Result<Vec<Notification>, BillingError> {
+        Billing::customer(self, b, customer).await?;
+        Ok(self.store().customer_log(&b.id, customer, limit).await?)
+    }
+
+    async fn notification(
+        &self,
+        b: &Business,
+        id: &NotificationId,
+    ) -> Result<Option<Notification>, BillingError> {
+        Ok(NotificationLog::notification(self.store(), &b.id, id).await?)
+    }
+
+    async fn open_link(&self, token: &str) -> Result<LinkPage, BillingError> {
+        Billing::open_link(self, token).await
+    }
+
+    async fn pay_link(&self, token: &str, c: PayLink) -> Result<LinkPaid, BillingError> {
+        Billing::pay_link(self, token, c).await
+    }
+
+    async fn card_request_setup(&self, token: &str) -> Result<CardSetup, BillingError> {
+        Billing::card_request_setup(self, token).await
+    }
+
+    async fn complete_card_request(
+        &self,
+        token: &str,
+        pm: &str,
+    ) -> Result<SavedCard, BillingError> {
+        Billing::complete_card_request(self, token, pm).await
+    }
+
+    async fn business_name_of_token(&self, token: &str) -> Option<String> {
+        let hash = LinkToken::parse(token)?.hash();
+        let found = self.store().link_by_token(&hash).await.ok()??;
+        if !found.token_hash.matches(&hash) {
+            return None;
+        }
+        let business = Businesses::business(self.store(), &found.business)
+            .await
+            .ok()??;
+        Some(business.name)
     }
 }

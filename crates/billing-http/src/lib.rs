@@ -5,9 +5,15 @@
 //! RFC 9457 problem+json errors, an OpenAPI 3.1 document (`/openapi.json`, `/docs`), health,
 //! readiness and Prometheus metrics.
 //!
+//! It also serves the hosted pages customers reach from a payment link or card request
+//! (`/pay/{token}`, `/cards/{token}`, HTML, no login), with a strict Content-Security-Policy and
+//! a rate limit per client address. For the rate limit to see client addresses, serve the
+//! router with `into_make_service_with_connect_info::<SocketAddr>()`.
+//!
 //! The crate depends on the core only. What differs between deployments is injected: the store
 //! and gateway (through [`Billing`](billing_core::billing::Billing)), the webhook verifier
-//! ([`WebhookVerifier`]), the readiness check ([`Readiness`]) and the settings ([`HttpConfig`]).
+//! ([`WebhookVerifier`]), the readiness check ([`Readiness`]), the hosted pages' card form
+//! ([`CardForm`]) and the settings ([`HttpConfig`]).
 //!
 //! ```
 //! use std::sync::Arc;
@@ -18,7 +24,7 @@
 //!
 //! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
 //! let store = MemoryStore::new();
-//! let business = Business { id: BusinessId::new("acme")?, name: "Acme".into(), gateway_account: None };
+//! let business = Business { id: BusinessId::new("acme")?, name: "Acme".into(), gateway_account: None, email: None };
 //! store.create_business(&business, &hash_api_key("bk_test_secret")).await?;
 //! let billing = Billing::new(store, ScriptedGateway::new(), Arc::new(FixedClock::default()), Arc::new(SequentialIds::default()));
 //! let app: axum::Router = router(AppState::new(billing));
@@ -31,9 +37,11 @@
 #![warn(missing_docs)]
 
 mod bulk;
+mod cards;
 mod engine;
 mod extract;
 pub mod openapi;
+mod pages;
 pub mod problem;
 mod routes;
 mod state;
@@ -46,7 +54,9 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{Request, StatusCode};
 use axum::routing::{delete, get, post, put};
-use billing_core::ports::{Businesses, CustomerDirectory, Ledger, PaymentGateway};
+use billing_core::ports::{
+    Businesses, CustomerDirectory, Ledger, NotificationLog, PaymentGateway, PaymentLinks,
+};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
@@ -54,6 +64,7 @@ use tracing::Level;
 use utoipa::OpenApi;
 use utoipa_scalar::{Scalar, Servable};
 
+pub use cards::{CardForm, CardTokenizer};
 pub use extract::hash_api_key;
 pub use problem::{Problem, ProblemDetails};
 pub use state::{
@@ -61,7 +72,7 @@ pub use state::{
     WebhookRejected, WebhookVerifier,
 };
 
-use routes::{bookings, customers, ops, payments, reports, webhooks};
+use routes::{bookings, customers, links, notifications, ops, payments, reports, webhooks};
 
 /// The OpenAPI document as JSON, built once.
 fn openapi_json() -> &'static str {
@@ -74,10 +85,19 @@ fn openapi_json() -> &'static str {
 }
 
 /// The service: the `/v1` API, `/openapi.json`, `/docs`, `/healthz`, `/readyz`, `/metrics`,
-/// behind request ids, tracing, a body limit, a timeout and metrics.
+/// behind request ids, tracing, a body limit, a timeout and metrics; and the hosted pages
+/// (`/pay/{token}`, `/cards/{token}`, `/assets/...`), which answer HTML with their own layers.
 pub fn router<S, G>(state: AppState<S, G>) -> Router
 where
-    S: Ledger + CustomerDirectory + Businesses + Clone + Send + Sync + 'static,
+    S: Ledger
+        + CustomerDirectory
+        + Businesses
+        + PaymentLinks
+        + NotificationLog
+        + Clone
+        + Send
+        + Sync
+        + 'static,
     G: PaymentGateway + 'static,
 {
     // Installed before the first request, so that the first one is counted.
@@ -101,6 +121,19 @@ where
             post(customers::set_default_card),
         )
         .route("/v1/customers/{id}/balance", get(customers::balance))
+        .route("/v1/customers/{id}/links", get(links::customer_links))
+        .route(
+            "/v1/customers/{id}/notifications",
+            get(notifications::customer_notifications),
+        )
+        .route("/v1/payment-links", post(links::create_payment_link))
+        .route("/v1/card-requests", post(links::create_card_request))
+        .route("/v1/links/{id}", get(links::get_link))
+        .route("/v1/links/{id}/cancel", post(links::cancel_link))
+        .route(
+            "/v1/notifications/{id}",
+            get(notifications::get_notification),
+        )
         .route("/v1/bookings", get(bookings::list_bookings))
         .route(
             "/v1/bookings/{id}",
@@ -146,14 +179,17 @@ where
         .method_not_allowed_fallback(|| async {
             Problem::for_status(StatusCode::METHOD_NOT_ALLOWED)
         })
-        .with_state(api);
+        .with_state(api.clone());
     let docs: Router = Scalar::with_url("/docs", openapi::ApiDoc::openapi()).into();
     api_routes
         .merge(docs)
-        // Inner layers first: these see the matched route.
-        .layer(axum::middleware::from_fn(telemetry::track))
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(axum::middleware::from_fn(telemetry::problem_everywhere))
+        // The hosted pages answer their errors as HTML pages: merged after the problem layer,
+        // which (like every `Router::layer`) wraps only the routes already there.
+        .merge(pages::routes(api))
+        // Router layers wrap each route, so these see the matched route.
+        .layer(axum::middleware::from_fn(telemetry::track))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(
             TraceLayer::new_for_http()
@@ -166,7 +202,8 @@ where
                     tracing::info_span!(
                         "request",
                         method = %request.method(),
-                        path = %request.uri().path(),
+                        // A hosted page's path holds its secret token.
+                        path = %pages::loggable_path(request.uri().path()),
                         request_id = %request_id,
                         business = tracing::field::Empty,
                     )

@@ -3,8 +3,9 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
+use crate::pages::handlers as pages;
 use crate::problem::ProblemDetails;
-use crate::routes::{bookings, customers, ops, payments, reports, webhooks};
+use crate::routes::{bookings, customers, links, notifications, ops, payments, reports, webhooks};
 use crate::wire::*;
 
 /// The API's OpenAPI document.
@@ -12,7 +13,7 @@ use crate::wire::*;
 #[openapi(
     info(
         title = "billing",
-        description = "A billing engine for booking businesses: charge a booking in full or in part, adjust its price, hold and capture, record cash or check collections, refund, charge many bookings at once — exact to the cent, and never twice.\n\nEvery `/v1` route but the webhook needs `Authorization: Bearer <api key>`. Amounts are decimal strings in the booking's currency. Errors are `application/problem+json` with a stable `code`. Money-moving POSTs take an `Idempotency-Key`.",
+        description = "A billing engine for booking businesses: charge a booking in full or in part, adjust its price, hold and capture, record cash or check collections, refund, charge many bookings at once, send payment links and card requests — exact to the cent, and never twice.\n\nEvery `/v1` route but the webhook needs `Authorization: Bearer <api key>`. Amounts are decimal strings in the booking's currency. Errors are `application/problem+json` with a stable `code`. Money-moving POSTs take an `Idempotency-Key`.",
     ),
     paths(
         customers::put_customer,
@@ -36,6 +37,17 @@ use crate::wire::*;
         payments::refund,
         payments::reconcile,
         reports::outstanding,
+        links::create_payment_link,
+        links::create_card_request,
+        links::get_link,
+        links::customer_links,
+        links::cancel_link,
+        notifications::customer_notifications,
+        notifications::get_notification,
+        pages::pay_page,
+        pages::pay,
+        pages::card_page,
+        pages::save_card,
         webhooks::stripe,
         ops::healthz,
         ops::readyz,
@@ -48,7 +60,9 @@ use crate::wire::*;
         PaymentJson, ReceiptJson, PaymentViewJson, BulkResultJson, BulkResponse,
         OutstandingRowJson, OutstandingJson, WebhookAck, HealthJson, NewCustomer, AttachCard,
         LineItemInput, PutBooking, ChargeRequest, CollectionRequest, AuthorizationRequest,
-        CaptureRequest, RefundRequest, BulkRequest,
+        CaptureRequest, RefundRequest, BulkRequest, LinkTypeJson, LinkStatusJson,
+        LinkedBookingJson, LinkJson, IssuedLinkJson, LinkList, NotificationKindJson, DeliveryJson,
+        NotificationJson, NotificationList, PaymentLinkRequest, CardRequestRequest,
     )),
     modifiers(&BearerAuth),
     tags(
@@ -56,6 +70,9 @@ use crate::wire::*;
         (name = "bookings", description = "Bookings' billing views and prices"),
         (name = "payments", description = "Charges, collections, holds, captures, refunds"),
         (name = "reports", description = "What customers owe"),
+        (name = "links", description = "Payment links and card requests: hosted pages where a customer pays or saves a card, sent by email"),
+        (name = "notifications", description = "The emails queued about a customer, and their delivery"),
+        (name = "hosted pages", description = "The HTML pages a customer reaches from a link (no API key: the token in the URL is the key). Rate limited per client address; strict Content-Security-Policy"),
         (name = "webhooks", description = "Gateway events"),
         (name = "operations", description = "Health, readiness and metrics"),
     )

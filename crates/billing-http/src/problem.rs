@@ -173,6 +173,14 @@ fn title_of(code: &str) -> String {
 }
 
 /// The HTTP status of a core error, by its stable code.
+///
+/// Links: `link_not_found` 404, `link_not_open` 409, `no_email_address` 422, `email_failed` 422
+/// (the email could not be written; in practice the customer's address is not a plain
+/// address). `hosted_pages_not_configured` is 501 Not Implemented: the deployment was not given
+/// the hosted pages' settings, so no request can succeed until an operator sets them — a
+/// server-side gap, not a conflict with the state of any object. The token errors
+/// (`link_unavailable` 404, `link_already_used` 410, `link_changed` 409) are mapped for
+/// completeness; the hosted pages answer them as HTML.
 pub fn status_of(error: &BillingError) -> StatusCode {
     match error {
         BillingError::Declined { .. } => StatusCode::PAYMENT_REQUIRED,
@@ -187,12 +195,21 @@ pub fn status_of(error: &BillingError) -> StatusCode {
         BillingError::BookingNotFound(_)
         | BillingError::PaymentNotFound(_)
         | BillingError::CustomerNotFound(_)
-        | BillingError::CardNotFound(_) => StatusCode::NOT_FOUND,
+        | BillingError::CardNotFound(_)
+        | BillingError::LinkNotFound(_)
+        | BillingError::LinkUnavailable => StatusCode::NOT_FOUND,
         BillingError::ProbableDuplicate { .. }
         | BillingError::RequestInProgress(_)
         | BillingError::BookingHasPayments(_)
-        | BillingError::HoldNotOpen { .. } => StatusCode::CONFLICT,
-        BillingError::Ledger(_) | BillingError::Directory(_) => StatusCode::SERVICE_UNAVAILABLE,
+        | BillingError::HoldNotOpen { .. }
+        | BillingError::LinkNotOpen { .. }
+        | BillingError::LinkChanged => StatusCode::CONFLICT,
+        BillingError::LinkAlreadyUsed => StatusCode::GONE,
+        BillingError::HostedPagesNotConfigured => StatusCode::NOT_IMPLEMENTED,
+        BillingError::Ledger(_)
+        | BillingError::Directory(_)
+        | BillingError::Links(_)
+        | BillingError::Notifications(_) => StatusCode::SERVICE_UNAVAILABLE,
         BillingError::Inconsistent(_) => StatusCode::INTERNAL_SERVER_ERROR,
         BillingError::NoCardOnFile(_)
         | BillingError::NonPositiveAmount(_)
@@ -207,7 +224,9 @@ pub fn status_of(error: &BillingError) -> StatusCode {
         | BillingError::NotRefundable { .. }
         | BillingError::IdempotencyKeyReused(_)
         | BillingError::InvalidInput(_)
-        | BillingError::InvalidBooking(_) => StatusCode::UNPROCESSABLE_ENTITY,
+        | BillingError::InvalidBooking(_)
+        | BillingError::NoEmailAddress(_)
+        | BillingError::Email(_) => StatusCode::UNPROCESSABLE_ENTITY,
     }
 }
 
@@ -220,7 +239,10 @@ impl From<BillingError> for Problem {
                 tracing::error!(%error, "inconsistent stored history");
                 "the stored history of this object is inconsistent".to_owned()
             }
-            BillingError::Ledger(_) | BillingError::Directory(_) => {
+            BillingError::Ledger(_)
+            | BillingError::Directory(_)
+            | BillingError::Links(_)
+            | BillingError::Notifications(_) => {
                 tracing::error!(%error, "storage failed");
                 "the store is unavailable; nothing was written".to_owned()
             }
@@ -380,6 +402,39 @@ problem_set!(
     (400, "`invalid_signature`: the signature does not verify"),
     (404, "`webhooks_not_configured`"),
     (502, "`gateway_*`: reconciling failed; the gateway retries the delivery"),
+    (503, "`storage_unavailable`")
+);
+
+problem_set!(
+    /// The problems of making a payment link or a card request.
+    LinkProblems:
+    (400, "`invalid_json`: the body is not JSON"),
+    (401, "`unauthorized`: no or unknown API key"),
+    (404, "`customer_not_found`, `booking_not_found`: no such object for this business"),
+    (413, "`payload_too_large`"),
+    (415, "`unsupported_media_type`"),
+    (422, "`no_email_address`, `email_failed`, `nothing_to_charge`, `amount_exceeds_balance`, `non_positive_amount`, `wrong_currency`, `too_many_decimals`, `invalid_amount`, `invalid_input`, `invalid_id`, `invalid_request`"),
+    (501, "`hosted_pages_not_configured`: this service was not given the hosted pages' settings"),
+    (503, "`storage_unavailable`")
+);
+
+problem_set!(
+    /// The problems of canceling a link.
+    CancelLinkProblems:
+    (401, "`unauthorized`: no or unknown API key"),
+    (404, "`link_not_found`: no such link for this business"),
+    (409, "`link_not_open`: the link was already completed or canceled"),
+    (422, "`invalid_id`: the id is not valid"),
+    (503, "`storage_unavailable`")
+);
+
+problem_set!(
+    /// The problems of a list of a customer's objects.
+    ListProblems:
+    (400, "`invalid_query`: `limit` is out of range"),
+    (401, "`unauthorized`: no or unknown API key"),
+    (404, "`customer_not_found`: no such customer for this business"),
+    (422, "`invalid_id`: the id is not valid"),
     (503, "`storage_unavailable`")
 );
 

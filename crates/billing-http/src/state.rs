@@ -10,10 +10,15 @@ use std::time::Duration;
 use async_trait::async_trait;
 use billing_core::billing::Billing;
 use billing_core::ids::{BusinessId, PaymentId};
-use billing_core::ports::{Businesses, CustomerDirectory, Ledger, PaymentGateway};
+use billing_core::ports::{
+    Businesses, Clock, CustomerDirectory, Ledger, NotificationLog, PaymentGateway, PaymentLinks,
+};
+use chrono::{DateTime, Utc};
 
 use crate::bulk::TokenBucket;
+use crate::cards::CardForm;
 use crate::engine::Engine;
+use crate::pages::limit::ClientLimiter;
 
 /// Settings of the HTTP layer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,6 +38,14 @@ pub struct HttpConfig {
     pub request_timeout: Duration,
     /// How many webhook event ids are remembered to skip redeliveries.
     pub seen_events: usize,
+    /// Hosted pages: how many requests one client address may make at once (a token bucket per
+    /// address, so that nobody can try link tokens or cards by the thousand).
+    pub page_rate_burst: NonZeroU32,
+    /// Hosted pages: a client address earns one more request every this long.
+    pub page_rate_interval: Duration,
+    /// Hosted pages: how many client addresses the rate limit tracks at most (its memory
+    /// bound; refilled buckets, then the least recently seen, are forgotten first).
+    pub page_rate_clients: usize,
 }
 
 impl Default for HttpConfig {
@@ -44,6 +57,9 @@ impl Default for HttpConfig {
             body_limit: 256 * 1024,
             request_timeout: Duration::from_secs(30),
             seen_events: 10_000,
+            page_rate_burst: NonZeroU32::new(30).unwrap_or(NonZeroU32::MIN),
+            page_rate_interval: Duration::from_secs(2),
+            page_rate_clients: 10_000,
         }
     }
 }
@@ -132,13 +148,26 @@ where
     }
 }
 
+/// The wall clock, for a state not given the engine's.
+#[derive(Debug, Clone, Copy)]
+struct WallClock;
+
+impl Clock for WallClock {
+    fn now(&self) -> DateTime<Utc> {
+        // chrono's `clock` feature is off in the workspace; the standard clock does the same.
+        DateTime::<Utc>::from(std::time::SystemTime::now())
+    }
+}
+
 /// Everything the router needs: the engine over a store `S` and a gateway `G`, the settings,
-/// and the injected webhook verifier and readiness check.
+/// and the injected webhook verifier, readiness check, card form and clock.
 pub struct AppState<S, G> {
     billing: Arc<Billing<S, G>>,
     config: HttpConfig,
     webhooks: Option<Arc<dyn WebhookVerifier>>,
     readiness: Arc<dyn Readiness>,
+    card_form: Option<CardForm>,
+    clock: Arc<dyn Clock>,
 }
 
 impl<S, G> fmt::Debug for AppState<S, G> {
@@ -146,6 +175,7 @@ impl<S, G> fmt::Debug for AppState<S, G> {
         f.debug_struct("AppState")
             .field("config", &self.config)
             .field("webhooks", &self.webhooks.is_some())
+            .field("card_form", &self.card_form)
             .finish_non_exhaustive()
     }
 }
@@ -157,13 +187,23 @@ impl<S, G> Clone for AppState<S, G> {
             config: self.config.clone(),
             webhooks: self.webhooks.clone(),
             readiness: Arc::clone(&self.readiness),
+            card_form: self.card_form.clone(),
+            clock: Arc::clone(&self.clock),
         }
     }
 }
 
 impl<S, G> AppState<S, G>
 where
-    S: Ledger + CustomerDirectory + Businesses + Clone + Send + Sync + 'static,
+    S: Ledger
+        + CustomerDirectory
+        + Businesses
+        + PaymentLinks
+        + NotificationLog
+        + Clone
+        + Send
+        + Sync
+        + 'static,
     G: PaymentGateway + 'static,
 {
     /// The engine with the default settings, no webhooks, always ready.
@@ -178,6 +218,8 @@ where
             config: HttpConfig::default(),
             webhooks: None,
             readiness: Arc::new(AlwaysReady),
+            card_form: None,
+            clock: Arc::new(WallClock),
         }
     }
 
@@ -199,6 +241,21 @@ where
         self
     }
 
+    /// The same state with a card form: the hosted payment and card pages are served (without
+    /// one they answer 404, like an unknown link).
+    pub fn with_card_form(mut self, form: CardForm) -> Self {
+        self.card_form = Some(form);
+        self
+    }
+
+    /// The same state reading the time from `clock`: give it the engine's clock, so that a
+    /// link's `expired` status and a card's expiry check agree with the engine (the system
+    /// clock by default).
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
     /// The engine.
     pub fn billing(&self) -> &Arc<Billing<S, G>> {
         &self.billing
@@ -206,12 +263,20 @@ where
 
     pub(crate) fn into_shared(self) -> Api {
         let limiter = TokenBucket::new(self.config.bulk_rate_limit);
+        let page_limiter = ClientLimiter::new(
+            self.config.page_rate_burst,
+            self.config.page_rate_interval,
+            self.config.page_rate_clients,
+        );
         Arc::new(Shared {
             engine: self.billing,
             webhooks: self.webhooks,
             readiness: self.readiness,
             limiter,
             seen: SeenEvents::new(self.config.seen_events),
+            card_form: self.card_form,
+            clock: self.clock,
+            page_limiter,
             config: self.config,
         })
     }
@@ -227,6 +292,16 @@ pub(crate) struct Shared {
     pub(crate) readiness: Arc<dyn Readiness>,
     pub(crate) limiter: TokenBucket,
     pub(crate) seen: SeenEvents,
+    pub(crate) card_form: Option<CardForm>,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) page_limiter: ClientLimiter,
+}
+
+impl Shared {
+    /// The time, as the engine reads it when given its clock.
+    pub(crate) fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
 }
 
 /// The latest webhook event ids processed, to skip redeliveries within this process. Bounded:

@@ -116,6 +116,7 @@ impl Harness {
                 id: BusinessId::new(id).unwrap(),
                 name: id.into(),
                 gateway_account: None,
+                email: None,
             };
             store
                 .create_business(&business, &hash_api_key(key))
@@ -1597,6 +1598,7 @@ async fn a_request_that_times_out_still_finishes_its_money_move() {
         id: BusinessId::new("alpha").unwrap(),
         name: "alpha".into(),
         gateway_account: None,
+        email: None,
     };
     store
         .create_business(&business, &hash_api_key(KEY_A))

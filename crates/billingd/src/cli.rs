@@ -18,7 +18,8 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Serve the JSON API.
-    Serve(ServeArgs),
+    // Boxed: the serve flags are many, the other commands' few.
+    Serve(Box<ServeArgs>),
     /// Seed a demo business with customers, cards and bookings in every payment state, print
     /// its API key, and exit.
     Demo(DemoArgs),
@@ -86,6 +87,70 @@ pub struct GatewayArgs {
     pub sandbox_rate_limit: Option<u32>,
 }
 
+/// The customer-facing pages: payment links and card requests.
+#[derive(Debug, Clone, Args)]
+pub struct PagesArgs {
+    /// The public address of this service as customers reach it (`https://pay.example.com`):
+    /// links in emails are built from it, never from a request's Host header. The default is
+    /// the listening address.
+    #[arg(long, value_name = "URL", env = "BILLINGD_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// How long a payment link or card request works.
+    #[arg(long, value_name = "HOURS", default_value_t = 168)]
+    pub link_lifetime_hours: u32,
+    /// Stripe's publishable key (`pk_test_...`) for the card form of the pages in Stripe mode
+    /// (Stripe Elements). Without it, Stripe mode serves no card form.
+    #[arg(long, value_name = "KEY", env = "STRIPE_PUBLISHABLE_KEY")]
+    pub stripe_publishable_key: Option<String>,
+}
+
+/// Where email goes: an SMTP server, or the outbox folder (the default).
+#[derive(Debug, Clone, Args)]
+pub struct MailArgs {
+    /// The SMTP server; without it, emails are written as `.eml` files to the outbox folder.
+    #[arg(long, value_name = "HOST", env = "SMTP_HOST")]
+    pub smtp_host: Option<String>,
+    /// The SMTP port; the usual one for the TLS mode when absent (25, 587 or 465).
+    #[arg(long, value_name = "PORT", env = "SMTP_PORT")]
+    pub smtp_port: Option<u16>,
+    /// `none` (a local relay or a test server only), `starttls` or `tls`.
+    #[arg(
+        long,
+        value_name = "MODE",
+        env = "SMTP_TLS",
+        default_value = "starttls"
+    )]
+    pub smtp_tls: String,
+    /// The SMTP user name.
+    #[arg(long, value_name = "USER", env = "SMTP_USERNAME")]
+    pub smtp_username: Option<String>,
+    /// The SMTP password.
+    #[arg(
+        long,
+        value_name = "PASSWORD",
+        env = "SMTP_PASSWORD",
+        hide_env_values = true
+    )]
+    pub smtp_password: Option<String>,
+    /// The sender of every email.
+    #[arg(
+        long,
+        value_name = "ADDRESS",
+        env = "BILLINGD_MAIL_FROM",
+        default_value = "Billing <billing@localhost.localdomain>"
+    )]
+    pub mail_from: String,
+    /// The outbox folder; `outbox` in the data folder when absent.
+    #[arg(long, value_name = "DIR")]
+    pub outbox_dir: Option<PathBuf>,
+    /// How often the delivery worker looks for emails to send.
+    #[arg(long, value_name = "MS", default_value_t = 1000)]
+    pub mail_poll_ms: u64,
+    /// How many times an email is tried before it is given up.
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub mail_max_attempts: u32,
+}
+
 /// How logs are written (to stderr; stdout is for what the commands print).
 #[derive(Debug, Clone, Args)]
 pub struct LogArgs {
@@ -132,6 +197,16 @@ pub struct ServeArgs {
     /// At most this many gateway charges a second from bulk charges.
     #[arg(long, value_name = "PER_SECOND", default_value_t = 25)]
     pub bulk_rate_limit: u32,
+    /// Payment links and card requests.
+    #[command(flatten)]
+    pub pages: PagesArgs,
+    /// Email.
+    #[command(flatten)]
+    pub mail: MailArgs,
+    /// How often payments left pending (an unknown gateway outcome, older than a minute) are
+    /// settled from the gateway's records; 0 turns the background reconciler off.
+    #[arg(long, value_name = "SECS", default_value_t = 60)]
+    pub reconcile_every_secs: u64,
     /// Logs.
     #[command(flatten)]
     pub log: LogArgs,
@@ -174,6 +249,9 @@ pub struct CreateBusinessArgs {
     /// Its Stripe Connect account (`acct_...`), when the platform acts on its behalf.
     #[arg(long, value_name = "ACCOUNT")]
     pub gateway_account: Option<String>,
+    /// Where notices to the business go (a customer paid, a customer saved a card).
+    #[arg(long, value_name = "ADDRESS")]
+    pub email: Option<String>,
     /// Its id; made from the name and a random suffix when absent.
     #[arg(long, value_name = "ID")]
     pub id: Option<String>,
@@ -227,6 +305,11 @@ mod tests {
         assert_eq!(args.bulk_rate_limit, 25);
         assert!(args.gateway.stripe_card_only);
         assert!(!args.demo);
+        assert_eq!(args.pages.link_lifetime_hours, 168);
+        assert_eq!(args.pages.public_url, None);
+        assert_eq!(args.mail.smtp_host, None);
+        assert_eq!(args.mail.smtp_tls, "starttls");
+        assert_eq!(args.reconcile_every_secs, 60);
     }
 
     #[test]

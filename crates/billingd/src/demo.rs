@@ -4,6 +4,7 @@
 //! Every run makes a new business (a new id and key): running it twice never touches the first
 //! demo's data, and never fails on what the first run left behind.
 
+use billing_core::billing::CreatePaymentLink;
 use billing_core::booking::{BookingAccount, LineItem, LineItemKind};
 use billing_core::error::BillingError;
 use billing_core::ids::{BookingId, CustomerId};
@@ -13,10 +14,13 @@ use billing_core::prelude::*;
 use chrono::{Duration, Utc};
 
 use crate::keys::{business_id_for, new_api_key};
-use crate::wiring::AnyError;
+use crate::wiring::{AnyError, Store};
 
 /// The demo business's name.
 pub const DEMO_NAME: &str = "Sparkle Home Cleaning";
+
+/// Where the demo business's notices go (the outbox folder, by default).
+pub const DEMO_EMAIL: &str = "office@sparkle-cleaning.example";
 
 /// What the demo made.
 #[derive(Debug)]
@@ -27,6 +31,30 @@ pub struct Demo {
     pub api_key: String,
     /// Each booking and its status.
     pub bookings: Vec<(String, &'static str)>,
+    /// A payment link for the unpaid booking, when the service serves the hosted pages.
+    pub payment_link: Option<String>,
+}
+
+/// Makes a payment link for the demo's unpaid booking (b-1001) without emailing it, so that
+/// whoever runs the demo can pay as the customer would.
+pub async fn payment_link<S, G>(billing: &Billing<S, G>, demo: &mut Demo) -> Result<(), AnyError>
+where
+    S: Store,
+    G: PaymentGateway,
+{
+    let issued = billing
+        .create_payment_link(
+            &demo.business,
+            CreatePaymentLink {
+                customer: CustomerId::new("c-ada")?,
+                bookings: vec![BookingId::new("b-1001")?],
+                amount: None,
+                send_email: false,
+            },
+        )
+        .await?;
+    demo.payment_link = Some(issued.url);
+    Ok(())
 }
 
 /// The customers: id, name, email, the test card saved for them.
@@ -103,6 +131,7 @@ where
         id: business_id_for(DEMO_NAME),
         name: DEMO_NAME.to_owned(),
         gateway_account: None,
+        email: Some(DEMO_EMAIL.to_owned()),
     };
     let api_key = new_api_key(live);
     billing
@@ -304,6 +333,7 @@ where
         business,
         api_key,
         bookings,
+        payment_link: None,
     })
 }
 
@@ -334,5 +364,10 @@ pub fn instructions(demo: &Demo, base: &str) -> String {
         "  curl -s \"{base}/v1/reports/outstanding?format=csv\" {auth}\n"
     ));
     out.push_str(&format!("  open {base}/docs\n"));
+    if let Some(link) = &demo.payment_link {
+        out.push_str(&format!(
+            "pay b-1001 as its customer would (test card 4242 4242 4242 4242, any future expiry, any CVC; 4000 0000 0000 0002 declines):\n  open {link}\n"
+        ));
+    }
     out
 }

@@ -9,24 +9,29 @@
 mod cli;
 mod demo;
 mod keys;
+mod mail;
 mod wiring;
+mod workers;
 
 use std::num::NonZeroU32;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use billing_core::billing::Billing;
+use billing_core::billing::{Billing, HostedPages};
 use billing_core::ids::BusinessId;
-use billing_core::ports::{
-    Businesses, BusinessesError, Clock, CustomerDirectory, Ledger, PaymentGateway,
-};
+use billing_core::notifier::Notifier;
+use billing_core::ports::{BusinessesError, Clock, IdGenerator, PaymentGateway};
 use billing_core::prelude::Business;
-use billing_http::{AppState, HttpConfig, Readiness, router};
+use billing_http::{AppState, CardForm, CardTokenizer, HttpConfig, Readiness, router};
+use billing_mail::MailTemplates;
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
 use cli::{BusinessCommand, Cli, Command, CreateBusinessArgs, LogArgs, LogFormat, ServeArgs};
-use wiring::{AnyError, GatewayTask, StoreTask, StripeWebhooks, UuidIds, with_gateway, with_store};
+use wiring::{
+    AnyError, GatewayTask, OsSecrets, Store, StoreTask, StripeWebhooks, UuidIds, with_gateway,
+    with_store,
+};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -88,7 +93,7 @@ async fn run(command: Command) -> Result<(), AnyError> {
     match command {
         Command::Serve(args) => {
             let store = args.store.clone();
-            with_store(&store, Serve(args)).await
+            with_store(&store, Serve(*args)).await
         }
         Command::Demo(args) => {
             let store = args.store.clone();
@@ -121,7 +126,7 @@ impl StoreTask for Migrated {
 
     async fn run<S>(self, _store: S, _readiness: Arc<dyn Readiness>) -> Result<(), AnyError>
     where
-        S: Ledger + CustomerDirectory + Businesses + Clone + Send + Sync + 'static,
+        S: Store,
     {
         println!("migrations applied");
         Ok(())
@@ -136,7 +141,7 @@ impl StoreTask for CreateBusiness {
 
     async fn run<S>(self, store: S, _readiness: Arc<dyn Readiness>) -> Result<(), AnyError>
     where
-        S: Ledger + CustomerDirectory + Businesses + Clone + Send + Sync + 'static,
+        S: Store,
     {
         let args = self.0;
         let name = args.name.trim().to_owned();
@@ -156,7 +161,13 @@ impl StoreTask for CreateBusiness {
             id,
             name,
             gateway_account: args.gateway_account,
+            email: args.email,
         };
+        if let Some(email) = &business.email
+            && !billing_core::notification::is_plain_address(email)
+        {
+            return Err(format!("{email:?} is not an email address").into());
+        }
         let key = keys::new_api_key(args.live);
         match store
             .create_business(&business, &billing_http::hash_api_key(&key))
@@ -172,6 +183,9 @@ impl StoreTask for CreateBusiness {
         println!("name: {}", business.name);
         if let Some(account) = &business.gateway_account {
             println!("gateway account: {account}");
+        }
+        if let Some(email) = &business.email {
+            println!("notices to: {email}");
         }
         println!("api key: {key}");
         println!(
@@ -189,7 +203,7 @@ impl StoreTask for SeedDemo {
 
     async fn run<S>(self, store: S, _readiness: Arc<dyn Readiness>) -> Result<(), AnyError>
     where
-        S: Ledger + CustomerDirectory + Businesses + Clone + Send + Sync + 'static,
+        S: Store,
     {
         let sandbox = self.0.stripe_secret_key.is_none();
         with_gateway(&self.0, store, DemoWithGateway).await?;
@@ -207,11 +221,17 @@ struct DemoWithGateway;
 
 impl<S> GatewayTask<S> for DemoWithGateway
 where
-    S: Ledger + CustomerDirectory + Businesses + Clone + Send + Sync + 'static,
+    S: Store,
 {
     type Output = ();
 
-    async fn run<G>(self, store: S, gateway: G, clock: Arc<dyn Clock>) -> Result<(), AnyError>
+    async fn run<G>(
+        self,
+        store: S,
+        gateway: G,
+        clock: Arc<dyn Clock>,
+        _cards: Option<Arc<dyn CardTokenizer>>,
+    ) -> Result<(), AnyError>
     where
         G: PaymentGateway + 'static,
     {
@@ -233,7 +253,7 @@ impl StoreTask for Reconcile {
 
     async fn run<S>(self, store: S, _readiness: Arc<dyn Readiness>) -> Result<(), AnyError>
     where
-        S: Ledger + CustomerDirectory + Businesses + Clone + Send + Sync + 'static,
+        S: Store,
     {
         let older_than = self.older_than;
         with_gateway(&self.gateway, store, ReconcileWithGateway(older_than)).await
@@ -244,11 +264,17 @@ struct ReconcileWithGateway(chrono::Duration);
 
 impl<S> GatewayTask<S> for ReconcileWithGateway
 where
-    S: Ledger + CustomerDirectory + Businesses + Clone + Send + Sync + 'static,
+    S: Store,
 {
     type Output = ();
 
-    async fn run<G>(self, store: S, gateway: G, clock: Arc<dyn Clock>) -> Result<(), AnyError>
+    async fn run<G>(
+        self,
+        store: S,
+        gateway: G,
+        clock: Arc<dyn Clock>,
+        _cards: Option<Arc<dyn CardTokenizer>>,
+    ) -> Result<(), AnyError>
     where
         G: PaymentGateway + 'static,
     {
@@ -293,7 +319,7 @@ impl StoreTask for Serve {
 
     async fn run<S>(self, store: S, readiness: Arc<dyn Readiness>) -> Result<(), AnyError>
     where
-        S: Ledger + CustomerDirectory + Businesses + Clone + Send + Sync + 'static,
+        S: Store,
     {
         let gateway = self.0.gateway.clone();
         with_gateway(
@@ -315,23 +341,44 @@ struct ServeWithGateway {
 
 impl<S> GatewayTask<S> for ServeWithGateway
 where
-    S: Ledger + CustomerDirectory + Businesses + Clone + Send + Sync + 'static,
+    S: Store,
 {
     type Output = ();
 
-    async fn run<G>(self, store: S, gateway: G, clock: Arc<dyn Clock>) -> Result<(), AnyError>
+    async fn run<G>(
+        self,
+        store: S,
+        gateway: G,
+        clock: Arc<dyn Clock>,
+        cards: Option<Arc<dyn CardTokenizer>>,
+    ) -> Result<(), AnyError>
     where
         G: PaymentGateway + 'static,
     {
         let args = self.args;
-        let billing = Arc::new(Billing::new(store, gateway, clock, Arc::new(UuidIds)));
         let listener = tokio::net::TcpListener::bind(args.listen)
             .await
             .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
         let address = listener.local_addr()?;
         let base = format!("http://{address}");
+        let public_url = public_url(args.pages.public_url.as_deref(), &base)?;
+        let pages = HostedPages {
+            base_url: public_url.clone(),
+            link_lifetime: chrono::Duration::hours(i64::from(
+                args.pages.link_lifetime_hours.max(1),
+            )),
+            templates: Arc::new(MailTemplates),
+            secrets: Arc::new(OsSecrets),
+        };
+        let mailer = mail::mailer(&args.mail, &args.store.data_dir)?;
+        let ids: Arc<dyn IdGenerator> = Arc::new(UuidIds);
+        let notifier = Notifier::new(store.clone(), mailer, Arc::clone(&clock), Arc::clone(&ids));
+        let billing = Arc::new(
+            Billing::new(store, gateway, Arc::clone(&clock), ids).with_hosted_pages(pages),
+        );
         if args.demo {
-            let made = demo::seed(&billing, false).await?;
+            let mut made = demo::seed(&billing, false).await?;
+            demo::payment_link(&billing, &mut made).await?;
             print!("{}", demo::instructions(&made, &base));
         }
         let config = HttpConfig {
@@ -340,22 +387,80 @@ where
                 .ok_or("--bulk-rate-limit must be at least 1")?,
             ..HttpConfig::default()
         };
-        let mut state = AppState::from_shared(billing)
+        let mut state = AppState::from_shared(Arc::clone(&billing))
             .with_config(config)
             .with_readiness(self.readiness);
         if let Some(secret) = &args.stripe_webhook_secret {
             state = state.with_webhooks(Arc::new(StripeWebhooks::new(secret.clone())));
         }
+        let card_form = match (cards, &args.pages.stripe_publishable_key) {
+            (Some(sandbox), _) => Some(CardForm::Sandbox(sandbox)),
+            (None, Some(key)) => Some(CardForm::Stripe {
+                publishable_key: key.clone(),
+            }),
+            (None, None) => {
+                tracing::warn!(
+                    "no --stripe-publishable-key: the payment and card pages have no card form"
+                );
+                None
+            }
+        };
+        if let Some(form) = card_form {
+            state = state.with_card_form(form);
+        }
         let app = router(state);
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let workers = [
+            tokio::spawn(workers::deliver_emails(
+                notifier,
+                Arc::clone(&clock),
+                std::time::Duration::from_millis(args.mail.mail_poll_ms.max(10)),
+                args.mail.mail_max_attempts,
+                stopped.clone(),
+            )),
+            tokio::spawn(workers::reconcile_pending(
+                Arc::clone(&billing),
+                std::time::Duration::from_secs(args.reconcile_every_secs),
+                stopped,
+            )),
+        ];
         // The one line tests and scripts read to find the service.
         println!("billingd listening on {base}");
-        tracing::info!(%address, "listening");
-        axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown_signal())
-            .await?;
+        tracing::info!(%address, %public_url, "listening");
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+        // Requests are done; let the workers finish what they are sending.
+        let _ = stop.send(true);
+        for worker in workers {
+            if let Err(error) = worker.await {
+                tracing::warn!(%error, "a background worker ended badly");
+            }
+        }
         tracing::info!("stopped");
         Ok(())
     }
+}
+
+/// The public address of the pages: the configured one (an absolute http(s) URL, no query or
+/// fragment), or the listening address.
+fn public_url(configured: Option<&str>, listening: &str) -> Result<String, AnyError> {
+    let Some(url) = configured else {
+        return Ok(listening.to_owned());
+    };
+    let url = url.trim().trim_end_matches('/');
+    let scheme_ok = url.starts_with("https://") || url.starts_with("http://");
+    let host = url.split_once("://").map_or("", |(_, rest)| rest);
+    if !scheme_ok || host.is_empty() || url.contains(['?', '#', ' ', '"', '<', '>']) {
+        return Err(format!(
+            "--public-url {url:?} must be an absolute http(s) URL such as https://pay.example.com"
+        )
+        .into());
+    }
+    Ok(url.to_owned())
 }
 
 /// Resolves on SIGINT (Ctrl-C) or SIGTERM: requests in flight finish, new ones are refused.

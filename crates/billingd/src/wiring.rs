@@ -11,10 +11,12 @@ use std::time::Duration;
 
 use billing_core::ids::PaymentId;
 use billing_core::ports::{
-    Businesses, Clock, CustomerDirectory, IdGenerator, Ledger, PaymentGateway,
+    Businesses, Clock, CustomerDirectory, IdGenerator, Ledger, NotificationLog, PaymentGateway,
+    PaymentLinks, SecretSource,
 };
 use billing_http::{
-    Readiness, ReadinessFn, WebhookAction, WebhookEvent, WebhookRejected, WebhookVerifier,
+    CardTokenizer, Readiness, ReadinessFn, WebhookAction, WebhookEvent, WebhookRejected,
+    WebhookVerifier,
 };
 use billing_postgres::PostgresStore;
 use billing_sandbox::{SandboxConfig, SandboxGateway};
@@ -47,6 +49,75 @@ impl IdGenerator for UuidIds {
         let id = format!("pay_{}", uuid::Uuid::now_v7().simple());
         PaymentId::new(id).expect("36 letters, digits and '_' make a valid payment id")
     }
+}
+
+/// Token secrets from the operating system's generator.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OsSecrets;
+
+impl SecretSource for OsSecrets {
+    fn secret_bytes(&self) -> [u8; 32] {
+        use rand::TryRngCore;
+        let mut bytes = [0_u8; 32];
+        // A system whose random generator fails cannot make safe links; better to stop than to
+        // hand out guessable ones.
+        if let Err(error) = rand::rngs::OsRng.try_fill_bytes(&mut bytes) {
+            panic!("the operating system's random generator failed: {error}");
+        }
+        bytes
+    }
+}
+
+/// The sandbox's card form: a card typed on a hosted page becomes a sandbox payment method;
+/// only its brand, last four digits and expiry are kept.
+#[derive(Clone)]
+pub struct SandboxCards(pub SandboxGateway);
+
+impl std::fmt::Debug for SandboxCards {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SandboxCards")
+    }
+}
+
+impl CardTokenizer for SandboxCards {
+    fn tokenize(
+        &self,
+        number: &str,
+        exp_month: u32,
+        exp_year: u32,
+        cvc: &str,
+    ) -> Result<String, String> {
+        self.0
+            .create_payment_method_from_card(number, exp_month, exp_year, cvc)
+            .map_err(|e| e.to_string())
+    }
+}
+
+/// Everything a store of the service must be.
+pub trait Store:
+    Ledger
+    + CustomerDirectory
+    + Businesses
+    + PaymentLinks
+    + NotificationLog
+    + Clone
+    + Send
+    + Sync
+    + 'static
+{
+}
+
+impl<T> Store for T where
+    T: Ledger
+        + CustomerDirectory
+        + Businesses
+        + PaymentLinks
+        + NotificationLog
+        + Clone
+        + Send
+        + Sync
+        + 'static
+{
 }
 
 /// Stripe's webhook deliveries, checked with the endpoint's secret.
@@ -182,7 +253,7 @@ pub trait StoreTask {
         readiness: Arc<dyn Readiness>,
     ) -> impl std::future::Future<Output = Result<Self::Output, AnyError>> + Send
     where
-        S: Ledger + CustomerDirectory + Businesses + Clone + Send + Sync + 'static;
+        S: Store;
 }
 
 /// Connects to the configured store, migrates it, and runs `task` with it.
@@ -217,12 +288,13 @@ pub trait GatewayTask<S> {
     /// What it returns.
     type Output;
 
-    /// Runs with the store and the configured gateway.
+    /// Runs with the store and the configured gateway (and, for the sandbox, its card form).
     fn run<G>(
         self,
         store: S,
         gateway: G,
         clock: Arc<dyn Clock>,
+        cards: Option<Arc<dyn CardTokenizer>>,
     ) -> impl std::future::Future<Output = Result<Self::Output, AnyError>> + Send
     where
         G: PaymentGateway + 'static;
@@ -248,7 +320,7 @@ where
             }
             let stripe = StripeGateway::new(config)?;
             tracing::info!(api_base = ?gateway.stripe_api_base, "gateway: Stripe");
-            task.run(store, stripe, clock).await
+            task.run(store, stripe, clock, None).await
         }
         None => {
             let mut config = SandboxConfig::default()
@@ -262,7 +334,8 @@ where
                 "gateway: the in-process sandbox (Stripe's test cards, nothing leaves this process)"
             );
             let sandbox = SandboxGateway::with_config(Arc::clone(&clock), config);
-            task.run(store, sandbox, clock).await
+            let cards: Arc<dyn CardTokenizer> = Arc::new(SandboxCards(sandbox.clone()));
+            task.run(store, sandbox, clock, Some(cards)).await
         }
     }
 }

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use chrono::Duration;
 
 use super::Billing;
-use super::moves::{Locked, Opened};
+use super::moves::{Locked, Move, Opened};
 use super::reads::Receipt;
 use crate::booking::{BookingAccount, LineItemKind};
 use crate::customer::{Business, Customer, SavedCard};
@@ -25,7 +25,9 @@ use crate::ids::{BookingId, BusinessId, CustomerId, LinkId};
 use crate::link::{LinkPurpose, LinkState, LinkToken, LinkedBooking, PaymentLink};
 use crate::money::Money;
 use crate::notification::{Notification, NotificationKind};
-use crate::payment::{Allocation, CardRef, Opening, PaymentKind, PaymentState};
+use crate::payment::{
+    Allocation, CardRef, Failure, Opening, PaymentEvent, PaymentKind, PaymentState,
+};
 use crate::ports::{
     Businesses, CardSetup, CustomerDirectory, EmailTemplates, GatewayError, Ledger,
     NotificationLog, PaymentGateway, PaymentLinks, PaymentRequest, SecretSource,
@@ -420,6 +422,29 @@ where
             .await;
         let saved = match attached {
             Ok(saved) => saved,
+            // The gateway refused to keep the card (Stripe refuses to save a card that
+            // declines): for the customer, that is their card declined.
+            Err(GatewayError::InvalidRequest { message, .. }) => {
+                let refused = Move {
+                    payment: payment.id.clone(),
+                    event: PaymentEvent::Failed(Failure {
+                        code: "card_declined".into(),
+                        decline_code: None,
+                        message,
+                    }),
+                    gateway_reference: None,
+                    hold_expires_at: None,
+                };
+                return match self
+                    .finish(&business, &payment, None, Ok(vec![refused]))
+                    .await
+                {
+                    Err(error) => Err(error),
+                    Ok(_) => Err(BillingError::Inconsistent(
+                        "a payment whose card was refused was not closed".into(),
+                    )),
+                };
+            }
             Err(error) => {
                 // No charge was sent, so the payment certainly did nothing, whatever the attach
                 // call's outcome: close it as failed (never leave it for the reconciler, which

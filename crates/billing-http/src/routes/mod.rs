@@ -4,6 +4,8 @@
 
 pub(crate) mod bookings;
 pub(crate) mod customers;
+pub(crate) mod links;
+pub(crate) mod notifications;
 pub(crate) mod ops;
 pub(crate) mod payments;
 pub(crate) mod reports;

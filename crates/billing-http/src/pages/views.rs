@@ -1,0 +1,239 @@
+//! The hosted pages' HTML, from askama templates in `templates/` (compiled into the binary).
+//! Every value is HTML-escaped by the templates: business, customer and service names are typed
+//! by people.
+
+use askama::Template;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use billing_core::email::BookingLine;
+
+/// The media type of every page.
+const HTML: &str = "text/html; charset=utf-8";
+
+/// A booking as a page lists it.
+#[derive(Debug)]
+pub(crate) struct LineView {
+    pub(crate) date: String,
+    pub(crate) service: String,
+    pub(crate) price: String,
+    pub(crate) paid: String,
+    pub(crate) due: String,
+}
+
+impl From<&BookingLine> for LineView {
+    fn from(line: &BookingLine) -> Self {
+        LineView {
+            date: line.date.map_or_else(
+                || "Not scheduled".to_owned(),
+                |d| d.format("%a %-d %b %Y").to_string(),
+            ),
+            service: line.service.clone(),
+            price: line.price.to_string(),
+            paid: line.paid.to_string(),
+            due: line.due.to_string(),
+        }
+    }
+}
+
+/// What Stripe.js needs, in the form's `data-` attributes (never in an inline script, which
+/// the pages' Content-Security-Policy forbids).
+#[derive(Debug)]
+pub(crate) struct StripeView {
+    pub(crate) publishable_key: String,
+    /// The business's connected account, or empty.
+    pub(crate) account: String,
+    /// A card request's SetupIntent secret, or empty for a payment.
+    pub(crate) client_secret: String,
+}
+
+/// The card form: sandbox fields, or Stripe's card element; the error to show, if any.
+#[derive(Debug)]
+pub(crate) struct FormView {
+    pub(crate) stripe: Option<StripeView>,
+    pub(crate) error: Option<String>,
+    pub(crate) save_card: bool,
+}
+
+/// A payment link's page.
+#[derive(Debug, Template)]
+#[template(path = "pay.html")]
+pub(crate) struct PayPage {
+    pub(crate) business: String,
+    pub(crate) customer: String,
+    pub(crate) amount: String,
+    pub(crate) bookings: Vec<LineView>,
+    pub(crate) form: FormView,
+}
+
+/// A card request's page.
+#[derive(Debug, Template)]
+#[template(path = "card.html")]
+pub(crate) struct CardPage {
+    pub(crate) business: String,
+    pub(crate) customer: String,
+    /// The cards already on file, described.
+    pub(crate) cards: Vec<String>,
+    pub(crate) form: FormView,
+}
+
+/// A payment made.
+#[derive(Debug, Template)]
+#[template(path = "paid.html")]
+pub(crate) struct PaidPage {
+    pub(crate) business: String,
+    pub(crate) amount: String,
+    pub(crate) card: String,
+    pub(crate) card_saved: bool,
+}
+
+/// A payment whose outcome is not known yet.
+#[derive(Debug, Template)]
+#[template(path = "processing.html")]
+pub(crate) struct ProcessingPage {
+    pub(crate) business: String,
+    pub(crate) amount: String,
+}
+
+/// A card saved.
+#[derive(Debug, Template)]
+#[template(path = "card_saved.html")]
+pub(crate) struct CardSavedPage {
+    pub(crate) business: String,
+    pub(crate) card: String,
+}
+
+/// Unknown, malformed, expired and canceled tokens alike. It has no fields, so that its bytes
+/// cannot tell which one it was.
+#[derive(Debug, Template)]
+#[template(path = "unavailable.html")]
+pub(crate) struct UnavailablePage;
+
+/// A link already used.
+#[derive(Debug, Template)]
+#[template(path = "used.html")]
+pub(crate) struct UsedPage;
+
+/// A payment link whose bookings changed since it was sent.
+#[derive(Debug, Template)]
+#[template(path = "changed.html")]
+pub(crate) struct ChangedPage {
+    pub(crate) business: String,
+}
+
+/// Any other answer: a title and a sentence, under a stable element id.
+#[derive(Debug, Template)]
+#[template(path = "message.html")]
+pub(crate) struct MessagePage {
+    pub(crate) id: &'static str,
+    pub(crate) title: &'static str,
+    pub(crate) message: &'static str,
+}
+
+impl MessagePage {
+    /// Too many requests from one address.
+    pub(crate) const RATE_LIMITED: MessagePage = MessagePage {
+        id: "too-many-requests",
+        title: "Too many requests",
+        message: "Too many requests came from your network. Please wait a moment, then reload this page.",
+    };
+
+    /// The page took longer than the request timeout.
+    pub(crate) const TIMEOUT: MessagePage = MessagePage {
+        id: "page-timeout",
+        title: "This is taking longer than usual",
+        message: "If you were paying, do not pay again yet: your payment may still go through. Check your email for a receipt, or ask the business that sent you this link, before trying again.",
+    };
+
+    /// Anything that failed on our side.
+    pub(crate) const FAILED: MessagePage = MessagePage {
+        id: "page-error",
+        title: "Something went wrong",
+        message: "This page could not be shown. Nothing was charged. Please try again in a moment.",
+    };
+
+    /// A bare error status from outside the handlers (a method not allowed, a body too large).
+    pub(crate) fn for_status(status: StatusCode) -> MessagePage {
+        if status.is_server_error() {
+            return MessagePage::FAILED;
+        }
+        MessagePage {
+            id: "bad-request",
+            title: "This request cannot be served",
+            message: "Please go back to the link you were sent and try again.",
+        }
+    }
+}
+
+/// A page as a response with its status. A template that fails (it cannot, with these types,
+/// short of running out of memory) is logged and answered with a bare page.
+pub(crate) fn page(status: StatusCode, template: &impl Template) -> Response {
+    let body = match template.render() {
+        Ok(body) => body,
+        Err(error) => {
+            tracing::error!(%error, "a hosted page failed to render");
+            return html(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "<!DOCTYPE html><title>Error</title><p id=\"page-error\">Something went wrong.</p>"
+                    .to_owned(),
+            );
+        }
+    };
+    html(status, body)
+}
+
+fn html(status: StatusCode, body: String) -> Response {
+    let mut response = (status, body).into_response();
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(HTML));
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn what_people_typed_is_escaped() {
+        let page = ChangedPage {
+            business: "<script>alert(1)</script> & \"Sons\"".into(),
+        }
+        .render()
+        .unwrap_or_default();
+        assert!(!page.contains("<script>alert"), "{page}");
+        assert!(page.contains("&#60;script&#62;"), "{page}");
+        assert!(page.contains("id=\"link-changed\""));
+    }
+
+    #[test]
+    fn pages_have_no_inline_scripts_or_styles() {
+        let pay = PayPage {
+            business: "Acme".into(),
+            customer: "Ada".into(),
+            amount: "10.00 USD".into(),
+            bookings: Vec::new(),
+            form: FormView {
+                stripe: Some(StripeView {
+                    publishable_key: "pk_test_1".into(),
+                    account: String::new(),
+                    client_secret: String::new(),
+                }),
+                error: None,
+                save_card: false,
+            },
+        }
+        .render()
+        .unwrap_or_default();
+        assert!(pay.contains("https://js.stripe.com/v3/"), "{pay}");
+        assert!(pay.contains("data-publishable-key=\"pk_test_1\""), "{pay}");
+        for bad in ["style=", "<style", "onclick", "onsubmit", "javascript:"] {
+            assert!(!pay.contains(bad), "{bad} in {pay}");
+        }
+        assert_eq!(
+            pay.matches("<script").count(),
+            2,
+            "only the two external scripts"
+        );
+        assert_eq!(pay.matches("<script src=").count(), 2);
+    }
+}
