@@ -45,8 +45,8 @@ mod smtp;
 pub mod templates;
 
 pub use outbox::OutboxMailer;
-pub use templates::MailTemplates;
 pub use smtp::{DEFAULT_TIMEOUT, SmtpMailer, SmtpMailerBuilder, TlsMode};
+pub use templates::MailTemplates;
 
 /// Why a mailer could not be set up.
 #[derive(Debug, thiserror::Error)]

@@ -161,7 +161,10 @@ impl View {
             bookings
                 .iter()
                 .map(|b| LineView {
-                    date: b.date.as_ref().map_or_else(|| "Not scheduled".to_owned(), day),
+                    date: b
+                        .date
+                        .as_ref()
+                        .map_or_else(|| "Not scheduled".to_owned(), day),
                     service: b.service.clone(),
                     price: b.price.to_string(),
                     paid: b.paid.to_string(),

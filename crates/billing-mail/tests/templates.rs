@@ -5,7 +5,7 @@ mod common;
 
 use billing_core::notification::{MAX_SUBJECT, NotificationKind};
 use billing_mail::templates::{
-    CardLabel, CardRequestData, CardSavedData, PaymentFailedData, RenderError, EmailContent, render,
+    CardLabel, CardRequestData, CardSavedData, EmailContent, PaymentFailedData, RenderError, render,
 };
 use common::{at, payment_link, receipt, usd};
 

@@ -33,5 +33,5 @@ pub use browser::ChromeDriver;
 pub use error::{Error, Result};
 pub use localstripe::LocalStripe;
 pub use postgres::TestPostgres;
-pub use smtp::TestSmtp;
 pub use process::PG_USER_ENV;
+pub use smtp::TestSmtp;

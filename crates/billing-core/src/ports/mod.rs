@@ -26,9 +26,9 @@ pub use ledger::{
     BookingFilter, BookingLedger, CustomerOutstanding, IdempotencyRecord, Ledger, LedgerError,
     LedgerTx,
 };
+pub use links::{LinkByToken, LinkStoreError, PaymentLinks};
 #[cfg(test)]
 pub use mail::MockMailer;
-pub use links::{LinkByToken, LinkStoreError, PaymentLinks};
 pub use mail::{EmailTemplates, MailError, MailReceipt, Mailer, TemplateError};
 pub use notifications::{DeliveryFailure, DueNotification, NotificationLog, NotificationLogError};
 pub use secrets::SecretSource;
