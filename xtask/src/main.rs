@@ -12,6 +12,9 @@ const CORE_ALLOWED: &[&str] = &[
     "thiserror",
     "async-trait",
     "serde",
+    // link tokens: hashed (SHA-256) and compared in constant time; pure computation.
+    "sha2",
+    "subtle",
     // testkit feature only: an async mutex for the in-memory store, join_all for its suite.
     "async-lock",
     "futures-util",
