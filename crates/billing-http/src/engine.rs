@@ -12,7 +12,7 @@ use billing_core::money::{Currency, Money};
 use billing_core::notification::Notification;
 use billing_core::ports::{
     BookingFilter, Businesses, BusinessesError, CardSetup, CustomerDirectory, Ledger,
-    NotificationLog, PaymentGateway, PaymentLinks,
+    NotificationLog, PaymentGateway, PaymentLinks, StoredResponse,
 };
 use billing_core::prelude::*;
 
@@ -90,6 +90,14 @@ pub(crate) trait Engine: Send + Sync {
 
     /// True when a command was already made under this key.
     async fn key_used(&self, b: &Business, key: &IdempotencyKey) -> Result<bool, BillingError>;
+    /// Keeps the first answer to the completed command under a key, for its replays (the first
+    /// one saved wins; see `Billing::save_response`).
+    async fn save_response(
+        &self,
+        b: &Business,
+        key: &IdempotencyKey,
+        response: StoredResponse,
+    ) -> Result<(), BillingError>;
     async fn charge(&self, b: &Business, c: ChargeBooking) -> Result<Receipt, BillingError>;
     async fn record_collection(
         &self,
@@ -305,6 +313,15 @@ where
 
     async fn key_used(&self, b: &Business, key: &IdempotencyKey) -> Result<bool, BillingError> {
         Ok(self.store().idempotency(&b.id, key).await?.is_some())
+    }
+
+    async fn save_response(
+        &self,
+        b: &Business,
+        key: &IdempotencyKey,
+        response: StoredResponse,
+    ) -> Result<(), BillingError> {
+        Billing::save_response(self, b, key, response).await
     }
 
     async fn charge(&self, b: &Business, c: ChargeBooking) -> Result<Receipt, BillingError> {

@@ -94,6 +94,11 @@ impl Problem {
         *self.0
     }
 
+    /// The body answered for the problem, exactly as [`IntoResponse`] sends it.
+    pub(crate) fn body_text(&self) -> String {
+        serde_json::to_string(&*self.0).unwrap_or_default()
+    }
+
     /// 401 `unauthorized`.
     pub fn unauthorized() -> Problem {
         Problem::new(
@@ -313,8 +318,7 @@ impl IntoResponse for Problem {
     fn into_response(self) -> Response {
         let status = self.status();
         let rate_limited = status == StatusCode::TOO_MANY_REQUESTS;
-        let body = serde_json::to_vec(&*self.0).unwrap_or_default();
-        let mut response = (status, body).into_response();
+        let mut response = (status, self.body_text()).into_response();
         let headers = response.headers_mut();
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
         if rate_limited {

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode};
-use billing_core::ports::Businesses;
+use billing_core::ports::{Businesses, Ledger};
 use billing_core::prelude::*;
 use billing_core::testkit::{FixedClock, MemoryStore, Scripted, ScriptedGateway, SequentialIds};
 use billing_http::{
@@ -54,6 +54,8 @@ struct Harness {
     app: Router,
     gateway: ScriptedGateway,
     clock: Arc<FixedClock>,
+    /// The router's store (clones share the data).
+    store: MemoryStore,
 }
 
 struct Reply {
@@ -126,7 +128,7 @@ impl Harness {
         let gateway = ScriptedGateway::new();
         let clock = Arc::new(FixedClock::default());
         let billing = Billing::new(
-            store,
+            store.clone(),
             gateway.clone(),
             clock.clone(),
             Arc::new(SequentialIds::default()),
@@ -136,6 +138,7 @@ impl Harness {
             app: router(state),
             gateway,
             clock,
+            store,
         }
     }
 
@@ -803,6 +806,194 @@ async fn a_replayed_decline_and_a_replayed_pending_keep_their_status() {
 }
 
 #[tokio::test]
+async fn a_replay_answers_the_first_body_byte_for_byte_after_a_refund() {
+    let h = Harness::new().await;
+    h.seed("c1", "pm_card_visa", "b1", "100.00").await;
+    let body = json!({"amount": "30.00"});
+    let first = h
+        .post_keyed("/v1/bookings/b1/charges", body.clone(), "order-8")
+        .await;
+    assert_eq!(first.status, StatusCode::CREATED, "{}", first.text);
+    assert!(!first.replayed());
+    assert_eq!(first.content_type(), "application/json");
+    let charge = first.json["payment"]["id"].as_str().unwrap().to_owned();
+
+    let refund = h
+        .post_keyed(
+            &format!("/v1/payments/{charge}/refunds"),
+            json!({"amount": "10.00"}),
+            "order-8-refund",
+        )
+        .await;
+    assert_eq!(refund.status, StatusCode::CREATED, "{}", refund.text);
+    // The booking changed since the first answer...
+    let now = h.get("/v1/bookings/b1").await;
+    assert_eq!(money(&now.json["paid"]), ("20.00", "USD"), "{}", now.text);
+    assert_eq!(money(&first.json["bookings"][0]["paid"]), ("30.00", "USD"));
+
+    // ...yet the replay answers the first status and body, exactly.
+    let again = h
+        .post_keyed("/v1/bookings/b1/charges", body.clone(), "order-8")
+        .await;
+    assert_eq!(again.status, StatusCode::CREATED, "{}", again.text);
+    assert!(again.replayed());
+    assert_eq!(again.content_type(), "application/json");
+    assert_eq!(again.text, first.text);
+    let once_more = h
+        .post_keyed("/v1/bookings/b1/charges", body, "order-8")
+        .await;
+    assert_eq!(once_more.text, first.text);
+
+    // The refund's replay too, after the rest was refunded.
+    let rest = h
+        .post(&format!("/v1/payments/{charge}/refunds"), json!({}))
+        .await;
+    assert_eq!(rest.status, StatusCode::CREATED, "{}", rest.text);
+    let refund_again = h
+        .post_keyed(
+            &format!("/v1/payments/{charge}/refunds"),
+            json!({"amount": "10.00"}),
+            "order-8-refund",
+        )
+        .await;
+    assert_eq!(refund_again.status, StatusCode::CREATED);
+    assert!(refund_again.replayed());
+    assert_eq!(refund_again.text, refund.text);
+    assert_eq!(h.gateway.count("charge"), 1);
+    assert_eq!(h.gateway.count("refund"), 2);
+
+    // A hold's answer is kept as it was when placed, not as captured since.
+    h.seed("c2", "pm_card_visa", "b2", "50.00").await;
+    let hold = h
+        .post_keyed("/v1/bookings/b2/authorizations", json!({}), "hold-1")
+        .await;
+    assert_eq!(hold.status, StatusCode::CREATED, "{}", hold.text);
+    let hold_id = hold.json["payment"]["id"].as_str().unwrap().to_owned();
+    let captured = h
+        .post(&format!("/v1/payments/{hold_id}/captures"), json!({}))
+        .await;
+    assert_eq!(captured.status, StatusCode::CREATED, "{}", captured.text);
+    let hold_again = h
+        .post_keyed("/v1/bookings/b2/authorizations", json!({}), "hold-1")
+        .await;
+    assert_eq!(hold_again.status, StatusCode::CREATED);
+    assert!(hold_again.replayed());
+    assert_eq!(hold_again.text, hold.text);
+    assert_eq!(hold_again.json["payment"]["state"], "authorized");
+}
+
+#[tokio::test]
+async fn a_replayed_decline_answers_the_first_problem_byte_for_byte() {
+    let h = Harness::new().await;
+    h.seed(
+        "c1",
+        "pm_card_chargeDeclinedInsufficientFunds",
+        "b1",
+        "100.00",
+    )
+    .await;
+    let first = h
+        .post_keyed("/v1/bookings/b1/charges", json!({}), "decline-2")
+        .await;
+    first.assert_problem(StatusCode::PAYMENT_REQUIRED, "card_declined");
+    assert!(!first.replayed());
+    let alpha = BusinessId::new("alpha").unwrap();
+    let key = IdempotencyKey::new("decline-2").unwrap();
+    let kept = h
+        .store
+        .idempotency(&alpha, &key)
+        .await
+        .unwrap()
+        .and_then(|record| record.response)
+        .expect("the decline was kept");
+    assert_eq!(
+        (kept.status, kept.content_type.as_str(), kept.body.as_str()),
+        (402, "application/problem+json", first.text.as_str())
+    );
+    let again = h
+        .post_keyed("/v1/bookings/b1/charges", json!({}), "decline-2")
+        .await;
+    again.assert_problem(StatusCode::PAYMENT_REQUIRED, "card_declined");
+    assert!(again.replayed());
+    assert_eq!(again.text, first.text);
+    assert_eq!(h.gateway.count("charge"), 1);
+}
+
+#[tokio::test]
+async fn only_final_answers_are_kept() {
+    let h = Harness::new().await;
+    h.seed("c1", "pm_card_visa", "b1", "100.00").await;
+    let alpha = BusinessId::new("alpha").unwrap();
+    let kept = |key: &str| {
+        let store = h.store.clone();
+        let alpha = alpha.clone();
+        let key = IdempotencyKey::new(key).unwrap();
+        async move {
+            store
+                .idempotency(&alpha, &key)
+                .await
+                .unwrap()
+                .and_then(|record| record.response)
+        }
+    };
+    // A pending answer (202) is not kept: the replay that settles it answers anew, and that
+    // settled answer is the one kept.
+    h.gateway.script(Scripted::LostAnswer);
+    let pending = h
+        .post_keyed("/v1/bookings/b1/charges", json!({"amount": "40.00"}), "p-1")
+        .await;
+    assert_eq!(pending.status, StatusCode::ACCEPTED, "{}", pending.text);
+    assert_eq!(kept("p-1").await, None);
+    let settled = h
+        .post_keyed("/v1/bookings/b1/charges", json!({"amount": "40.00"}), "p-1")
+        .await;
+    assert_eq!(settled.status, StatusCode::CREATED, "{}", settled.text);
+    assert!(settled.replayed());
+    assert_eq!(settled.json["payment"]["state"], "succeeded");
+    assert_eq!(
+        kept("p-1").await.map(|r| (r.status, r.body)),
+        Some((201, settled.text.clone()))
+    );
+    h.post("/v1/bookings/b1/charges", json!({"amount": "10.00"}))
+        .await;
+    let later = h
+        .post_keyed("/v1/bookings/b1/charges", json!({"amount": "40.00"}), "p-1")
+        .await;
+    assert_eq!(later.text, settled.text);
+
+    // Refusals are not kept: not a key reuse, not a rule (nothing was claimed), not a failure
+    // at the gateway that did nothing (the key is freed).
+    h.post_keyed("/v1/bookings/b1/charges", json!({"amount": "41.00"}), "p-1")
+        .await
+        .assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "idempotency_key_reused");
+    assert_eq!(
+        kept("p-1").await.map(|r| r.status),
+        Some(201),
+        "the reuse did not replace it"
+    );
+    h.post_keyed(
+        "/v1/bookings/b1/charges",
+        json!({"amount": "999.00"}),
+        "r-1",
+    )
+    .await
+    .assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "amount_exceeds_balance");
+    assert_eq!(kept("r-1").await, None);
+    h.gateway.script(Scripted::Fail(
+        billing_core::ports::GatewayError::Unavailable("down".into()),
+    ));
+    h.post_keyed("/v1/bookings/b1/charges", json!({"amount": "5.00"}), "g-1")
+        .await
+        .assert_problem(StatusCode::BAD_GATEWAY, "gateway_unavailable");
+    assert_eq!(kept("g-1").await, None);
+    let retried = h
+        .post_keyed("/v1/bookings/b1/charges", json!({"amount": "5.00"}), "g-1")
+        .await;
+    assert_eq!(retried.status, StatusCode::CREATED, "{}", retried.text);
+    assert!(!retried.replayed());
+}
+
+#[tokio::test]
 async fn without_a_key_a_repeat_is_a_probable_duplicate() {
     let h = Harness::new().await;
     h.seed("c1", "pm_card_visa", "b1", "100.00").await;
@@ -1029,6 +1220,88 @@ async fn bulk_results_come_in_order_with_one_decline() {
     h.post("/v1/charges/bulk", json!({"bookings": ["a b"]}))
         .await
         .assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "invalid_id");
+}
+
+#[tokio::test]
+async fn a_replayed_bulk_charge_answers_the_first_body_byte_for_byte() {
+    let h = Harness::new().await;
+    h.seed("c1", "pm_card_visa", "b1", "10.00").await;
+    h.seed("c2", "pm_card_chargeDeclined", "b2", "20.00").await;
+    h.seed("c3", "pm_card_visa", "b3", "30.00").await;
+    let batch = json!({"bookings": ["b1", "b2", "b3"]});
+    let first = h
+        .post_keyed("/v1/charges/bulk", batch.clone(), "batch-9")
+        .await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.text);
+    assert_eq!(first.content_type(), "application/json");
+    // The body is what the typed response would have written.
+    let typed: billing_http::wire::BulkResponse = serde_json::from_str(&first.text).unwrap();
+    assert_eq!(serde_json::to_string(&typed).unwrap(), first.text);
+    let charged = first.json["results"][0]["payment"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let refund = h
+        .post(&format!("/v1/payments/{charged}/refunds"), json!({}))
+        .await;
+    assert_eq!(refund.status, StatusCode::CREATED, "{}", refund.text);
+
+    let again = h.post_keyed("/v1/charges/bulk", batch, "batch-9").await;
+    assert_eq!(again.status, StatusCode::OK, "{}", again.text);
+    assert_eq!(again.text, first.text);
+    assert_eq!(h.gateway.count("charge"), 3);
+
+    // Each settled part was kept as its element of the results.
+    let alpha = BusinessId::new("alpha").unwrap();
+    for (index, booking) in ["b1", "b2", "b3"].iter().enumerate() {
+        let key = IdempotencyKey::new("batch-9").unwrap().part(booking);
+        let kept = h
+            .store
+            .idempotency(&alpha, &key)
+            .await
+            .unwrap()
+            .and_then(|record| record.response)
+            .expect("kept");
+        let element: Value = serde_json::from_str(&kept.body).unwrap();
+        assert_eq!(element, first.json["results"][index]);
+        assert_eq!(u64::from(kept.status), element["status"].as_u64().unwrap());
+    }
+
+    // A single charge under a part's key is a replay of that part, answered in its own shape.
+    let single = h
+        .post_keyed("/v1/bookings/b3/charges", json!({}), "batch-9/b3")
+        .await;
+    assert_eq!(single.status, StatusCode::CREATED, "{}", single.text);
+    assert!(single.replayed());
+    assert_eq!(
+        single.json["payment"]["id"],
+        first.json["results"][2]["payment"]["id"]
+    );
+    assert_eq!(single.json["bookings"][0]["id"], "b3");
+    let declined = h
+        .post_keyed("/v1/bookings/b2/charges", json!({}), "batch-9/b2")
+        .await;
+    declined.assert_problem(StatusCode::PAYMENT_REQUIRED, "card_declined");
+    assert!(declined.replayed());
+    assert_eq!(h.gateway.count("charge"), 3);
+
+    // And the other way round: a bulk part whose key a single charge used first.
+    h.seed("c4", "pm_card_visa", "b4", "40.00").await;
+    let alone = h
+        .post_keyed("/v1/bookings/b4/charges", json!({}), "batch-10/b4")
+        .await;
+    assert_eq!(alone.status, StatusCode::CREATED, "{}", alone.text);
+    let bulk = h
+        .post_keyed("/v1/charges/bulk", json!({"bookings": ["b4"]}), "batch-10")
+        .await;
+    assert_eq!(bulk.status, StatusCode::OK, "{}", bulk.text);
+    assert_eq!(bulk.json["results"][0]["booking"], "b4");
+    assert_eq!(bulk.json["results"][0]["status"], 201);
+    assert_eq!(
+        bulk.json["results"][0]["payment"]["id"],
+        alone.json["payment"]["id"]
+    );
+    assert_eq!(h.gateway.count("charge"), 4);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1605,7 +1878,7 @@ async fn a_request_that_times_out_still_finishes_its_money_move() {
         .await
         .unwrap();
     let billing = Billing::new(
-        store,
+        store.clone(),
         SlowGateway(ScriptedGateway::new()),
         Arc::new(FixedClock::default()),
         Arc::new(SequentialIds::default()),
@@ -1618,6 +1891,7 @@ async fn a_request_that_times_out_still_finishes_its_money_move() {
         app,
         gateway: ScriptedGateway::new(),
         clock: Arc::new(FixedClock::default()),
+        store,
     };
     h.seed("c1", "pm_card_visa", "b1", "40.00").await;
     let timed_out = h.post("/v1/bookings/b1/charges", json!({})).await;

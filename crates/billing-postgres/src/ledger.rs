@@ -11,7 +11,7 @@ use billing_core::money::Money;
 use billing_core::payment::Entry;
 use billing_core::ports::{
     BookingFilter, BookingLedger, CustomerOutstanding, IdempotencyRecord, Ledger, LedgerError,
-    LedgerTx,
+    LedgerTx, StoredResponse,
 };
 use billing_core::status::BookingSummary;
 use chrono::{DateTime, Utc};
@@ -301,7 +301,7 @@ impl LedgerTx for PostgresTx {
             // The insert's RETURNING row: the key is ours.
             return Ok(None);
         }
-        let row = rows.iter().find(|row| row.len() == 4).ok_or_else(|| {
+        let row = rows.iter().find(|row| row.len() == 7).ok_or_else(|| {
             LedgerError::Unavailable("idempotency key neither inserted nor found".into())
         })?;
         let row: KeyRow = (
@@ -309,6 +309,9 @@ impl LedgerTx for PostgresTx {
             row.try_get(1).map_err(ledger_error)?,
             row.try_get(2).map_err(ledger_error)?,
             row.try_get(3).map_err(ledger_error)?,
+            row.try_get(4).map_err(ledger_error)?,
+            row.try_get(5).map_err(ledger_error)?,
+            row.try_get(6).map_err(ledger_error)?,
         );
         Ok(Some(key_record(&record.key, row)?))
     }
@@ -413,7 +416,8 @@ const SESSION_STATEMENTS: &str = "\
         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (business_id, key) DO NOTHING \
         RETURNING 1; \
     PREPARE billing_read_key (text, text) AS \
-        SELECT fingerprint, payment_id, completed, created_at FROM idempotency_keys \
+        SELECT fingerprint, payment_id, completed, created_at, response_status, \
+            response_content_type, response_body FROM idempotency_keys \
         WHERE business_id = $1 AND key = $2; \
     PREPARE billing_complete (text, text) AS \
         UPDATE idempotency_keys SET completed = TRUE WHERE business_id = $1 AND key = $2; \
@@ -496,7 +500,17 @@ fn group_ledgers(rows: Vec<LedgerRow>) -> Result<Vec<BookingLedger>, LedgerError
         .collect()
 }
 
-type KeyRow = (String, String, bool, DateTime<Utc>);
+/// A row of the idempotency keys table: fingerprint, payment, completed, created at, and the
+/// stored response's status, media type and body.
+type KeyRow = (
+    String,
+    String,
+    bool,
+    DateTime<Utc>,
+    Option<i32>,
+    Option<String>,
+    Option<String>,
+);
 
 /// The read of the idempotency record under a key.
 fn key_query<'q>(
@@ -504,7 +518,8 @@ fn key_query<'q>(
     key: &'q IdempotencyKey,
 ) -> sqlx::query::QueryAs<'q, Postgres, KeyRow, sqlx::postgres::PgArguments> {
     sqlx::query_as(
-        "SELECT fingerprint, payment_id, completed, created_at FROM idempotency_keys \
+        "SELECT fingerprint, payment_id, completed, created_at, response_status, \
+         response_content_type, response_body FROM idempotency_keys \
          WHERE business_id = $1 AND key = $2",
     )
     .bind(business.as_str())
@@ -514,13 +529,27 @@ fn key_query<'q>(
 /// An idempotency record read back. The key is the one asked for, not parsed back: a key's
 /// per-booking parts may be longer than a client's key may be.
 fn key_record(key: &IdempotencyKey, row: KeyRow) -> Result<IdempotencyRecord, LedgerError> {
-    let (fingerprint, payment, completed, created_at) = row;
+    let (fingerprint, payment, completed, created_at, status, content_type, body) = row;
+    let response = match (status, content_type, body) {
+        (None, None, None) => None,
+        (Some(status), Some(content_type), Some(body)) => Some(StoredResponse {
+            status: u16::try_from(status).map_err(|e| corrupt("stored response status", e))?,
+            content_type,
+            body,
+        }),
+        _ => {
+            return Err(LedgerError::Corrupt(
+                "a stored response lacks its status, media type or body".into(),
+            ));
+        }
+    };
     Ok(IdempotencyRecord {
         key: key.clone(),
         fingerprint: Fingerprint(fingerprint),
         payment: PaymentId::new(payment).map_err(|e| corrupt("stored payment id", e))?,
         completed,
         created_at,
+        response,
     })
 }
 
@@ -691,6 +720,35 @@ impl Ledger for PostgresStore {
             .await)
         .map_err(ledger_error)?;
         row.map(|row| key_record(key, row)).transpose()
+    }
+
+    async fn save_response(
+        &self,
+        business: &BusinessId,
+        key: &IdempotencyKey,
+        response: &StoredResponse,
+    ) -> Result<bool, LedgerError> {
+        // One statement in its own implicit transaction: it only touches a completed row
+        // without a response, and a concurrent save waits on the row lock and then finds the
+        // response set (READ COMMITTED rechecks the WHERE on the updated row), so the first
+        // writer wins and the second changes nothing.
+        let done = on_pool!(self, |conn| {
+            sqlx::query(
+                "UPDATE idempotency_keys \
+                 SET response_status = $3, response_content_type = $4, response_body = $5 \
+                 WHERE business_id = $1 AND key = $2 AND completed \
+                 AND response_body IS NULL",
+            )
+            .bind(business.as_str())
+            .bind(key.as_str())
+            .bind(i32::from(response.status))
+            .bind(response.content_type.as_str())
+            .bind(response.body.as_str())
+            .execute(conn)
+            .await
+        })
+        .map_err(ledger_error)?;
+        Ok(done.rows_affected() == 1)
     }
 }
 

@@ -14,7 +14,7 @@ use billing_core::ids::{BookingId, BusinessId, CustomerId, PaymentId};
 use billing_core::money::{Currency, Money};
 use billing_core::payment::PaymentState;
 use billing_core::ports::{
-    Clock, CustomerDirectory, IdempotencyRecord, Ledger, LedgerError, LedgerTx,
+    Clock, CustomerDirectory, IdempotencyRecord, Ledger, LedgerError, LedgerTx, StoredResponse,
 };
 use billing_core::testkit::{FixedClock, ScriptedGateway, SequentialIds};
 use billing_postgres::PostgresStore;
@@ -225,6 +225,7 @@ async fn a_transaction_cut_off_before_commit_writes_nothing() -> TestResult {
         payment: PaymentId::new("pay_x")?,
         completed: false,
         created_at: chrono::DateTime::UNIX_EPOCH,
+        response: None,
     };
     assert_eq!(tx.claim(&record).await?, None);
 
@@ -450,6 +451,7 @@ async fn awkward_text_round_trips() -> TestResult {
         payment: PaymentId::new("pay_1")?,
         completed: false,
         created_at: Clock::now(&FixedClock::default()),
+        response: None,
     };
     let mut tx = store.begin(&acme().id).await?;
     assert_eq!(tx.claim(&record).await?, None);
@@ -463,11 +465,22 @@ async fn awkward_text_round_trips() -> TestResult {
             ..record.clone()
         }
     );
+    // The first response, as awkward as the label, is kept as given.
+    let response = StoredResponse {
+        status: 201,
+        content_type: "application/json".into(),
+        body: format!("{{\"label\":{}}}\n", serde_json::to_string(label)?),
+    };
+    assert!(store.save_response(&acme().id, &key, &response).await?);
+    assert!(!store.save_response(&acme().id, &key, &response).await?);
+    let stored = store.idempotency(&acme().id, &key).await?.ok_or("stored")?;
+    assert_eq!(stored.response.as_ref(), Some(&response));
     let mut tx = store.begin(&acme().id).await?;
     assert_eq!(
         tx.claim(&record).await?,
         Some(IdempotencyRecord {
             completed: true,
+            response: Some(response),
             ..record.clone()
         })
     );

@@ -9,7 +9,7 @@ use billing_core::money::Money;
 use billing_core::payment::Entry;
 use billing_core::ports::{
     BookingFilter, BookingLedger, CustomerOutstanding, IdempotencyRecord, Ledger, LedgerError,
-    LedgerTx,
+    LedgerTx, StoredResponse,
 };
 use billing_core::status::BookingSummary;
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection, Transaction};
@@ -340,15 +340,17 @@ async fn read_key(
     business: &BusinessId,
     key: &IdempotencyKey,
 ) -> Result<Option<IdempotencyRecord>, ReadError> {
-    let row: Option<(String, String, bool, String)> = sqlx::query_as(
-        "SELECT fingerprint, payment_id, completed, created_at FROM idempotency_keys \
+    let row: Option<KeyRow> = sqlx::query_as(
+        "SELECT fingerprint, payment_id, completed, created_at, response_status, \
+         response_content_type, response_body FROM idempotency_keys \
          WHERE business_id = ?1 AND key = ?2",
     )
     .bind(business.as_str())
     .bind(key.as_str())
     .fetch_optional(&mut *conn)
     .await?;
-    let Some((fingerprint, payment, completed, created_at)) = row else {
+    let Some((fingerprint, payment, completed, created_at, status, content_type, body)) = row
+    else {
         return Ok(None);
     };
     Ok(Some(IdempotencyRecord {
@@ -357,7 +359,39 @@ async fn read_key(
         payment: PaymentId::new(payment).map_err(|e| corrupt("stored payment id", e))?,
         completed,
         created_at: parse_time("idempotency key time", &created_at)?,
+        response: stored_response(status, content_type, body)?,
     }))
+}
+
+/// A row of the idempotency keys table: fingerprint, payment, completed, created at, and the
+/// stored response's status, media type and body.
+type KeyRow = (
+    String,
+    String,
+    bool,
+    String,
+    Option<i64>,
+    Option<String>,
+    Option<String>,
+);
+
+/// The stored response of a key: all three columns, or none.
+fn stored_response(
+    status: Option<i64>,
+    content_type: Option<String>,
+    body: Option<String>,
+) -> Result<Option<StoredResponse>, LedgerError> {
+    match (status, content_type, body) {
+        (None, None, None) => Ok(None),
+        (Some(status), Some(content_type), Some(body)) => Ok(Some(StoredResponse {
+            status: u16::try_from(status).map_err(|e| corrupt("stored response status", e))?,
+            content_type,
+            body,
+        })),
+        _ => Err(LedgerError::Corrupt(
+            "a stored response lacks its status, media type or body".into(),
+        )),
+    }
 }
 
 #[async_trait]
@@ -507,5 +541,29 @@ impl Ledger for SqliteStore {
     ) -> Result<Option<IdempotencyRecord>, LedgerError> {
         let mut conn = self.pool.acquire().await.map_err(ledger_error)?;
         Ok(read_key(&mut conn, business, key).await?)
+    }
+
+    async fn save_response(
+        &self,
+        business: &BusinessId,
+        key: &IdempotencyKey,
+        response: &StoredResponse,
+    ) -> Result<bool, LedgerError> {
+        // One statement, outside any transaction: it only touches a completed row without a
+        // response, so of two concurrent saves the first wins and the second changes nothing.
+        let done = sqlx::query(
+            "UPDATE idempotency_keys \
+             SET response_status = ?3, response_content_type = ?4, response_body = ?5 \
+             WHERE business_id = ?1 AND key = ?2 AND completed = 1 AND response_body IS NULL",
+        )
+        .bind(business.as_str())
+        .bind(key.as_str())
+        .bind(i64::from(response.status))
+        .bind(response.content_type.as_str())
+        .bind(response.body.as_str())
+        .execute(&self.pool)
+        .await
+        .map_err(ledger_error)?;
+        Ok(done.rows_affected() == 1)
     }
 }

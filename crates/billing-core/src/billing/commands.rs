@@ -17,7 +17,7 @@ use crate::payment::{
 };
 use crate::ports::{
     BookingFilter, CancelRequest, CaptureRequest, CustomerDirectory, Ledger, PaymentGateway,
-    PaymentRequest, RefundRequest,
+    PaymentRequest, RefundRequest, StoredResponse,
 };
 use crate::status::{BookingSummary, hold_remaining, refundable};
 
@@ -682,6 +682,24 @@ where
             }
         }
         Ok(results)
+    }
+
+    /// Keeps the adapter's first answer to the command made under `key`, so that a replay
+    /// hands it back in [`Receipt::first_response`] and the client gets the same status and
+    /// body again, byte for byte, however the payment and its bookings changed since. Only a
+    /// completed command's answer is kept, and only the first one saved: saving again, or
+    /// under a key that is unknown or still in progress, changes nothing. Save only final
+    /// answers (not a "still pending" one: a later replay settles it and answers anew).
+    pub async fn save_response(
+        &self,
+        business: &Business,
+        key: &IdempotencyKey,
+        response: StoredResponse,
+    ) -> Result<(), BillingError> {
+        self.store
+            .save_response(&business.id, key, &response)
+            .await?;
+        Ok(())
     }
 
     async fn recorded(

@@ -78,6 +78,7 @@ impl Locked {
             payment,
             bookings,
             replayed: false,
+            first_response: None,
             related: self.payments.clone(),
         })
     }
@@ -153,6 +154,7 @@ where
                 payment: id.clone(),
                 completed: false,
                 created_at: now,
+                response: None,
             };
             if let Some(existing) = tx.claim(&record).await? {
                 return Ok(Opened::Replay(existing));
@@ -333,6 +335,12 @@ where
 
     /// Answers a command whose key was used before: the same request gets the first result
     /// (settled from the gateway if it was left pending); another request is refused.
+    ///
+    /// When the adapter saved its first answer (the record is completed and has a response),
+    /// the receipt carries it in [`Receipt::first_response`] and is returned as it is, whatever
+    /// the payment's state: a stored decline is handed back too, not turned into
+    /// [`BillingError::Declined`], so that the adapter can answer the stored problem. Nothing
+    /// is reconciled then: only a settled outcome's answer is stored.
     pub(super) async fn replay(
         &self,
         business: &Business,
@@ -344,6 +352,14 @@ where
         }
         if !record.completed && self.now() - record.created_at < self.policy.in_progress_timeout {
             return Err(BillingError::RequestInProgress(record.key));
+        }
+        if record.completed
+            && let Some(response) = record.response
+        {
+            let mut receipt = self.receipt(business, &record.payment).await?;
+            receipt.replayed = true;
+            receipt.first_response = Some(response);
+            return Ok(receipt);
         }
         let mut receipt = self.receipt(business, &record.payment).await?;
         if receipt.payment.state.is_in_flight() {

@@ -12,6 +12,7 @@ use crate::money::{Currency, Money};
 use crate::payment::{KindName, Payment, PaymentState, fold};
 use crate::ports::{
     BookingFilter, CustomerDirectory, CustomerOutstanding, Ledger, LedgerTx, PaymentGateway,
+    StoredResponse,
 };
 use crate::status::{BookingSummary, captures_of, hold_remaining, refundable, summarize};
 
@@ -25,6 +26,13 @@ pub struct Receipt {
     pub bookings: Vec<BookingSummary>,
     /// True when an earlier command under the same idempotency key made this payment.
     pub replayed: bool,
+    /// On a replay, what the adapter answered the first time (saved with
+    /// [`Billing::save_response`]): the adapter answers it again, exactly, rather than the
+    /// payment as it stands now. When set, the payment may be a failed one: a replayed decline
+    /// whose answer was stored comes back as this receipt, not as
+    /// [`BillingError::Declined`]. `None` on a first run, and on a replay whose first answer
+    /// was not stored.
+    pub first_response: Option<StoredResponse>,
     /// Every payment of the touched bookings (holds, refunded payments...).
     pub(super) related: Vec<Payment>,
 }
@@ -98,6 +106,7 @@ where
             payment,
             bookings: summaries,
             replayed: false,
+            first_response: None,
             related: locked.payments,
         })
     }

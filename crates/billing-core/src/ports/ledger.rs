@@ -45,6 +45,25 @@ pub struct IdempotencyRecord {
     pub completed: bool,
     /// When the key was first used.
     pub created_at: DateTime<Utc>,
+    /// What the adapter answered the first time the command completed, once it saved it with
+    /// [`Ledger::save_response`]; `None` until then (and for every key that is not completed).
+    pub response: Option<StoredResponse>,
+}
+
+/// The first answer an adapter gave for a completed idempotent command, kept so that a replay
+/// answers the very same status and body rather than the payment as it stands now (it may have
+/// been refunded since, or its bookings' balances changed).
+///
+/// Opaque to the core: it stores the response and hands it back on a replay, and never reads
+/// it. Only the adapter that wrote it knows what the body is; `content_type` says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredResponse {
+    /// The status answered (for HTTP: 201, 402...).
+    pub status: u16,
+    /// The media type of `body` (for HTTP: `application/json`, `application/problem+json`).
+    pub content_type: String,
+    /// The body answered, exactly.
+    pub body: String,
 }
 
 /// Which booking summaries to list. Results are ordered by booking id.
@@ -136,12 +155,23 @@ pub trait Ledger: Send + Sync {
         customer: Option<&CustomerId>,
     ) -> Result<Vec<CustomerOutstanding>, LedgerError>;
 
-    /// The idempotency record under a key, if any.
+    /// The idempotency record under a key, if any, with its stored response.
     async fn idempotency(
         &self,
         business: &BusinessId,
         key: &IdempotencyKey,
     ) -> Result<Option<IdempotencyRecord>, LedgerError>;
+
+    /// Stores the first response to the command under a key, outside any transaction. Stores
+    /// only when the business has a record under the key, the record is completed and it has
+    /// no response yet: the first writer wins, and a stored response never changes. Returns
+    /// whether it stored.
+    async fn save_response(
+        &self,
+        business: &BusinessId,
+        key: &IdempotencyKey,
+        response: &StoredResponse,
+    ) -> Result<bool, LedgerError>;
 }
 
 /// One transaction of one business. Dropping it without [`LedgerTx::commit`] writes nothing.
@@ -153,7 +183,7 @@ pub trait LedgerTx: Send {
     async fn lock(&mut self, bookings: &[BookingId]) -> Result<Vec<BookingLedger>, LedgerError>;
 
     /// Claims an idempotency key: stores the record and returns `None`, or, when the key is
-    /// already taken, returns the existing record and stores nothing.
+    /// already taken, returns the existing record (with its stored response) and stores nothing.
     async fn claim(
         &mut self,
         record: &IdempotencyRecord,

@@ -24,7 +24,7 @@ pub use gateway::{
 pub use ids::IdGenerator;
 pub use ledger::{
     BookingFilter, BookingLedger, CustomerOutstanding, IdempotencyRecord, Ledger, LedgerError,
-    LedgerTx,
+    LedgerTx, StoredResponse,
 };
 pub use links::{LinkByToken, LinkStoreError, PaymentLinks};
 #[cfg(test)]

@@ -47,7 +47,7 @@ use crate::notification::{DeliveryState, Notification, NotificationKind, Outboun
 use crate::payment::{CollectionMethod, PaymentState};
 use crate::ports::{
     BookingFilter, Clock, DeliveryFailure, DueNotification, IdempotencyRecord, LedgerError,
-    LedgerTx, LinkByToken, LinkStoreError, NotificationLogError,
+    LedgerTx, LinkByToken, LinkStoreError, NotificationLogError, StoredResponse,
 };
 use crate::status::PaymentStatus;
 use crate::testkit::{FixedClock, ScriptedGateway, SequentialIds};
@@ -295,6 +295,7 @@ pub async fn dropped_transactions_write_nothing<F: StoreFixture>(fixture: F) {
             payment: id("pay_x"),
             completed: false,
             created_at: FixedClock::default().now(),
+            response: None,
         };
         assert_eq!(tx.claim(&record).await.expect("claim"), None);
     }
@@ -324,6 +325,7 @@ pub async fn idempotency_keys_claim_complete_release<F: StoreFixture>(fixture: F
         payment: id("pay_1"),
         completed: false,
         created_at: FixedClock::default().now(),
+        response: None,
     };
     let mut tx = store.begin(&acme).await.expect("begin");
     assert_eq!(tx.claim(&record).await.expect("claim"), None);
@@ -353,6 +355,158 @@ pub async fn idempotency_keys_claim_complete_release<F: StoreFixture>(fixture: F
     tx.release(&key).await.expect("release");
     tx.commit().await.expect("commit");
     assert_eq!(store.idempotency(&acme, &key).await.expect("read"), None);
+}
+
+/// A completed key's first response is stored once and read back exactly (by `idempotency`
+/// and by a `claim` that finds the key taken); later saves, saves under a key that is unknown
+/// or still in progress, and saves under another business's key store nothing. Through the
+/// service, a replay carries it.
+pub async fn first_responses_are_kept_once<F: StoreFixture>(fixture: F) {
+    let store = fixture.store().await;
+    let acme: BusinessId = id("acme");
+    let key = IdempotencyKey::new("order-43/charge").expect("key");
+    // Quotes, backslashes, a newline and a tab, non-ASCII: stored as given.
+    let first = StoredResponse {
+        status: 201,
+        content_type: "application/json".into(),
+        body: "{\"payment\":{\"id\":\"pay_1\",\"note\":\"O'Brien \\\"x\\\" \\\\ été ☃\\n\"}\n\t}"
+            .into(),
+    };
+    let second = StoredResponse {
+        status: 402,
+        content_type: "application/problem+json".into(),
+        body: "{\"code\":\"card_declined\"}".into(),
+    };
+    assert!(
+        !store
+            .save_response(&acme, &key, &first)
+            .await
+            .expect("save on an unknown key"),
+        "nothing to save on: the key is unknown"
+    );
+    let record = IdempotencyRecord {
+        key: key.clone(),
+        fingerprint: Fingerprint("charge|b-1".into()),
+        payment: id("pay_1"),
+        completed: false,
+        created_at: FixedClock::default().now(),
+        response: None,
+    };
+    let mut tx = store.begin(&acme).await.expect("begin");
+    assert_eq!(tx.claim(&record).await.expect("claim"), None);
+    tx.commit().await.expect("commit");
+    assert!(
+        !store
+            .save_response(&acme, &key, &first)
+            .await
+            .expect("save while in progress"),
+        "a command still in progress has no answer to keep"
+    );
+    assert_eq!(
+        store.idempotency(&acme, &key).await.expect("read"),
+        Some(record.clone())
+    );
+    let mut tx = store.begin(&acme).await.expect("begin");
+    tx.complete(&key).await.expect("complete");
+    tx.commit().await.expect("commit");
+    assert!(
+        store
+            .save_response(&acme, &key, &first)
+            .await
+            .expect("save on a completed key"),
+        "the first save on a completed key stores"
+    );
+    let kept = IdempotencyRecord {
+        completed: true,
+        response: Some(first.clone()),
+        ..record.clone()
+    };
+    assert_eq!(
+        store.idempotency(&acme, &key).await.expect("read"),
+        Some(kept.clone())
+    );
+    assert!(
+        !store
+            .save_response(&acme, &key, &second)
+            .await
+            .expect("second save"),
+        "the first writer wins"
+    );
+    assert_eq!(
+        store.idempotency(&acme, &key).await.expect("read"),
+        Some(kept.clone()),
+        "the first response stays"
+    );
+    // A request racing past the first read finds the key taken by a claim: with its response.
+    let mut tx = store.begin(&acme).await.expect("begin");
+    let other = IdempotencyRecord {
+        payment: id("pay_2"),
+        ..record.clone()
+    };
+    assert_eq!(tx.claim(&other).await.expect("claim"), Some(kept.clone()));
+    drop(tx);
+    // Another business has its own key space: nothing of acme's is touched.
+    let globex: BusinessId = id("globex");
+    assert!(
+        !store
+            .save_response(&globex, &key, &second)
+            .await
+            .expect("save under another business"),
+        "globex has no record under the key"
+    );
+    assert_eq!(store.idempotency(&globex, &key).await.expect("read"), None);
+    assert_eq!(
+        store.idempotency(&acme, &key).await.expect("read"),
+        Some(kept)
+    );
+
+    // Through the service: a replay hands the stored answer back, even for a decline.
+    let billing = service(store.clone(), "s");
+    let shop = business("shop");
+    seed(&billing, &shop, "b-1", 10000).await;
+    let charged = billing
+        .charge(&shop, charge("b-1", Some(usd(2500)), Some("k-ok")))
+        .await
+        .expect("charge");
+    assert_eq!(charged.first_response, None);
+    let ok_key = IdempotencyKey::new("k-ok").expect("key");
+    billing
+        .save_response(&shop, &ok_key, first.clone())
+        .await
+        .expect("save");
+    let again = billing
+        .charge(&shop, charge("b-1", Some(usd(2500)), Some("k-ok")))
+        .await
+        .expect("replay");
+    assert!(again.replayed);
+    assert_eq!(again.payment.id, charged.payment.id);
+    assert_eq!(again.first_response, Some(first));
+    billing
+        .gateway()
+        .script(crate::testkit::Scripted::Decline("generic_decline".into()));
+    let declined = billing
+        .charge(&shop, charge("b-1", Some(usd(1000)), Some("k-no")))
+        .await;
+    let Err(crate::error::BillingError::Declined { payment, .. }) = declined else {
+        panic!("a decline: {declined:?}");
+    };
+    let no_key = IdempotencyKey::new("k-no").expect("key");
+    billing
+        .save_response(&shop, &no_key, second.clone())
+        .await
+        .expect("save");
+    let replayed = billing
+        .charge(&shop, charge("b-1", Some(usd(1000)), Some("k-no")))
+        .await
+        .expect("a stored decline replays as its stored answer");
+    assert_eq!(replayed.payment.id, payment);
+    assert!(
+        matches!(replayed.payment.state, PaymentState::Failed(_)),
+        "{:?}",
+        replayed.payment.state
+    );
+    assert_eq!(replayed.first_response, Some(second));
+    assert_eq!(billing.gateway().count("charge"), 2);
 }
 
 /// The service's idempotency through the store: a replay returns the first payment, another
@@ -1585,6 +1739,7 @@ macro_rules! store_conformance {
             duplicate_entries_conflict_and_write_nothing,
             dropped_transactions_write_nothing,
             idempotency_keys_claim_complete_release,
+            first_responses_are_kept_once,
             replays_return_the_first_result,
             tenants_are_isolated,
             summaries_filter_and_page,

@@ -21,7 +21,7 @@ use crate::ports::{
     BookingFilter, BookingLedger, Businesses, BusinessesError, CustomerDirectory,
     CustomerOutstanding, DeliveryFailure, DirectoryError, DueNotification, IdempotencyRecord,
     Ledger, LedgerError, LedgerTx, LinkByToken, LinkStoreError, NotificationLog,
-    NotificationLogError, PaymentLinks,
+    NotificationLogError, PaymentLinks, StoredResponse,
 };
 use crate::status::BookingSummary;
 
@@ -367,6 +367,27 @@ impl Ledger for MemoryStore {
             .tenants
             .get(business)
             .and_then(|t| t.keys.get(key).cloned()))
+    }
+
+    async fn save_response(
+        &self,
+        business: &BusinessId,
+        key: &IdempotencyKey,
+        response: &StoredResponse,
+    ) -> Result<bool, LedgerError> {
+        let mut state = self.state.lock().await;
+        let Some(record) = state
+            .tenants
+            .get_mut(business)
+            .and_then(|t| t.keys.get_mut(key))
+        else {
+            return Ok(false);
+        };
+        if !record.completed || record.response.is_some() {
+            return Ok(false);
+        }
+        record.response = Some(response.clone());
+        Ok(true)
     }
 }
 

@@ -12,8 +12,8 @@ use billing_core::customer::Business;
 use billing_core::error::BillingError;
 use billing_core::ids::BookingId;
 use billing_core::money::{Currency, Money};
-use billing_core::payment::CollectionMethod;
-use billing_core::ports::BookingFilter;
+use billing_core::payment::{CollectionMethod, PaymentState};
+use billing_core::ports::{BookingFilter, StoredResponse};
 use billing_core::prelude::{AuthorizeBooking, ChargeBooking, PaymentSource, RecordCollection};
 use billing_core::status::PaymentStatus;
 use futures_util::StreamExt;
@@ -21,7 +21,10 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::customers::check_payment_method;
-use super::{Answer, answer_receipt, created_status, key_was_used, run_to_end};
+use super::{
+    Answer, BULK_RESULT, JSON, answer_receipt, as_outcome, created_status, keep_first_answer,
+    key_was_used, run_to_end,
+};
 use crate::extract::{ApiJson, ApiPath, ApiQuery, IdemKey, OptionalJson, Tenant};
 use crate::problem::{MoneyProblems, Problem, ProblemDetails, ReadProblems, WriteProblems};
 use crate::state::Api;
@@ -264,7 +267,16 @@ pub(crate) async fn charge(
     let engine = Arc::clone(&api.engine);
     let tenant = business.clone();
     let result = run_to_end(async move { engine.charge(&tenant, command).await }).await?;
-    Ok(answer_receipt(&api, &business, "charge", result, Answer::Created, used).await)
+    Ok(answer_receipt(
+        &api,
+        &business,
+        "charge",
+        result,
+        Answer::Created,
+        key.as_ref(),
+        used,
+    )
+    .await)
 }
 
 /// Record money collected outside the gateway (cash, check, e-transfer...). It counts as paid
@@ -319,7 +331,16 @@ pub(crate) async fn collect(
     let tenant = business.clone();
     let result =
         run_to_end(async move { engine.record_collection(&tenant, command).await }).await?;
-    Ok(answer_receipt(&api, &business, "collection", result, Answer::Created, used).await)
+    Ok(answer_receipt(
+        &api,
+        &business,
+        "collection",
+        result,
+        Answer::Created,
+        key.as_ref(),
+        used,
+    )
+    .await)
 }
 
 /// Place a hold on a booking's saved card, captured later.
@@ -362,6 +383,7 @@ pub(crate) async fn authorize(
         "authorization",
         result,
         Answer::Created,
+        key.as_ref(),
         used,
     )
     .await)
@@ -372,7 +394,9 @@ pub(crate) async fn authorize(
 /// The bookings are charged in parallel (a bounded number at once, paced under the gateway's
 /// rate limit); the results come back one per booking, in the order asked, each with the status
 /// a single charge would have answered. One decline does not stop the others. With an
-/// `Idempotency-Key`, each booking's charge runs under `{key}/{booking}`.
+/// `Idempotency-Key`, each booking's charge runs under `{key}/{booking}`, and the same batch
+/// sent again answers each booking's settled result (charged or declined) exactly as the first
+/// time.
 #[utoipa::path(
     post, path = "/v1/charges/bulk", tag = "payments",
     params(("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters")),
@@ -385,7 +409,7 @@ pub(crate) async fn bulk_charge(
     Tenant(business): Tenant,
     IdemKey(key): IdemKey,
     ApiJson(body): ApiJson<BulkRequest>,
-) -> Result<Json<BulkResponse>, Problem> {
+) -> Result<Response, Problem> {
     if body.bookings.is_empty() || body.bookings.len() > api.config.bulk_max_bookings {
         return Err(Problem::invalid_request(format!(
             "a bulk charge takes 1 to {} bookings",
@@ -421,11 +445,22 @@ pub(crate) async fn bulk_charge(
             .await
     })
     .await?;
-    Ok(Json(BulkResponse { results }))
+    // What `Json(BulkResponse { results })` writes, with each result as its own JSON text: a
+    // result kept from the first run goes in as it was written then.
+    let body = format!("{{\"results\":[{}]}}", results.join(","));
+    let mut response = body.into_response();
+    response.headers_mut().insert(
+        axum::http::header::CONTENT_TYPE,
+        axum::http::HeaderValue::from_static(JSON),
+    );
+    Ok(response)
 }
 
-/// One booking of a bulk charge, paced by the token bucket.
-async fn charge_one(api: Api, business: Business, command: ChargeBooking) -> BulkResultJson {
+/// One booking of a bulk charge, paced by the token bucket, as the JSON text of its
+/// [`BulkResultJson`]. Under a key, a settled result (charged or declined) is kept as the
+/// part's first answer, and a replay whose first answer was kept answers it as it was.
+async fn charge_one(api: Api, business: Business, command: ChargeBooking) -> String {
+    let key = command.idempotency_key.clone();
     let booking = command.booking.to_string();
     api.limiter.acquire().await;
     let engine = Arc::clone(&api.engine);
@@ -434,23 +469,68 @@ async fn charge_one(api: Api, business: Business, command: ChargeBooking) -> Bul
     let result = match result {
         Ok(result) => result,
         Err(problem) => {
-            return BulkResultJson {
+            return result_text(&BulkResultJson {
                 booking,
                 status: problem.status,
                 payment: None,
                 error: Some(problem.into_details()),
-            };
+            });
         }
     };
+    let mut keep = key.as_ref();
+    let result = match result {
+        Ok(mut receipt) => match receipt.first_response.take() {
+            Some(stored) if stored.content_type == BULK_RESULT => {
+                count_payment(
+                    "charge",
+                    match &receipt.payment.state {
+                        PaymentState::Failed(_) => "declined",
+                        state => state.name(),
+                    },
+                );
+                return stored.body;
+            }
+            // A single charge's answer was kept under the key (the client used the part's
+            // key on its own): this result is answered from the payment, and not kept.
+            Some(_) => {
+                keep = None;
+                as_outcome(receipt)
+            }
+            None => Ok(receipt),
+        },
+        other => other,
+    };
+    let (entry, settled) = bulk_result(&api, &business, booking, result).await;
+    let text = result_text(&entry);
+    if let Some(key) = keep.filter(|_| settled) {
+        let stored = StoredResponse {
+            status: entry.status,
+            content_type: BULK_RESULT.to_owned(),
+            body: text.clone(),
+        };
+        keep_first_answer(&api, &business, key, stored).await;
+    }
+    text
+}
+
+/// A booking's result in a bulk charge, and whether it is settled (charged or declined: the
+/// result a replay must answer again).
+async fn bulk_result(
+    api: &Api,
+    business: &Business,
+    booking: String,
+    result: Result<billing_core::billing::Receipt, BillingError>,
+) -> (BulkResultJson, bool) {
     match result {
         Ok(receipt) => {
             count_payment("charge", receipt.payment.state.name());
-            BulkResultJson {
+            let entry = BulkResultJson {
                 booking,
                 status: created_status(&receipt.payment).as_u16(),
                 payment: Some(PaymentJson::from(&receipt.payment)),
                 error: None,
-            }
+            };
+            (entry, !receipt.payment.state.is_in_flight())
         }
         Err(error) => {
             let shown = match &error {
@@ -460,7 +540,7 @@ async fn charge_one(api: Api, business: Business, command: ChargeBooking) -> Bul
                     ..
                 } => api
                     .engine
-                    .payment(&business, payment)
+                    .payment(business, payment)
                     .await
                     .ok()
                     .map(|view| PaymentJson::from(&view.payment)),
@@ -473,28 +553,35 @@ async fn charge_one(api: Api, business: Business, command: ChargeBooking) -> Bul
             } = &error
             {
                 count_payment("charge", "pending");
-                return BulkResultJson {
+                let entry = BulkResultJson {
                     booking,
                     status: StatusCode::ACCEPTED.as_u16(),
                     payment: shown,
                     error: None,
                 };
+                return (entry, false);
             }
-            count_payment(
-                "charge",
-                if matches!(error, BillingError::Declined { .. }) {
-                    "declined"
-                } else {
-                    error.code()
-                },
-            );
+            let declined = matches!(error, BillingError::Declined { .. });
+            count_payment("charge", if declined { "declined" } else { error.code() });
             let problem = Problem::from(error);
-            BulkResultJson {
+            let entry = BulkResultJson {
                 booking,
                 status: problem.status,
                 payment: shown,
                 error: Some(problem.into_details()),
-            }
+            };
+            (entry, declined)
         }
     }
+}
+
+/// A bulk result as JSON text.
+fn result_text(entry: &BulkResultJson) -> String {
+    serde_json::to_string(entry).unwrap_or_else(|error| {
+        tracing::error!(%error, "a bulk result could not be written as JSON");
+        format!(
+            "{{\"booking\":{},\"status\":500}}",
+            serde_json::Value::String(entry.booking.clone())
+        )
+    })
 }

@@ -94,7 +94,16 @@ pub(crate) async fn capture(
     let engine = Arc::clone(&api.engine);
     let tenant = business.clone();
     let result = run_to_end(async move { engine.capture(&tenant, command).await }).await?;
-    Ok(answer_receipt(&api, &business, "capture", result, Answer::Created, used).await)
+    Ok(answer_receipt(
+        &api,
+        &business,
+        "capture",
+        result,
+        Answer::Created,
+        key.as_ref(),
+        used,
+    )
+    .await)
 }
 
 /// Release a hold (what was captured stays captured). A hold that is not open is 409
@@ -118,7 +127,16 @@ pub(crate) async fn cancel(
     let engine = Arc::clone(&api.engine);
     let tenant = business.clone();
     let result = run_to_end(async move { engine.cancel_hold(&tenant, &id).await }).await?;
-    Ok(answer_receipt(&api, &business, "authorization", result, Answer::Ok, false).await)
+    Ok(answer_receipt(
+        &api,
+        &business,
+        "authorization",
+        result,
+        Answer::Ok,
+        None,
+        false,
+    )
+    .await)
 }
 
 /// Refund all or part of a charge, collection or capture.
@@ -163,7 +181,16 @@ pub(crate) async fn refund(
     let engine = Arc::clone(&api.engine);
     let tenant = business.clone();
     let result = run_to_end(async move { engine.refund(&tenant, command).await }).await?;
-    Ok(answer_receipt(&api, &business, "refund", result, Answer::Created, used).await)
+    Ok(answer_receipt(
+        &api,
+        &business,
+        "refund",
+        result,
+        Answer::Created,
+        key.as_ref(),
+        used,
+    )
+    .await)
 }
 
 /// Settle a pending payment from the gateway's record. A settled payment is answered as it is.
@@ -192,5 +219,14 @@ pub(crate) async fn reconcile(
         }
         other => other,
     };
-    Ok(answer_receipt(&api, &business, "reconcile", result, Answer::Ok, false).await)
+    Ok(answer_receipt(
+        &api,
+        &business,
+        "reconcile",
+        result,
+        Answer::Ok,
+        None,
+        false,
+    )
+    .await)
 }
