@@ -406,9 +406,12 @@ const SESSION_STATEMENTS: &str = "\
     PREPARE billing_read_ledgers (text, text[]) AS \
         SELECT b.id, b.body::text, e.position, e.body::text \
         FROM bookings b \
-        LEFT JOIN entry_bookings l ON l.business_id = b.business_id AND l.booking_id = b.id \
-        LEFT JOIN entries e ON e.business_id = l.business_id AND e.payment_id = l.payment_id \
-            AND e.seq = l.seq \
+        LEFT JOIN LATERAL ( \
+            SELECT e.position, e.body FROM entry_bookings l \
+            JOIN entries e ON e.business_id = l.business_id AND e.payment_id = l.payment_id \
+                AND e.seq = l.seq \
+            WHERE l.business_id = b.business_id AND l.booking_id = b.id OFFSET 0 \
+        ) e ON TRUE \
         WHERE b.business_id = $1 AND b.id = ANY($2); \
     PREPARE billing_claim (text, text, text, text, boolean, timestamptz) AS \
         INSERT INTO idempotency_keys \
@@ -464,11 +467,22 @@ const SESSION_STATEMENTS: &str = "\
 
 /// The read of bookings with the entries touching each, in the order they were written, up to
 /// the business id. One statement whatever the number of bookings.
+///
+/// The entries are read in a `LATERAL` subquery per booking, kept apart by `OFFSET 0` (which
+/// stops Postgres from flattening it back into a join), on purpose: plans are generic (see the
+/// store's connection options), and a plain join let Postgres plan the entries side once for
+/// the whole business (every entry of every booking, materialized) while the tables were
+/// small, and keep that plan as they grew: each read then cost as much as the whole ledger,
+/// and charges through the service slowed down as they were made. The fenced lateral form can
+/// only be an index lookup per booking.
 const READ_LEDGERS: &str = "SELECT b.id, b.body::text, e.position, e.body::text \
      FROM bookings b \
-     LEFT JOIN entry_bookings l ON l.business_id = b.business_id AND l.booking_id = b.id \
-     LEFT JOIN entries e ON e.business_id = l.business_id AND e.payment_id = l.payment_id \
-          AND e.seq = l.seq \
+     LEFT JOIN LATERAL ( \
+         SELECT e.position, e.body FROM entry_bookings l \
+         JOIN entries e ON e.business_id = l.business_id AND e.payment_id = l.payment_id \
+             AND e.seq = l.seq \
+         WHERE l.business_id = b.business_id AND l.booking_id = b.id OFFSET 0 \
+     ) e ON TRUE \
      WHERE b.business_id = ";
 
 /// A row of [`READ_LEDGERS`]: booking id and body, and one entry's position and body.
