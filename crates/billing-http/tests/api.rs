@@ -1223,6 +1223,40 @@ async fn bulk_results_come_in_order_with_one_decline() {
 }
 
 #[tokio::test]
+async fn a_bulk_charge_sends_again_what_the_gateway_refused_as_rate_limited() {
+    let h = Harness::with(|state| {
+        state.with_config(HttpConfig {
+            bulk_concurrency: 1,
+            ..HttpConfig::default()
+        })
+    })
+    .await;
+    h.seed("c1", "pm_card_visa", "b1", "10.00").await;
+    h.seed("c2", "pm_card_visa", "b2", "20.00").await;
+    h.gateway.script(Scripted::Fail(
+        billing_core::ports::GatewayError::RateLimited,
+    ));
+    let reply = h
+        .post_keyed(
+            "/v1/charges/bulk",
+            json!({"bookings": ["b1", "b2"]}),
+            "batch-rate",
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    let statuses: Vec<u64> = reply.json["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["status"].as_u64().unwrap())
+        .collect();
+    assert_eq!(statuses, [201, 201], "{}", reply.text);
+    // Three calls: b1 refused, b1 again, b2; two charges made.
+    assert_eq!(h.gateway.count("charge"), 3);
+    assert_eq!(h.gateway.payments_made(), 2);
+}
+
+#[tokio::test]
 async fn a_replayed_bulk_charge_answers_the_first_body_byte_for_byte() {
     let h = Harness::new().await;
     h.seed("c1", "pm_card_visa", "b1", "10.00").await;

@@ -13,7 +13,7 @@ use billing_core::error::BillingError;
 use billing_core::ids::BookingId;
 use billing_core::money::{Currency, Money};
 use billing_core::payment::{CollectionMethod, PaymentState};
-use billing_core::ports::{BookingFilter, StoredResponse};
+use billing_core::ports::{BookingFilter, GatewayError, StoredResponse};
 use billing_core::prelude::{AuthorizeBooking, ChargeBooking, PaymentSource, RecordCollection};
 use billing_core::status::PaymentStatus;
 use futures_util::StreamExt;
@@ -456,16 +456,38 @@ pub(crate) async fn bulk_charge(
     Ok(response)
 }
 
+/// How many times a bulk charge sends one booking's charge that the gateway refused as rate
+/// limited.
+const BULK_ATTEMPTS: u32 = 4;
+
 /// One booking of a bulk charge, paced by the token bucket, as the JSON text of its
 /// [`BulkResultJson`]. Under a key, a settled result (charged or declined) is kept as the
 /// part's first answer, and a replay whose first answer was kept answers it as it was.
 async fn charge_one(api: Api, business: Business, command: ChargeBooking) -> String {
     let key = command.idempotency_key.clone();
     let booking = command.booking.to_string();
-    api.limiter.acquire().await;
-    let engine = Arc::clone(&api.engine);
-    let tenant = business.clone();
-    let result = run_to_end(async move { engine.charge(&tenant, command).await }).await;
+    // The bucket keeps the batch under the gateway's limit, but the two limits do not tick
+    // together: a charge the gateway refused as rate limited did nothing (its key is free
+    // again), so it waits for another token and goes again, a few times.
+    let mut attempts = 0;
+    let result = loop {
+        api.limiter.acquire().await;
+        attempts += 1;
+        let engine = Arc::clone(&api.engine);
+        let tenant = business.clone();
+        let command = command.clone();
+        let result = run_to_end(async move { engine.charge(&tenant, command).await }).await;
+        let rate_limited = matches!(
+            &result,
+            Ok(Err(BillingError::Gateway {
+                error: GatewayError::RateLimited,
+                ..
+            }))
+        );
+        if !rate_limited || attempts >= BULK_ATTEMPTS {
+            break result;
+        }
+    };
     let result = match result {
         Ok(result) => result,
         Err(problem) => {
