@@ -6,12 +6,12 @@
 //! rustls without a default one.)
 
 use std::io::{BufRead, BufReader};
-use std::net::TcpListener;
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
 use std::time::Duration;
 
 use crate::error::{Error, Result};
+use crate::process::free_port;
 
 /// The server: accepts every recipient but `refused@...` (550) and `busy@...` (451), and
 /// prints each message it receives as one JSON line; it stops when its stdin closes, so it
@@ -76,16 +76,6 @@ impl Drop for TestSmtp {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-fn free_port() -> Result<u16> {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .map(|addr| addr.port())
-        .map_err(|source| Error::Io {
-            context: "finding a free port".into(),
-            source,
-        })
 }
 
 impl TestSmtp {

@@ -68,22 +68,41 @@ where
         payment_method: &str,
     ) -> Result<SavedCard, BillingError> {
         let gateway_customer = self.gateway_customer(business, customer).await?;
-        let account = business.gateway_account.clone();
-        let mut card = self
+        let card = self
             .gateway
-            .attach_card(account.clone(), &gateway_customer, payment_method)
+            .attach_card(
+                business.gateway_account.clone(),
+                &gateway_customer,
+                payment_method,
+            )
             .await
             .map_err(|error| BillingError::Gateway {
                 payment: None,
                 error,
             })?;
+        self.keep_card(business, customer, &gateway_customer, card)
+            .await
+    }
+
+    /// Saves a card attached at the gateway on the profile; the first card becomes the default.
+    pub(super) async fn keep_card(
+        &self,
+        business: &Business,
+        customer: &CustomerId,
+        gateway_customer: &str,
+        mut card: SavedCard,
+    ) -> Result<SavedCard, BillingError> {
         let existing = self.store.cards(&business.id, customer).await?;
         card.is_default = existing
             .iter()
             .all(|c| !c.is_default || c.payment_method == card.payment_method);
         if card.is_default {
             self.gateway
-                .set_default_card(account, &gateway_customer, &card.payment_method)
+                .set_default_card(
+                    business.gateway_account.clone(),
+                    gateway_customer,
+                    &card.payment_method,
+                )
                 .await
                 .map_err(|error| BillingError::Gateway {
                     payment: None,

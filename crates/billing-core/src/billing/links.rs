@@ -657,35 +657,6 @@ where
         Ok((token, url))
     }
 
-    /// Saves a card attached at the gateway on the profile; the first card becomes the default.
-    async fn keep_card(
-        &self,
-        business: &Business,
-        customer: &CustomerId,
-        gateway_customer: &str,
-        mut card: SavedCard,
-    ) -> Result<SavedCard, BillingError> {
-        let existing = self.store.cards(&business.id, customer).await?;
-        card.is_default = existing
-            .iter()
-            .all(|c| !c.is_default || c.payment_method == card.payment_method);
-        if card.is_default {
-            self.gateway
-                .set_default_card(
-                    business.gateway_account.clone(),
-                    gateway_customer,
-                    &card.payment_method,
-                )
-                .await
-                .map_err(|error| BillingError::Gateway {
-                    payment: None,
-                    error,
-                })?;
-        }
-        self.store.put_card(&business.id, customer, &card).await?;
-        Ok(card)
-    }
-
     /// Queues the customer's receipt and the business's notice of a payment.
     async fn email_payment(
         &self,
