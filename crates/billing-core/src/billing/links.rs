@@ -161,7 +161,7 @@ where
         business: &Business,
         command: CreatePaymentLink,
     ) -> Result<IssuedLink, BillingError> {
-        let pages = self.pages()?;
+        self.pages()?;
         let count = command.bookings.len();
         if count == 0 || count > MAX_LINK_BOOKINGS {
             return Err(BillingError::InvalidInput(
@@ -177,11 +177,7 @@ where
             ));
         }
         let customer = self.customer(business, &command.customer).await?;
-        let email = if command.send_email {
-            Some(Self::email_of(&customer)?)
-        } else {
-            None
-        };
+        let email = Self::email_if(&customer, command.send_email)?;
         let locked = self.load_unlocked(business, &command.bookings).await?;
         let mut summaries = Vec::with_capacity(count);
         for booking in &command.bookings {
@@ -199,41 +195,21 @@ where
             summaries.push(summary);
         }
         let (amount, linked) = shares(&summaries, command.amount)?;
-        let now = self.now();
-        let link = PaymentLink {
-            id: self.ids.link_id(),
-            customer: customer.id.clone(),
-            purpose: LinkPurpose::Payment {
+        let purpose = LinkPurpose::Payment {
+            amount,
+            bookings: linked,
+        };
+        self.issue(business, &customer, purpose, email, |link, url| {
+            EmailContent::PaymentLink(PaymentLinkData {
+                business_name: business.name.clone(),
+                customer_name: customer.name.clone(),
                 amount,
-                bookings: linked,
-            },
-            created_at: now,
-            expires_at: now + pages.link_lifetime,
-            state: LinkState::Open,
-        };
-        let (_token, url) = self.store_link(business, &link).await?;
-        let notification = match email {
-            Some(to) => {
-                let content = EmailContent::PaymentLink(PaymentLinkData {
-                    business_name: business.name.clone(),
-                    customer_name: customer.name.clone(),
-                    amount,
-                    bookings: Self::lines(&locked, &link.bookings()),
-                    url: url.clone(),
-                    expires_at: link.expires_at,
-                });
-                Some(
-                    self.queue_email(&business.id, &customer.id, &to, &content)
-                        .await?,
-                )
-            }
-            None => None,
-        };
-        Ok(IssuedLink {
-            link,
-            url,
-            notification,
+                bookings: Self::lines(&locked, &link.bookings()),
+                url,
+                expires_at: link.expires_at,
+            })
         })
+        .await
     }
 
     /// Makes a card request: a link to a page where the customer saves a card. Emails it when
@@ -244,43 +220,24 @@ where
         customer: &CustomerId,
         send_email: bool,
     ) -> Result<IssuedLink, BillingError> {
-        let pages = self.pages()?;
+        self.pages()?;
         let customer = self.customer(business, customer).await?;
-        let email = if send_email {
-            Some(Self::email_of(&customer)?)
-        } else {
-            None
-        };
-        let now = self.now();
-        let link = PaymentLink {
-            id: self.ids.link_id(),
-            customer: customer.id.clone(),
-            purpose: LinkPurpose::CardRequest,
-            created_at: now,
-            expires_at: now + pages.link_lifetime,
-            state: LinkState::Open,
-        };
-        let (_token, url) = self.store_link(business, &link).await?;
-        let notification = match email {
-            Some(to) => {
-                let content = EmailContent::CardRequest(CardRequestData {
+        let email = Self::email_if(&customer, send_email)?;
+        self.issue(
+            business,
+            &customer,
+            LinkPurpose::CardRequest,
+            email,
+            |link, url| {
+                EmailContent::CardRequest(CardRequestData {
                     business_name: business.name.clone(),
                     customer_name: customer.name.clone(),
-                    url: url.clone(),
+                    url,
                     expires_at: link.expires_at,
-                });
-                Some(
-                    self.queue_email(&business.id, &customer.id, &to, &content)
-                        .await?,
-                )
-            }
-            None => None,
-        };
-        Ok(IssuedLink {
-            link,
-            url,
-            notification,
-        })
+                })
+            },
+        )
+        .await
     }
 
     /// A link of the business.
@@ -642,19 +599,46 @@ where
         }
     }
 
-    /// Stores a new link with a fresh token; returns the token and the link's URL.
-    async fn store_link(
+    /// Makes and stores a new open link with a fresh token, and queues the email `content`
+    /// (given the link and its URL) to `email` when there is one.
+    async fn issue(
         &self,
         business: &Business,
-        link: &PaymentLink,
-    ) -> Result<(LinkToken, String), BillingError> {
+        customer: &Customer,
+        purpose: LinkPurpose,
+        email: Option<String>,
+        content: impl FnOnce(&PaymentLink, String) -> EmailContent,
+    ) -> Result<IssuedLink, BillingError> {
         let pages = self.pages()?;
+        let now = self.now();
+        let link = PaymentLink {
+            id: self.ids.link_id(),
+            customer: customer.id.clone(),
+            purpose,
+            created_at: now,
+            expires_at: now + pages.link_lifetime,
+            state: LinkState::Open,
+        };
         let token = LinkToken::from_random(pages.secrets.secret_bytes());
         self.store
-            .create_link(&business.id, link, &token.hash())
+            .create_link(&business.id, &link, &token.hash())
             .await?;
-        let url = pages.url(link, &token);
-        Ok((token, url))
+        let url = pages.url(&link, &token);
+        let notification = match email {
+            Some(to) => {
+                let content = content(&link, url.clone());
+                Some(
+                    self.queue_email(&business.id, &customer.id, &to, &content)
+                        .await?,
+                )
+            }
+            None => None,
+        };
+        Ok(IssuedLink {
+            link,
+            url,
+            notification,
+        })
     }
 
     /// Queues the customer's receipt and the business's notice of a payment.
@@ -746,10 +730,15 @@ where
         Ok(notification)
     }
 
-    fn email_of(customer: &Customer) -> Result<String, BillingError> {
+    /// The customer's address when an email is asked for; refused when they have none.
+    fn email_if(customer: &Customer, asked: bool) -> Result<Option<String>, BillingError> {
+        if !asked {
+            return Ok(None);
+        }
         customer
             .email
             .clone()
+            .map(Some)
             .ok_or_else(|| BillingError::NoEmailAddress(customer.id.clone()))
     }
 }
