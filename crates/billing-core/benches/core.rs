@@ -6,11 +6,12 @@
 use std::sync::Arc;
 
 use billing_core::payment::fold;
-use billing_core::ports::Ledger;
+use billing_core::ports::{Ledger, LedgerRead};
 use billing_core::prelude::*;
 use billing_core::status::summarize;
 use billing_core::testkit::{
-    FixedClock, MemoryStore, ScriptedGateway, SequentialIds, seed_customer_with_card,
+    FixedClock, MemoryStore, ScriptedGateway, SequentialIds, SequentialSecrets,
+    seed_customer_with_card,
 };
 use criterion::{Criterion, criterion_group, criterion_main};
 
@@ -26,11 +27,8 @@ fn allocation(c: &mut Criterion) {
     });
 }
 
-async fn service_with_bookings(
-    count: usize,
-    price: i64,
-) -> (Billing<MemoryStore, ScriptedGateway>, Business) {
-    let store = MemoryStore::new();
+async fn service_with_bookings(count: usize, price: i64) -> (Billing, Arc<MemoryStore>, Business) {
+    let store = Arc::new(MemoryStore::new());
     let business = Business {
         id: BusinessId::new("acme").unwrap(),
         name: "Acme".into(),
@@ -38,14 +36,15 @@ async fn service_with_bookings(
         email: None,
     };
     let customer = CustomerId::new("c").unwrap();
-    seed_customer_with_card(&store, &business.id, &customer)
+    seed_customer_with_card(&*store, &business.id, &customer)
         .await
         .unwrap();
     let billing = Billing::new(
-        store,
-        ScriptedGateway::new(),
+        store.clone(),
+        Arc::new(ScriptedGateway::new()),
         Arc::new(FixedClock::default()),
         Arc::new(SequentialIds::default()),
+        Arc::new(SequentialSecrets::default()),
     );
     for n in 0..count {
         let items = vec![LineItem::new(LineItemKind::Service, "Service", usd(price)).unwrap()];
@@ -58,13 +57,13 @@ async fn service_with_bookings(
         .unwrap();
         billing.put_booking(&business, account).await.unwrap();
     }
-    (billing, business)
+    (billing, store, business)
 }
 
 fn charge(booking: &str, cents: i64) -> ChargeBooking {
     ChargeBooking {
         booking: BookingId::new(booking).unwrap(),
-        amount: Some(usd(cents)),
+        amount: Some(usd(cents).into()),
         source: PaymentSource::CardOnFile,
         idempotency_key: None,
         allow_duplicate: true,
@@ -75,20 +74,18 @@ fn balance_of_a_long_history(c: &mut Criterion) {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .build()
         .unwrap();
-    let (billing, business) = runtime.block_on(async {
-        let (billing, business) = service_with_bookings(1, 1_000_000).await;
+    let (store, business) = runtime.block_on(async {
+        let (billing, store, business) = service_with_bookings(1, 1_000_000).await;
         for _ in 0..50 {
             billing.charge(&business, charge("b-0", 100)).await.unwrap();
         }
-        (billing, business)
+        (store, business)
     });
+    let ids = [BookingId::new("b-0").unwrap()];
     let ledger = runtime
-        .block_on(
-            billing
-                .store()
-                .load(&business.id, &[BookingId::new("b-0").unwrap()]),
-        )
+        .block_on(store.read(&business.id, &LedgerRead::bookings(&ids)))
         .unwrap()
+        .ledgers
         .remove(0);
     let now = FixedClock::default();
     c.bench_function("fold and summarize a booking with 50 charges", |b| {
@@ -114,7 +111,8 @@ fn charge_through_the_service(c: &mut Criterion) {
             b.iter_custom(|iters| {
                 runtime.block_on(async {
                     // One fresh booking per charge, made before the clock starts.
-                    let (billing, business) = service_with_bookings(iters as usize, 10_000).await;
+                    let (billing, _, business) =
+                        service_with_bookings(iters as usize, 10_000).await;
                     let start = std::time::Instant::now();
                     for n in 0..iters {
                         billing

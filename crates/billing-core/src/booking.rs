@@ -7,8 +7,6 @@ use crate::money::{Currency, Money, MoneyError};
 
 /// What a line item is. Discounts lower the price; everything else raises it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
 pub enum LineItemKind {
     /// The booked service itself.
     Service,
@@ -20,7 +18,6 @@ pub enum LineItemKind {
 
 /// One line of a booking's price. The amount is never negative; a discount's kind subtracts it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct LineItem {
     /// What the line is.
     pub kind: LineItemKind,
@@ -87,7 +84,6 @@ pub enum BookingError {
 
 /// A booking as billing sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct BookingAccount {
     /// The platform's booking id.
     pub id: BookingId,

@@ -4,7 +4,6 @@ use crate::ids::{BusinessId, CustomerId};
 
 /// A business using the engine: a tenant. Every object belongs to exactly one.
 #[derive(Debug, Clone, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Business {
     /// Its id.
     pub id: BusinessId,
@@ -19,7 +18,6 @@ pub struct Business {
 
 /// A customer of a business.
 #[derive(Debug, Clone, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Customer {
     /// The platform's customer id.
     pub id: CustomerId,
@@ -33,7 +31,6 @@ pub struct Customer {
 
 /// A card saved at the gateway for future charges. Only the gateway holds the card number.
 #[derive(Debug, Clone, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct SavedCard {
     /// The gateway's payment method id (`pm_...`).
     pub payment_method: String,

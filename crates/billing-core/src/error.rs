@@ -2,11 +2,12 @@
 
 use crate::booking::BookingError;
 use crate::idempotency::IdempotencyKey;
-use crate::ids::{BookingId, CustomerId, LinkId, PaymentId};
+use crate::ids::{BookingId, BusinessId, CustomerId, LinkId, NotificationId, PaymentId};
 use crate::money::{Currency, Money, MoneyError};
-use crate::payment::{Failure, FoldError};
+use crate::payment::FoldError;
 use crate::ports::{
-    DirectoryError, GatewayError, LedgerError, LinkStoreError, NotificationLogError,
+    BusinessesError, DirectoryError, GatewayError, LedgerError, LinkStoreError,
+    NotificationLogError,
 };
 use crate::status::BalanceError;
 
@@ -119,14 +120,6 @@ pub enum BillingError {
     /// The booking's billing view is invalid.
     #[error(transparent)]
     InvalidBooking(#[from] BookingError),
-    /// The card was declined or the payment failed at the gateway; it is recorded as failed.
-    #[error("payment {payment} failed: {}", failure.message)]
-    Declined {
-        /// The failed payment.
-        payment: PaymentId,
-        /// Why.
-        failure: Failure,
-    },
     /// The gateway did nothing (rate limited, refused, unreachable). Any payment opened for it
     /// is recorded as failed and the idempotency key is free again.
     #[error("gateway error: {error}")]
@@ -136,6 +129,12 @@ pub enum BillingError {
         /// The gateway's error.
         error: GatewayError,
     },
+    /// A business with that id already exists.
+    #[error("business {0} already exists")]
+    BusinessExists(BusinessId),
+    /// The business store failed; nothing was written.
+    #[error(transparent)]
+    Businesses(#[from] BusinessesError),
     /// The ledger failed; nothing was written.
     #[error(transparent)]
     Ledger(#[from] LedgerError),
@@ -145,6 +144,9 @@ pub enum BillingError {
     /// Payment links need the hosted pages' settings, which this service was not given.
     #[error("payment links and card requests are not configured")]
     HostedPagesNotConfigured,
+    /// The business has no such notification.
+    #[error("notification {0} not found")]
+    NotificationNotFound(NotificationId),
     /// The business has no such link.
     #[error("link {0} not found")]
     LinkNotFound(LinkId),
@@ -227,9 +229,10 @@ impl BillingError {
             BillingError::BookingHasPayments(_) => "booking_has_payments",
             BillingError::InvalidInput(_) => "invalid_input",
             BillingError::InvalidBooking(_) => "invalid_booking",
-            BillingError::Declined { .. } => "card_declined",
+            BillingError::BusinessExists(_) => "business_exists",
             BillingError::Gateway { error, .. } => error.code(),
             BillingError::HostedPagesNotConfigured => "hosted_pages_not_configured",
+            BillingError::NotificationNotFound(_) => "notification_not_found",
             BillingError::LinkNotFound(_) => "link_not_found",
             BillingError::LinkNotOpen { .. } => "link_not_open",
             BillingError::LinkUnavailable => "link_unavailable",
@@ -237,7 +240,9 @@ impl BillingError {
             BillingError::LinkChanged => "link_changed",
             BillingError::NoEmailAddress(_) => "no_email_address",
             BillingError::Email(_) => "email_failed",
+            BillingError::Ledger(LedgerError::Conflict(_)) => "busy",
             BillingError::Ledger(_)
+            | BillingError::Businesses(_)
             | BillingError::Directory(_)
             | BillingError::Links(_)
             | BillingError::Notifications(_) => "storage_unavailable",

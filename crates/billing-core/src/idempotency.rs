@@ -5,8 +5,6 @@ use std::fmt;
 /// A client's idempotency key (the HTTP `Idempotency-Key` header): 1 to 255 visible ASCII
 /// characters.
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[cfg_attr(feature = "serde", serde(try_from = "String", into = "String"))]
 pub struct IdempotencyKey(String);
 
 /// A key that is empty, too long, or has characters other than visible ASCII.
@@ -65,5 +63,4 @@ impl From<IdempotencyKey> for String {
 /// What a command asked for, in a canonical text: two requests under one key must have the same
 /// fingerprint, or the second is refused.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Fingerprint(pub String);

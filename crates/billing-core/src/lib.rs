@@ -7,38 +7,47 @@
 //! It also queues the emails about payments (payment links, card requests, receipts, notices to
 //! the business) and delivers them apart from any payment, retrying with backoff ([`notifier`]).
 //!
-//! The crate does no I/O. Storage, the card gateway, the mailer, the clock and id generation are
-//! ports ([`ports`]); adapters implement them. The `testkit` feature brings an in-memory store,
-//! a scripted gateway and a scripted mailer that embedders can test against.
+//! The crate does no I/O. Storage, the card gateway, the mailer, the clock, id generation and
+//! randomness are ports ([`ports`]); adapters implement them, and [`billing::Billing`] holds each
+//! as a trait object, so that every driving adapter drives the same service the same way. A
+//! money move answers a [`receipt::Receipt`]: settled, pending or declined, and whether it
+//! replays an earlier command. The `testkit` feature brings an in-memory store, a scripted
+//! gateway and a scripted mailer that embedders can test against.
 //!
 //! ```
 //! use std::sync::Arc;
 //! use billing_core::prelude::*;
-//! use billing_core::testkit::{FixedClock, MemoryStore, ScriptedGateway, SequentialIds};
+//! use billing_core::testkit::{FixedClock, MemoryStore, ScriptedGateway, SequentialIds, SequentialSecrets};
 //!
 //! # tokio_test_block_on(async {
-//! let gateway = ScriptedGateway::new();
-//! let billing = Billing::new(MemoryStore::new(), gateway, Arc::new(FixedClock::default()), Arc::new(SequentialIds::default()));
+//! let billing = Billing::new(
+//!     Arc::new(MemoryStore::new()),     // or Postgres, SQLite, your own store
+//!     Arc::new(ScriptedGateway::new()), // or Stripe, the sandbox
+//!     Arc::new(FixedClock::default()),
+//!     Arc::new(SequentialIds::default()),
+//!     Arc::new(SequentialSecrets::default()),
+//! );
 //! let business = Business { id: BusinessId::new("acme-cleaning")?, name: "Acme Cleaning".into(), gateway_account: None, email: None };
 //!
 //! // A customer with a card on file, and a 215.50 booking.
 //! let customer = CustomerId::new("c-1")?;
 //! billing.put_customer(&business, Customer { id: customer.clone(), name: "Ada".into(), email: None, gateway_customer: None }).await?;
 //! billing.attach_card(&business, &customer, "pm_card_visa").await?;
-//! let usd = Currency::USD;
-//! let booking = BookingAccount::new(BookingId::new("b-1")?, customer, usd, vec![
-//!     LineItem::new(LineItemKind::Service, "Deep clean", Money::parse("215.50", usd)?)?,
+//! let booking = BookingAccount::new(BookingId::new("b-1")?, customer, Currency::USD, vec![
+//!     LineItem::new(LineItemKind::Service, "Deep clean", Money::parse("215.50", Currency::USD)?)?,
 //! ])?;
 //! billing.put_booking(&business, booking).await?;
 //!
-//! // Charge an advance, then the rest.
+//! // Charge an advance (an amount as a client typed it, read in the booking's currency), then
+//! // the rest (no amount: the balance due).
 //! let charge = |amount| ChargeBooking {
 //!     booking: BookingId::new("b-1").unwrap(), amount, source: PaymentSource::CardOnFile,
 //!     idempotency_key: None, allow_duplicate: false,
 //! };
-//! billing.charge(&business, charge(Some(Money::parse("30.00", usd)?))).await?;
+//! billing.charge(&business, charge(Some(Amount::parse("30.00")?))).await?;
 //! let receipt = billing.charge(&business, charge(None)).await?;
-//! assert_eq!(receipt.payment.amount, Money::parse("185.50", usd)?);
+//! assert_eq!(receipt.outcome(), Outcome::Settled);
+//! assert_eq!(receipt.payment.amount, Money::parse("185.50", Currency::USD)?);
 //! assert_eq!(receipt.bookings[0].status.status, PaymentStatus::ChargedInFull);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! # }).unwrap();
@@ -62,16 +71,16 @@ pub mod notification;
 pub mod notifier;
 pub mod payment;
 pub mod ports;
+pub mod receipt;
 pub mod status;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 
 /// The names most embedders need.
 pub mod prelude {
-    pub use crate::billing::Receipt;
     pub use crate::billing::{
         AuthorizeBooking, Billing, BookingView, BulkCharge, BulkChargeResult, CaptureHold,
-        ChargeBooking, OutstandingReport, PaymentSource, PaymentView, Policy, RecordCollection,
+        ChargeBooking, OutstandingPage, PaymentSource, PaymentView, Policy, RecordCollection,
         RefundPayment,
     };
     pub use crate::booking::{BookingAccount, BookingError, LineItem, LineItemKind};
@@ -79,9 +88,10 @@ pub mod prelude {
     pub use crate::error::BillingError;
     pub use crate::idempotency::IdempotencyKey;
     pub use crate::ids::{BookingId, BusinessId, CustomerId, NotificationId, PaymentId};
-    pub use crate::money::{Currency, Money, MoneyError};
+    pub use crate::money::{Amount, Currency, Money, MoneyError};
     pub use crate::notification::{DeliveryState, Notification, NotificationKind, OutboundMessage};
     pub use crate::notifier::{DeliveryPolicy, DeliveryReport, Notifier, NotifyError};
     pub use crate::payment::{CollectionMethod, Failure, Payment, PaymentKind, PaymentState};
+    pub use crate::receipt::{Outcome, Receipt};
     pub use crate::status::{Balance, BookingStatus, BookingSummary, PaymentStatus};
 }

@@ -107,8 +107,6 @@ impl TokenHash {
 
 /// What the customer does on a link's page.
 #[derive(Debug, Clone, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[cfg_attr(feature = "serde", serde(tag = "type", rename_all = "snake_case"))]
 pub enum LinkPurpose {
     /// Pay `amount`, shared across the bookings as each share says.
     Payment {
@@ -123,7 +121,6 @@ pub enum LinkPurpose {
 
 /// A booking paid through a link.
 #[derive(Debug, Clone, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct LinkedBooking {
     /// The booking.
     pub booking: BookingId,
@@ -136,8 +133,6 @@ pub struct LinkedBooking {
 
 /// Where a link stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[cfg_attr(feature = "serde", serde(tag = "state", rename_all = "snake_case"))]
 pub enum LinkState {
     /// Waiting for the customer (unless it has expired).
     Open,
@@ -170,7 +165,6 @@ impl LinkState {
 
 /// A payment link or card request of a business.
 #[derive(Debug, Clone, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct PaymentLink {
     /// Its id (not secret: staff use it to read or cancel the link).
     pub id: LinkId,

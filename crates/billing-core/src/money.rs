@@ -155,6 +155,69 @@ impl FromStr for Currency {
     }
 }
 
+/// A plain decimal such as `"215.50"` or `"-3"`: digits, at most one point, an optional
+/// leading minus; no exponent, separator or sign other than that.
+fn parse_decimal(text: &str) -> Result<Decimal, MoneyError> {
+    let trimmed = text.trim();
+    let plain = !trimmed.is_empty()
+        && trimmed
+            .chars()
+            .enumerate()
+            .all(|(i, c)| c.is_ascii_digit() || c == '.' || (i == 0 && c == '-'));
+    if !plain {
+        return Err(MoneyError::NotANumber(text.to_owned()));
+    }
+    Decimal::from_str_exact(trimmed).map_err(|_| MoneyError::NotANumber(text.to_owned()))
+}
+
+/// An amount a command asks for: money in a currency the caller knows, or a decimal that the
+/// core reads in the currency of what it applies to (the booking's, the payment's). A driving
+/// adapter hands over what a client typed without reading the booking to learn its currency;
+/// the digits are checked against that currency when the command is decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Amount {
+    /// Money, whose currency must be the one the command applies to.
+    Money(Money),
+    /// A decimal, read in the currency the command applies to.
+    Decimal(Decimal),
+}
+
+impl Amount {
+    /// Reads a plain decimal such as `"30.00"` (no exponent, no separators).
+    pub fn parse(text: &str) -> Result<Amount, MoneyError> {
+        parse_decimal(text).map(Amount::Decimal)
+    }
+
+    /// The amount as money of `currency`: a decimal with more digits than the currency allows
+    /// is refused ([`MoneyError::TooManyDecimals`]), and so is money of another currency
+    /// ([`MoneyError::CurrencyMismatch`]).
+    pub fn in_currency(&self, currency: Currency) -> Result<Money, MoneyError> {
+        match self {
+            Amount::Money(money) if money.currency() == currency => Ok(*money),
+            Amount::Money(money) => Err(MoneyError::CurrencyMismatch {
+                left: currency,
+                right: money.currency(),
+            }),
+            Amount::Decimal(decimal) => Money::new(*decimal, currency),
+        }
+    }
+}
+
+impl From<Money> for Amount {
+    fn from(money: Money) -> Amount {
+        Amount::Money(money)
+    }
+}
+
+impl fmt::Display for Amount {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Amount::Money(money) => write!(f, "{money}"),
+            Amount::Decimal(decimal) => write!(f, "{decimal}"),
+        }
+    }
+}
+
 /// An exact amount of a currency. Built only through checked constructors, so an amount always
 /// fits its currency's minor unit. It may be negative (a balance can be, after a price cut).
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
@@ -181,18 +244,7 @@ impl Money {
 
     /// Parses a decimal string such as `"215.50"`; exponents and separators are not accepted.
     pub fn parse(amount: &str, currency: Currency) -> Result<Money, MoneyError> {
-        let trimmed = amount.trim();
-        let plain = !trimmed.is_empty()
-            && trimmed
-                .chars()
-                .enumerate()
-                .all(|(i, c)| c.is_ascii_digit() || c == '.' || (i == 0 && c == '-'));
-        if !plain {
-            return Err(MoneyError::NotANumber(amount.to_owned()));
-        }
-        let decimal = Decimal::from_str_exact(trimmed)
-            .map_err(|_| MoneyError::NotANumber(amount.to_owned()))?;
-        Money::new(decimal, currency)
+        Money::new(parse_decimal(amount)?, currency)
     }
 
     /// Builds money from integer minor units (cents for USD, yen for JPY).
@@ -371,48 +423,6 @@ impl fmt::Display for Money {
 impl fmt::Debug for Money {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} {}", self.amount, self.currency)
-    }
-}
-
-#[cfg(feature = "serde")]
-mod serde_impls {
-    use super::{Currency, Money};
-    use serde::{Deserialize, Deserializer, Serialize, Serializer};
-
-    impl Serialize for Currency {
-        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-            s.serialize_str(self.code())
-        }
-    }
-
-    impl<'de> Deserialize<'de> for Currency {
-        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-            let code = String::deserialize(d)?;
-            Currency::from_code(&code).map_err(serde::de::Error::custom)
-        }
-    }
-
-    #[derive(Serialize, Deserialize)]
-    struct Wire {
-        amount: String,
-        currency: Currency,
-    }
-
-    impl Serialize for Money {
-        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-            Wire {
-                amount: self.amount().to_string(),
-                currency: self.currency(),
-            }
-            .serialize(s)
-        }
-    }
-
-    impl<'de> Deserialize<'de> for Money {
-        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-            let wire = Wire::deserialize(d)?;
-            Money::parse(&wire.amount, wire.currency).map_err(serde::de::Error::custom)
-        }
     }
 }
 

@@ -12,8 +12,6 @@ use crate::ids::{CustomerId, NotificationId};
 
 /// What an email is about, which decides its template and who reads it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
 pub enum NotificationKind {
     /// To the customer: a link to a hosted page where they pay what their bookings owe.
     PaymentLink,
@@ -70,8 +68,6 @@ impl NotificationKind {
 
 /// Where a notification's delivery stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[cfg_attr(feature = "serde", serde(tag = "state", rename_all = "snake_case"))]
 pub enum DeliveryState {
     /// Waiting for its first attempt.
     Queued,
@@ -120,7 +116,6 @@ impl DeliveryState {
 /// One email queued for a business, as its log shows it. The message itself is kept beside it
 /// in the log (see [`NotificationLog::message`](crate::ports::NotificationLog::message)).
 #[derive(Debug, Clone, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Notification {
     /// Its id.
     pub id: NotificationId,
@@ -186,7 +181,6 @@ pub const MAX_BODY: usize = 512 * 1024;
 /// An email to send: one recipient, a subject, and a plain-text body with an optional HTML
 /// alternative (mail clients show the HTML one when they can).
 #[derive(Debug, Clone, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct OutboundMessage {
     /// The recipient's address (`name@domain`, without a display name).
     pub to: String,

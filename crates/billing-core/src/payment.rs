@@ -14,11 +14,6 @@ use crate::money::Money;
 
 /// How money was collected outside the gateway.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[cfg_attr(
-    feature = "serde",
-    serde(rename_all = "snake_case", tag = "type", content = "label")
-)]
 pub enum CollectionMethod {
     /// Cash in hand.
     Cash,
@@ -43,7 +38,6 @@ impl fmt::Display for CollectionMethod {
 
 /// The saved card a gateway payment uses: the gateway's customer and payment method ids.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct CardRef {
     /// The gateway's customer id (`cus_...`).
     pub gateway_customer: String,
@@ -53,8 +47,6 @@ pub struct CardRef {
 
 /// What a payment record is.
 #[derive(Debug, Clone, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[cfg_attr(feature = "serde", serde(rename_all = "snake_case", tag = "type"))]
 pub enum PaymentKind {
     /// A card charge through the gateway, captured at once.
     Charge {
@@ -104,8 +96,6 @@ impl PaymentKind {
 
 /// A payment kind without its details, for tables and filters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
 pub enum KindName {
     /// See [`PaymentKind::Charge`].
     Charge,
@@ -132,7 +122,6 @@ impl KindName {
 
 /// Why a payment failed, in words fit for the business.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Failure {
     /// A stable machine-readable code (`card_declined`, `expired_card`, `rate_limited`...).
     pub code: String,
@@ -144,11 +133,6 @@ pub struct Failure {
 
 /// Where a payment record is in its life.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[cfg_attr(
-    feature = "serde",
-    serde(rename_all = "snake_case", tag = "state", content = "failure")
-)]
 pub enum PaymentState {
     /// Sent (or about to be sent) to the gateway; the outcome is not known yet.
     Pending,
@@ -206,11 +190,6 @@ impl PaymentState {
 
 /// What happened to a payment record.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[cfg_attr(
-    feature = "serde",
-    serde(rename_all = "snake_case", tag = "event", content = "failure")
-)]
 pub enum PaymentEvent {
     /// The money moved.
     Succeeded,
@@ -310,7 +289,6 @@ pub fn transition(
 
 /// The part of a payment that belongs to one booking.
 #[derive(Debug, Clone, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Allocation {
     /// The booking.
     pub booking: BookingId,
@@ -320,7 +298,6 @@ pub struct Allocation {
 
 /// How a payment record opened: written once, never changed.
 #[derive(Debug, Clone, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Opening {
     /// The customer paying (or refunded).
     pub customer: CustomerId,
@@ -336,8 +313,6 @@ pub struct Opening {
 
 /// A change to a payment record: the first opens it, the next ones move it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[cfg_attr(feature = "serde", serde(rename_all = "snake_case", tag = "change"))]
 pub enum Change {
     /// The record opened.
     Opened(Box<Opening>),
@@ -352,7 +327,6 @@ pub enum Change {
 
 /// One append-only ledger entry. Entries are never edited: a correction is a new entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Entry {
     /// The payment record it belongs to.
     pub payment: PaymentId,
@@ -373,7 +347,6 @@ pub struct Entry {
 
 /// A payment record as it stands: the fold of its entries.
 #[derive(Debug, Clone, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Payment {
     /// Our id; the gateway's idempotency key derives from it.
     pub id: PaymentId,

@@ -12,8 +12,6 @@ use crate::payment::{KindName, Payment, PaymentKind, PaymentState};
 
 /// Where a booking stands, from the business's point of view.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
 pub enum PaymentStatus {
     /// Nothing paid and nothing held.
     NotCharged,
@@ -79,7 +77,6 @@ impl PaymentStatus {
 
 /// A booking's amounts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Balance {
     /// The sum of the line items.
     pub price: Money,
@@ -113,7 +110,6 @@ impl Balance {
 
 /// A booking's status and the flags shown beside it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct BookingStatus {
     /// The derived status.
     pub status: PaymentStatus,
@@ -125,7 +121,6 @@ pub struct BookingStatus {
 
 /// The booking's billing summary: the read model kept beside the ledger for fast queries.
 #[derive(Debug, Clone, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct BookingSummary {
     /// The booking.
     pub booking: BookingId,
@@ -137,6 +132,10 @@ pub struct BookingSummary {
     pub balance: Balance,
     /// Its status and flags.
     pub status: BookingStatus,
+    /// When the service is scheduled (from the booking).
+    pub service_at: Option<DateTime<Utc>>,
+    /// When the service was completed (from the booking).
+    pub completed_at: Option<DateTime<Utc>>,
     /// When it was computed.
     pub as_of: DateTime<Utc>,
 }
@@ -221,6 +220,8 @@ pub fn summarize(
             balance_due,
         },
         status,
+        service_at: account.service_at,
+        completed_at: account.completed_at,
         as_of: now,
     })
 }

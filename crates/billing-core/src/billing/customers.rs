@@ -4,20 +4,18 @@ use super::Billing;
 use crate::customer::{Business, Customer, SavedCard};
 use crate::error::BillingError;
 use crate::ids::CustomerId;
+use crate::notification::is_plain_address;
 use crate::payment::gateway_key;
-use crate::ports::{CardSetup, CustomerDirectory, Ledger, NewGatewayCustomer, PaymentGateway};
+use crate::ports::{CardSetup, GatewayError, NewGatewayCustomer};
 
-impl<S, G> Billing<S, G>
-where
-    S: Ledger + CustomerDirectory,
-    G: PaymentGateway,
-{
-    /// Creates or updates a customer; their gateway customer id, once made, is kept.
+impl Billing {
+    /// Creates or updates a customer, and says whether they are new; their gateway customer
+    /// id, once made, is kept.
     pub async fn put_customer(
         &self,
         business: &Business,
         mut customer: Customer,
-    ) -> Result<Customer, BillingError> {
+    ) -> Result<(Customer, bool), BillingError> {
         if customer.name.trim().is_empty() || customer.name.len() > 200 {
             return Err(BillingError::InvalidInput(
                 "a customer name has 1 to 200 characters",
@@ -25,16 +23,18 @@ where
         }
         if customer
             .email
-            .as_ref()
-            .is_some_and(|e| e.len() > 254 || !e.contains('@'))
+            .as_deref()
+            .is_some_and(|e| !is_plain_address(e))
         {
             return Err(BillingError::InvalidInput("the email address is not valid"));
         }
-        if let Some(existing) = self.store.customer(&business.id, &customer.id).await? {
+        let existing = self.store.customer(&business.id, &customer.id).await?;
+        let created = existing.is_none();
+        if let Some(existing) = existing {
             customer.gateway_customer = existing.gateway_customer;
         }
         self.store.put_customer(&business.id, &customer).await?;
-        Ok(customer)
+        Ok((customer, created))
     }
 
     /// A customer.
@@ -159,7 +159,7 @@ where
             .await
         {
             // Already gone at the gateway: forgetting it here is what is left to do.
-            Ok(()) | Err(crate::ports::GatewayError::NotFound(_)) => {}
+            Ok(()) | Err(GatewayError::NotFound(_)) => {}
             Err(error) => {
                 return Err(BillingError::Gateway {
                     payment: None,

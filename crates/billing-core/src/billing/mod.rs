@@ -1,18 +1,32 @@
-//! The use cases: [`Billing`], a service generic over its storage and gateway ports.
+//! The use cases: [`Billing`], one service over the ports, driven the same way by every driving
+//! adapter (the HTTP API, a console, a scheduler, a service that embeds the core).
 //!
 //! Money-moving commands follow one pattern, so that no command can charge twice:
-//! 1. In one short transaction: lock the bookings, claim the idempotency key, check the amount
-//!    against the balance less what is in flight, and open the payment as *pending* (which
-//!    counts as in flight for every later command).
+//! 1. Read the bookings (and the command's idempotency key), decide, and commit the payment as
+//!    *pending* (which counts as in flight for every later command) — only if the bookings did
+//!    not move since they were read; otherwise read again and decide again.
 //! 2. Call the gateway with a key derived from the payment's id, outside any transaction.
-//! 3. In a second transaction: record the outcome. An unknown outcome leaves the payment pending
-//!    for the reconciler, which settles it from the gateway's own record.
+//! 3. Commit the outcome. An unknown outcome leaves the payment pending for the reconciler,
+//!    which settles it from the gateway's own record.
+//!
+//! A command answers a [`Receipt`]: settled, pending or declined, and whether it replays an
+//! earlier command under the same key. Refusals (nothing written) are [`BillingError`]s.
 
+mod bulk;
+mod businesses;
 mod commands;
 mod customers;
+mod events;
+mod gateway_calls;
+mod holds;
+mod ledgers;
+mod link_pages;
 mod links;
 mod moves;
+mod notifications;
 mod reads;
+mod reconcile;
+mod refunds;
 #[cfg(test)]
 mod tests;
 
@@ -20,16 +34,18 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 
-pub use commands::{
-    AuthorizeBooking, BulkCharge, BulkChargeResult, CaptureHold, ChargeBooking, PaymentSource,
-    RecordCollection, RefundPayment,
-};
-pub use links::{
-    CreatePaymentLink, HostedPages, IssuedLink, LinkPage, LinkPaid, MAX_LINK_BOOKINGS, PayLink,
-};
-pub use reads::{BookingView, OutstandingReport, PaymentView, Receipt};
+pub use bulk::{BulkCharge, BulkChargeResult, BulkPacing};
+pub use businesses::{ApiKey, IssuedApiKey, NewBusiness};
+pub use commands::{AuthorizeBooking, ChargeBooking, PaymentSource, RecordCollection};
+pub use events::EventHandled;
+pub use holds::CaptureHold;
+pub use link_pages::{LinkPage, LinkPaid, PayLink};
+pub use links::{CreatePaymentLink, HostedPages, IssuedLink, MAX_LINK_BOOKINGS};
+pub use reads::{BookingView, OutstandingPage, PaymentView};
+pub use refunds::RefundPayment;
 
-use crate::ports::{Clock, CustomerDirectory, IdGenerator, Ledger, PaymentGateway};
+use crate::ports::{Clock, IdGenerator, PaymentGateway, SecretSource, Store};
+pub use crate::receipt::{Outcome, Receipt};
 
 /// Tunable rules of the service.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,6 +58,8 @@ pub struct Policy {
     pub in_progress_timeout: Duration,
     /// How long a hold lasts when the gateway does not say (Stripe: 7 days).
     pub default_hold: Duration,
+    /// How bulk charges share the gateway.
+    pub bulk: BulkPacing,
 }
 
 impl Default for Policy {
@@ -50,22 +68,27 @@ impl Default for Policy {
             duplicate_window: Duration::minutes(5),
             in_progress_timeout: Duration::seconds(60),
             default_hold: Duration::days(7),
+            bulk: BulkPacing::default(),
         }
     }
 }
 
-/// The billing service: every use case, over a store `S` (a [`Ledger`] and a
-/// [`CustomerDirectory`]) and a [`PaymentGateway`] `G`.
-pub struct Billing<S, G> {
-    store: S,
-    gateway: G,
+/// The billing service: every use case, over a [`Store`] and a [`PaymentGateway`]. Cheap to
+/// clone: clones share everything, so each driving adapter can keep its own.
+#[derive(Clone)]
+pub struct Billing {
+    store: Arc<dyn Store>,
+    gateway: Arc<dyn PaymentGateway>,
     clock: Arc<dyn Clock>,
     ids: Arc<dyn IdGenerator>,
+    secrets: Arc<dyn SecretSource>,
     policy: Policy,
     pages: Option<HostedPages>,
+    pacer: Arc<bulk::Pacer>,
+    seen_events: Arc<events::SeenEvents>,
 }
 
-impl<S, G> std::fmt::Debug for Billing<S, G> {
+impl std::fmt::Debug for Billing {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Billing")
             .field("policy", &self.policy)
@@ -74,51 +97,50 @@ impl<S, G> std::fmt::Debug for Billing<S, G> {
     }
 }
 
-impl<S, G> Billing<S, G>
-where
-    S: Ledger + CustomerDirectory,
-    G: PaymentGateway,
-{
-    /// A service over its ports, with the default [`Policy`].
-    pub fn new(store: S, gateway: G, clock: Arc<dyn Clock>, ids: Arc<dyn IdGenerator>) -> Self {
+impl Billing {
+    /// A service over its ports, with the default [`Policy`]: where it keeps things, the card
+    /// gateway, the time, new ids, and random secrets (link tokens, API keys).
+    pub fn new(
+        store: Arc<dyn Store>,
+        gateway: Arc<dyn PaymentGateway>,
+        clock: Arc<dyn Clock>,
+        ids: Arc<dyn IdGenerator>,
+        secrets: Arc<dyn SecretSource>,
+    ) -> Self {
+        let policy = Policy::default();
         Billing {
+            pacer: Arc::new(bulk::Pacer::new(&policy.bulk)),
+            seen_events: Arc::new(events::SeenEvents::default()),
             store,
             gateway,
             clock,
             ids,
-            policy: Policy::default(),
+            secrets,
+            policy,
             pages: None,
         }
     }
 
     /// The same service with another policy.
     pub fn with_policy(mut self, policy: Policy) -> Self {
+        self.pacer = Arc::new(bulk::Pacer::new(&policy.bulk));
         self.policy = policy;
         self
     }
 
-    /// The same service with payment links and card requests, served at `pages.base_url`.
+    /// The same service with payment links and card requests.
     pub fn with_hosted_pages(mut self, pages: HostedPages) -> Self {
         self.pages = Some(pages);
         self
     }
 
-    /// The hosted pages' settings, when configured.
-    pub fn hosted_pages(&self) -> Option<&HostedPages> {
-        self.pages.as_ref()
+    /// The service's policy.
+    pub fn policy(&self) -> &Policy {
+        &self.policy
     }
 
-    /// The store, for adapters that share it.
-    pub fn store(&self) -> &S {
-        &self.store
-    }
-
-    /// The gateway, for adapters that share it.
-    pub fn gateway(&self) -> &G {
-        &self.gateway
-    }
-
-    fn now(&self) -> DateTime<Utc> {
+    /// The time, as the service reads it.
+    pub fn now(&self) -> DateTime<Utc> {
         self.clock.now()
     }
 }

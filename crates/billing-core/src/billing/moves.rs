@@ -1,101 +1,26 @@
-//! The machinery every money-moving command shares: open a payment under lock, record the
-//! gateway's outcome, replay an idempotent command, reconcile a pending payment.
-
-use std::collections::BTreeMap;
+//! The machinery every money move shares: open a payment (read, decide, commit if nothing
+//! moved meanwhile), record what happened to it, and replay a command made before under the
+//! same key.
 
 use chrono::{DateTime, Utc};
 
 use super::Billing;
-use super::reads::Receipt;
-use crate::customer::Business;
+use super::ledgers::Ledgers;
+use crate::customer::{Business, Customer, SavedCard};
 use crate::error::BillingError;
 use crate::idempotency::{Fingerprint, IdempotencyKey};
 use crate::ids::{BookingId, PaymentId};
 use crate::money::Money;
-use crate::payment::{
-    Allocation, Change, Entry, Failure, Opening, Payment, PaymentEvent, PaymentKind, PaymentState,
-    fold, gateway_key,
-};
+use crate::payment::{Change, Entry, Failure, Opening, Payment, PaymentEvent};
 use crate::ports::{
-    CaptureRequest, CustomerDirectory, GatewayError, GatewayPayment, GatewayRefund, GatewayStatus,
-    IdempotencyRecord, Ledger, LedgerError, LedgerTx, PaymentGateway, PaymentRequest,
-    RefundRequest, RefundStatus,
+    Committed, GatewayError, IdempotencyRecord, KeyUpdate, LedgerError, LedgerRead, LedgerWrite,
 };
-use crate::status::{BookingSummary, summarize};
+use crate::receipt::Receipt;
 
-/// Bookings locked in a transaction, with their payments folded and their summaries.
-pub(super) struct Locked {
-    pub(super) accounts: BTreeMap<BookingId, crate::booking::BookingAccount>,
-    pub(super) payments: Vec<Payment>,
-    pub(super) summaries: BTreeMap<BookingId, BookingSummary>,
-}
-
-impl Locked {
-    pub(super) fn from_ledgers(
-        ledgers: Vec<crate::ports::BookingLedger>,
-        now: DateTime<Utc>,
-    ) -> Result<Self, BillingError> {
-        let mut entries = Vec::new();
-        let mut accounts = BTreeMap::new();
-        for ledger in ledgers {
-            entries.extend(ledger.entries);
-            accounts.insert(ledger.account.id.clone(), ledger.account);
-        }
-        let payments = fold(&entries)?;
-        let mut summaries = BTreeMap::new();
-        for (id, account) in &accounts {
-            summaries.insert(id.clone(), summarize(account, &payments, now)?);
-        }
-        Ok(Locked {
-            accounts,
-            payments,
-            summaries,
-        })
-    }
-
-    pub(super) fn summary(&self, booking: &BookingId) -> Result<&BookingSummary, BillingError> {
-        self.summaries
-            .get(booking)
-            .ok_or_else(|| BillingError::BookingNotFound(booking.clone()))
-    }
-
-    pub(super) fn payment(&self, id: &PaymentId) -> Result<&Payment, BillingError> {
-        self.payments
-            .iter()
-            .find(|p| &p.id == id)
-            .ok_or_else(|| BillingError::PaymentNotFound(id.clone()))
-    }
-
-    /// The receipt of one payment, from what the transaction holds (no second read).
-    pub(super) fn receipt(
-        &self,
-        id: &PaymentId,
-        now: DateTime<Utc>,
-    ) -> Result<Receipt, BillingError> {
-        let payment = self.payment(id)?.clone();
-        let bookings = self.resummarize(&payment.bookings(), now)?;
-        Ok(Receipt {
-            payment,
-            bookings,
-            replayed: false,
-            first_response: None,
-            related: self.payments.clone(),
-        })
-    }
-
-    /// Summaries of the given bookings, recomputed over the current payments.
-    fn resummarize(
-        &self,
-        bookings: &[BookingId],
-        now: DateTime<Utc>,
-    ) -> Result<Vec<BookingSummary>, BillingError> {
-        bookings
-            .iter()
-            .filter_map(|b| self.accounts.get(b))
-            .map(|account| summarize(account, &self.payments, now).map_err(BillingError::from))
-            .collect()
-    }
-}
+/// How many times a use case reads and decides again when its commit finds that what it read
+/// moved meanwhile. Each retry is because another command on the same bookings landed first,
+/// so this bounds the wait of a booking charged from many places at once, not the work.
+const MAX_ATTEMPTS: u32 = 64;
 
 /// A move of one payment record, decided from a gateway's answer.
 #[derive(Debug, Clone)]
@@ -106,61 +31,166 @@ pub(super) struct Move {
     pub(super) hold_expires_at: Option<DateTime<Utc>>,
 }
 
-/// What happens to the command's idempotency key when the outcome is recorded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum KeyFate {
-    Complete,
-    Release,
+impl Move {
+    /// A move with no gateway details.
+    pub(super) fn plain(payment: &PaymentId, event: PaymentEvent) -> Move {
+        Move {
+            payment: payment.clone(),
+            event,
+            gateway_reference: None,
+            hold_expires_at: None,
+        }
+    }
+}
+
+/// What happens to the command's idempotency key when a move is recorded.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum KeyFate<'a> {
+    /// Nothing (no key, or not this step's business).
+    Untouched,
+    /// The command is done: the key's record is completed, with the receipt of `payment` as
+    /// its first answer when that is final.
+    Complete(&'a IdempotencyKey, &'a PaymentId),
+    /// The command certainly did nothing at the gateway: the key is forgotten.
+    Release(&'a IdempotencyKey),
+}
+
+impl<'a> KeyFate<'a> {
+    /// Completes `key`, when there is one.
+    pub(super) fn complete(key: Option<&'a IdempotencyKey>, payment: &'a PaymentId) -> Self {
+        key.map_or(KeyFate::Untouched, |k| KeyFate::Complete(k, payment))
+    }
+}
+
+/// The paying customer and their cards, as a command's read found them.
+pub(super) type Payer = (Customer, Vec<SavedCard>);
+
+/// A payment just opened, with the bookings as they stand after it.
+#[derive(Debug)]
+pub(super) struct OpenPayment {
+    pub(super) payment: Payment,
+    pub(super) ledgers: Ledgers,
 }
 
 /// What [`Billing::open`] found.
-pub(super) enum Opened<T> {
-    /// A new payment, opened and committed, with what the command's decision carried along.
-    New(Payment, T),
-    /// The key was already used: the earlier command's record.
-    Replay(IdempotencyRecord),
+#[derive(Debug)]
+pub(super) enum Opened {
+    /// A new payment, committed.
+    New(OpenPayment),
+    /// The key was used before: its record, and this command's fingerprint to check it with.
+    Replay(IdempotencyRecord, Fingerprint),
 }
 
-impl<S, G> Billing<S, G>
-where
-    S: Ledger + CustomerDirectory,
-    G: PaymentGateway,
-{
-    /// Step 1 of every money-moving command: under lock, claim the key, let `decide` check the
-    /// rules and shape the payment, and open it. A refusal by `decide` writes nothing.
-    pub(super) async fn open<T, F>(
+impl Billing {
+    /// Reads bookings (without key or payer) as a use case decides from them.
+    pub(super) async fn ledgers(
         &self,
         business: &Business,
         bookings: &[BookingId],
-        key: Option<&IdempotencyKey>,
-        fingerprint: &Fingerprint,
-        decide: F,
-    ) -> Result<Opened<T>, BillingError>
+    ) -> Result<Ledgers, BillingError> {
+        let snapshot = self
+            .store
+            .read(&business.id, &LedgerRead::bookings(bookings))
+            .await?;
+        Ledgers::new(snapshot.ledgers, self.now())
+    }
+
+    /// The bookings a payment touches, read with every payment touching them.
+    pub(super) async fn ledgers_of(
+        &self,
+        business: &Business,
+        payment: &PaymentId,
+    ) -> Result<(Vec<BookingId>, Ledgers), BillingError> {
+        let bookings = self
+            .store
+            .payment_bookings(&business.id, payment)
+            .await?
+            .ok_or_else(|| BillingError::PaymentNotFound(payment.clone()))?;
+        let ledgers = self.ledgers(business, &bookings).await?;
+        Ok((bookings, ledgers))
+    }
+
+    /// Step 1 of every money-moving command: read, then — unless the key was used before —
+    /// let `decide` check the rules and shape the payment, and commit it with the key's claim.
+    /// A refusal by `decide` writes nothing. When the bookings moved between the read and the
+    /// commit, everything is read and decided again.
+    ///
+    /// `fingerprint` says what the command asks, in the terms its key's record keeps; it may
+    /// read the bookings (an amount's currency is theirs).
+    pub(super) async fn open<P, D>(
+        &self,
+        business: &Business,
+        read: LedgerRead<'_>,
+        fingerprint: P,
+        decide: D,
+    ) -> Result<Opened, BillingError>
     where
-        F: FnOnce(&Locked, &PaymentId) -> Result<(Opening, T), BillingError> + Send,
-        T: Send,
+        P: Fn(&Ledgers) -> Result<Fingerprint, BillingError> + Send + Sync,
+        D: Fn(&Ledgers, Option<&Payer>) -> Result<Opening, BillingError> + Send + Sync,
     {
-        let now = self.now();
-        let mut tx = self.store.begin(&business.id).await?;
-        let locked = Locked::from_ledgers(tx.lock(bookings).await?, now)?;
-        for booking in bookings {
-            locked.summary(booking)?;
-        }
         let id = self.ids.payment_id();
-        if let Some(key) = key {
-            let record = IdempotencyRecord {
-                key: key.clone(),
-                fingerprint: fingerprint.clone(),
-                payment: id.clone(),
-                completed: false,
-                created_at: now,
-                response: None,
+        for _ in 0..MAX_ATTEMPTS {
+            let snapshot = self.store.read(&business.id, &read).await?;
+            let mut ledgers = Ledgers::new(snapshot.ledgers, self.now())?;
+            let fingerprint = match read.key {
+                Some(_) => Some(fingerprint(&ledgers)?),
+                None => None,
             };
-            if let Some(existing) = tx.claim(&record).await? {
-                return Ok(Opened::Replay(existing));
+            if let (Some(record), Some(fingerprint)) = (snapshot.key, &fingerprint) {
+                return Ok(Opened::Replay(record, fingerprint.clone()));
+            }
+            for booking in read.bookings {
+                ledgers.summary(booking)?;
+            }
+            let opening = decide(&ledgers, snapshot.payer.as_ref())?;
+            let entry = Self::opening_entry(&id, opening, ledgers.now)?;
+            let versions = ledgers.read_versions(&entry.bookings);
+            ledgers.apply(std::slice::from_ref(&entry))?;
+            let receipt = ledgers.receipt(&id)?;
+            let claim = match (read.key, &fingerprint) {
+                (Some(key), Some(fingerprint)) => Some(IdempotencyRecord {
+                    key: key.clone(),
+                    fingerprint: fingerprint.clone(),
+                    payment: id.clone(),
+                    completed: receipt.is_final(),
+                    created_at: ledgers.now,
+                    first_answer: receipt.is_final().then(|| receipt.clone()),
+                }),
+                _ => None,
+            };
+            let write = LedgerWrite {
+                summaries: ledgers.resummarize(&entry.bookings)?,
+                read: versions.clone(),
+                claim,
+                bookings: Vec::new(),
+                entries: vec![entry],
+                key: None,
+            };
+            match self.store.commit(&business.id, &write).await {
+                Ok(Committed::Written) => {
+                    ledgers.committed(&versions);
+                    return Ok(Opened::New(OpenPayment {
+                        payment: receipt.payment,
+                        ledgers,
+                    }));
+                }
+                Ok(Committed::KeyTaken(record)) => {
+                    let fingerprint = fingerprint.unwrap_or_else(|| Fingerprint(String::new()));
+                    return Ok(Opened::Replay(record, fingerprint));
+                }
+                Err(LedgerError::Conflict(_)) => continue,
+                Err(error) => return Err(error.into()),
             }
         }
-        let (opening, carried) = decide(&locked, &id)?;
+        Err(busy())
+    }
+
+    /// The entry that opens a payment, checking that its allocations add up to it.
+    fn opening_entry(
+        id: &PaymentId,
+        opening: Opening,
+        now: DateTime<Utc>,
+    ) -> Result<Entry, BillingError> {
         let allocated = Money::sum(
             opening.amount.currency(),
             opening.allocations.iter().map(|a| &a.amount),
@@ -171,176 +201,150 @@ where
                 opening.amount
             )));
         }
-        let touched: Vec<BookingId> = opening
-            .allocations
-            .iter()
-            .map(|a| a.booking.clone())
-            .collect();
-        let entry = Entry {
+        Ok(Entry {
             payment: id.clone(),
             seq: 0,
-            bookings: touched.clone(),
+            bookings: opening
+                .allocations
+                .iter()
+                .map(|a| a.booking.clone())
+                .collect(),
             at: now,
             gateway_reference: None,
             hold_expires_at: None,
             change: Change::Opened(Box::new(opening)),
-        };
-        let mut after = locked;
-        let mut opened = fold(std::slice::from_ref(&entry))?;
-        let payment = opened
-            .pop()
-            .ok_or_else(|| BillingError::Inconsistent("empty fold".into()))?;
-        after.payments.push(payment.clone());
-        let summaries = after.resummarize(&touched, now)?;
-        tx.append(std::slice::from_ref(&entry), &summaries).await?;
-        if let Some(key) = key
-            && payment.state.is_terminal()
-        {
-            tx.complete(key).await?;
-        }
-        tx.commit().await?;
-        Ok(Opened::New(payment, carried))
+        })
     }
 
-    /// Records moves under lock. A move that its record can no longer take (a webhook or the
-    /// reconciler settled it first) is skipped: settling is idempotent.
-    pub(super) async fn apply_moves(
+    /// Records moves of payment records on `bookings` (a move its record can no longer take
+    /// is skipped: a webhook or the reconciler settled it first, and settling is idempotent),
+    /// and what happens to the command's key. Starts from `ledgers` as read; when they moved
+    /// meanwhile, reads them again.
+    pub(super) async fn record(
         &self,
         business: &Business,
+        mut ledgers: Ledgers,
         bookings: &[BookingId],
         moves: &[Move],
-        key: Option<(&IdempotencyKey, KeyFate)>,
-    ) -> Result<Locked, BillingError> {
-        // A concurrent settle of the same record makes the (payment, seq) insert conflict:
-        // reload and try again, once is enough for the other writer to have finished.
-        let mut attempts = 0;
-        loop {
-            attempts += 1;
-            match self.try_apply_moves(business, bookings, moves, key).await {
-                Err(BillingError::Ledger(LedgerError::Conflict(_))) if attempts < 3 => continue,
-                other => return other,
+        key: KeyFate<'_>,
+    ) -> Result<Ledgers, BillingError> {
+        for _ in 0..MAX_ATTEMPTS {
+            let mut entries = Vec::new();
+            let mut after = ledgers.clone();
+            for step in moves {
+                let payment = after.payment(&step.payment)?;
+                let Ok(entry) = payment.move_entry(
+                    step.event.clone(),
+                    after.now,
+                    step.gateway_reference.clone(),
+                    step.hold_expires_at,
+                ) else {
+                    continue;
+                };
+                after.apply(std::slice::from_ref(&entry))?;
+                entries.push(entry);
+            }
+            let key = match key {
+                KeyFate::Untouched => None,
+                KeyFate::Complete(key, payment) => {
+                    let receipt = after.receipt(payment)?;
+                    Some(KeyUpdate::Complete {
+                        key: key.clone(),
+                        first_answer: receipt.is_final().then_some(receipt),
+                    })
+                }
+                KeyFate::Release(key) => Some(KeyUpdate::Release(key.clone())),
+            };
+            let write = if entries.is_empty() {
+                // Only the key: nothing was decided from the bookings.
+                LedgerWrite {
+                    key,
+                    ..LedgerWrite::default()
+                }
+            } else {
+                LedgerWrite {
+                    read: ledgers.read_versions(bookings),
+                    summaries: after.resummarize(bookings)?,
+                    entries,
+                    key,
+                    ..LedgerWrite::default()
+                }
+            };
+            if write.is_empty() {
+                return Ok(after);
+            }
+            match self.store.commit(&business.id, &write).await {
+                Ok(_) => {
+                    after.committed(&write.read);
+                    return Ok(after);
+                }
+                Err(LedgerError::Conflict(_)) => {
+                    ledgers = self.ledgers(business, bookings).await?;
+                }
+                Err(error) => return Err(error.into()),
             }
         }
+        Err(busy())
     }
 
-    async fn try_apply_moves(
-        &self,
-        business: &Business,
-        bookings: &[BookingId],
-        moves: &[Move],
-        key: Option<(&IdempotencyKey, KeyFate)>,
-    ) -> Result<Locked, BillingError> {
-        let now = self.now();
-        let mut tx = self.store.begin(&business.id).await?;
-        let mut locked = Locked::from_ledgers(tx.lock(bookings).await?, now)?;
-        let mut entries = Vec::new();
-        for step in moves {
-            let Some(payment) = locked.payments.iter_mut().find(|p| p.id == step.payment) else {
-                return Err(BillingError::PaymentNotFound(step.payment.clone()));
-            };
-            let Ok(entry) = payment.move_entry(
-                step.event.clone(),
-                now,
-                step.gateway_reference.clone(),
-                step.hold_expires_at,
-            ) else {
-                continue;
-            };
-            payment.apply(&entry)?;
-            entries.push(entry);
-        }
-        if !entries.is_empty() {
-            let summaries = locked.resummarize(bookings, now)?;
-            tx.append(&entries, &summaries).await?;
-        }
-        match key {
-            Some((key, KeyFate::Complete)) => tx.complete(key).await?,
-            Some((key, KeyFate::Release)) => tx.release(key).await?,
-            None => {}
-        }
-        tx.commit().await?;
-        Ok(locked)
-    }
-
-    /// Step 3: records what the gateway answered and turns it into the command's result.
+    /// Step 3: records what the gateway answered about a payment just opened, and answers
+    /// the command. A refusal that certainly did nothing fails the payment and frees the key
+    /// ([`BillingError::Gateway`]); an unknown outcome leaves the payment pending.
     pub(super) async fn finish(
         &self,
         business: &Business,
-        payment: &Payment,
+        open: OpenPayment,
         key: Option<&IdempotencyKey>,
         answer: Result<Vec<Move>, GatewayError>,
     ) -> Result<Receipt, BillingError> {
+        let payment = &open.payment;
         let bookings = payment.bookings();
         match answer {
-            Ok(moves) => {
-                let receipt = self
-                    .apply_moves(
-                        business,
-                        &bookings,
-                        &moves,
-                        key.map(|k| (k, KeyFate::Complete)),
-                    )
-                    .await?
-                    .receipt(&payment.id, self.now())?;
-                self.outcome(receipt)
-            }
+            Ok(moves) => self
+                .record(
+                    business,
+                    open.ledgers,
+                    &bookings,
+                    &moves,
+                    KeyFate::complete(key, &payment.id),
+                )
+                .await?
+                .receipt(&payment.id),
             Err(error) if error.nothing_done() => {
-                let failed = Move {
-                    payment: payment.id.clone(),
-                    event: PaymentEvent::Failed(Failure {
+                let failed = Move::plain(
+                    &payment.id,
+                    PaymentEvent::Failed(Failure {
                         code: error.code().to_owned(),
                         decline_code: None,
                         message: error.to_string(),
                     }),
-                    gateway_reference: None,
-                    hold_expires_at: None,
-                };
-                self.apply_moves(
-                    business,
-                    &bookings,
-                    &[failed],
-                    key.map(|k| (k, KeyFate::Release)),
-                )
-                .await?;
+                );
+                let fate = key.map_or(KeyFate::Untouched, KeyFate::Release);
+                self.record(business, open.ledgers, &bookings, &[failed], fate)
+                    .await?;
                 Err(BillingError::Gateway {
                     payment: Some(payment.id.clone()),
                     error,
                 })
             }
-            Err(_unknown) => {
-                // The gateway may have acted: the payment stays pending, counted as in flight,
-                // until the reconciler reads the gateway's record.
-                self.apply_moves(
+            // The gateway may have acted: the payment stays pending, counted as in flight,
+            // until the reconciler reads the gateway's record.
+            Err(_unknown) => self
+                .record(
                     business,
+                    open.ledgers,
                     &bookings,
                     &[],
-                    key.map(|k| (k, KeyFate::Complete)),
+                    KeyFate::complete(key, &payment.id),
                 )
                 .await?
-                .receipt(&payment.id, self.now())
-            }
+                .receipt(&payment.id),
         }
     }
 
-    /// A payment that failed is the command's error; anything else is its receipt.
-    pub(super) fn outcome(&self, receipt: Receipt) -> Result<Receipt, BillingError> {
-        match &receipt.payment.state {
-            PaymentState::Failed(failure) => Err(BillingError::Declined {
-                payment: receipt.payment.id.clone(),
-                failure: failure.clone(),
-            }),
-            _ => Ok(receipt),
-        }
-    }
-
-    /// Answers a command whose key was used before: the same request gets the first result
-    /// (settled from the gateway if it was left pending); another request is refused.
-    ///
-    /// When the adapter saved its first answer (the record is completed and has a response),
-    /// the receipt carries it in [`Receipt::first_response`] and is returned as it is, whatever
-    /// the payment's state: a stored decline is handed back too, not turned into
-    /// [`BillingError::Declined`], so that the adapter can answer the stored problem. Nothing
-    /// is reconciled then: only a settled outcome's answer is stored.
+    /// Answers a command whose key was used before: the same request gets the first command's
+    /// settled answer, exactly as it was given (or the payment as it stands, settled from the
+    /// gateway first when it was left pending); another request is refused.
     pub(super) async fn replay(
         &self,
         business: &Business,
@@ -353,264 +357,22 @@ where
         if !record.completed && self.now() - record.created_at < self.policy.in_progress_timeout {
             return Err(BillingError::RequestInProgress(record.key));
         }
-        if record.completed
-            && let Some(response) = record.response
-        {
-            let mut receipt = self.receipt(business, &record.payment).await?;
-            receipt.replayed = true;
-            receipt.first_response = Some(response);
-            return Ok(receipt);
+        if let Some(mut first) = record.first_answer {
+            first.replayed = true;
+            return Ok(first);
         }
-        let mut receipt = self.receipt(business, &record.payment).await?;
-        if receipt.payment.state.is_in_flight() {
-            receipt = self
-                .reconcile_with_key(business, &record.payment, Some(&record.key))
-                .await?;
-        } else if !record.completed {
-            self.apply_moves(
-                business,
-                &receipt.payment.bookings(),
-                &[],
-                Some((&record.key, KeyFate::Complete)),
-            )
+        let mut receipt = self
+            .reconcile_with_key(business, &record.payment, Some(&record.key))
             .await?;
-        }
         receipt.replayed = true;
-        self.outcome(receipt)
-    }
-
-    /// Settles a pending payment from the gateway's record of it. When the gateway has no
-    /// record, the request is sent again under the same idempotency key: the gateway makes it
-    /// at most once, whatever happened to the first attempt.
-    pub(super) async fn reconcile_with_key(
-        &self,
-        business: &Business,
-        payment_id: &PaymentId,
-        key: Option<&IdempotencyKey>,
-    ) -> Result<Receipt, BillingError> {
-        let receipt = self.receipt(business, payment_id).await?;
-        let payment = &receipt.payment;
-        if !payment.state.is_in_flight() {
-            return Ok(receipt);
-        }
-        let account = business.gateway_account.clone();
-        let moves = match &payment.kind {
-            PaymentKind::Charge { card } | PaymentKind::Authorization { card } => {
-                let found = self
-                    .gateway
-                    .find_payment(account.clone(), &payment.id)
-                    .await;
-                let answer = match found {
-                    Ok(Some(found)) => Ok(found),
-                    Ok(None) => {
-                        let request = PaymentRequest {
-                            account: business.gateway_account.clone(),
-                            payment: payment.id.clone(),
-                            idempotency_key: payment.gateway_idempotency_key(),
-                            card: card.clone(),
-                            amount: payment.amount,
-                            // The very same request: the gateway refuses a key reused with
-                            // other parameters.
-                            description: payment.gateway_description(),
-                        };
-                        if matches!(payment.kind, PaymentKind::Charge { .. }) {
-                            self.gateway.charge(&request).await
-                        } else {
-                            self.gateway.authorize(&request).await
-                        }
-                    }
-                    Err(error) => Err(error),
-                };
-                answer.and_then(|found| self.payment_moves(payment, &found))
-            }
-            PaymentKind::Capture {
-                authorization,
-                final_capture,
-            } => {
-                let hold = receipt.related.iter().find(|p| &p.id == authorization);
-                let reference =
-                    hold.and_then(|h| h.gateway_reference.clone())
-                        .ok_or_else(|| {
-                            BillingError::Inconsistent(format!(
-                                "hold {authorization} has no gateway reference"
-                            ))
-                        })?;
-                let request = CaptureRequest {
-                    account: business.gateway_account.clone(),
-                    payment_reference: reference,
-                    capture: payment.id.clone(),
-                    idempotency_key: payment.gateway_idempotency_key(),
-                    amount: payment.amount,
-                    final_capture: *final_capture,
-                };
-                self.gateway
-                    .capture(&request)
-                    .await
-                    .map(|answer| capture_moves(payment, authorization, *final_capture, &answer))
-            }
-            PaymentKind::Refund { of, reason } => {
-                let target = receipt.related.iter().find(|p| &p.id == of);
-                let reference = target
-                    .and_then(|t| t.gateway_reference.clone())
-                    .ok_or_else(|| {
-                        BillingError::Inconsistent(format!("payment {of} has no gateway reference"))
-                    })?;
-                let answer = match self
-                    .gateway
-                    .find_refund(account, &reference, &payment.id)
-                    .await
-                {
-                    Ok(Some(found)) => Ok(found),
-                    Ok(None) => {
-                        let request = RefundRequest {
-                            account: business.gateway_account.clone(),
-                            payment_reference: reference,
-                            refund: payment.id.clone(),
-                            idempotency_key: payment.gateway_idempotency_key(),
-                            amount: payment.amount,
-                            reason: reason.clone(),
-                        };
-                        self.gateway.refund(&request).await
-                    }
-                    Err(error) => Err(error),
-                };
-                answer.map(|found| refund_moves(payment, &found))
-            }
-            PaymentKind::Collection { .. } => Ok(Vec::new()),
-        };
-        match moves {
-            Ok(moves) => self
-                .apply_moves(
-                    business,
-                    &payment.bookings(),
-                    &moves,
-                    key.map(|k| (k, KeyFate::Complete)),
-                )
-                .await?
-                .receipt(payment_id, self.now()),
-            // Reconciling never fails a payment on a gateway error: it stays pending.
-            Err(error) => Err(BillingError::Gateway {
-                payment: Some(payment.id.clone()),
-                error,
-            }),
-        }
-    }
-
-    /// The moves a gateway's answer about a charge or hold makes, checking that it answers
-    /// about the amount asked.
-    pub(super) fn payment_moves(
-        &self,
-        payment: &Payment,
-        answer: &GatewayPayment,
-    ) -> Result<Vec<Move>, GatewayError> {
-        if answer.amount != payment.amount {
-            return Err(GatewayError::UnknownOutcome(format!(
-                "gateway answered for {}, {} was asked",
-                answer.amount, payment.amount
-            )));
-        }
-        let hold = matches!(payment.kind, PaymentKind::Authorization { .. });
-        let event = match (&answer.status, hold) {
-            (GatewayStatus::Succeeded, false) => Some(PaymentEvent::Succeeded),
-            (GatewayStatus::RequiresCapture, true) => Some(PaymentEvent::HoldPlaced),
-            (GatewayStatus::RequiresAction, _) if payment.state != PaymentState::RequiresAction => {
-                Some(PaymentEvent::ActionRequired)
-            }
-            (GatewayStatus::Failed(failure), _) => Some(PaymentEvent::Failed(failure.clone())),
-            (GatewayStatus::Canceled, _) => Some(PaymentEvent::Canceled),
-            _ => None,
-        };
-        let hold_expires_at = if hold {
-            answer
-                .hold_expires_at
-                .or_else(|| Some(self.now() + self.policy.default_hold))
-        } else {
-            None
-        };
-        Ok(event
-            .map(|event| Move {
-                payment: payment.id.clone(),
-                event,
-                gateway_reference: Some(answer.reference.clone()),
-                hold_expires_at,
-            })
-            .into_iter()
-            .collect())
-    }
-
-    /// The payment's allocation for a new payment over one booking.
-    pub(super) fn single(booking: &BookingId, amount: Money) -> Vec<Allocation> {
-        vec![Allocation {
-            booking: booking.clone(),
-            amount,
-        }]
-    }
-
-    /// The gateway key for canceling a hold.
-    pub(super) fn cancel_key(hold: &PaymentId) -> String {
-        gateway_key(hold, "cancel")
+        Ok(receipt)
     }
 }
 
-/// The moves a capture's answer makes: the capture succeeds and its hold is captured in part
-/// or closed.
-pub(super) fn capture_moves(
-    capture: &Payment,
-    hold: &PaymentId,
-    final_capture: bool,
-    answer: &GatewayPayment,
-) -> Vec<Move> {
-    let reference = Some(answer.reference.clone());
-    match &answer.status {
-        GatewayStatus::Succeeded | GatewayStatus::RequiresCapture => vec![
-            Move {
-                payment: capture.id.clone(),
-                event: PaymentEvent::Succeeded,
-                gateway_reference: reference.clone(),
-                hold_expires_at: None,
-            },
-            Move {
-                payment: hold.clone(),
-                event: if final_capture {
-                    PaymentEvent::CaptureClosed
-                } else {
-                    PaymentEvent::PartlyCaptured
-                },
-                gateway_reference: reference,
-                hold_expires_at: None,
-            },
-        ],
-        GatewayStatus::Failed(failure) => vec![Move {
-            payment: capture.id.clone(),
-            event: PaymentEvent::Failed(failure.clone()),
-            gateway_reference: reference,
-            hold_expires_at: None,
-        }],
-        GatewayStatus::Canceled => vec![Move {
-            payment: capture.id.clone(),
-            event: PaymentEvent::Failed(Failure {
-                code: "hold_canceled".into(),
-                decline_code: None,
-                message: "The hold was released before it could be captured.".into(),
-            }),
-            gateway_reference: reference,
-            hold_expires_at: None,
-        }],
-        GatewayStatus::RequiresAction | GatewayStatus::Processing => Vec::new(),
-    }
-}
-
-/// The moves a refund's answer makes.
-pub(super) fn refund_moves(refund: &Payment, answer: &GatewayRefund) -> Vec<Move> {
-    let event = match &answer.status {
-        RefundStatus::Succeeded => PaymentEvent::Succeeded,
-        RefundStatus::Failed(failure) => PaymentEvent::Failed(failure.clone()),
-        RefundStatus::Pending => return Vec::new(),
-    };
-    vec![Move {
-        payment: refund.id.clone(),
-        event,
-        gateway_reference: Some(answer.reference.clone()),
-        hold_expires_at: None,
-    }]
+/// Too many commands on the same bookings at once: the store never refused, but every read was
+/// overtaken.
+fn busy() -> BillingError {
+    BillingError::Ledger(LedgerError::Conflict(
+        "the bookings kept changing while this command was decided; try again".into(),
+    ))
 }

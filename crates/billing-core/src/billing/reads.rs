@@ -1,41 +1,19 @@
-//! The read side: bookings with their balance, status and history; payments; what customers owe.
-
-use std::collections::BTreeMap;
+//! Bookings and payments: their billing views, balances, statuses and histories, price
+//! adjustments, and what customers owe.
 
 use super::Billing;
-use super::moves::Locked;
+use super::ledgers::Ledgers;
 use crate::booking::{BookingAccount, LineItem};
 use crate::customer::Business;
 use crate::error::BillingError;
 use crate::ids::{BookingId, CustomerId, PaymentId};
 use crate::money::{Currency, Money};
-use crate::payment::{KindName, Payment, PaymentState, fold};
+use crate::payment::{KindName, Payment, PaymentKind, PaymentState};
 use crate::ports::{
-    BookingFilter, CustomerDirectory, CustomerOutstanding, Ledger, LedgerTx, PaymentGateway,
-    StoredResponse,
+    BookingFilter, Committed, CustomerOutstanding, LedgerError, LedgerRead, LedgerWrite,
+    OutstandingQuery, OutstandingTotal,
 };
 use crate::status::{BookingSummary, captures_of, hold_remaining, refundable, summarize};
-
-/// The result of a money-moving command: the payment and the bookings it touched, as they
-/// stand after it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Receipt {
-    /// The payment opened (or found, on a replay).
-    pub payment: Payment,
-    /// The touched bookings' summaries.
-    pub bookings: Vec<BookingSummary>,
-    /// True when an earlier command under the same idempotency key made this payment.
-    pub replayed: bool,
-    /// On a replay, what the adapter answered the first time (saved with
-    /// [`Billing::save_response`]): the adapter answers it again, exactly, rather than the
-    /// payment as it stands now. When set, the payment may be a failed one: a replayed decline
-    /// whose answer was stored comes back as this receipt, not as
-    /// [`BillingError::Declined`]. `None` on a first run, and on a replay whose first answer
-    /// was not stored.
-    pub first_response: Option<StoredResponse>,
-    /// Every payment of the touched bookings (holds, refunded payments...).
-    pub(super) related: Vec<Payment>,
-}
 
 /// A booking with its balance, status and payment history.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,56 +39,21 @@ pub struct PaymentView {
     pub children: Vec<Payment>,
 }
 
-/// What customers owe: per customer and currency, and the totals per currency.
+/// A page of what customers owe, and what all of them owe.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OutstandingReport {
-    /// One row per (customer, currency) with a positive balance.
+pub struct OutstandingPage {
+    /// One row per (customer, currency) with a positive balance, by customer then currency.
     pub customers: Vec<CustomerOutstanding>,
-    /// The total owed by all customers, one amount per currency.
-    pub totals: Vec<Money>,
+    /// The row to read the next page after, when this page is full.
+    pub next_after: Option<(CustomerId, Currency)>,
+    /// What all customers owe, one row per currency.
+    pub totals: Vec<OutstandingTotal>,
 }
 
-impl<S, G> Billing<S, G>
-where
-    S: Ledger + CustomerDirectory,
-    G: PaymentGateway,
-{
-    /// Bookings read without a lock, for the read side.
-    pub(super) async fn load_unlocked(
-        &self,
-        business: &Business,
-        bookings: &[BookingId],
-    ) -> Result<Locked, BillingError> {
-        let ledgers = self.store.load(&business.id, bookings).await?;
-        Locked::from_ledgers(ledgers, self.now())
-    }
+/// How many times a booking write reads and decides again when the booking moved meanwhile.
+const MAX_WRITE_ATTEMPTS: u32 = 16;
 
-    /// The payment and every payment of the bookings it touches.
-    pub(super) async fn receipt(
-        &self,
-        business: &Business,
-        id: &PaymentId,
-    ) -> Result<Receipt, BillingError> {
-        let bookings = self
-            .store
-            .payment_bookings(&business.id, id)
-            .await?
-            .ok_or_else(|| BillingError::PaymentNotFound(id.clone()))?;
-        let locked = self.load_unlocked(business, &bookings).await?;
-        let payment = locked.payment(id)?.clone();
-        let summaries = bookings
-            .iter()
-            .filter_map(|b| locked.summaries.get(b).cloned())
-            .collect();
-        Ok(Receipt {
-            payment,
-            bookings: summaries,
-            replayed: false,
-            first_response: None,
-            related: locked.payments,
-        })
-    }
-
+impl Billing {
     /// A booking with its balance, status (computed now, so expired holds no longer count) and
     /// payment history.
     pub async fn booking(
@@ -118,19 +61,11 @@ where
         business: &Business,
         id: &BookingId,
     ) -> Result<BookingView, BillingError> {
-        let locked = self
-            .load_unlocked(business, std::slice::from_ref(id))
-            .await?;
-        let summary = locked.summary(id)?.clone();
-        let account = locked
-            .accounts
-            .get(id)
-            .cloned()
-            .ok_or_else(|| BillingError::BookingNotFound(id.clone()))?;
+        let ledgers = self.ledgers(business, std::slice::from_ref(id)).await?;
         Ok(BookingView {
-            account,
-            summary,
-            payments: locked.payments,
+            account: ledgers.account(id)?.clone(),
+            summary: ledgers.summary(id)?.clone(),
+            payments: ledgers.payments,
         })
     }
 
@@ -140,25 +75,25 @@ where
         business: &Business,
         id: &PaymentId,
     ) -> Result<PaymentView, BillingError> {
-        let receipt = self.receipt(business, id).await?;
-        let payment = receipt.payment;
-        let all = receipt.related;
-        let refundable = refundable(&payment, &all)?;
+        let (_, ledgers) = self.ledgers_of(business, id).await?;
+        let payment = ledgers.payment(id)?.clone();
+        let all = &ledgers.payments;
+        let refundable = refundable(&payment, all)?;
         let open_hold = matches!(
             payment.state,
             PaymentState::Authorized | PaymentState::PartiallyCaptured
-        ) && payment.hold_expires_at.is_none_or(|at| self.now() < at);
+        ) && payment.hold_expires_at.is_none_or(|at| ledgers.now < at);
         let mut capturable = Money::zero(payment.amount.currency());
         if open_hold {
             for booking in payment.bookings() {
-                capturable = capturable.checked_add(&hold_remaining(&payment, &booking, &all)?)?;
+                capturable = capturable.checked_add(&hold_remaining(&payment, &booking, all)?)?;
             }
         }
         let children = if payment.kind.name() == KindName::Authorization {
-            captures_of(&payment.id, &all).cloned().collect()
+            captures_of(&payment.id, all).cloned().collect()
         } else {
             all.iter()
-                .filter(|p| matches!(&p.kind, crate::payment::PaymentKind::Refund { of, .. } if of == &payment.id))
+                .filter(|p| matches!(&p.kind, PaymentKind::Refund { of, .. } if of == &payment.id))
                 .cloned()
                 .collect()
         };
@@ -170,7 +105,7 @@ where
         })
     }
 
-    /// Booking summaries matching a filter (as stored at their last change).
+    /// Booking summaries matching a filter (as stored at their last change), with their dates.
     pub async fn list_bookings(
         &self,
         business: &Business,
@@ -185,54 +120,61 @@ where
         business: &Business,
         customer: &CustomerId,
     ) -> Result<Vec<Money>, BillingError> {
-        let rows = self.store.outstanding(&business.id, Some(customer)).await?;
+        self.customer(business, customer).await?;
+        let query = OutstandingQuery {
+            customer: Some(customer.clone()),
+            after: None,
+            limit: 1000,
+        };
+        let rows = self.store.outstanding(&business.id, &query).await?;
         Ok(rows.into_iter().map(|row| row.balance_due).collect())
     }
 
-    /// What every customer owes, and the totals per currency.
+    /// A page of what customers owe (by customer and currency, after `after`, at most `limit`
+    /// rows of 1 to 1,000), and what all of them owe.
     pub async fn outstanding(
         &self,
         business: &Business,
-    ) -> Result<OutstandingReport, BillingError> {
-        let customers = self.store.outstanding(&business.id, None).await?;
-        let mut totals: BTreeMap<Currency, Money> = BTreeMap::new();
-        for row in &customers {
-            let currency = row.balance_due.currency();
-            let total = totals
-                .entry(currency)
-                .or_insert_with(|| Money::zero(currency));
-            *total = total.checked_add(&row.balance_due)?;
-        }
-        Ok(OutstandingReport {
+        after: Option<&(CustomerId, Currency)>,
+        limit: u32,
+    ) -> Result<OutstandingPage, BillingError> {
+        let limit = limit.clamp(1, 1000);
+        let query = OutstandingQuery {
+            customer: None,
+            after: after.cloned(),
+            limit,
+        };
+        let customers = self.store.outstanding(&business.id, &query).await?;
+        let totals = self.store.outstanding_totals(&business.id).await?;
+        let full = customers.len() >= usize::try_from(limit).unwrap_or(usize::MAX);
+        Ok(OutstandingPage {
+            next_after: customers
+                .last()
+                .filter(|_| full)
+                .map(|row| (row.customer.clone(), row.balance_due.currency())),
             customers,
-            totals: totals.into_values().collect(),
+            totals,
         })
     }
 
-    /// Creates or replaces a booking's billing view. The customer must exist; once a booking has
-    /// payments its customer and currency cannot change.
+    /// Creates or replaces a booking's billing view, and says whether it is new. The customer
+    /// must exist; once a booking has payments its customer and currency cannot change.
     pub async fn put_booking(
         &self,
         business: &Business,
         account: BookingAccount,
-    ) -> Result<BookingView, BillingError> {
+    ) -> Result<(BookingView, bool), BillingError> {
         account.price()?;
-        if self
-            .store
-            .customer(&business.id, &account.customer)
-            .await?
-            .is_none()
-        {
-            return Err(BillingError::CustomerNotFound(account.customer.clone()));
-        }
-        self.write_booking(business, &account.id.clone(), |existing| {
+        self.customer(business, &account.customer).await?;
+        let id = account.id.clone();
+        self.write_booking(business, &id, |existing| {
             if let Some((current, has_payments)) = existing
                 && has_payments
                 && (current.customer != account.customer || current.currency != account.currency)
             {
                 return Err(BillingError::BookingHasPayments(account.id.clone()));
             }
-            Ok(account)
+            Ok(account.clone())
         })
         .await
     }
@@ -245,40 +187,60 @@ where
         booking: &BookingId,
         item: LineItem,
     ) -> Result<BookingView, BillingError> {
-        self.write_booking(business, booking, |existing| match existing {
-            Some((current, _)) => Ok(current.with_line_item(item)?),
-            None => Err(BillingError::BookingNotFound(booking.clone())),
-        })
-        .await
+        let (view, _) = self
+            .write_booking(business, booking, |existing| match existing {
+                Some((current, _)) => Ok(current.with_line_item(item.clone())?),
+                None => Err(BillingError::BookingNotFound(booking.clone())),
+            })
+            .await?;
+        Ok(view)
     }
 
+    /// Writes a booking's billing view as `change` makes it from the stored one (with whether
+    /// it has payments), and its summary; says whether the booking is new.
     async fn write_booking<F>(
         &self,
         business: &Business,
         id: &BookingId,
         change: F,
-    ) -> Result<BookingView, BillingError>
+    ) -> Result<(BookingView, bool), BillingError>
     where
-        F: FnOnce(Option<(&BookingAccount, bool)>) -> Result<BookingAccount, BillingError> + Send,
+        F: Fn(Option<(&BookingAccount, bool)>) -> Result<BookingAccount, BillingError>
+            + Send
+            + Sync,
     {
-        let now = self.now();
-        let mut tx = self.store.begin(&business.id).await?;
-        let ledgers = tx.lock(std::slice::from_ref(id)).await?;
-        let entries: Vec<_> = ledgers
-            .iter()
-            .flat_map(|l| l.entries.iter().cloned())
-            .collect();
-        let payments = fold(&entries)?;
-        let existing = ledgers.first().map(|l| (&l.account, !payments.is_empty()));
-        let account = change(existing)?;
-        let summary = summarize(&account, &payments, now)?;
-        tx.put_booking(&account).await?;
-        tx.append(&[], std::slice::from_ref(&summary)).await?;
-        tx.commit().await?;
-        Ok(BookingView {
-            account,
-            summary,
-            payments,
-        })
+        let ids = std::slice::from_ref(id);
+        for _ in 0..MAX_WRITE_ATTEMPTS {
+            let snapshot = self
+                .store
+                .read(&business.id, &LedgerRead::bookings(ids))
+                .await?;
+            let ledgers = Ledgers::new(snapshot.ledgers, self.now())?;
+            let existing = ledgers.accounts.get(id);
+            let has_payments = !ledgers.payments.is_empty();
+            let account = change(existing.map(|a| (a, has_payments)))?;
+            let summary = summarize(&account, &ledgers.payments, ledgers.now)?;
+            let write = LedgerWrite {
+                read: ledgers.read_versions(ids),
+                bookings: vec![account.clone()],
+                summaries: vec![summary.clone()],
+                ..LedgerWrite::default()
+            };
+            match self.store.commit(&business.id, &write).await {
+                Ok(Committed::Written | Committed::KeyTaken(_)) => {
+                    let view = BookingView {
+                        account,
+                        summary,
+                        payments: ledgers.payments,
+                    };
+                    return Ok((view, existing.is_none()));
+                }
+                Err(LedgerError::Conflict(_)) => continue,
+                Err(error) => return Err(error.into()),
+            }
+        }
+        Err(BillingError::Ledger(LedgerError::Conflict(
+            "the booking kept changing while it was written; try again".into(),
+        )))
     }
 }

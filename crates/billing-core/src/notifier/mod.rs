@@ -123,16 +123,17 @@ impl DeliveryReport {
     }
 }
 
-/// The notification service, over a [`NotificationLog`] `L` and a [`Mailer`] `M`.
-pub struct Notifier<L, M> {
-    log: L,
-    mailer: M,
+/// The notification service, over a [`NotificationLog`] and a [`Mailer`].
+#[derive(Clone)]
+pub struct Notifier {
+    log: Arc<dyn NotificationLog>,
+    mailer: Arc<dyn Mailer>,
     clock: Arc<dyn Clock>,
     ids: Arc<dyn IdGenerator>,
     policy: DeliveryPolicy,
 }
 
-impl<L, M> std::fmt::Debug for Notifier<L, M> {
+impl std::fmt::Debug for Notifier {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Notifier")
             .field("policy", &self.policy)
@@ -140,13 +141,14 @@ impl<L, M> std::fmt::Debug for Notifier<L, M> {
     }
 }
 
-impl<L, M> Notifier<L, M>
-where
-    L: NotificationLog,
-    M: Mailer,
-{
+impl Notifier {
     /// A notifier over its ports, with the default [`DeliveryPolicy`].
-    pub fn new(log: L, mailer: M, clock: Arc<dyn Clock>, ids: Arc<dyn IdGenerator>) -> Self {
+    pub fn new(
+        log: Arc<dyn NotificationLog>,
+        mailer: Arc<dyn Mailer>,
+        clock: Arc<dyn Clock>,
+        ids: Arc<dyn IdGenerator>,
+    ) -> Self {
         Notifier {
             log,
             mailer,
@@ -160,16 +162,6 @@ where
     pub fn with_policy(mut self, policy: DeliveryPolicy) -> Self {
         self.policy = policy;
         self
-    }
-
-    /// The log, for adapters that share it.
-    pub fn log(&self) -> &L {
-        &self.log
-    }
-
-    /// The mailer, for adapters that share it.
-    pub fn mailer(&self) -> &M {
-        &self.mailer
     }
 
     /// Queues a message about `customer` for delivery; nothing is sent now. Refuses

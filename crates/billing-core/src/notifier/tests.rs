@@ -28,21 +28,18 @@ fn start() -> DateTime<Utc> {
     FixedClock::default().now()
 }
 
-fn notifier(mailer: ScriptedMailer) -> Notifier<MemoryStore, ScriptedMailer> {
+fn notifier(mailer: ScriptedMailer) -> Notifier {
     Notifier::new(
-        MemoryStore::new(),
-        mailer,
+        Arc::new(MemoryStore::new()),
+        Arc::new(mailer),
         Arc::new(FixedClock::default()),
         Arc::new(SequentialIds::default()),
     )
 }
 
-async fn delivery<M: Mailer>(
-    notifier: &Notifier<MemoryStore, M>,
-    id: &NotificationId,
-) -> DeliveryState {
+async fn delivery(notifier: &Notifier, id: &NotificationId) -> DeliveryState {
     notifier
-        .log()
+        .log
         .notification(&acme(), id)
         .await
         .expect("read")
@@ -358,8 +355,8 @@ async fn a_message_no_server_could_accept_is_refused_and_not_stored() {
 async fn the_customer_log_lists_newest_first() {
     let clock = Arc::new(FixedClock::default());
     let notifier = Notifier::new(
-        MemoryStore::new(),
-        ScriptedMailer::new(),
+        Arc::new(MemoryStore::new()),
+        Arc::new(ScriptedMailer::new()),
         clock.clone(),
         Arc::new(SequentialIds::default()),
     );
@@ -395,8 +392,8 @@ async fn the_mailer_is_called_once_per_attempt_with_the_stored_message() {
             })
         });
     let notifier = Notifier::new(
-        MemoryStore::new(),
-        mailer,
+        Arc::new(MemoryStore::new()),
+        Arc::new(mailer),
         Arc::new(FixedClock::default()),
         Arc::new(SequentialIds::default()),
     );

@@ -42,6 +42,12 @@ pub trait Businesses: Send + Sync {
     /// A business by id.
     async fn business(&self, id: &BusinessId) -> Result<Option<Business>, BusinessesError>;
 
+    /// The business whose connected gateway account this is (`acct_...`), if any.
+    async fn business_by_account(
+        &self,
+        gateway_account: &str,
+    ) -> Result<Option<Business>, BusinessesError>;
+
     /// Every business, ordered by id (for the reconciler and automation).
     async fn list_businesses(&self) -> Result<Vec<Business>, BusinessesError>;
 }

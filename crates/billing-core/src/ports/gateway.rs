@@ -195,6 +195,49 @@ pub struct CardSetup {
     pub client_secret: String,
 }
 
+/// A verified notice from the gateway that something changed there (a Stripe webhook event),
+/// in the core's terms.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GatewayEvent {
+    /// The gateway's event id (`evt_...`): deliveries repeat, so it is remembered.
+    pub id: String,
+    /// The event type, for the logs (`payment_intent.succeeded`...).
+    pub event_type: String,
+    /// The connected account it happened on, which names the business.
+    pub account: Option<String>,
+    /// The business, when the event's metadata names it.
+    pub business: Option<BusinessId>,
+    /// What it is about.
+    pub subject: EventSubject,
+}
+
+/// What a gateway event is about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EventSubject {
+    /// One of our charges or holds moved at the gateway.
+    Payment(PaymentId),
+    /// A payment of ours was refunded at the gateway.
+    RefundsOf(PaymentId),
+    /// Nothing of ours: another event type, or a payment we did not make.
+    Other,
+}
+
+/// Why a webhook delivery was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct WebhookRejected(pub String);
+
+/// Checks a webhook delivery's signature over the raw body and reads its event. The gateway's
+/// adapter implements it (Stripe's signing scheme); the driving adapter that receives the
+/// deliveries hands them to it, and the event to [`Billing`](crate::billing::Billing).
+pub trait WebhookVerifier: Send + Sync {
+    /// Verifies `payload` against the signature header's value and reads the event.
+    ///
+    /// # Errors
+    /// [`WebhookRejected`] when the signature does not verify or the payload is unreadable.
+    fn verify(&self, payload: &[u8], signature: &str) -> Result<GatewayEvent, WebhookRejected>;
+}
+
 /// The card gateway (Stripe, or the sandbox). Every call acts on the business's connected
 /// account when one is given. Every mutating call carries an idempotency key derived from our
 /// own ids, so that a retry after a timeout can never move money twice.

@@ -2,20 +2,23 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::booking::BookingAccount;
+use crate::customer::{Customer, SavedCard};
 use crate::idempotency::{Fingerprint, IdempotencyKey};
 use crate::ids::{BookingId, BusinessId, CustomerId, PaymentId};
-use crate::money::Money;
+use crate::money::{Currency, Money};
 use crate::payment::Entry;
+use crate::receipt::Receipt;
 use crate::status::{BookingSummary, PaymentStatus};
 
-/// Why the ledger failed. Whatever the error, a failed transaction wrote nothing.
+/// Why the ledger failed. Whatever the error, a failed commit wrote nothing.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum LedgerError {
-    /// A concurrent writer got there first: an entry with the same (payment, seq) exists. The
-    /// caller may reload and try again.
+    /// What the write was decided from changed since it was read: a booking's version moved,
+    /// or an entry with the same (payment, seq) exists. The caller reads again and decides
+    /// again.
     #[error("concurrent write: {0}")]
     Conflict(String),
-    /// The store could not be reached, or the transaction failed.
+    /// The store could not be reached, or the operation failed.
     #[error("ledger unavailable: {0}")]
     Unavailable(String),
     /// Stored data could not be read back (corrupt or from an unknown version).
@@ -23,13 +26,62 @@ pub enum LedgerError {
     Corrupt(String),
 }
 
-/// A booking's billing view and every entry of every payment touching it.
+/// A booking's billing view, its version and every entry of every payment touching it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BookingLedger {
     /// The billing view.
     pub account: BookingAccount,
+    /// How many commits wrote the booking: a commit decided from this read lands only while
+    /// the booking is still at this version.
+    pub version: u64,
     /// The entries, in (payment, seq) order or any order: the core folds them.
     pub entries: Vec<Entry>,
+}
+
+/// What a use case reads before it decides, in one call: bookings with their entries and,
+/// when asked, the record under an idempotency key and the paying customer with their cards.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LedgerRead<'a> {
+    /// The bookings (unknown ones are left out of the answer).
+    pub bookings: &'a [BookingId],
+    /// The idempotency key whose record to read.
+    pub key: Option<&'a IdempotencyKey>,
+    /// Also read the customer of the first booking, with their saved cards.
+    pub payer: bool,
+}
+
+impl<'a> LedgerRead<'a> {
+    /// A read of these bookings only.
+    pub fn bookings(bookings: &'a [BookingId]) -> Self {
+        LedgerRead {
+            bookings,
+            key: None,
+            payer: false,
+        }
+    }
+
+    /// The same read, with the record under `key` when there is one.
+    pub fn with_key(mut self, key: Option<&'a IdempotencyKey>) -> Self {
+        self.key = key;
+        self
+    }
+
+    /// The same read, with the first booking's customer and their cards.
+    pub fn with_payer(mut self) -> Self {
+        self.payer = true;
+        self
+    }
+}
+
+/// What a [`LedgerRead`] found.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct LedgerSnapshot {
+    /// The bookings found, ordered by id.
+    pub ledgers: Vec<BookingLedger>,
+    /// The record under the key asked for, if any.
+    pub key: Option<IdempotencyRecord>,
+    /// The first booking's customer and their cards (default first), when asked and found.
+    pub payer: Option<(Customer, Vec<SavedCard>)>,
 }
 
 /// An idempotency record: one per (business, key).
@@ -45,25 +97,66 @@ pub struct IdempotencyRecord {
     pub completed: bool,
     /// When the key was first used.
     pub created_at: DateTime<Utc>,
-    /// What the adapter answered the first time the command completed, once it saved it with
-    /// [`Ledger::save_response`]; `None` until then (and for every key that is not completed).
-    pub response: Option<StoredResponse>,
+    /// The settled answer the command first gave (charged or declined, with the bookings as
+    /// they stood then), kept so that every replay answers it again exactly, however the
+    /// payment and its bookings changed since. `None` while the command has no settled answer.
+    pub first_answer: Option<Receipt>,
 }
 
-/// The first answer an adapter gave for a completed idempotent command, kept so that a replay
-/// answers the very same status and body rather than the payment as it stands now (it may have
-/// been refunded since, or its bookings' balances changed).
-///
-/// Opaque to the core: it stores the response and hands it back on a replay, and never reads
-/// it. Only the adapter that wrote it knows what the body is; `content_type` says.
+/// What a commit does to an idempotency key.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoredResponse {
-    /// The status answered (for HTTP: 201, 402...).
-    pub status: u16,
-    /// The media type of `body` (for HTTP: `application/json`, `application/problem+json`).
-    pub content_type: String,
-    /// The body answered, exactly.
-    pub body: String,
+pub enum KeyUpdate {
+    /// The command under the key is done. The answer is kept only when the record has none
+    /// yet: the first one kept never changes.
+    Complete {
+        /// The key.
+        key: IdempotencyKey,
+        /// The settled answer to keep for replays, when the command has one.
+        first_answer: Option<Receipt>,
+    },
+    /// The command certainly did nothing at the gateway: the key is forgotten, so the client
+    /// may try again under it.
+    Release(IdempotencyKey),
+}
+
+/// Writes that land together, or not at all.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct LedgerWrite {
+    /// Every booking the write was decided from, at the version read (0 for a booking not
+    /// stored yet). The write lands only if none of them moved; each is then one version
+    /// further. Every booking the write touches (accounts, entries, summaries) is among them.
+    pub read: Vec<(BookingId, u64)>,
+    /// An idempotency key to claim: when the business already has a record under it, nothing
+    /// is written and the commit answers [`Committed::KeyTaken`].
+    pub claim: Option<IdempotencyRecord>,
+    /// Billing views created or replaced.
+    pub bookings: Vec<BookingAccount>,
+    /// Entries appended. [`LedgerError::Conflict`] when one's (payment, seq) exists.
+    pub entries: Vec<Entry>,
+    /// The summaries of the bookings the write changes (the last one of a booking wins).
+    pub summaries: Vec<BookingSummary>,
+    /// What happens to the command's key.
+    pub key: Option<KeyUpdate>,
+}
+
+impl LedgerWrite {
+    /// True when the write changes nothing.
+    pub fn is_empty(&self) -> bool {
+        self.claim.is_none()
+            && self.bookings.is_empty()
+            && self.entries.is_empty()
+            && self.summaries.is_empty()
+            && self.key.is_none()
+    }
+}
+
+/// What a commit did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Committed {
+    /// Everything was written.
+    Written,
+    /// The key to claim was taken: here is its record, and nothing was written.
+    KeyTaken(IdempotencyRecord),
 }
 
 /// Which booking summaries to list. Results are ordered by booking id.
@@ -104,26 +197,61 @@ pub struct CustomerOutstanding {
     pub bookings: u64,
 }
 
+/// Which rows of the outstanding report to read, ordered by customer then currency.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutstandingQuery {
+    /// Only this customer.
+    pub customer: Option<CustomerId>,
+    /// Only rows after this (customer, currency) (the next page).
+    pub after: Option<(CustomerId, Currency)>,
+    /// At most this many rows.
+    pub limit: u32,
+}
+
+impl Default for OutstandingQuery {
+    fn default() -> Self {
+        OutstandingQuery {
+            customer: None,
+            after: None,
+            limit: 100,
+        }
+    }
+}
+
+/// What all customers of a business owe in one currency.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutstandingTotal {
+    /// The sum of every booking's positive balance.
+    pub balance_due: Money,
+    /// How many bookings have a balance due.
+    pub bookings: u64,
+}
+
 /// Durable storage of bookings, payment entries, booking summaries and idempotency records,
 /// scoped per business: no method can read or write another business's rows.
 ///
-/// Money-moving work happens in a [`LedgerTx`] that locks the bookings it touches, so that two
-/// processes can never both decide to charge the same balance.
+/// Concurrency is optimistic. A use case reads what it decides from ([`Ledger::read`]), then
+/// commits its writes with the versions it read ([`Ledger::commit`]); a commit lands only if
+/// none of those bookings moved meanwhile, so two processes can never both decide to charge
+/// the same balance, and no lock is held while the use case decides or waits for the gateway.
 #[async_trait]
 pub trait Ledger: Send + Sync {
-    /// A transaction of one business.
-    type Tx: LedgerTx;
-
-    /// Starts a transaction for `business`. [`LedgerError::Unavailable`] when the store cannot
-    /// be reached.
-    async fn begin(&self, business: &BusinessId) -> Result<Self::Tx, LedgerError>;
-
-    /// Reads bookings and their entries without locking; unknown ids are left out.
-    async fn load(
+    /// Reads bookings with their entries and versions, and what else the read asks for,
+    /// without locking.
+    async fn read(
         &self,
         business: &BusinessId,
-        bookings: &[BookingId],
-    ) -> Result<Vec<BookingLedger>, LedgerError>;
+        read: &LedgerRead<'_>,
+    ) -> Result<LedgerSnapshot, LedgerError>;
+
+    /// Writes everything or nothing: the key is claimed first (a taken key writes nothing),
+    /// then every booking read must still be at its version ([`LedgerError::Conflict`]
+    /// otherwise), then the bookings, entries, summaries and key update are written.
+    async fn commit(
+        &self,
+        business: &BusinessId,
+        write: &LedgerWrite,
+    ) -> Result<Committed, LedgerError>;
 
     /// The bookings a payment touches, or `None` when the business has no such payment.
     async fn payment_bookings(
@@ -132,13 +260,6 @@ pub trait Ledger: Send + Sync {
         payment: &PaymentId,
     ) -> Result<Option<Vec<BookingId>>, LedgerError>;
 
-    /// A booking's stored summary (as of its last write), or `None` when unknown.
-    async fn summary(
-        &self,
-        business: &BusinessId,
-        booking: &BookingId,
-    ) -> Result<Option<BookingSummary>, LedgerError>;
-
     /// Booking summaries matching the filter, ordered by booking id.
     async fn list_summaries(
         &self,
@@ -146,67 +267,19 @@ pub trait Ledger: Send + Sync {
         filter: &BookingFilter,
     ) -> Result<Vec<BookingSummary>, LedgerError>;
 
-    /// What each customer owes, one row per (customer, currency) with a positive balance,
-    /// ordered by customer then currency; only `customer` when given. Must not scan every
-    /// booking of the business: an index or a maintained aggregate serves it.
+    /// What customers owe, one row per (customer, currency) with a positive balance, ordered
+    /// by customer then currency. Must not read every booking of the business: a maintained
+    /// aggregate serves it, so that a page costs the same whatever the number of bookings.
     async fn outstanding(
         &self,
         business: &BusinessId,
-        customer: Option<&CustomerId>,
+        query: &OutstandingQuery,
     ) -> Result<Vec<CustomerOutstanding>, LedgerError>;
 
-    /// The idempotency record under a key, if any, with its stored response.
-    async fn idempotency(
+    /// What all customers owe, one row per currency with a positive total, ordered by
+    /// currency code. Kept as it goes: its cost does not grow with the bookings or customers.
+    async fn outstanding_totals(
         &self,
         business: &BusinessId,
-        key: &IdempotencyKey,
-    ) -> Result<Option<IdempotencyRecord>, LedgerError>;
-
-    /// Stores the first response to the command under a key, outside any transaction. Stores
-    /// only when the business has a record under the key, the record is completed and it has
-    /// no response yet: the first writer wins, and a stored response never changes. Returns
-    /// whether it stored.
-    async fn save_response(
-        &self,
-        business: &BusinessId,
-        key: &IdempotencyKey,
-        response: &StoredResponse,
-    ) -> Result<bool, LedgerError>;
-}
-
-/// One transaction of one business. Dropping it without [`LedgerTx::commit`] writes nothing.
-#[async_trait]
-pub trait LedgerTx: Send {
-    /// Locks the bookings (in a fixed order, so that two transactions cannot deadlock) and reads
-    /// them with their entries; unknown ids are left out. Until commit or drop, no other
-    /// transaction can lock them.
-    async fn lock(&mut self, bookings: &[BookingId]) -> Result<Vec<BookingLedger>, LedgerError>;
-
-    /// Claims an idempotency key: stores the record and returns `None`, or, when the key is
-    /// already taken, returns the existing record (with its stored response) and stores nothing.
-    async fn claim(
-        &mut self,
-        record: &IdempotencyRecord,
-    ) -> Result<Option<IdempotencyRecord>, LedgerError>;
-
-    /// Marks a claimed key's command as completed.
-    async fn complete(&mut self, key: &IdempotencyKey) -> Result<(), LedgerError>;
-
-    /// Forgets a claimed key (its command certainly did nothing at the gateway, so the client
-    /// may try again under it).
-    async fn release(&mut self, key: &IdempotencyKey) -> Result<(), LedgerError>;
-
-    /// Creates or replaces a booking's billing view.
-    async fn put_booking(&mut self, account: &BookingAccount) -> Result<(), LedgerError>;
-
-    /// Appends entries and stores the summaries of the bookings they change.
-    /// [`LedgerError::Conflict`] when an entry's (payment, seq) already exists.
-    async fn append(
-        &mut self,
-        entries: &[Entry],
-        summaries: &[BookingSummary],
-    ) -> Result<(), LedgerError>;
-
-    /// Makes every write of the transaction durable at once.
-    async fn commit(self) -> Result<(), LedgerError>;
+    ) -> Result<Vec<OutstandingTotal>, LedgerError>;
 }

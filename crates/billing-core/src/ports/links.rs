@@ -1,7 +1,7 @@
 use async_trait::async_trait;
 
 use crate::ids::{BusinessId, CustomerId, LinkId};
-use crate::link::{LinkState, PaymentLink, TokenHash};
+use crate::link::{LinkPurpose, LinkState, LinkToken, PaymentLink, TokenHash};
 
 /// Why the link store failed. A failed call wrote nothing.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -73,4 +73,12 @@ pub trait PaymentLinks: Send + Sync {
         id: &LinkId,
         state: &LinkState,
     ) -> Result<bool, LinkStoreError>;
+}
+
+/// Where the hosted pages are: the adapter that serves them says how a link's page is
+/// addressed, from the public address it was configured with (never from a request's `Host`,
+/// which a client controls). The core only puts the address in the email.
+pub trait PageAddresses: Send + Sync {
+    /// The page of a link with this token: a payment page, or a card request's page.
+    fn link_url(&self, purpose: &LinkPurpose, token: &LinkToken) -> String;
 }

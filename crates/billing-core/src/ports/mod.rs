@@ -1,5 +1,10 @@
 //! The ports: what the core needs from the outside world, as traits. Adapters implement them;
 //! the core never knows which one it talks to.
+//!
+//! Every port is object safe: the [`Billing`](crate::billing::Billing) service holds its store
+//! as an `Arc<dyn Store>` and its gateway as an `Arc<dyn PaymentGateway>`, so that every driving
+//! adapter (the HTTP API, a console, a scheduler, an embedding service) drives the same
+//! service the same way, whatever adapters the configuration picked.
 
 mod businesses;
 mod clock;
@@ -18,17 +23,27 @@ pub use customers::{CustomerDirectory, DirectoryError};
 #[cfg(test)]
 pub use gateway::MockPaymentGateway;
 pub use gateway::{
-    CancelRequest, CaptureRequest, CardSetup, GatewayError, GatewayPayment, GatewayRefund,
-    GatewayStatus, NewGatewayCustomer, PaymentGateway, PaymentRequest, RefundRequest, RefundStatus,
+    CancelRequest, CaptureRequest, CardSetup, EventSubject, GatewayError, GatewayEvent,
+    GatewayPayment, GatewayRefund, GatewayStatus, NewGatewayCustomer, PaymentGateway,
+    PaymentRequest, RefundRequest, RefundStatus, WebhookRejected, WebhookVerifier,
 };
 pub use ids::IdGenerator;
 pub use ledger::{
-    BookingFilter, BookingLedger, CustomerOutstanding, IdempotencyRecord, Ledger, LedgerError,
-    LedgerTx, StoredResponse,
+    BookingFilter, BookingLedger, Committed, CustomerOutstanding, IdempotencyRecord, KeyUpdate,
+    Ledger, LedgerError, LedgerRead, LedgerSnapshot, LedgerWrite, OutstandingQuery,
+    OutstandingTotal,
 };
-pub use links::{LinkByToken, LinkStoreError, PaymentLinks};
+pub use links::{LinkByToken, LinkStoreError, PageAddresses, PaymentLinks};
 #[cfg(test)]
 pub use mail::MockMailer;
 pub use mail::{EmailTemplates, MailError, MailReceipt, Mailer, TemplateError};
 pub use notifications::{DeliveryFailure, DueNotification, NotificationLog, NotificationLogError};
 pub use secrets::SecretSource;
+
+/// Everything the engine keeps: the ledger, customers and their cards, businesses and their
+/// API keys, payment links, and the log of notifications. A storage adapter implements every
+/// port of it; the core holds it as one `Arc<dyn Store>`.
+pub trait Store: Ledger + CustomerDirectory + Businesses + PaymentLinks + NotificationLog {}
+
+impl<T> Store for T where T: Ledger + CustomerDirectory + Businesses + PaymentLinks + NotificationLog
+{}

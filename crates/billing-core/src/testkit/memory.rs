@@ -1,11 +1,11 @@
 //! An in-memory store: a real implementation of every storage port, kept in a map behind one
-//! async lock. A transaction holds the lock until it commits or is dropped, so transactions are
-//! serial; its writes are buffered and applied at commit, so a dropped one writes nothing.
+//! async lock. A commit checks everything under the lock before it writes anything, so a
+//! refused commit writes nothing.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use async_lock::{Mutex, MutexGuardArc};
+use async_lock::Mutex;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
@@ -14,20 +14,22 @@ use crate::customer::{Business, Customer, SavedCard};
 use crate::idempotency::IdempotencyKey;
 use crate::ids::{BookingId, BusinessId, CustomerId, LinkId, NotificationId, PaymentId};
 use crate::link::{LinkState, PaymentLink, TokenHash};
-use crate::money::Money;
+use crate::money::{Currency, Money};
 use crate::notification::{DeliveryState, Notification, OutboundMessage};
 use crate::payment::Entry;
 use crate::ports::{
-    BookingFilter, BookingLedger, Businesses, BusinessesError, CustomerDirectory,
+    BookingFilter, BookingLedger, Businesses, BusinessesError, Committed, CustomerDirectory,
     CustomerOutstanding, DeliveryFailure, DirectoryError, DueNotification, IdempotencyRecord,
-    Ledger, LedgerError, LedgerTx, LinkByToken, LinkStoreError, NotificationLog,
-    NotificationLogError, PaymentLinks, StoredResponse,
+    KeyUpdate, Ledger, LedgerError, LedgerRead, LedgerSnapshot, LedgerWrite, LinkByToken,
+    LinkStoreError, NotificationLog, NotificationLogError, OutstandingQuery, OutstandingTotal,
+    PaymentLinks,
 };
 use crate::status::BookingSummary;
 
 #[derive(Debug, Default)]
 struct Tenant {
     bookings: BTreeMap<BookingId, BookingAccount>,
+    versions: BTreeMap<BookingId, u64>,
     entries: Vec<Entry>,
     by_booking: BTreeMap<BookingId, Vec<usize>>,
     by_payment: BTreeMap<PaymentId, Vec<usize>>,
@@ -64,7 +66,23 @@ impl Tenant {
             .get(id)
             .map(|indexes| indexes.iter().map(|i| self.entries[*i].clone()).collect())
             .unwrap_or_default();
-        Some(BookingLedger { account, entries })
+        let version = self.versions.get(id).copied().unwrap_or(0);
+        Some(BookingLedger {
+            account,
+            version,
+            entries,
+        })
+    }
+
+    /// The customer's cards, the default first, then by payment method id.
+    fn sorted_cards(&self, customer: &CustomerId) -> Vec<SavedCard> {
+        let mut cards = self.cards.get(customer).cloned().unwrap_or_default();
+        cards.sort_by(|a, b| {
+            b.is_default
+                .cmp(&a.is_default)
+                .then_with(|| a.payment_method.cmp(&b.payment_method))
+        });
+        cards
     }
 
     fn ledgers(&self, ids: &[BookingId]) -> Vec<BookingLedger> {
@@ -103,90 +121,59 @@ impl MemoryStore {
     }
 }
 
-enum Write {
-    Claim(IdempotencyRecord),
-    Complete(IdempotencyKey),
-    Release(IdempotencyKey),
-    Booking(BookingAccount),
-    Append(Vec<Entry>, Vec<BookingSummary>),
-}
-
-/// A transaction on the in-memory store.
-pub struct MemoryTx {
-    guard: MutexGuardArc<State>,
-    business: BusinessId,
-    writes: Vec<Write>,
-}
-
-impl std::fmt::Debug for MemoryTx {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MemoryTx")
-            .field("business", &self.business)
-            .finish_non_exhaustive()
-    }
-}
-
-impl MemoryTx {
-    fn tenant(&self) -> Option<&Tenant> {
-        self.guard.tenants.get(&self.business)
-    }
-}
-
 #[async_trait]
-impl LedgerTx for MemoryTx {
-    async fn lock(&mut self, bookings: &[BookingId]) -> Result<Vec<BookingLedger>, LedgerError> {
-        Ok(self
-            .tenant()
-            .map(|t| t.ledgers(bookings))
-            .unwrap_or_default())
+impl Ledger for MemoryStore {
+    async fn read(
+        &self,
+        business: &BusinessId,
+        read: &LedgerRead<'_>,
+    ) -> Result<LedgerSnapshot, LedgerError> {
+        let state = self.state.lock().await;
+        let Some(tenant) = state.tenants.get(business) else {
+            return Ok(LedgerSnapshot::default());
+        };
+        let ledgers = tenant.ledgers(read.bookings);
+        let key = read.key.and_then(|k| tenant.keys.get(k).cloned());
+        let payer = if read.payer {
+            read.bookings
+                .first()
+                .and_then(|b| tenant.bookings.get(b))
+                .and_then(|account| tenant.customers.get(&account.customer))
+                .map(|customer| (customer.clone(), tenant.sorted_cards(&customer.id)))
+        } else {
+            None
+        };
+        Ok(LedgerSnapshot {
+            ledgers,
+            key,
+            payer,
+        })
     }
 
-    async fn claim(
-        &mut self,
-        record: &IdempotencyRecord,
-    ) -> Result<Option<IdempotencyRecord>, LedgerError> {
-        let stored = self.tenant().and_then(|t| t.keys.get(&record.key)).cloned();
-        let buffered = self.writes.iter().find_map(|w| match w {
-            Write::Claim(r) if r.key == record.key => Some(r.clone()),
-            _ => None,
-        });
-        match stored.or(buffered) {
-            Some(existing) => Ok(Some(existing)),
-            None => {
-                self.writes.push(Write::Claim(record.clone()));
-                Ok(None)
+    async fn commit(
+        &self,
+        business: &BusinessId,
+        write: &LedgerWrite,
+    ) -> Result<Committed, LedgerError> {
+        let mut state = self.state.lock().await;
+        let tenant = state.tenants.entry(business.clone()).or_default();
+        if let Some(claim) = &write.claim
+            && let Some(existing) = tenant.keys.get(&claim.key)
+        {
+            return Ok(Committed::KeyTaken(existing.clone()));
+        }
+        for (booking, version) in &write.read {
+            let current = tenant.versions.get(booking).copied().unwrap_or(0);
+            if current != *version {
+                return Err(LedgerError::Conflict(format!(
+                    "booking {booking} is at version {current}, not {version}"
+                )));
             }
         }
-    }
-
-    async fn complete(&mut self, key: &IdempotencyKey) -> Result<(), LedgerError> {
-        self.writes.push(Write::Complete(key.clone()));
-        Ok(())
-    }
-
-    async fn release(&mut self, key: &IdempotencyKey) -> Result<(), LedgerError> {
-        self.writes.push(Write::Release(key.clone()));
-        Ok(())
-    }
-
-    async fn put_booking(&mut self, account: &BookingAccount) -> Result<(), LedgerError> {
-        self.writes.push(Write::Booking(account.clone()));
-        Ok(())
-    }
-
-    async fn append(
-        &mut self,
-        entries: &[Entry],
-        summaries: &[BookingSummary],
-    ) -> Result<(), LedgerError> {
-        for entry in entries {
-            let buffered = self.writes.iter().any(|w| {
-                matches!(w, Write::Append(es, _) if es.iter().any(|e| e.payment == entry.payment && e.seq == entry.seq))
-            });
-            if buffered
-                || self
-                    .tenant()
-                    .is_some_and(|t| t.has_entry(&entry.payment, entry.seq))
+        let mut batch = std::collections::HashSet::new();
+        for entry in &write.entries {
+            if tenant.has_entry(&entry.payment, entry.seq)
+                || !batch.insert((entry.payment.clone(), entry.seq))
             {
                 return Err(LedgerError::Conflict(format!(
                     "entry {}#{} exists",
@@ -194,81 +181,52 @@ impl LedgerTx for MemoryTx {
                 )));
             }
         }
-        self.writes
-            .push(Write::Append(entries.to_vec(), summaries.to_vec()));
-        Ok(())
-    }
-
-    async fn commit(mut self) -> Result<(), LedgerError> {
-        let writes = std::mem::take(&mut self.writes);
-        let tenant = self.guard.tenants.entry(self.business.clone()).or_default();
-        for write in writes {
-            match write {
-                Write::Claim(record) => {
-                    tenant.keys.insert(record.key.clone(), record);
+        // Checked: everything lands now.
+        for (booking, version) in &write.read {
+            tenant.versions.insert(booking.clone(), version + 1);
+        }
+        if let Some(claim) = &write.claim {
+            tenant.keys.insert(claim.key.clone(), claim.clone());
+        }
+        for account in &write.bookings {
+            tenant.bookings.insert(account.id.clone(), account.clone());
+        }
+        for entry in &write.entries {
+            let index = tenant.entries.len();
+            for booking in &entry.bookings {
+                let indexes = tenant.by_booking.entry(booking.clone()).or_default();
+                // An entry naming a booking twice links it once.
+                if indexes.last() != Some(&index) {
+                    indexes.push(index);
                 }
-                Write::Complete(key) => {
-                    if let Some(record) = tenant.keys.get_mut(&key) {
-                        record.completed = true;
-                    }
-                }
-                Write::Release(key) => {
-                    tenant.keys.remove(&key);
-                }
-                Write::Booking(account) => {
-                    tenant.bookings.insert(account.id.clone(), account);
-                }
-                Write::Append(entries, summaries) => {
-                    for entry in entries {
-                        let index = tenant.entries.len();
-                        for booking in &entry.bookings {
-                            tenant
-                                .by_booking
-                                .entry(booking.clone())
-                                .or_default()
-                                .push(index);
-                        }
-                        tenant
-                            .by_payment
-                            .entry(entry.payment.clone())
-                            .or_default()
-                            .push(index);
-                        tenant.entries.push(entry);
-                    }
-                    for summary in summaries {
-                        tenant.summaries.insert(summary.booking.clone(), summary);
+            }
+            tenant
+                .by_payment
+                .entry(entry.payment.clone())
+                .or_default()
+                .push(index);
+            tenant.entries.push(entry.clone());
+        }
+        for summary in &write.summaries {
+            tenant
+                .summaries
+                .insert(summary.booking.clone(), summary.clone());
+        }
+        match &write.key {
+            Some(KeyUpdate::Complete { key, first_answer }) => {
+                if let Some(record) = tenant.keys.get_mut(key) {
+                    record.completed = true;
+                    if record.first_answer.is_none() {
+                        record.first_answer.clone_from(first_answer);
                     }
                 }
             }
+            Some(KeyUpdate::Release(key)) => {
+                tenant.keys.remove(key);
+            }
+            None => {}
         }
-        Ok(())
-    }
-}
-
-#[async_trait]
-impl Ledger for MemoryStore {
-    type Tx = MemoryTx;
-
-    async fn begin(&self, business: &BusinessId) -> Result<MemoryTx, LedgerError> {
-        let guard = self.state.lock_arc().await;
-        Ok(MemoryTx {
-            guard,
-            business: business.clone(),
-            writes: Vec::new(),
-        })
-    }
-
-    async fn load(
-        &self,
-        business: &BusinessId,
-        bookings: &[BookingId],
-    ) -> Result<Vec<BookingLedger>, LedgerError> {
-        let state = self.state.lock().await;
-        Ok(state
-            .tenants
-            .get(business)
-            .map(|t| t.ledgers(bookings))
-            .unwrap_or_default())
+        Ok(Committed::Written)
     }
 
     async fn payment_bookings(
@@ -281,18 +239,6 @@ impl Ledger for MemoryStore {
             let first = t.by_payment.get(payment)?.first()?;
             Some(t.entries[*first].bookings.clone())
         }))
-    }
-
-    async fn summary(
-        &self,
-        business: &BusinessId,
-        booking: &BookingId,
-    ) -> Result<Option<BookingSummary>, LedgerError> {
-        let state = self.state.lock().await;
-        Ok(state
-            .tenants
-            .get(business)
-            .and_then(|t| t.summaries.get(booking).cloned()))
     }
 
     async fn list_summaries(
@@ -323,17 +269,23 @@ impl Ledger for MemoryStore {
     async fn outstanding(
         &self,
         business: &BusinessId,
-        customer: Option<&CustomerId>,
+        query: &OutstandingQuery,
     ) -> Result<Vec<CustomerOutstanding>, LedgerError> {
         let state = self.state.lock().await;
         let Some(tenant) = state.tenants.get(business) else {
             return Ok(Vec::new());
         };
-        let mut rows: BTreeMap<(CustomerId, crate::money::Currency), (Money, u64)> =
-            BTreeMap::new();
+        let mut rows: BTreeMap<(CustomerId, Currency), (Money, u64)> = BTreeMap::new();
         for summary in tenant.summaries.values() {
             let due = summary.balance.balance_due;
-            if !due.is_positive() || customer.is_some_and(|c| c != &summary.customer) {
+            let wanted = query
+                .customer
+                .as_ref()
+                .is_none_or(|c| c == &summary.customer)
+                && query.after.as_ref().is_none_or(|(customer, currency)| {
+                    (&summary.customer, summary.currency.code()) > (customer, currency.code())
+                });
+            if !due.is_positive() || !wanted {
                 continue;
             }
             let row = rows
@@ -347,6 +299,7 @@ impl Ledger for MemoryStore {
         }
         Ok(rows
             .into_iter()
+            .take(query.limit as usize)
             .map(
                 |((customer, _), (balance_due, bookings))| CustomerOutstanding {
                     customer,
@@ -357,37 +310,33 @@ impl Ledger for MemoryStore {
             .collect())
     }
 
-    async fn idempotency(
+    async fn outstanding_totals(
         &self,
         business: &BusinessId,
-        key: &IdempotencyKey,
-    ) -> Result<Option<IdempotencyRecord>, LedgerError> {
+    ) -> Result<Vec<OutstandingTotal>, LedgerError> {
         let state = self.state.lock().await;
-        Ok(state
-            .tenants
-            .get(business)
-            .and_then(|t| t.keys.get(key).cloned()))
-    }
-
-    async fn save_response(
-        &self,
-        business: &BusinessId,
-        key: &IdempotencyKey,
-        response: &StoredResponse,
-    ) -> Result<bool, LedgerError> {
-        let mut state = self.state.lock().await;
-        let Some(record) = state
-            .tenants
-            .get_mut(business)
-            .and_then(|t| t.keys.get_mut(key))
-        else {
-            return Ok(false);
+        let Some(tenant) = state.tenants.get(business) else {
+            return Ok(Vec::new());
         };
-        if !record.completed || record.response.is_some() {
-            return Ok(false);
+        let mut totals: BTreeMap<&str, OutstandingTotal> = BTreeMap::new();
+        for summary in tenant.summaries.values() {
+            let due = summary.balance.balance_due;
+            if !due.is_positive() {
+                continue;
+            }
+            let total = totals
+                .entry(summary.currency.code())
+                .or_insert_with(|| OutstandingTotal {
+                    balance_due: Money::zero(due.currency()),
+                    bookings: 0,
+                });
+            total.balance_due = total
+                .balance_due
+                .checked_add(&due)
+                .map_err(|e| LedgerError::Corrupt(e.to_string()))?;
+            total.bookings += 1;
         }
-        record.response = Some(response.clone());
-        Ok(true)
+        Ok(totals.into_values().collect())
     }
 }
 
@@ -488,17 +437,11 @@ impl CustomerDirectory for MemoryStore {
         customer: &CustomerId,
     ) -> Result<Vec<SavedCard>, DirectoryError> {
         let state = self.state.lock().await;
-        let mut cards = state
+        Ok(state
             .tenants
             .get(business)
-            .and_then(|t| t.cards.get(customer).cloned())
-            .unwrap_or_default();
-        cards.sort_by(|a, b| {
-            b.is_default
-                .cmp(&a.is_default)
-                .then_with(|| a.payment_method.cmp(&b.payment_method))
-        });
-        Ok(cards)
+            .map(|t| t.sorted_cards(customer))
+            .unwrap_or_default())
     }
 }
 
@@ -551,6 +494,20 @@ impl Businesses for MemoryStore {
 
     async fn business(&self, id: &BusinessId) -> Result<Option<Business>, BusinessesError> {
         Ok(self.state.lock().await.businesses.get(id).cloned())
+    }
+
+    async fn business_by_account(
+        &self,
+        gateway_account: &str,
+    ) -> Result<Option<Business>, BusinessesError> {
+        Ok(self
+            .state
+            .lock()
+            .await
+            .businesses
+            .values()
+            .find(|b| b.gateway_account.as_deref() == Some(gateway_account))
+            .cloned())
     }
 
     async fn list_businesses(&self) -> Result<Vec<Business>, BusinessesError> {
@@ -855,21 +812,23 @@ impl PaymentLinks for MemoryStore {
 
 #[cfg(test)]
 mod conformance {
+    use std::sync::Arc;
+
     use super::MemoryStore;
+    use crate::ports::Store;
     use crate::testkit::StoreFixture;
 
-    struct Memory(MemoryStore);
+    struct Memory(Arc<dyn Store>);
 
     #[async_trait::async_trait]
     impl StoreFixture for Memory {
-        type Store = MemoryStore;
-        async fn store(&self) -> MemoryStore {
+        async fn store(&self) -> Arc<dyn Store> {
             self.0.clone()
         }
-        async fn second_handle(&self) -> MemoryStore {
+        async fn second_handle(&self) -> Arc<dyn Store> {
             self.0.clone()
         }
     }
 
-    crate::store_conformance!(async { Memory(MemoryStore::new()) });
+    crate::store_conformance!(async { Memory(Arc::new(MemoryStore::new())) });
 }

@@ -8,7 +8,25 @@ mod memory;
 
 pub use gateway::{GatewayCall, Scripted, ScriptedGateway};
 pub use mail::{PlainTemplates, ScriptedMailer};
-pub use memory::{MemoryStore, MemoryTx};
+
+/// Page addresses for tests: `{base}/pay/{token}` and `{base}/cards/{token}`.
+#[derive(Debug, Clone)]
+pub struct PlainPages(pub String);
+
+impl crate::ports::PageAddresses for PlainPages {
+    fn link_url(
+        &self,
+        purpose: &crate::link::LinkPurpose,
+        token: &crate::link::LinkToken,
+    ) -> String {
+        let page = match purpose {
+            crate::link::LinkPurpose::Payment { .. } => "pay",
+            crate::link::LinkPurpose::CardRequest => "cards",
+        };
+        format!("{}/{page}/{}", self.0.trim_end_matches('/'), token.expose())
+    }
+}
+pub use memory::MemoryStore;
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -18,7 +36,7 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use crate::ids::{NotificationId, PaymentId};
 use crate::ports::{Clock, IdGenerator};
 
-/// A clock that stands still until a test moves it.
+/// A clock that stands still until a test moves it, or something sleeps on it.
 #[derive(Debug)]
 pub struct FixedClock {
     now: Mutex<DateTime<Utc>>,
@@ -53,12 +71,24 @@ impl Default for FixedClock {
     }
 }
 
+#[async_trait::async_trait]
 impl Clock for FixedClock {
     fn now(&self) -> DateTime<Utc> {
         *self
             .now
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Moves the clock to `at` (never back) and returns at once: a test's days pass in no time.
+    async fn sleep_until(&self, at: DateTime<Utc>) {
+        let mut now = self
+            .now
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if *now < at {
+            *now = at;
+        }
     }
 }
 
@@ -117,7 +147,7 @@ pub mod gateway_contract;
 
 /// Stores a customer who already has a gateway customer (`cus_1`) and a default card on file
 /// (`pm_card_visa`, a Visa ending 4242), without any gateway call: the usual start of a test.
-pub async fn seed_customer_with_card<S: crate::ports::CustomerDirectory>(
+pub async fn seed_customer_with_card<S: crate::ports::CustomerDirectory + ?Sized>(
     store: &S,
     business: &crate::ids::BusinessId,
     customer: &crate::ids::CustomerId,

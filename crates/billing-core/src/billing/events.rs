@@ -1,0 +1,153 @@
+//! What the gateway tells us (webhook events): a verified event about one of our payments
+//! settles it from the gateway's record. Reconciling is idempotent, so a repeated delivery has
+//! no second effect; recent event ids are also remembered to skip the work.
+
+use std::collections::{HashSet, VecDeque};
+use std::sync::{Mutex, PoisonError};
+
+use super::Billing;
+use crate::customer::Business;
+use crate::error::BillingError;
+use crate::ids::PaymentId;
+use crate::payment::PaymentKind;
+use crate::ports::{EventSubject, GatewayEvent};
+
+/// How many recent event ids are remembered.
+const SEEN_EVENTS: usize = 10_000;
+
+/// What handling an event did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventHandled {
+    /// The event was handled moments ago (a redelivery): nothing done again.
+    Duplicate,
+    /// Not about one of our payments (another event type, another platform's payment, an
+    /// unknown business): acknowledged, so that the gateway stops sending it.
+    Ignored,
+    /// The payments it concerns were settled from the gateway's record.
+    Reconciled,
+}
+
+impl EventHandled {
+    /// A stable name for logs and acknowledgements.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            EventHandled::Duplicate => "duplicate",
+            EventHandled::Ignored => "ignored",
+            EventHandled::Reconciled => "reconciled",
+        }
+    }
+}
+
+/// The latest event ids handled, to skip redeliveries within this process. Bounded: the oldest
+/// are forgotten first (reconciling is idempotent anyway, so forgetting is safe).
+#[derive(Debug, Default)]
+pub(super) struct SeenEvents {
+    inner: Mutex<(VecDeque<String>, HashSet<String>)>,
+}
+
+impl SeenEvents {
+    fn contains(&self, id: &str) -> bool {
+        let inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        inner.1.contains(id)
+    }
+
+    fn insert(&self, id: &str) {
+        let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        let (order, set) = &mut *inner;
+        if !set.insert(id.to_owned()) {
+            return;
+        }
+        order.push_back(id.to_owned());
+        while order.len() > SEEN_EVENTS {
+            if let Some(oldest) = order.pop_front() {
+                set.remove(&oldest);
+            }
+        }
+    }
+}
+
+impl Billing {
+    /// Acts on a verified gateway event: a charge or hold that moved, or a payment refunded at
+    /// the gateway, is settled from the gateway's record for the business the event names
+    /// (by its metadata, its connected account, or — on the platform's own account — the
+    /// business whose ledger has the payment).
+    ///
+    /// # Errors
+    /// A payment the gateway could not settle yet ([`BillingError::Gateway`]) or a storage
+    /// failure: the gateway should deliver the event again.
+    pub async fn handle_event(&self, event: &GatewayEvent) -> Result<EventHandled, BillingError> {
+        if self.seen_events.contains(&event.id) {
+            return Ok(EventHandled::Duplicate);
+        }
+        let handled = self.act_on(event).await?;
+        self.seen_events.insert(&event.id);
+        Ok(handled)
+    }
+
+    async fn act_on(&self, event: &GatewayEvent) -> Result<EventHandled, BillingError> {
+        let payment = match &event.subject {
+            EventSubject::Other => return Ok(EventHandled::Ignored),
+            EventSubject::Payment(payment) | EventSubject::RefundsOf(payment) => payment,
+        };
+        let Some(business) = self.business_of(event, payment).await? else {
+            return Ok(EventHandled::Ignored);
+        };
+        let targets = match &event.subject {
+            EventSubject::RefundsOf(refunded) => {
+                let (_, ledgers) = match self.ledgers_of(&business, refunded).await {
+                    Ok(found) => found,
+                    Err(BillingError::PaymentNotFound(_)) => return Ok(EventHandled::Ignored),
+                    Err(error) => return Err(error),
+                };
+                ledgers
+                    .payments
+                    .iter()
+                    .filter(|p| {
+                        p.state.is_in_flight()
+                            && matches!(&p.kind, PaymentKind::Refund { of, .. } if of == refunded)
+                    })
+                    .map(|p| p.id.clone())
+                    .collect()
+            }
+            _ => vec![payment.clone()],
+        };
+        for target in targets {
+            match self.reconcile(&business, &target).await {
+                Ok(_) | Err(BillingError::PaymentNotFound(_)) => {}
+                Err(error) => return Err(error),
+            }
+        }
+        Ok(EventHandled::Reconciled)
+    }
+
+    /// The business an event is for.
+    async fn business_of(
+        &self,
+        event: &GatewayEvent,
+        payment: &PaymentId,
+    ) -> Result<Option<Business>, BillingError> {
+        if let Some(id) = &event.business {
+            return Ok(self.store.business(id).await?);
+        }
+        if let Some(account) = &event.account {
+            return Ok(self.store.business_by_account(account).await?);
+        }
+        for business in self
+            .store
+            .list_businesses()
+            .await?
+            .into_iter()
+            .filter(|b| b.gateway_account.is_none())
+        {
+            if self
+                .store
+                .payment_bookings(&business.id, payment)
+                .await?
+                .is_some()
+            {
+                return Ok(Some(business));
+            }
+        }
+        Ok(None)
+    }
+}
