@@ -123,8 +123,9 @@ pub enum KeyUpdate {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct LedgerWrite {
     /// Every booking the write was decided from, at the version read (0 for a booking not
-    /// stored yet). The write lands only if none of them moved; each is then one version
-    /// further. Every booking the write touches (accounts, entries, summaries) is among them.
+    /// stored yet). The write lands only if none of them moved (a booking not stored is at
+    /// version 0); each one stored, or made by this write, is then one version further. Every
+    /// booking the write touches (accounts, entries, summaries) is among them.
     pub read: Vec<(BookingId, u64)>,
     /// An idempotency key to claim: when the business already has a record under it, nothing
     /// is written and the commit answers [`Committed::KeyTaken`].

@@ -182,14 +182,18 @@ impl Ledger for MemoryStore {
             }
         }
         // Checked: everything lands now.
-        for (booking, version) in &write.read {
-            tenant.versions.insert(booking.clone(), version + 1);
-        }
         if let Some(claim) = &write.claim {
             tenant.keys.insert(claim.key.clone(), claim.clone());
         }
         for account in &write.bookings {
             tenant.bookings.insert(account.id.clone(), account.clone());
+        }
+        // Every booking read that is stored (or was just made) is one version further; a
+        // booking read but neither stored nor made stays unknown.
+        for (booking, version) in &write.read {
+            if tenant.bookings.contains_key(booking) {
+                tenant.versions.insert(booking.clone(), version + 1);
+            }
         }
         for entry in &write.entries {
             let index = tenant.entries.len();
