@@ -173,7 +173,7 @@ impl Billing {
                 Opened::Replay(record, fingerprint) => {
                     return self.replay(business, record, &fingerprint).await;
                 }
-                Opened::New(open) => open,
+                Opened::New(open) => *open,
             };
             self.pacer.acquire(self.clock.as_ref()).await;
             let result = self.send_opened(business, open, key.as_ref()).await;

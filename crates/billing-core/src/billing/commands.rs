@@ -174,14 +174,17 @@ fn card_of(
         .clone()
         .ok_or_else(|| BillingError::NoCardOnFile(customer.clone()))?;
     let card = match source {
-        PaymentSource::CardOnFile => cards
-            .iter()
-            .find(|c| c.is_default)
-            .or_else(|| match cards.as_slice() {
+        PaymentSource::CardOnFile => {
+            let only = match cards.as_slice() {
                 [only] => Some(only),
                 _ => None,
-            })
-            .ok_or_else(|| BillingError::NoCardOnFile(customer.clone()))?,
+            };
+            cards
+                .iter()
+                .find(|c| c.is_default)
+                .or(only)
+                .ok_or_else(|| BillingError::NoCardOnFile(customer.clone()))?
+        }
         PaymentSource::Card(pm) => cards
             .iter()
             .find(|c| &c.payment_method == pm)
@@ -215,7 +218,7 @@ impl Billing {
             Opened::Replay(record, fingerprint) => {
                 self.replay(business, record, &fingerprint).await
             }
-            Opened::New(open) => self.send_opened(business, open, key).await,
+            Opened::New(open) => self.send_opened(business, *open, key).await,
         }
     }
 
@@ -238,7 +241,7 @@ impl Billing {
             Opened::Replay(record, fingerprint) => {
                 self.replay(business, record, &fingerprint).await
             }
-            Opened::New(open) => self.send_opened(business, open, key).await,
+            Opened::New(open) => self.send_opened(business, *open, key).await,
         }
     }
 

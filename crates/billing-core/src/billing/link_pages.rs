@@ -145,7 +145,7 @@ impl Billing {
             )
             .await;
         let open = match opened {
-            Ok(Opened::New(open)) => open,
+            Ok(Opened::New(open)) => *open,
             Ok(Opened::Replay(..)) => {
                 return Err(BillingError::Inconsistent(
                     "a link payment has no idempotency key to replay".into(),

@@ -76,7 +76,7 @@ pub(super) struct OpenPayment {
 #[derive(Debug)]
 pub(super) enum Opened {
     /// A new payment, committed.
-    New(OpenPayment),
+    New(Box<OpenPayment>),
     /// The key was used before: its record, and this command's fingerprint to check it with.
     Replay(IdempotencyRecord, Fingerprint),
 }
@@ -154,7 +154,7 @@ impl Billing {
                     payment: id.clone(),
                     completed: receipt.is_final(),
                     created_at: ledgers.now,
-                    first_answer: receipt.is_final().then(|| receipt.clone()),
+                    first_answer: receipt.is_final().then(|| Box::new(receipt.clone())),
                 }),
                 _ => None,
             };
@@ -169,14 +169,14 @@ impl Billing {
             match self.store.commit(&business.id, &write).await {
                 Ok(Committed::Written) => {
                     ledgers.committed(&versions);
-                    return Ok(Opened::New(OpenPayment {
+                    return Ok(Opened::New(Box::new(OpenPayment {
                         payment: receipt.payment,
                         ledgers,
-                    }));
+                    })));
                 }
                 Ok(Committed::KeyTaken(record)) => {
                     let fingerprint = fingerprint.unwrap_or_else(|| Fingerprint(String::new()));
-                    return Ok(Opened::Replay(record, fingerprint));
+                    return Ok(Opened::Replay(*record, fingerprint));
                 }
                 Err(LedgerError::Conflict(_)) => continue,
                 Err(error) => return Err(error.into()),
@@ -250,7 +250,7 @@ impl Billing {
                     let receipt = after.receipt(payment)?;
                     Some(KeyUpdate::Complete {
                         key: key.clone(),
-                        first_answer: receipt.is_final().then_some(receipt),
+                        first_answer: receipt.is_final().then(|| Box::new(receipt)),
                     })
                 }
                 KeyFate::Release(key) => Some(KeyUpdate::Release(key.clone())),
@@ -357,9 +357,11 @@ impl Billing {
         if !record.completed && self.now() - record.created_at < self.policy.in_progress_timeout {
             return Err(BillingError::RequestInProgress(record.key));
         }
-        if let Some(mut first) = record.first_answer {
-            first.replayed = true;
-            return Ok(first);
+        if let Some(first) = record.first_answer {
+            return Ok(Receipt {
+                replayed: true,
+                ..*first
+            });
         }
         let mut receipt = self
             .reconcile_with_key(business, &record.payment, Some(&record.key))

@@ -120,7 +120,7 @@ impl Billing {
             Opened::Replay(record, fingerprint) => {
                 self.replay(business, record, &fingerprint).await
             }
-            Opened::New(open) => self.send_opened(business, open, key).await,
+            Opened::New(open) => self.send_opened(business, *open, key).await,
         }
     }
 }

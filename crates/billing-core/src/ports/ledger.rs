@@ -100,7 +100,7 @@ pub struct IdempotencyRecord {
     /// The settled answer the command first gave (charged or declined, with the bookings as
     /// they stood then), kept so that every replay answers it again exactly, however the
     /// payment and its bookings changed since. `None` while the command has no settled answer.
-    pub first_answer: Option<Receipt>,
+    pub first_answer: Option<Box<Receipt>>,
 }
 
 /// What a commit does to an idempotency key.
@@ -112,7 +112,7 @@ pub enum KeyUpdate {
         /// The key.
         key: IdempotencyKey,
         /// The settled answer to keep for replays, when the command has one.
-        first_answer: Option<Receipt>,
+        first_answer: Option<Box<Receipt>>,
     },
     /// The command certainly did nothing at the gateway: the key is forgotten, so the client
     /// may try again under it.
@@ -157,7 +157,7 @@ pub enum Committed {
     /// Everything was written.
     Written,
     /// The key to claim was taken: here is its record, and nothing was written.
-    KeyTaken(IdempotencyRecord),
+    KeyTaken(Box<IdempotencyRecord>),
 }
 
 /// Which booking summaries to list. Results are ordered by booking id.

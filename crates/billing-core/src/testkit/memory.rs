@@ -160,7 +160,7 @@ impl Ledger for MemoryStore {
         if let Some(claim) = &write.claim
             && let Some(existing) = tenant.keys.get(&claim.key)
         {
-            return Ok(Committed::KeyTaken(existing.clone()));
+            return Ok(Committed::KeyTaken(Box::new(existing.clone())));
         }
         for (booking, version) in &write.read {
             let current = tenant.versions.get(booking).copied().unwrap_or(0);

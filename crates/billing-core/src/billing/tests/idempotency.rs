@@ -4,7 +4,7 @@ use super::*;
 
 #[tokio::test]
 async fn without_a_key_the_same_charge_twice_is_a_probable_duplicate() {
-    let (w, gateway) = scripted(&[("b-1", "100.00")]).await;
+    let (w, _) = scripted(&[("b-1", "100.00")]).await;
     let careful = |amount| ChargeBooking {
         allow_duplicate: false,
         ..charge("b-1", Some(amount))

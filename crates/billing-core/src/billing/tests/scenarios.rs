@@ -6,7 +6,7 @@ use super::*;
 
 #[tokio::test]
 async fn a_100_booking_charged_in_full() {
-    let (w, gateway) = scripted(&[("b-100", "100.00")]).await;
+    let (w, _) = scripted(&[("b-100", "100.00")]).await;
     let receipt = w
         .billing
         .charge(&w.business, charge("b-100", None))
@@ -22,7 +22,7 @@ async fn a_100_booking_charged_in_full() {
 
 #[tokio::test]
 async fn an_advance_of_30_on_215_50_then_the_remaining_185_50() {
-    let (w, gateway) = scripted(&[("b-1", "215.50")]).await;
+    let (w, _) = scripted(&[("b-1", "215.50")]).await;
     w.billing
         .charge(&w.business, charge("b-1", Some("30.00")))
         .await
@@ -45,7 +45,7 @@ async fn an_advance_of_30_on_215_50_then_the_remaining_185_50() {
 
 #[tokio::test]
 async fn a_100_booking_raised_to_150_by_extras_then_charged_150() {
-    let (w, gateway) = scripted(&[("b-1", "100.00")]).await;
+    let (w, _) = scripted(&[("b-1", "100.00")]).await;
     let extra =
         LineItem::new(LineItemKind::Extra, "Inside the fridge", usd("50.00")).expect("line");
     let view = w
@@ -67,7 +67,7 @@ async fn a_100_booking_raised_to_150_by_extras_then_charged_150() {
 
 #[tokio::test]
 async fn a_hold_captured_in_full() {
-    let (w, gateway) = scripted(&[("b-1", "120.00")]).await;
+    let (w, _) = scripted(&[("b-1", "120.00")]).await;
     let hold = w
         .billing
         .authorize(
@@ -115,7 +115,7 @@ async fn a_hold_captured_in_full() {
 
 #[tokio::test]
 async fn a_hold_captured_in_part_with_the_rest_released() {
-    let (w, gateway) = scripted(&[("b-1", "200.00")]).await;
+    let (w, _) = scripted(&[("b-1", "200.00")]).await;
     let hold = w
         .billing
         .authorize(
@@ -207,7 +207,7 @@ async fn a_cash_collection() {
 
 #[tokio::test]
 async fn refunds_follow_the_balance_and_stop_at_what_is_refundable() {
-    let (w, gateway) = scripted(&[("b-1", "100.00")]).await;
+    let (w, _) = scripted(&[("b-1", "100.00")]).await;
     let paid = w
         .billing
         .charge(&w.business, charge("b-1", None))
@@ -249,7 +249,7 @@ async fn refunds_follow_the_balance_and_stop_at_what_is_refundable() {
 
 #[tokio::test]
 async fn a_price_cut_after_payment_shows_overpaid() {
-    let (w, gateway) = scripted(&[("b-1", "100.00")]).await;
+    let (w, _) = scripted(&[("b-1", "100.00")]).await;
     w.billing
         .charge(&w.business, charge("b-1", None))
         .await
@@ -320,7 +320,7 @@ async fn every_rule_breach_is_a_typed_error_and_changes_nothing() {
 
 #[tokio::test]
 async fn a_hold_cannot_be_captured_after_it_expires() {
-    let (w, gateway) = scripted(&[("b-1", "100.00")]).await;
+    let (w, _) = scripted(&[("b-1", "100.00")]).await;
     let hold = w
         .billing
         .authorize(
@@ -361,7 +361,7 @@ async fn a_hold_cannot_be_captured_after_it_expires() {
 
 #[tokio::test]
 async fn capture_is_bounded_by_the_hold() {
-    let (w, gateway) = scripted(&[("b-1", "100.00")]).await;
+    let (w, _) = scripted(&[("b-1", "100.00")]).await;
     let hold = w
         .billing
         .authorize(

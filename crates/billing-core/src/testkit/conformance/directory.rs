@@ -116,9 +116,6 @@ pub async fn businesses_and_keys<F: StoreFixture>(fixture: F) {
     assert_eq!(store.list_businesses().await.expect("list"), vec![acme]);
 }
 
-/// 64 concurrent charge attempts on one booking, from two service instances with their own
-/// connections, never charge more than the balance due.
-
 /// A business's notice address is stored and read back, by id, by key hash and in the list;
 /// a business without one reads back without one.
 pub async fn business_email_round_trips<F: StoreFixture>(fixture: F) {

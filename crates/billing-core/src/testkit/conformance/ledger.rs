@@ -283,7 +283,7 @@ pub async fn idempotency_keys_claim_complete_release<F: StoreFixture>(fixture: F
     };
     assert_eq!(
         store.commit(&acme.id, &second).await.expect("claim"),
-        Committed::KeyTaken(first.clone())
+        Committed::KeyTaken(Box::new(first.clone()))
     );
     assert_eq!(
         ledger_of(&*store, &acme.id, "b-1").await,
@@ -298,7 +298,7 @@ pub async fn idempotency_keys_claim_complete_release<F: StoreFixture>(fixture: F
     let complete = |answer: Option<crate::receipt::Receipt>| LedgerWrite {
         key: Some(KeyUpdate::Complete {
             key: first.key.clone(),
-            first_answer: answer,
+            first_answer: answer.map(Box::new),
         }),
         ..LedgerWrite::default()
     };
@@ -317,7 +317,7 @@ pub async fn idempotency_keys_claim_complete_release<F: StoreFixture>(fixture: F
         .expect("present");
     assert!(stored.completed);
     assert_eq!(stored.payment, first.payment);
-    assert_eq!(stored.first_answer, Some(receipt));
+    assert_eq!(stored.first_answer, Some(Box::new(receipt)));
     assert_eq!(
         key_record(&*store, &id("globex"), "order-42/charge").await,
         None
@@ -355,7 +355,7 @@ pub async fn first_answers_are_kept_once_and_exactly<F: StoreFixture>(fixture: F
     let stored = key_record(&*store, &shop.id, "k-cash")
         .await
         .expect("record");
-    assert_eq!(stored.first_answer, Some(cash.clone()));
+    assert_eq!(stored.first_answer, Some(Box::new(cash.clone())));
     let charged = billing
         .charge(&shop, charge("b-1", Some(usd(2500)), Some("k-ok")))
         .await
