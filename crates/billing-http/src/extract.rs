@@ -6,7 +6,6 @@ use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use billing_core::customer::Business;
 use billing_core::idempotency::IdempotencyKey;
-use sha2::{Digest, Sha256};
 
 use crate::problem::Problem;
 use crate::state::Api;
@@ -65,12 +64,8 @@ pub(crate) struct ApiPath<T>(pub T);
 #[from_request(via(Query), rejection(Problem))]
 pub(crate) struct ApiQuery<T>(pub T);
 
-/// The SHA-256 of an API key in lower-case hex: the only form in which keys are stored.
-pub fn hash_api_key(key: &str) -> String {
-    hex::encode(Sha256::digest(key.as_bytes()))
-}
-
-/// The business whose API key came in `Authorization: Bearer <key>`.
+/// The business whose API key came in `Authorization: Bearer <key>` (the core compares its
+/// hash with the stored ones).
 #[derive(Debug, Clone)]
 pub(crate) struct Tenant(pub Business);
 
@@ -89,8 +84,8 @@ impl FromRequestParts<Api> for Tenant {
             .filter(|key| !key.is_empty())
             .ok_or_else(Problem::unauthorized)?;
         let business = api
-            .engine
-            .business_by_key_hash(&hash_api_key(key))
+            .billing
+            .business_for_api_key(key)
             .await?
             .ok_or_else(Problem::unauthorized)?;
         // Every request line in the log says whose it was.

@@ -10,25 +10,45 @@
 //! a rate limit per client address. For the rate limit to see client addresses, serve the
 //! router with `into_make_service_with_connect_info::<SocketAddr>()`.
 //!
-//! The crate depends on the core only. What differs between deployments is injected: the store
-//! and gateway (through [`Billing`](billing_core::billing::Billing)), the webhook verifier
-//! ([`WebhookVerifier`]), the readiness check ([`Readiness`]), the hosted pages' card form
-//! ([`CardForm`]) and the settings ([`HttpConfig`]).
+//! The crate depends on the core only, and drives it through one
+//! [`Billing`](billing_core::billing::Billing) service (over whatever store and gateway it was
+//! given). A money move is answered from the core's receipt alone; idempotent replays are
+//! decided by the core, which keeps a command's first settled receipt, and answered the same
+//! way, byte for byte. What differs between deployments is injected: the webhook verifier
+//! ([`WebhookVerifier`](billing_core::ports::WebhookVerifier), the gateway adapter's), the
+//! readiness check ([`Readiness`]), the hosted pages' card form ([`CardForm`]) and the settings
+//! ([`HttpConfig`]). The hosted pages' URL layout is this crate's: give the core a [`PageUrls`]
+//! built from the public base URL.
 //!
 //! ```
 //! use std::sync::Arc;
+//! use billing_core::billing::{HostedPages, NewBusiness};
 //! use billing_core::prelude::*;
-//! use billing_core::ports::Businesses;
-//! use billing_core::testkit::{FixedClock, MemoryStore, ScriptedGateway, SequentialIds};
-//! use billing_http::{AppState, hash_api_key, router};
+//! use billing_core::testkit::{
+//!     FixedClock, MemoryStore, PlainTemplates, ScriptedGateway, SequentialIds, SequentialSecrets,
+//! };
+//! use billing_http::{AppState, PageUrls, router};
 //!
 //! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
-//! let store = MemoryStore::new();
-//! let business = Business { id: BusinessId::new("acme")?, name: "Acme".into(), gateway_account: None, email: None };
-//! store.create_business(&business, &hash_api_key("bk_test_secret")).await?;
-//! let billing = Billing::new(store, ScriptedGateway::new(), Arc::new(FixedClock::default()), Arc::new(SequentialIds::default()));
+//! let billing = Billing::new(
+//!     Arc::new(MemoryStore::new()),
+//!     Arc::new(ScriptedGateway::new()),
+//!     Arc::new(FixedClock::default()),
+//!     Arc::new(SequentialIds::default()),
+//!     Arc::new(SequentialSecrets::default()),
+//! )
+//! .with_hosted_pages(HostedPages {
+//!     addresses: Arc::new(PageUrls::new("https://pay.example.com")),
+//!     link_lifetime: HostedPages::default_lifetime(),
+//!     templates: Arc::new(PlainTemplates),
+//! });
+//! // A business and its API key (`Authorization: Bearer <key>`), shown once.
+//! let issued = billing
+//!     .create_business(NewBusiness { name: "Acme".into(), id: None, gateway_account: None, email: None, live: false })
+//!     .await?;
+//! assert!(issued.key.expose().starts_with("bk_test_"));
 //! let app: axum::Router = router(AppState::new(billing));
-//! // axum::serve(listener, app).await
+//! // axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>()).await
 //! # let _ = app;
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! # }).unwrap();
@@ -36,9 +56,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-mod bulk;
 mod cards;
-mod engine;
 mod extract;
 pub mod openapi;
 mod pages;
@@ -54,9 +72,6 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{Request, StatusCode};
 use axum::routing::{delete, get, post, put};
-use billing_core::ports::{
-    Businesses, CustomerDirectory, Ledger, NotificationLog, PaymentGateway, PaymentLinks,
-};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
@@ -65,14 +80,11 @@ use utoipa::OpenApi;
 use utoipa_scalar::{Scalar, Servable};
 
 pub use cards::{CardForm, CardTokenizer};
-pub use extract::hash_api_key;
+pub use pages::urls::PageUrls;
 pub use problem::{Problem, ProblemDetails};
-pub use state::{
-    AlwaysReady, AppState, HttpConfig, Readiness, ReadinessFn, WebhookAction, WebhookEvent,
-    WebhookRejected, WebhookVerifier,
-};
+pub use state::{AlwaysReady, AppState, HttpConfig, Readiness, ReadinessFn};
 
-use routes::{bookings, customers, links, notifications, ops, payments, reports, webhooks};
+use routes::{bookings, bulk, customers, links, notifications, ops, payments, reports, webhooks};
 
 /// The OpenAPI document as JSON, built once.
 fn openapi_json() -> &'static str {
@@ -87,19 +99,7 @@ fn openapi_json() -> &'static str {
 /// The service: the `/v1` API, `/openapi.json`, `/docs`, `/healthz`, `/readyz`, `/metrics`,
 /// behind request ids, tracing, a body limit, a timeout and metrics; and the hosted pages
 /// (`/pay/{token}`, `/cards/{token}`, `/assets/...`), which answer HTML with their own layers.
-pub fn router<S, G>(state: AppState<S, G>) -> Router
-where
-    S: Ledger
-        + CustomerDirectory
-        + Businesses
-        + PaymentLinks
-        + NotificationLog
-        + Clone
-        + Send
-        + Sync
-        + 'static,
-    G: PaymentGateway + 'static,
-{
+pub fn router(state: AppState) -> Router {
     // Installed before the first request, so that the first one is counted.
     telemetry::prometheus();
     let api = state.into_shared();
@@ -174,7 +174,7 @@ where
             StatusCode::SERVICE_UNAVAILABLE,
             timeout,
         ))
-        .route("/v1/charges/bulk", post(bookings::bulk_charge))
+        .route("/v1/charges/bulk", post(bulk::bulk_charge))
         .fallback(|| async { Problem::for_status(StatusCode::NOT_FOUND) })
         .method_not_allowed_fallback(|| async {
             Problem::for_status(StatusCode::METHOD_NOT_ALLOWED)

@@ -5,7 +5,9 @@ use utoipa::{Modify, OpenApi};
 
 use crate::pages::handlers as pages;
 use crate::problem::ProblemDetails;
-use crate::routes::{bookings, customers, links, notifications, ops, payments, reports, webhooks};
+use crate::routes::{
+    bookings, bulk, customers, links, notifications, ops, payments, reports, webhooks,
+};
 use crate::wire::*;
 
 /// The API's OpenAPI document.
@@ -30,7 +32,7 @@ use crate::wire::*;
         bookings::charge,
         bookings::collect,
         bookings::authorize,
-        bookings::bulk_charge,
+        bulk::bulk_charge,
         payments::get_payment,
         payments::capture,
         payments::cancel,

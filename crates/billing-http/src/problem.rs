@@ -8,7 +8,9 @@ use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use billing_core::error::BillingError;
-use billing_core::ports::{BusinessesError, GatewayError};
+use billing_core::ids::PaymentId;
+use billing_core::payment::Failure;
+use billing_core::ports::{GatewayError, LedgerError};
 use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa::openapi::{Content, Ref, RefOr, ResponseBuilder};
@@ -19,8 +21,12 @@ pub const PROBLEM_JSON: &str = "application/problem+json";
 /// Where the problem types live: `{PROBLEM_BASE}{code}`.
 pub const PROBLEM_BASE: &str = "https://billing.example/problems/";
 
-/// How long a rate-limited client should wait before trying again, in seconds.
+/// How long a rate-limited (or busy) client should wait before trying again, in seconds.
 const RETRY_AFTER_SECONDS: u64 = 1;
+
+/// The code of a command refused because other commands kept changing its bookings meanwhile:
+/// nothing was written, and the same request a moment later goes through.
+pub const BUSY: &str = "busy";
 
 /// A problem details object (RFC 9457), with the engine's stable `code` and, for declines, the
 /// failed payment and the issuer's decline code.
@@ -97,6 +103,20 @@ impl Problem {
     /// The body answered for the problem, exactly as [`IntoResponse`] sends it.
     pub(crate) fn body_text(&self) -> String {
         serde_json::to_string(&*self.0).unwrap_or_default()
+    }
+
+    /// 402 `card_declined`: the gateway refused the payment, which is recorded as failed. Its
+    /// detail is the gateway's message; it names the failed payment and the issuer's decline
+    /// code. Made from the payment alone, so that a replay answers it byte for byte.
+    pub fn declined(payment: &PaymentId, failure: &Failure) -> Problem {
+        let mut problem = Problem::new(
+            StatusCode::PAYMENT_REQUIRED,
+            "card_declined",
+            failure.message.clone(),
+        );
+        problem.decline_code.clone_from(&failure.decline_code);
+        problem.payment = Some(payment.to_string());
+        problem
     }
 
     /// 401 `unauthorized`.
@@ -177,9 +197,12 @@ fn title_of(code: &str) -> String {
     title
 }
 
-/// The HTTP status of a core error, by its stable code.
+/// The HTTP status of a core error, by its stable code. A decline is no error: it is a
+/// receipt, answered with [`Problem::declined`].
 ///
-/// Links: `link_not_found` 404, `link_not_open` 409, `no_email_address` 422, `email_failed` 422
+/// `busy` (other commands kept changing the bookings while this one was decided; nothing was
+/// written) is 503 with `Retry-After`, like `storage_unavailable`, because the same request
+/// soon goes through. Links: `link_not_found` 404, `link_not_open` 409, `no_email_address` 422, `email_failed` 422
 /// (the email could not be written; in practice the customer's address is not a plain
 /// address). `hosted_pages_not_configured` is 501 Not Implemented: the deployment was not given
 /// the hosted pages' settings, so no request can succeed until an operator sets them — a
@@ -188,7 +211,6 @@ fn title_of(code: &str) -> String {
 /// completeness; the hosted pages answer them as HTML.
 pub fn status_of(error: &BillingError) -> StatusCode {
     match error {
-        BillingError::Declined { .. } => StatusCode::PAYMENT_REQUIRED,
         BillingError::Gateway { error, .. } => match error {
             GatewayError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             // An unknown payment method or customer at the gateway: the client named it.
@@ -202,16 +224,19 @@ pub fn status_of(error: &BillingError) -> StatusCode {
         | BillingError::CustomerNotFound(_)
         | BillingError::CardNotFound(_)
         | BillingError::LinkNotFound(_)
+        | BillingError::NotificationNotFound(_)
         | BillingError::LinkUnavailable => StatusCode::NOT_FOUND,
         BillingError::ProbableDuplicate { .. }
         | BillingError::RequestInProgress(_)
         | BillingError::BookingHasPayments(_)
         | BillingError::HoldNotOpen { .. }
         | BillingError::LinkNotOpen { .. }
+        | BillingError::BusinessExists(_)
         | BillingError::LinkChanged => StatusCode::CONFLICT,
         BillingError::LinkAlreadyUsed => StatusCode::GONE,
         BillingError::HostedPagesNotConfigured => StatusCode::NOT_IMPLEMENTED,
         BillingError::Ledger(_)
+        | BillingError::Businesses(_)
         | BillingError::Directory(_)
         | BillingError::Links(_)
         | BillingError::Notifications(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -244,22 +269,23 @@ impl From<BillingError> for Problem {
                 tracing::error!(%error, "inconsistent stored history");
                 "the stored history of this object is inconsistent".to_owned()
             }
+            BillingError::Ledger(LedgerError::Conflict(_)) => {
+                tracing::warn!(%error, "a command kept losing the race for its bookings");
+                "other commands kept changing these bookings; nothing was written, try again"
+                    .to_owned()
+            }
             BillingError::Ledger(_)
+            | BillingError::Businesses(_)
             | BillingError::Directory(_)
             | BillingError::Links(_)
             | BillingError::Notifications(_) => {
                 tracing::error!(%error, "storage failed");
                 "the store is unavailable; nothing was written".to_owned()
             }
-            BillingError::Declined { failure, .. } => failure.message.clone(),
             other => other.to_string(),
         };
         let mut problem = Problem::new(status, error.code(), detail);
         match error {
-            BillingError::Declined { payment, failure } => {
-                problem.decline_code = failure.decline_code;
-                problem.payment = Some(payment.to_string());
-            }
             BillingError::ProbableDuplicate { previous, .. } => {
                 problem.payment = Some(previous.to_string());
             }
@@ -270,17 +296,6 @@ impl From<BillingError> for Problem {
             _ => {}
         }
         problem
-    }
-}
-
-impl From<BusinessesError> for Problem {
-    fn from(error: BusinessesError) -> Problem {
-        tracing::error!(%error, "business store failed");
-        Problem::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "storage_unavailable",
-            "the store is unavailable",
-        )
     }
 }
 
@@ -317,11 +332,11 @@ impl From<QueryRejection> for Problem {
 impl IntoResponse for Problem {
     fn into_response(self) -> Response {
         let status = self.status();
-        let rate_limited = status == StatusCode::TOO_MANY_REQUESTS;
+        let try_again = status == StatusCode::TOO_MANY_REQUESTS || self.code == BUSY;
         let mut response = (status, self.body_text()).into_response();
         let headers = response.headers_mut();
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
-        if rate_limited {
+        if try_again {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECONDS));
         }
         response
@@ -381,7 +396,7 @@ problem_set!(
     (415, "`unsupported_media_type`"),
     (422, "`invalid_request`, `invalid_id`, `invalid_amount`, `too_many_decimals`, `unknown_currency`, `invalid_booking`, `invalid_input`..."),
     (502, "`gateway_*`: the gateway failed"),
-    (503, "`storage_unavailable`")
+    (503, "`storage_unavailable`; `busy` (other commands kept changing the booking; try again), with `Retry-After`")
 );
 
 problem_set!(
@@ -394,10 +409,10 @@ problem_set!(
     (409, "`probable_duplicate`, `request_in_progress`, `hold_not_open`"),
     (413, "`payload_too_large`"),
     (415, "`unsupported_media_type`"),
-    (422, "`amount_exceeds_balance`, `nothing_to_charge`, `capture_exceeds_hold`, `refund_exceeds_refundable`, `wrong_currency`, `too_many_decimals`, `non_positive_amount`, `idempotency_key_reused`, `no_card_on_file`, `invalid_*`..."),
+    (422, "`amount_exceeds_balance`, `nothing_to_charge`, `capture_exceeds_hold`, `refund_exceeds_refundable`, `wrong_currency`, `too_many_decimals`, `invalid_amount`, `non_positive_amount`, `idempotency_key_reused`, `no_card_on_file`, `invalid_*`..."),
     (429, "`rate_limited`, with `Retry-After`"),
-    (502, "`gateway_*`: the gateway failed and nothing was done"),
-    (503, "`storage_unavailable`")
+    (502, "`gateway_*`: the gateway failed and nothing was done; or `gateway_outcome_unknown`: the outcome of a pending payment could not be read from the gateway yet (a replay, a reconcile), try again later"),
+    (503, "`storage_unavailable`; `busy` (other commands kept changing the bookings; nothing was written, try again), with `Retry-After`")
 );
 
 problem_set!(
@@ -406,7 +421,7 @@ problem_set!(
     (400, "`invalid_signature`: the signature does not verify"),
     (404, "`webhooks_not_configured`"),
     (502, "`gateway_*`: reconciling failed; the gateway retries the delivery"),
-    (503, "`storage_unavailable`")
+    (503, "`storage_unavailable`; `busy`, with `Retry-After`: the gateway retries the delivery")
 );
 
 problem_set!(
@@ -445,8 +460,8 @@ problem_set!(
 problem_set!(
     /// The problems of a report.
     ReportProblems:
+    (400, "`invalid_query`: an unknown `format`, a malformed `after` cursor, `limit` out of range"),
     (401, "`unauthorized`: no or unknown API key"),
-    (400, "`invalid_query`"),
     (503, "`storage_unavailable`")
 );
 
@@ -458,5 +473,68 @@ mod tests {
     fn titles_read_like_sentences() {
         assert_eq!(title_of("booking_not_found"), "Booking not found");
         assert_eq!(title_of(""), "");
+    }
+
+    #[test]
+    fn a_busy_ledger_is_503_to_try_again_and_an_unavailable_one_is_not() {
+        let busy = Problem::from(BillingError::Ledger(LedgerError::Conflict("raced".into())))
+            .into_response();
+        assert_eq!(busy.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(
+            busy.headers().get(header::RETRY_AFTER),
+            Some(&HeaderValue::from(1))
+        );
+        let problem = Problem::from(BillingError::Ledger(LedgerError::Conflict("raced".into())));
+        assert_eq!(problem.code, BUSY);
+        assert!(!problem.detail.contains("raced"), "{}", problem.detail);
+        let down = Problem::from(BillingError::Ledger(LedgerError::Unavailable("db".into())));
+        assert_eq!(down.code, "storage_unavailable");
+        assert!(
+            down.into_response()
+                .headers()
+                .get(header::RETRY_AFTER)
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn a_decline_names_its_payment_and_the_issuers_code() -> Result<(), Box<dyn std::error::Error>>
+    {
+        let failure = Failure {
+            code: "card_declined".into(),
+            decline_code: Some("insufficient_funds".into()),
+            message: "The card has insufficient funds.".into(),
+        };
+        let problem = Problem::declined(&PaymentId::new("pay_1")?, &failure);
+        assert_eq!(problem.status(), StatusCode::PAYMENT_REQUIRED);
+        assert_eq!(problem.code, "card_declined");
+        assert_eq!(problem.detail, failure.message);
+        assert_eq!(problem.decline_code.as_deref(), Some("insufficient_funds"));
+        assert_eq!(problem.payment.as_deref(), Some("pay_1"));
+        Ok(())
+    }
+
+    #[test]
+    fn new_core_errors_have_their_statuses() -> Result<(), Box<dyn std::error::Error>> {
+        use billing_core::ids::{BusinessId, NotificationId};
+        use billing_core::ports::BusinessesError;
+        let cases = [
+            (
+                BillingError::NotificationNotFound(NotificationId::new("ntf_1")?),
+                StatusCode::NOT_FOUND,
+            ),
+            (
+                BillingError::BusinessExists(BusinessId::new("acme")?),
+                StatusCode::CONFLICT,
+            ),
+            (
+                BillingError::Businesses(BusinessesError::Unavailable("down".into())),
+                StatusCode::SERVICE_UNAVAILABLE,
+            ),
+        ];
+        for (error, status) in cases {
+            assert_eq!(status_of(&error), status, "{error}");
+        }
+        Ok(())
     }
 }

@@ -19,6 +19,7 @@ use billing_core::error::BillingError;
 use billing_core::link::LinkPurpose;
 use billing_core::payment::{Failure, PaymentState};
 use billing_core::ports::GatewayError;
+use billing_core::receipt::Outcome;
 use serde::Deserialize;
 
 use super::views::{
@@ -28,7 +29,7 @@ use super::views::{
 use crate::cards::{CardForm, TypedCard};
 use crate::problem::status_of;
 use crate::routes::customers::check_payment_method;
-use crate::routes::run_to_end;
+use crate::routes::{outcome_name, run_to_end};
 use crate::state::Api;
 use crate::telemetry::count_payment;
 
@@ -151,48 +152,22 @@ pub(crate) async fn pay(
         Err(error) => return again(StatusCode::UNPROCESSABLE_ENTITY, &error),
     };
     drop(fields);
-    let engine = api.engine.clone();
+    let billing = api.billing.clone();
     let paying = token.clone();
     let command = PayLink {
         payment_method,
         save_card,
     };
-    let result = run_to_end(async move { engine.pay_link(&paying, command).await }).await;
+    let result = run_to_end(async move { billing.pay_link(&paying, command).await }).await;
     let result = match result {
         Ok(result) => result,
         Err(_task_failed) => return page(StatusCode::INTERNAL_SERVER_ERROR, &MessagePage::FAILED),
     };
-    let business = link.business_name.clone();
-    match result {
-        Ok(paid) => {
-            let payment = &paid.receipt.payment;
-            count_payment("charge", payment.state.name());
-            if payment.state == PaymentState::Succeeded {
-                tracing::info!(link = %link.link.id, payment = %payment.id, "payment link paid");
-                page(
-                    StatusCode::OK,
-                    &PaidPage {
-                        business,
-                        amount: payment.amount.to_string(),
-                        card: CardLabel::from(&paid.card).describe(),
-                        card_saved: paid.card_saved,
-                    },
-                )
-            } else {
-                processing(&link, &payment.amount.to_string())
-            }
-        }
+    let paid = match result {
+        Ok(paid) => paid,
         Err(error) => {
-            // Labelled as the JSON routes label them.
-            let outcome = match &error {
-                BillingError::Declined { .. } => "declined",
-                other => other.code(),
-            };
-            count_payment("charge", outcome);
-            match error {
-                BillingError::Declined { failure, .. } => {
-                    again(StatusCode::PAYMENT_REQUIRED, decline_message(&failure))
-                }
+            count_payment("charge", error.code());
+            return match error {
                 BillingError::Gateway { error, .. } => match error {
                     // The gateway may have charged: the payment stays pending until reconciled.
                     GatewayError::UnknownOutcome(_) => processing(&link, &link_amount(&link)),
@@ -208,8 +183,32 @@ pub(crate) async fn pay(
                     again(StatusCode::UNPROCESSABLE_ENTITY, UNREADABLE_CARD)
                 }
                 other => refusal(&api, &token, other).await,
-            }
+            };
         }
+    };
+    let receipt = &paid.receipt;
+    let payment = &receipt.payment;
+    count_payment("charge", outcome_name(receipt));
+    match receipt.outcome() {
+        // The link stays open for another card.
+        Outcome::Declined(failure) => again(StatusCode::PAYMENT_REQUIRED, decline_message(failure)),
+        Outcome::Settled if payment.state == PaymentState::Succeeded => {
+            tracing::info!(link = %link.link.id, payment = %payment.id, "payment link paid");
+            page(
+                StatusCode::OK,
+                &PaidPage {
+                    business: link.business_name.clone(),
+                    amount: payment.amount.to_string(),
+                    card: paid.card.as_ref().map_or_else(
+                        || "your card".to_owned(),
+                        |card| CardLabel::from(card).describe(),
+                    ),
+                    card_saved: paid.card_saved,
+                },
+            )
+        }
+        // Pending (or waiting for the customer to authenticate): the reconciler settles it.
+        Outcome::Settled | Outcome::Pending => processing(&link, &payment.amount.to_string()),
     }
 }
 
@@ -281,11 +280,14 @@ pub(crate) async fn save_card(
         }
     };
     drop(fields);
-    let engine = api.engine.clone();
+    let billing = api.billing.clone();
     let saving = token.clone();
-    let result =
-        run_to_end(async move { engine.complete_card_request(&saving, &payment_method).await })
-            .await;
+    let result = run_to_end(async move {
+        billing
+            .complete_card_request(&saving, &payment_method)
+            .await
+    })
+    .await;
     let result = match result {
         Ok(result) => result,
         Err(_task_failed) => return page(StatusCode::INTERNAL_SERVER_ERROR, &MessagePage::FAILED),
@@ -300,9 +302,6 @@ pub(crate) async fn save_card(
                     card: CardLabel::from(&card).describe(),
                 },
             );
-        }
-        Err(BillingError::Declined { failure, .. }) => {
-            (StatusCode::PAYMENT_REQUIRED, decline_message(&failure))
         }
         Err(BillingError::Gateway { error, .. }) => match error {
             GatewayError::InvalidRequest { .. } | GatewayError::NotFound(_) => (
@@ -338,7 +337,7 @@ async fn open<'a>(
     let Some(form) = api.card_form.as_ref() else {
         return Err(unavailable());
     };
-    match api.engine.open_link(token).await {
+    match api.billing.open_link(token).await {
         Ok(link) if Purpose::of(&link) == purpose => Ok((link, form)),
         // A card request's token on the payment page (or the reverse) is no link there.
         Ok(_) => Err(unavailable()),
@@ -451,7 +450,7 @@ async fn card_form(
 ) -> Response {
     let client_secret = match form {
         CardForm::Sandbox(_) => None,
-        CardForm::Stripe { .. } => match api.engine.card_request_setup(token).await {
+        CardForm::Stripe { .. } => match api.billing.card_request_setup(token).await {
             Ok(setup) => Some(setup.client_secret),
             Err(error) => return refusal(api, token, error).await,
         },
@@ -495,8 +494,8 @@ async fn refusal(api: &Api, token: &str, error: BillingError) -> Response {
         BillingError::LinkAlreadyUsed => page(StatusCode::GONE, &UsedPage),
         BillingError::LinkChanged => {
             let business = api
-                .engine
-                .business_name_of_token(token)
+                .billing
+                .link_business_name(token)
                 .await
                 .unwrap_or_else(|| "the business that sent it".to_owned());
             page(StatusCode::CONFLICT, &ChangedPage { business })

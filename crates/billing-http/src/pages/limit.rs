@@ -1,5 +1,5 @@
 //! A token bucket per client address for the hosted pages, so that nobody can try tokens (or
-//! cards) by the thousand. Unlike the bulk charges' bucket it refuses rather than waits.
+//! cards) by the thousand. It refuses rather than waits.
 //!
 //! Memory is bounded: at most `capacity` addresses are tracked. A bucket that has refilled is
 //! the same as a new one, so it is the first forgotten; when none has, the address seen least

@@ -9,6 +9,7 @@
 
 pub(crate) mod handlers;
 pub(crate) mod limit;
+pub(crate) mod urls;
 mod views;
 
 use std::net::SocketAddr;

@@ -5,6 +5,8 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use billing_core::customer::Customer;
+use billing_core::error::BillingError;
+use billing_core::ports::GatewayError;
 
 use crate::extract::{ApiJson, ApiPath, Tenant};
 use crate::problem::{Problem, ReadProblems, WriteProblems};
@@ -38,9 +40,8 @@ pub(crate) async fn put_customer(
     if let Some(email) = &body.email {
         check_text("email", email)?;
     }
-    let existed = api.engine.customer_exists(&business, &id).await?;
-    let customer = api
-        .engine
+    let (customer, created) = api
+        .billing
         .put_customer(
             &business,
             Customer {
@@ -51,15 +52,11 @@ pub(crate) async fn put_customer(
             },
         )
         .await?;
-    let cards = if existed {
-        api.engine.cards(&business, &id).await?
+    // A new customer has no cards yet; one updated keeps theirs.
+    let (status, cards) = if created {
+        (StatusCode::CREATED, Vec::new())
     } else {
-        Vec::new()
-    };
-    let status = if existed {
-        StatusCode::OK
-    } else {
-        StatusCode::CREATED
+        (StatusCode::OK, api.billing.cards(&business, &id).await?)
     };
     Ok((status, Json(CustomerJson::new(customer, cards))).into_response())
 }
@@ -77,8 +74,8 @@ pub(crate) async fn get_customer(
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<CustomerJson>, Problem> {
     let id = customer_id(&id)?;
-    let customer = api.engine.customer(&business, &id).await?;
-    let cards = api.engine.cards(&business, &id).await?;
+    let customer = api.billing.customer(&business, &id).await?;
+    let cards = api.billing.cards(&business, &id).await?;
     Ok(Json(CustomerJson::new(customer, cards)))
 }
 
@@ -95,7 +92,7 @@ pub(crate) async fn list_cards(
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<CardList>, Problem> {
     let id = customer_id(&id)?;
-    let cards = api.engine.cards(&business, &id).await?;
+    let cards = api.billing.cards(&business, &id).await?;
     Ok(Json(CardList {
         data: cards.into_iter().map(CardJson::from).collect(),
     }))
@@ -119,14 +116,14 @@ pub(crate) async fn attach_card(
     let id = customer_id(&id)?;
     check_payment_method(&body.payment_method)?;
     let card = api
-        .engine
+        .billing
         .attach_card(&business, &id, &body.payment_method)
         .await
         .map_err(|error| match error {
             // The gateway refused this card (a test card that declines cannot be saved): the
             // client's card is the problem, not the gateway.
-            billing_core::error::BillingError::Gateway {
-                error: billing_core::ports::GatewayError::InvalidRequest { message, .. },
+            BillingError::Gateway {
+                error: GatewayError::InvalidRequest { message, .. },
                 ..
             } => Problem::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
@@ -155,7 +152,7 @@ pub(crate) async fn remove_card(
 ) -> Result<StatusCode, Problem> {
     let id = customer_id(&id)?;
     check_payment_method(&pm)?;
-    api.engine.remove_card(&business, &id, &pm).await?;
+    api.billing.remove_card(&business, &id, &pm).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -176,7 +173,7 @@ pub(crate) async fn set_default_card(
 ) -> Result<Json<CardJson>, Problem> {
     let id = customer_id(&id)?;
     check_payment_method(&pm)?;
-    let card = api.engine.set_default_card(&business, &id, &pm).await?;
+    let card = api.billing.set_default_card(&business, &id, &pm).await?;
     Ok(Json(CardJson::from(card)))
 }
 
@@ -194,8 +191,7 @@ pub(crate) async fn balance(
 ) -> Result<Json<CustomerBalanceJson>, Problem> {
     let id = customer_id(&id)?;
     // Another business's customer is not found, rather than owing nothing.
-    api.engine.customer(&business, &id).await?;
-    let owed = api.engine.customer_balance(&business, &id).await?;
+    let owed = api.billing.customer_balance(&business, &id).await?;
     Ok(Json(CustomerBalanceJson {
         customer: id.to_string(),
         balance_due: owed.iter().map(MoneyJson::from).collect(),

@@ -6,7 +6,6 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use billing_core::billing::CreatePaymentLink;
-use billing_core::error::BillingError;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
@@ -65,28 +64,17 @@ pub(crate) async fn create_payment_link(
         .iter()
         .map(|b| booking_id(b))
         .collect::<Result<Vec<_>, _>>()?;
-    let amount = match (body.amount.as_deref(), bookings.first()) {
-        (Some(text), Some(first)) => {
-            // The amount is in the bookings' currency; the core refuses bookings in another.
-            let currency = api
-                .engine
-                .booking_currency(&business, first)
-                .await?
-                .ok_or_else(|| BillingError::BookingNotFound(first.clone()))?;
-            parse_amount(Some(text), currency)?
-        }
-        _ => None,
-    };
     let command = CreatePaymentLink {
         customer,
         bookings,
-        amount,
+        // Read by the core in the bookings' currency.
+        amount: parse_amount(body.amount.as_deref())?,
         send_email: body.send_email,
     };
     // The link and its email are written together, even if the client goes away meanwhile.
-    let engine = api.engine.clone();
+    let billing = api.billing.clone();
     let issued =
-        run_to_end(async move { engine.create_payment_link(&business, command).await }).await??;
+        run_to_end(async move { billing.create_payment_link(&business, command).await }).await??;
     let body = IssuedLinkJson::new(&issued, api.now());
     Ok((StatusCode::CREATED, Json(body)).into_response())
 }
@@ -106,9 +94,9 @@ pub(crate) async fn create_card_request(
 ) -> Result<Response, Problem> {
     let customer = customer_id(&body.customer)?;
     let send_email = body.send_email;
-    let engine = api.engine.clone();
+    let billing = api.billing.clone();
     let issued =
-        run_to_end(async move { engine.request_card(&business, &customer, send_email).await })
+        run_to_end(async move { billing.request_card(&business, &customer, send_email).await })
             .await??;
     let body = IssuedLinkJson::new(&issued, api.now());
     Ok((StatusCode::CREATED, Json(body)).into_response())
@@ -128,7 +116,7 @@ pub(crate) async fn get_link(
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<LinkJson>, Problem> {
     let id = link_id(&id)?;
-    let link = api.engine.link(&business, &id).await?;
+    let link = api.billing.link(&business, &id).await?;
     Ok(Json(LinkJson::new(&link, api.now())))
 }
 
@@ -147,7 +135,7 @@ pub(crate) async fn customer_links(
 ) -> Result<Json<LinkList>, Problem> {
     let id = customer_id(&id)?;
     let limit = query.limit()?;
-    let links = api.engine.customer_links(&business, &id, limit).await?;
+    let links = api.billing.customer_links(&business, &id, limit).await?;
     let now = api.now();
     Ok(Json(LinkList {
         data: links.iter().map(|l| LinkJson::new(l, now)).collect(),
@@ -168,6 +156,6 @@ pub(crate) async fn cancel_link(
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<LinkJson>, Problem> {
     let id = link_id(&id)?;
-    let link = api.engine.cancel_link(&business, &id).await?;
+    let link = api.billing.cancel_link(&business, &id).await?;
     Ok(Json(LinkJson::new(&link, api.now())))
 }

@@ -3,7 +3,6 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
 
 use super::links::LimitQuery;
 use crate::extract::{ApiPath, ApiQuery, Tenant};
@@ -28,7 +27,7 @@ pub(crate) async fn customer_notifications(
     let id = customer_id(&id)?;
     let limit = query.limit()?;
     let log = api
-        .engine
+        .billing
         .customer_notifications(&business, &id, limit)
         .await?;
     Ok(Json(NotificationList {
@@ -50,16 +49,6 @@ pub(crate) async fn get_notification(
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<NotificationJson>, Problem> {
     let id = notification_id(&id)?;
-    let notification = api
-        .engine
-        .notification(&business, &id)
-        .await?
-        .ok_or_else(|| {
-            Problem::new(
-                StatusCode::NOT_FOUND,
-                "notification_not_found",
-                format!("notification {id} not found"),
-            )
-        })?;
+    let notification = api.billing.notification(&business, &id).await?;
     Ok(Json(NotificationJson::from(&notification)))
 }

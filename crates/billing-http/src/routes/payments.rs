@@ -1,17 +1,11 @@
 //! Payments: read one, capture a hold, cancel a hold, refund, reconcile.
 
-use std::sync::Arc;
-
 use axum::Json;
 use axum::extract::State;
 use axum::response::Response;
-use billing_core::customer::Business;
-use billing_core::error::BillingError;
-use billing_core::ids::PaymentId;
-use billing_core::money::Money;
 use billing_core::prelude::{CaptureHold, RefundPayment};
 
-use super::{Answer, answer_receipt, key_was_used, run_to_end};
+use super::{Answer, answer_receipt, run_to_end};
 use crate::extract::{ApiPath, IdemKey, OptionalJson, Tenant};
 use crate::problem::{MoneyProblems, Problem, ReadProblems};
 use crate::state::Api;
@@ -33,7 +27,7 @@ pub(crate) async fn get_payment(
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<PaymentViewJson>, Problem> {
     let id = payment_id(&id)?;
-    let view = api.engine.payment(&business, &id).await?;
+    let view = api.billing.payment(&business, &id).await?;
     Ok(Json(PaymentViewJson {
         payment: PaymentJson::from(&view.payment),
         refundable: MoneyJson::from(view.refundable),
@@ -42,25 +36,10 @@ pub(crate) async fn get_payment(
     }))
 }
 
-/// The amount asked, in the payment's currency (read only when an amount is given).
-async fn payment_amount(
-    api: &Api,
-    business: &Business,
-    id: &PaymentId,
-    amount: Option<&str>,
-) -> Result<Option<Money>, Problem> {
-    let Some(text) = amount else {
-        return Ok(None);
-    };
-    let currency = api
-        .engine
-        .payment_currency(business, id)
-        .await?
-        .ok_or_else(|| Problem::from(BillingError::PaymentNotFound(id.clone())))?;
-    Ok(parse_amount(Some(text), currency)?)
-}
-
 /// Capture all or part of a hold. `final` (default true) releases the rest of the hold.
+///
+/// The amount is in the hold's currency. With an `Idempotency-Key`, a repeat answers the first
+/// settled result with `Idempotent-Replayed: true`, byte for byte.
 #[utoipa::path(
     post, path = "/v1/payments/{id}/captures", tag = "payments",
     params(
@@ -83,27 +62,15 @@ pub(crate) async fn capture(
     OptionalJson(body): OptionalJson<CaptureRequest>,
 ) -> Result<Response, Problem> {
     let id = payment_id(&id)?;
-    let amount = payment_amount(&api, &business, &id, body.amount.as_deref()).await?;
     let command = CaptureHold {
         authorization: id,
-        amount,
+        amount: parse_amount(body.amount.as_deref())?,
         final_capture: body.final_capture,
-        idempotency_key: key.clone(),
+        idempotency_key: key,
     };
-    let used = key_was_used(&api, &business, key.as_ref()).await?;
-    let engine = Arc::clone(&api.engine);
-    let tenant = business.clone();
-    let result = run_to_end(async move { engine.capture(&tenant, command).await }).await?;
-    Ok(answer_receipt(
-        &api,
-        &business,
-        "capture",
-        result,
-        Answer::Created,
-        key.as_ref(),
-        used,
-    )
-    .await)
+    let billing = api.billing.clone();
+    let result = run_to_end(async move { billing.capture(&business, command).await }).await?;
+    Ok(answer_receipt("capture", result, Answer::Created))
 }
 
 /// Release a hold (what was captured stays captured). A hold that is not open is 409
@@ -124,22 +91,16 @@ pub(crate) async fn cancel(
     ApiPath(id): ApiPath<String>,
 ) -> Result<Response, Problem> {
     let id = payment_id(&id)?;
-    let engine = Arc::clone(&api.engine);
-    let tenant = business.clone();
-    let result = run_to_end(async move { engine.cancel_hold(&tenant, &id).await }).await?;
-    Ok(answer_receipt(
-        &api,
-        &business,
-        "authorization",
-        result,
-        Answer::Ok,
-        None,
-        false,
-    )
-    .await)
+    let billing = api.billing.clone();
+    let result = run_to_end(async move { billing.cancel_hold(&business, &id).await }).await?;
+    Ok(answer_receipt("authorization", result, Answer::Ok))
 }
 
 /// Refund all or part of a charge, collection or capture.
+///
+/// The amount is in the payment's currency; everything still refundable when absent. With an
+/// `Idempotency-Key`, a repeat answers the first settled result with `Idempotent-Replayed:
+/// true`, byte for byte.
 #[utoipa::path(
     post, path = "/v1/payments/{id}/refunds", tag = "payments",
     params(
@@ -162,38 +123,23 @@ pub(crate) async fn refund(
     OptionalJson(body): OptionalJson<RefundRequest>,
 ) -> Result<Response, Problem> {
     let id = payment_id(&id)?;
-    let amount = payment_amount(&api, &business, &id, body.amount.as_deref()).await?;
     if let Some(reason) = &body.reason {
         check_text("reason", reason)?;
     }
-    if body.reason.as_ref().is_some_and(|r| r.len() > 500) {
-        return Err(
-            BillingError::InvalidInput("a refund reason has at most 500 characters").into(),
-        );
-    }
     let command = RefundPayment {
         payment: id,
-        amount,
+        amount: parse_amount(body.amount.as_deref())?,
         reason: body.reason,
-        idempotency_key: key.clone(),
+        idempotency_key: key,
     };
-    let used = key_was_used(&api, &business, key.as_ref()).await?;
-    let engine = Arc::clone(&api.engine);
-    let tenant = business.clone();
-    let result = run_to_end(async move { engine.refund(&tenant, command).await }).await?;
-    Ok(answer_receipt(
-        &api,
-        &business,
-        "refund",
-        result,
-        Answer::Created,
-        key.as_ref(),
-        used,
-    )
-    .await)
+    let billing = api.billing.clone();
+    let result = run_to_end(async move { billing.refund(&business, command).await }).await?;
+    Ok(answer_receipt("refund", result, Answer::Created))
 }
 
-/// Settle a pending payment from the gateway's record. A settled payment is answered as it is.
+/// Settle a pending payment from the gateway's record. A settled payment (a failed one
+/// included) is answered as it is, with 200: reconciling did its job. When the gateway's
+/// record cannot be read yet, the payment stays pending: 502 `gateway_*`, try again later.
 #[utoipa::path(
     post, path = "/v1/payments/{id}/reconcile", tag = "payments",
     params(("id" = String, Path, description = "The payment id")),
@@ -206,27 +152,7 @@ pub(crate) async fn reconcile(
     ApiPath(id): ApiPath<String>,
 ) -> Result<Response, Problem> {
     let id = payment_id(&id)?;
-    let engine = Arc::clone(&api.engine);
-    let tenant = business.clone();
-    let result = run_to_end(async move { engine.reconcile(&tenant, &id).await }).await?;
-    // A failed payment read back is an answer here, not a decline: reconciling did its job.
-    let result = match result {
-        Err(BillingError::Declined { payment, .. }) => {
-            return match super::read_back(&api, &business, &payment).await {
-                Ok(body) => Ok(axum::response::IntoResponse::into_response(Json(body))),
-                Err(problem) => Err(problem),
-            };
-        }
-        other => other,
-    };
-    Ok(answer_receipt(
-        &api,
-        &business,
-        "reconcile",
-        result,
-        Answer::Ok,
-        None,
-        false,
-    )
-    .await)
+    let billing = api.billing.clone();
+    let result = run_to_end(async move { billing.reconcile(&business, &id).await }).await?;
+    Ok(answer_receipt("reconcile", result, Answer::Ok))
 }
