@@ -241,7 +241,7 @@ impl Harness {
                     .adjust_price(
                         &self.business,
                         &BookingId::new(BOOKINGS[*booking]).unwrap(),
-                        item,
+                        item.into(),
                     )
                     .await;
             }

@@ -41,7 +41,7 @@ pub use events::EventHandled;
 pub use holds::CaptureHold;
 pub use link_pages::{LinkPage, LinkPaid, PayLink};
 pub use links::{CreatePaymentLink, HostedPages, IssuedLink, MAX_LINK_BOOKINGS};
-pub use reads::{BookingView, OutstandingPage, PaymentView};
+pub use reads::{BookingView, OutstandingPage, PaymentView, PriceAdjustment};
 pub use refunds::RefundPayment;
 
 use crate::ports::{Clock, IdGenerator, PaymentGateway, SecretSource, Store};

@@ -363,9 +363,18 @@ impl Billing {
                 ..*first
             });
         }
-        let mut receipt = self
+        let mut receipt = match self
             .reconcile_with_key(business, &record.payment, Some(&record.key))
-            .await?;
+            .await
+        {
+            Ok(receipt) => receipt,
+            // The gateway could not say yet: the first command's payment as it stands, pending.
+            Err(BillingError::Gateway { .. }) => {
+                let (_, ledgers) = self.ledgers_of(business, &record.payment).await?;
+                ledgers.receipt(&record.payment)?
+            }
+            Err(error) => return Err(error),
+        };
         receipt.replayed = true;
         Ok(receipt)
     }

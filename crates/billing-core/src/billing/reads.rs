@@ -2,12 +2,13 @@
 //! adjustments, and what customers owe.
 
 use super::Billing;
+use super::commands::resolve;
 use super::ledgers::Ledgers;
-use crate::booking::{BookingAccount, LineItem};
+use crate::booking::{BookingAccount, LineItem, LineItemKind};
 use crate::customer::Business;
 use crate::error::BillingError;
 use crate::ids::{BookingId, CustomerId, PaymentId};
-use crate::money::{Currency, Money};
+use crate::money::{Amount, Currency, Money};
 use crate::payment::{KindName, Payment, PaymentKind, PaymentState};
 use crate::ports::{
     BookingFilter, Committed, CustomerOutstanding, LedgerError, LedgerRead, LedgerWrite,
@@ -37,6 +38,27 @@ pub struct PaymentView {
     pub capturable: Money,
     /// For a hold: its captures; for a payment: its refunds.
     pub children: Vec<Payment>,
+}
+
+/// A line item added to a booking's price: an extra raises it, a discount lowers it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PriceAdjustment {
+    /// What the line is.
+    pub kind: LineItemKind,
+    /// What the customer reads: 1 to 200 characters.
+    pub label: String,
+    /// Its amount (never negative: a discount's kind subtracts it), in the booking's currency.
+    pub amount: Amount,
+}
+
+impl From<LineItem> for PriceAdjustment {
+    fn from(item: LineItem) -> Self {
+        PriceAdjustment {
+            kind: item.kind,
+            label: item.label,
+            amount: item.amount.into(),
+        }
+    }
 }
 
 /// A page of what customers owe, and what all of them owe.
@@ -180,16 +202,21 @@ impl Billing {
     }
 
     /// Adjusts a booking's price by appending a line item (an extra raises it, a discount lowers
-    /// it). The balance and status follow.
+    /// it), its amount read in the booking's currency. The balance and status follow.
     pub async fn adjust_price(
         &self,
         business: &Business,
         booking: &BookingId,
-        item: LineItem,
+        adjustment: PriceAdjustment,
     ) -> Result<BookingView, BillingError> {
         let (view, _) = self
             .write_booking(business, booking, |existing| match existing {
-                Some((current, _)) => Ok(current.with_line_item(item.clone())?),
+                Some((current, _)) => {
+                    let amount = resolve(Some(&adjustment.amount), current.currency)?
+                        .ok_or(BillingError::InvalidInput("a line item needs an amount"))?;
+                    let item = LineItem::new(adjustment.kind, adjustment.label.clone(), amount)?;
+                    Ok(current.with_line_item(item)?)
+                }
                 None => Err(BillingError::BookingNotFound(booking.clone())),
             })
             .await?;

@@ -5,9 +5,10 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use billing_core::billing::PriceAdjustment;
 use billing_core::booking::{BookingAccount, LineItem};
 use billing_core::error::BillingError;
-use billing_core::money::{Currency, Money};
+use billing_core::money::{Amount, Currency, Money};
 use billing_core::payment::CollectionMethod;
 use billing_core::ports::BookingFilter;
 use billing_core::prelude::{AuthorizeBooking, ChargeBooking, PaymentSource, RecordCollection};
@@ -173,11 +174,14 @@ pub(crate) async fn add_line_item(
     ApiJson(body): ApiJson<LineItemInput>,
 ) -> Result<Json<BookingJson>, Problem> {
     let id = booking_id(&id)?;
-    // A line item is money of the booking's currency: read it from the booking (a plain read;
-    // the core checks again that the item is in the booking's currency when it writes it).
-    let currency = api.billing.booking(&business, &id).await?.account.currency;
-    let item = line_item(body, currency)?;
-    let view = api.billing.adjust_price(&business, &id, item).await?;
+    check_text("a line item label", &body.label)?;
+    // The amount is read in the booking's currency by the core.
+    let adjustment = PriceAdjustment {
+        kind: body.kind.into(),
+        label: body.label,
+        amount: Amount::parse(&body.amount).map_err(BillingError::InvalidAmount)?,
+    };
+    let view = api.billing.adjust_price(&business, &id, adjustment).await?;
     Ok(Json(BookingJson::from(&view)))
 }
 

@@ -50,7 +50,7 @@ async fn a_100_booking_raised_to_150_by_extras_then_charged_150() {
         LineItem::new(LineItemKind::Extra, "Inside the fridge", usd("50.00")).expect("line");
     let view = w
         .billing
-        .adjust_price(&w.business, &booking_id("b-1"), extra)
+        .adjust_price(&w.business, &booking_id("b-1"), extra.into())
         .await
         .expect("adjust");
     assert_eq!(view.summary.balance.price, usd("150.00"));
@@ -257,7 +257,7 @@ async fn a_price_cut_after_payment_shows_overpaid() {
     let discount = LineItem::new(LineItemKind::Discount, "Apology", usd("20.00")).expect("line");
     let view = w
         .billing
-        .adjust_price(&w.business, &booking_id("b-1"), discount)
+        .adjust_price(&w.business, &booking_id("b-1"), discount.into())
         .await
         .expect("adjust");
     assert_eq!(view.summary.status.status, PaymentStatus::Overpaid);

@@ -710,7 +710,9 @@ pub async fn outstanding_report_sums_balances<F: StoreFixture>(fixture: F) {
         .adjust_price(
             &acme,
             &id("b-1"),
-            LineItem::new(LineItemKind::Discount, "Loyalty", usd(1000)).expect("line"),
+            LineItem::new(LineItemKind::Discount, "Loyalty", usd(1000))
+                .expect("line")
+                .into(),
         )
         .await
         .expect("adjust");
