@@ -16,10 +16,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use billing_core::ports::{Ledger, LedgerTx};
+use billing_core::ports::{Ledger, LedgerWrite};
 use billing_core::prelude::*;
 use billing_core::status::summarize;
-use billing_core::testkit::{FixedClock, ScriptedGateway, SequentialIds};
+use billing_core::testkit::{FixedClock, ScriptedGateway, SequentialIds, SequentialSecrets};
 use billing_postgres::PostgresStore;
 use billing_testservers::TestPostgres;
 use billing_testservers::postgres::{pgbench_available, pgbench_init, pgbench_run};
@@ -77,8 +77,7 @@ async fn create_bookings(
                 if start >= count {
                     return Ok::<(), Error>(());
                 }
-                let mut tx = store.begin(&business).await?;
-                let mut summaries = Vec::new();
+                let mut write = LedgerWrite::default();
                 for n in start..(start + 200).min(count) {
                     let account = BookingAccount::new(
                         BookingId::new(format!("bench-{n:08}"))?,
@@ -90,11 +89,11 @@ async fn create_bookings(
                             Money::from_minor(10_000, Currency::USD),
                         )?],
                     )?;
-                    summaries.push(summarize(&account, &[], now)?);
-                    tx.put_booking(&account).await?;
+                    write.summaries.push(summarize(&account, &[], now)?);
+                    write.read.push((account.id.clone(), 0));
+                    write.bookings.push(account);
                 }
-                tx.append(&[], &summaries).await?;
-                tx.commit().await?;
+                store.commit(&business, &write).await?;
             }
         }));
     }
@@ -202,11 +201,7 @@ impl Measured {
 }
 
 /// Charges booking `bench-<n>` for its balance.
-async fn charge(
-    billing: &Billing<PostgresStore, ScriptedGateway>,
-    business: &Business,
-    n: usize,
-) -> Result<(), Error> {
+async fn charge(billing: &Billing, business: &Business, n: usize) -> Result<(), Error> {
     let receipt = billing
         .charge(
             business,
@@ -227,7 +222,7 @@ async fn charge(
 
 /// Runs `charge` for bookings `next..limit` on `tasks` tasks until the deadline; how many.
 async fn run_charges(
-    billing: &Arc<Billing<PostgresStore, ScriptedGateway>>,
+    billing: &Arc<Billing>,
     business: &Business,
     next: &Arc<AtomicUsize>,
     limit: usize,
@@ -261,16 +256,13 @@ async fn run_charges(
     Ok(u64::try_from(done.load(Ordering::Relaxed))?)
 }
 
-fn service(
-    store: PostgresStore,
-    gateway: &ScriptedGateway,
-    prefix: &str,
-) -> Arc<Billing<PostgresStore, ScriptedGateway>> {
+fn service(store: PostgresStore, gateway: &ScriptedGateway, prefix: &str) -> Arc<Billing> {
     Arc::new(Billing::new(
-        store,
-        gateway.clone(),
+        Arc::new(store),
+        Arc::new(gateway.clone()),
         Arc::new(FixedClock::default()),
         Arc::new(SequentialIds::with_prefix(prefix)),
+        Arc::new(SequentialSecrets::default()),
     ))
 }
 

@@ -5,21 +5,15 @@ use billing_core::customer::Business;
 use billing_core::ids::BusinessId;
 use billing_core::ports::{Businesses, BusinessesError};
 
-use crate::codec::businesses_error;
+use billing_sql::errors::businesses_error;
+use billing_sql::rows::BusinessRow;
+
 use crate::pool::PooledConn;
 use crate::pool::{on_pool, run};
 use crate::store::PostgresStore;
 
-type BusinessRow = (String, String, Option<String>, Option<String>);
-
 fn business(row: BusinessRow) -> Result<Business, BusinessesError> {
-    let (id, name, gateway_account, email) = row;
-    Ok(Business {
-        id: BusinessId::new(id).map_err(businesses_error)?,
-        name,
-        gateway_account,
-        email,
-    })
+    Ok(row.into_business()?)
 }
 
 #[async_trait]
@@ -99,6 +93,23 @@ impl Businesses for PostgresStore {
                 .bind(id.as_str())
                 .fetch_optional(conn)
                 .await
+        })
+        .map_err(businesses_error)?;
+        row.map(business).transpose()
+    }
+
+    async fn business_by_account(
+        &self,
+        gateway_account: &str,
+    ) -> Result<Option<Business>, BusinessesError> {
+        let row: Option<BusinessRow> = on_pool!(self, |conn| {
+            sqlx::query_as(
+                "SELECT id, name, gateway_account, email FROM businesses \
+                 WHERE gateway_account = $1 ORDER BY id LIMIT 1",
+            )
+            .bind(gateway_account)
+            .fetch_optional(conn)
+            .await
         })
         .map_err(businesses_error)?;
         row.map(business).transpose()

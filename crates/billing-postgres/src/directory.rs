@@ -5,34 +5,18 @@ use billing_core::customer::{Customer, SavedCard};
 use billing_core::ids::{BusinessId, CustomerId};
 use billing_core::ports::{CustomerDirectory, DirectoryError};
 
-use crate::codec::directory_error;
+use billing_sql::errors::directory_error;
+use billing_sql::rows::{CardRow, CustomerRow};
+
 use crate::pool::{on_pool, run};
 use crate::store::PostgresStore;
 
-type CustomerRow = (String, String, Option<String>, Option<String>);
-
 fn customer(row: CustomerRow) -> Result<Customer, DirectoryError> {
-    let (id, name, email, gateway_customer) = row;
-    Ok(Customer {
-        id: CustomerId::new(id).map_err(directory_error)?,
-        name,
-        email,
-        gateway_customer,
-    })
+    Ok(row.into_customer()?)
 }
 
-type CardRow = (String, String, String, i64, i64, bool);
-
 fn card(row: CardRow) -> Result<SavedCard, DirectoryError> {
-    let (payment_method, brand, last4, exp_month, exp_year, is_default) = row;
-    Ok(SavedCard {
-        payment_method,
-        brand,
-        last4,
-        exp_month: u32::try_from(exp_month).map_err(directory_error)?,
-        exp_year: u32::try_from(exp_year).map_err(directory_error)?,
-        is_default,
-    })
+    Ok(row.into_card()?)
 }
 
 #[async_trait]

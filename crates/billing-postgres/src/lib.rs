@@ -1,24 +1,26 @@
 //! # billing-postgres
 //!
-//! PostgreSQL storage for the billing engine: [`PostgresStore`] implements the core's
-//! [`Ledger`](billing_core::ports::Ledger) (with [`PostgresTx`]),
-//! [`CustomerDirectory`](billing_core::ports::CustomerDirectory),
-//! [`Businesses`](billing_core::ports::Businesses),
-//! [`NotificationLog`](billing_core::ports::NotificationLog) and
-//! [`PaymentLinks`](billing_core::ports::PaymentLinks) ports, with the behaviour of the
-//! in-memory reference store.
+//! PostgreSQL storage for the billing engine: [`PostgresStore`] implements every port of the
+//! core's [`Store`](billing_core::ports::Store) (the ledger, customers and cards, businesses,
+//! payment links, notifications), with the behaviour of the in-memory reference store.
 //!
-//! - Money is stored in integer minor units (BIGINT) beside its currency code; ledger entries
-//!   are JSONB bodies with indexed columns, append-only (a trigger refuses UPDATE, DELETE and
-//!   TRUNCATE on them).
-//! - [`LedgerTx::lock`](billing_core::ports::LedgerTx::lock) takes a transaction-scoped
-//!   advisory lock per (business, booking), in a fixed order, before reading: two processes can
-//!   never both decide to charge one balance, and bookings not created yet can be locked too.
-//! - Round trips are what a charge costs, so a transaction sends `BEGIN`, its locks and its
-//!   locked read in one round trip, keeps its writes and sends them with `COMMIT` in another
-//!   (see [`PostgresTx`]); statements are prepared once per connection and run with generic
-//!   plans; and the store keeps its own small connection pool, which (unlike sqlx's) does not
-//!   ping every connection it takes back.
+//! - Money is stored in integer minor units (BIGINT) beside its currency code. Ledger entries
+//!   are append-only (a trigger refuses UPDATE, DELETE and TRUNCATE on them), their bodies in
+//!   billing-sql's versioned formats.
+//! - A use case reads what it decides from in one statement, and commits in one statement
+//!   (`billing_commit`, a PL/pgSQL function): one round trip each, one commit. The commit locks
+//!   the bookings it was decided from, in id order, and lands only if none moved since it was
+//!   read; otherwise it writes nothing and the core reads and decides again. No lock is held
+//!   while the core decides or waits for the gateway.
+//! - Every value is bound (the extended protocol), never written into SQL text.
+//! - Plans cannot go wrong with the tables' statistics: statements run with generic plans (no
+//!   planning per call) and sequential scans disabled, so that a plan made while a table was
+//!   small never turns a lookup into a scan of the table as it grows.
+//! - What all customers owe is kept by a trigger as balances change (`outstanding_totals`), and
+//!   a page of the report reads a covering partial index in order: neither grows with the
+//!   number of bookings.
+//! - The store keeps its own connection pool, which (unlike sqlx's) does not ping every
+//!   connection it takes back.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), billing_postgres::StoreError> {
@@ -31,7 +33,6 @@
 #![warn(missing_docs)]
 
 mod businesses;
-mod codec;
 mod directory;
 mod ledger;
 mod links;
@@ -39,5 +40,4 @@ mod notifications;
 mod pool;
 mod store;
 
-pub use ledger::{PostgresTx, lock_key};
 pub use store::{DEFAULT_MAX_CONNECTIONS, PostgresStore, StoreError};

@@ -4,11 +4,11 @@
 use std::sync::LazyLock;
 
 use async_trait::async_trait;
-use billing_core::ids::{BookingId, BusinessId, CustomerId, LinkId, PaymentId};
-use billing_core::link::{LinkPurpose, LinkState, LinkedBooking, PaymentLink, TokenHash};
-use billing_core::money::{Currency, Money};
+use billing_core::ids::{BusinessId, CustomerId, LinkId};
+use billing_core::link::{LinkState, PaymentLink, TokenHash};
 use billing_core::ports::{LinkByToken, LinkStoreError, PaymentLinks};
-use chrono::{DateTime, Utc};
+use billing_sql::errors::{is_unique_violation, link_error};
+use billing_sql::rows::{LinkRow, PurposeColumns, StateColumns};
 
 use crate::pool::on_pool;
 use crate::store::PostgresStore;
@@ -34,217 +34,6 @@ static OF_CUSTOMER: LazyLock<String> = LazyLock::new(|| {
          ORDER BY created_at DESC, id DESC LIMIT $3"
     )
 });
-
-fn corrupt(what: &str, error: impl std::fmt::Display) -> LinkStoreError {
-    LinkStoreError::Corrupt(format!("{what}: {error}"))
-}
-
-/// Unreadable rows are `Corrupt`; everything else (I/O, pool, a failed statement) is
-/// `Unavailable`.
-fn link_error(error: sqlx::Error) -> LinkStoreError {
-    match error {
-        sqlx::Error::ColumnDecode { .. }
-        | sqlx::Error::Decode(_)
-        | sqlx::Error::ColumnNotFound(_)
-        | sqlx::Error::ColumnIndexOutOfBounds { .. }
-        | sqlx::Error::TypeNotFound { .. } => LinkStoreError::Corrupt(error.to_string()),
-        other => LinkStoreError::Unavailable(other.to_string()),
-    }
-}
-
-/// One booking of a payment link, as the `bookings` JSON keeps it: amounts in integer minor
-/// units of the link's currency.
-#[derive(Debug, serde::Serialize, serde::Deserialize)]
-struct StoredBooking {
-    booking: BookingId,
-    amount_minor: i64,
-    balance_due_minor: i64,
-}
-
-/// Money in minor units of the link's currency. Money in another currency is refused rather
-/// than stored as a number that would read back in the wrong currency.
-fn minor_in(money: &Money, currency: Currency) -> Result<i64, LinkStoreError> {
-    if money.currency() != currency {
-        return Err(corrupt(
-            "cannot be stored",
-            format!("{money} in a {currency} link"),
-        ));
-    }
-    money
-        .to_minor()
-        .map_err(|e| corrupt("cannot be stored", format!("{money}: {e}")))
-}
-
-/// The columns that say what a link is for.
-#[derive(Debug)]
-struct PurposeColumns {
-    kind: &'static str,
-    amount_minor: Option<i64>,
-    currency: Option<String>,
-    bookings: Option<String>,
-}
-
-impl PurposeColumns {
-    fn of(purpose: &LinkPurpose) -> Result<Self, LinkStoreError> {
-        match purpose {
-            LinkPurpose::Payment { amount, bookings } => {
-                let currency = amount.currency();
-                let stored = bookings
-                    .iter()
-                    .map(|b| {
-                        Ok(StoredBooking {
-                            booking: b.booking.clone(),
-                            amount_minor: minor_in(&b.amount, currency)?,
-                            balance_due_minor: minor_in(&b.balance_due, currency)?,
-                        })
-                    })
-                    .collect::<Result<Vec<_>, LinkStoreError>>()?;
-                let bookings =
-                    serde_json::to_string(&stored).map_err(|e| corrupt("cannot serialize", e))?;
-                Ok(PurposeColumns {
-                    kind: "payment",
-                    amount_minor: Some(minor_in(amount, currency)?),
-                    currency: Some(currency.code().to_owned()),
-                    bookings: Some(bookings),
-                })
-            }
-            LinkPurpose::CardRequest => Ok(PurposeColumns {
-                kind: "card_request",
-                amount_minor: None,
-                currency: None,
-                bookings: None,
-            }),
-        }
-    }
-}
-
-/// The columns that say where a link stands.
-#[derive(Debug)]
-struct StateColumns<'a> {
-    state: &'static str,
-    closed_at: Option<DateTime<Utc>>,
-    payment_id: Option<&'a str>,
-    card: Option<&'a str>,
-}
-
-impl<'a> StateColumns<'a> {
-    fn of(state: &'a LinkState) -> Self {
-        match state {
-            LinkState::Open => StateColumns {
-                state: "open",
-                closed_at: None,
-                payment_id: None,
-                card: None,
-            },
-            LinkState::Completed { at, payment, card } => StateColumns {
-                state: "completed",
-                closed_at: Some(*at),
-                payment_id: payment.as_ref().map(PaymentId::as_str),
-                card: card.as_deref(),
-            },
-            LinkState::Canceled { at } => StateColumns {
-                state: "canceled",
-                closed_at: Some(*at),
-                payment_id: None,
-                card: None,
-            },
-        }
-    }
-}
-
-/// A link row as read.
-#[derive(Debug, sqlx::FromRow)]
-struct LinkRow {
-    business_id: String,
-    id: String,
-    token_hash: String,
-    customer_id: String,
-    kind: String,
-    amount_minor: Option<i64>,
-    currency: Option<String>,
-    bookings: Option<String>,
-    created_at: DateTime<Utc>,
-    expires_at: DateTime<Utc>,
-    state: String,
-    closed_at: Option<DateTime<Utc>>,
-    payment_id: Option<String>,
-    card: Option<String>,
-}
-
-impl LinkRow {
-    fn purpose(&self) -> Result<LinkPurpose, LinkStoreError> {
-        match self.kind.as_str() {
-            "payment" => {
-                let (Some(amount), Some(currency), Some(bookings)) =
-                    (self.amount_minor, &self.currency, &self.bookings)
-                else {
-                    return Err(corrupt("payment link", "no amount, currency or bookings"));
-                };
-                let currency =
-                    Currency::from_code(currency).map_err(|e| corrupt("stored currency", e))?;
-                let money = |minor| Money::from_minor(minor, currency);
-                let stored: Vec<StoredBooking> = serde_json::from_str(bookings)
-                    .map_err(|e| corrupt("stored link bookings", e))?;
-                Ok(LinkPurpose::Payment {
-                    amount: money(amount),
-                    bookings: stored
-                        .into_iter()
-                        .map(|b| LinkedBooking {
-                            booking: b.booking,
-                            amount: money(b.amount_minor),
-                            balance_due: money(b.balance_due_minor),
-                        })
-                        .collect(),
-                })
-            }
-            "card_request" => Ok(LinkPurpose::CardRequest),
-            other => Err(corrupt("unknown link kind", other)),
-        }
-    }
-
-    fn state(&self) -> Result<LinkState, LinkStoreError> {
-        let closed_at = || {
-            self.closed_at
-                .ok_or_else(|| corrupt("closed link", "no closing time"))
-        };
-        match self.state.as_str() {
-            "open" => Ok(LinkState::Open),
-            "completed" => Ok(LinkState::Completed {
-                at: closed_at()?,
-                payment: self
-                    .payment_id
-                    .as_deref()
-                    .map(|id| PaymentId::new(id).map_err(|e| corrupt("stored payment id", e)))
-                    .transpose()?,
-                card: self.card.clone(),
-            }),
-            "canceled" => Ok(LinkState::Canceled { at: closed_at()? }),
-            other => Err(corrupt("unknown link state", other)),
-        }
-    }
-
-    fn link(&self) -> Result<PaymentLink, LinkStoreError> {
-        Ok(PaymentLink {
-            id: LinkId::new(self.id.as_str()).map_err(|e| corrupt("stored link id", e))?,
-            customer: CustomerId::new(self.customer_id.as_str())
-                .map_err(|e| corrupt("stored customer id", e))?,
-            purpose: self.purpose()?,
-            created_at: self.created_at,
-            expires_at: self.expires_at,
-            state: self.state()?,
-        })
-    }
-
-    fn by_token(self) -> Result<LinkByToken, LinkStoreError> {
-        Ok(LinkByToken {
-            business: BusinessId::new(self.business_id.as_str())
-                .map_err(|e| corrupt("stored business id", e))?,
-            link: self.link()?,
-            token_hash: TokenHash::from_hex(&self.token_hash)
-                .ok_or_else(|| corrupt("stored token hash", "not 64 hex digits"))?,
-        })
-    }
-}
 
 #[async_trait]
 impl PaymentLinks for PostgresStore {
@@ -284,11 +73,7 @@ impl PaymentLinks for PostgresStore {
         });
         match inserted {
             Ok(_) => Ok(()),
-            Err(error)
-                if error
-                    .as_database_error()
-                    .is_some_and(|e| e.is_unique_violation()) =>
-            {
+            Err(error) if is_unique_violation(&error) => {
                 Err(LinkStoreError::AlreadyExists(link.id.clone()))
             }
             Err(error) => Err(link_error(error)),
@@ -308,7 +93,7 @@ impl PaymentLinks for PostgresStore {
                 .await
         })
         .map_err(link_error)?;
-        row.as_ref().map(LinkRow::link).transpose()
+        Ok(row.as_ref().map(LinkRow::link).transpose()?)
     }
 
     async fn link_by_token(
@@ -322,7 +107,7 @@ impl PaymentLinks for PostgresStore {
                 .await
         })
         .map_err(link_error)?;
-        row.map(LinkRow::by_token).transpose()
+        Ok(row.map(LinkRow::by_token).transpose()?)
     }
 
     async fn customer_links(
@@ -340,7 +125,7 @@ impl PaymentLinks for PostgresStore {
                 .await
         })
         .map_err(link_error)?;
-        rows.iter().map(LinkRow::link).collect()
+        Ok(rows.iter().map(LinkRow::link).collect::<Result<_, _>>()?)
     }
 
     async fn close_link(

@@ -5,18 +5,16 @@ use std::sync::LazyLock;
 
 use async_trait::async_trait;
 use billing_core::ids::{BusinessId, CustomerId, NotificationId};
-use billing_core::notification::{DeliveryState, Notification, NotificationKind, OutboundMessage};
+use billing_core::notification::{Notification, OutboundMessage};
 use billing_core::ports::{
     DeliveryFailure, DueNotification, NotificationLog, NotificationLogError,
 };
+use billing_sql::errors::{is_unique_violation, notification_error as log_error};
+use billing_sql::rows::{ClaimedRow, NOTIFICATION_COLUMNS as COLUMNS, NotificationRow};
 use chrono::{DateTime, Utc};
 
 use crate::pool::on_pool;
 use crate::store::PostgresStore;
-
-/// The columns [`NotificationRow`] reads, in a SELECT list.
-const COLUMNS: &str = "business_id, id, customer_id, kind, to_address, subject, text_body, \
-    html_body, created_at, state, attempts, attempted_at, outcome, next_attempt_at";
 
 /// One notification by key.
 static ONE: LazyLock<String> = LazyLock::new(|| {
@@ -68,119 +66,6 @@ static CLAIM_OF_EVERY_BUSINESS: LazyLock<String> = LazyLock::new(|| {
     .replace("$lease", "$3")
 });
 
-fn corrupt(what: &str, error: impl std::fmt::Display) -> NotificationLogError {
-    NotificationLogError::Corrupt(format!("{what}: {error}"))
-}
-
-/// Unreadable rows are `Corrupt`; everything else (I/O, pool, a failed statement) is
-/// `Unavailable`.
-fn log_error(error: sqlx::Error) -> NotificationLogError {
-    match error {
-        sqlx::Error::ColumnDecode { .. }
-        | sqlx::Error::Decode(_)
-        | sqlx::Error::ColumnNotFound(_)
-        | sqlx::Error::ColumnIndexOutOfBounds { .. }
-        | sqlx::Error::TypeNotFound { .. } => NotificationLogError::Corrupt(error.to_string()),
-        other => NotificationLogError::Unavailable(other.to_string()),
-    }
-}
-
-/// A notification row as read.
-#[derive(Debug, sqlx::FromRow)]
-struct NotificationRow {
-    business_id: String,
-    id: String,
-    customer_id: String,
-    kind: String,
-    to_address: String,
-    subject: String,
-    text_body: String,
-    html_body: Option<String>,
-    created_at: DateTime<Utc>,
-    state: String,
-    attempts: i64,
-    attempted_at: Option<DateTime<Utc>>,
-    outcome: Option<String>,
-    next_attempt_at: Option<DateTime<Utc>>,
-}
-
-/// A claimed row and when it was due (the claim has replaced its next attempt time).
-#[derive(Debug, sqlx::FromRow)]
-struct ClaimedRow {
-    #[sqlx(flatten)]
-    row: NotificationRow,
-    due_at: DateTime<Utc>,
-}
-
-impl NotificationRow {
-    fn attempts(&self) -> Result<u32, NotificationLogError> {
-        u32::try_from(self.attempts).map_err(|e| corrupt("stored attempts", e))
-    }
-
-    fn delivery(&self) -> Result<DeliveryState, NotificationLogError> {
-        let last_attempt = || -> Result<(DateTime<Utc>, String), NotificationLogError> {
-            let at = self
-                .attempted_at
-                .ok_or_else(|| corrupt("notification", "an attempt without its time"))?;
-            let outcome = self
-                .outcome
-                .clone()
-                .ok_or_else(|| corrupt("notification", "an attempt without its outcome"))?;
-            Ok((at, outcome))
-        };
-        match self.state.as_str() {
-            "queued" => Ok(DeliveryState::Queued),
-            "sent" => {
-                let (at, server_reply) = last_attempt()?;
-                Ok(DeliveryState::Sent { at, server_reply })
-            }
-            "failed" => {
-                let (at, reason) = last_attempt()?;
-                Ok(DeliveryState::Failed {
-                    at,
-                    reason,
-                    attempts: self.attempts()?,
-                    retry_at: self.next_attempt_at,
-                })
-            }
-            other => Err(corrupt("unknown delivery state", other)),
-        }
-    }
-
-    fn notification(&self) -> Result<Notification, NotificationLogError> {
-        Ok(Notification {
-            id: NotificationId::new(self.id.as_str()).map_err(|e| corrupt("stored id", e))?,
-            customer: CustomerId::new(self.customer_id.as_str())
-                .map_err(|e| corrupt("stored customer id", e))?,
-            kind: NotificationKind::parse(&self.kind)
-                .ok_or_else(|| corrupt("unknown notification kind", &self.kind))?,
-            to: self.to_address.clone(),
-            subject: self.subject.clone(),
-            created_at: self.created_at,
-            delivery: self.delivery()?,
-        })
-    }
-
-    fn message(&self) -> OutboundMessage {
-        OutboundMessage {
-            to: self.to_address.clone(),
-            subject: self.subject.clone(),
-            text_body: self.text_body.clone(),
-            html_body: self.html_body.clone(),
-        }
-    }
-
-    fn due(self) -> Result<DueNotification, NotificationLogError> {
-        Ok(DueNotification {
-            business: BusinessId::new(self.business_id.as_str())
-                .map_err(|e| corrupt("stored business id", e))?,
-            notification: self.notification()?,
-            message: self.message(),
-            attempts: self.attempts()?,
-        })
-    }
-}
-
 impl PostgresStore {
     async fn notification_row(
         &self,
@@ -226,11 +111,7 @@ impl NotificationLog for PostgresStore {
         });
         match inserted {
             Ok(_) => Ok(()),
-            Err(error)
-                if error
-                    .as_database_error()
-                    .is_some_and(|e| e.is_unique_violation()) =>
-            {
+            Err(error) if is_unique_violation(&error) => {
                 Err(NotificationLogError::AlreadyExists(notification.id.clone()))
             }
             Err(error) => Err(log_error(error)),
@@ -246,6 +127,7 @@ impl NotificationLog for PostgresStore {
             .await?
             .map(|row| row.notification())
             .transpose()
+            .map_err(Into::into)
     }
 
     async fn message(
@@ -274,7 +156,10 @@ impl NotificationLog for PostgresStore {
                 .await
         })
         .map_err(log_error)?;
-        rows.iter().map(NotificationRow::notification).collect()
+        Ok(rows
+            .iter()
+            .map(NotificationRow::notification)
+            .collect::<Result<_, _>>()?)
     }
 
     async fn claim_due(
@@ -307,14 +192,11 @@ impl NotificationLog for PostgresStore {
         })
         .map_err(log_error)?;
         // UPDATE ... RETURNING keeps no order: the longest waiting first, as the port promises.
-        rows.sort_by(|a, b| {
-            (a.due_at, &a.row.business_id, &a.row.id).cmp(&(
-                b.due_at,
-                &b.row.business_id,
-                &b.row.id,
-            ))
-        });
-        rows.into_iter().map(|claimed| claimed.row.due()).collect()
+        rows.sort_by(|a, b| a.order_key().cmp(&b.order_key()));
+        Ok(rows
+            .into_iter()
+            .map(ClaimedRow::due)
+            .collect::<Result<_, _>>()?)
     }
 
     async fn mark_sent(

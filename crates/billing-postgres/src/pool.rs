@@ -22,14 +22,13 @@ pub(crate) struct ConnPool {
 
 /// How long a connection is reused. Postgres keeps a session's plans for its prepared
 /// statements until an ANALYZE or a schema change invalidates them; renewing connections bounds
-/// how long a plan made on tables much smaller than today's can live.
+/// how long any plan lives.
 const MAX_LIFETIME: Duration = Duration::from_secs(30 * 60);
 
-/// An idle connection and what it knows.
+/// An idle connection and when it was opened.
 #[derive(Debug)]
 struct Idle {
     conn: PgConnection,
-    prepared: bool,
     opened: Instant,
 }
 
@@ -71,11 +70,10 @@ impl ConnPool {
         .map_err(|_| sqlx::Error::PoolTimedOut)?
         .map_err(|_| sqlx::Error::PoolClosed)?;
         let idle = self.inner.idle().pop();
-        let (conn, prepared, opened) = match idle {
-            Some(idle) => (idle.conn, idle.prepared, idle.opened),
+        let (conn, opened) = match idle {
+            Some(idle) => (idle.conn, idle.opened),
             None => (
                 PgConnection::connect_with(&self.inner.options).await?,
-                false,
                 Instant::now(),
             ),
         };
@@ -85,7 +83,6 @@ impl ConnPool {
             pool: self.inner.clone(),
             busy: false,
             in_transaction: false,
-            prepared,
             opened,
         })
     }
@@ -114,8 +111,6 @@ pub(crate) struct PooledConn {
     busy: bool,
     /// A transaction is open on the connection: it must be rolled back before reuse.
     in_transaction: bool,
-    /// The session's prepared statements (see the ledger) exist on this connection.
-    prepared: bool,
     /// When the connection was opened.
     opened: Instant,
 }
@@ -128,35 +123,29 @@ impl PooledConn {
     }
 
     /// Records a statement's outcome. An error the server reported leaves the connection in
-    /// step with the server; any other error (I/O, protocol) leaves it unusable.
+    /// step with the server, unless the server ended the session with it (a fatal error: the
+    /// backend was terminated, or is shutting down); any other error (I/O, protocol) leaves it
+    /// unusable.
     pub(crate) fn finish<T>(&mut self, result: Result<T, sqlx::Error>) -> Result<T, sqlx::Error> {
         match &result {
-            Ok(_) | Err(sqlx::Error::Database(_)) => self.busy = false,
+            Ok(_) => self.busy = false,
+            Err(sqlx::Error::Database(error)) if !ends_session(error.as_ref()) => self.busy = false,
             Err(_) => {}
         }
         result
     }
+}
 
-    /// Whether the session's prepared statements exist on this connection.
-    pub(crate) fn prepared(&self) -> bool {
-        self.prepared
-    }
-
-    /// Records that the session's prepared statements now exist on this connection.
-    pub(crate) fn set_prepared(&mut self) {
-        self.prepared = true;
-    }
-
-    /// Marks the connection as not reusable: it is closed instead of going back to the pool.
-    pub(crate) fn discard(&mut self) {
-        self.busy = true;
-    }
-
-    /// Says whether a transaction is open on the connection (set before sending BEGIN, cleared
-    /// after COMMIT or ROLLBACK succeeded).
-    pub(crate) fn set_in_transaction(&mut self, open: bool) {
-        self.in_transaction = open;
-    }
+/// True when the server ended the session with the error: a FATAL or PANIC (a terminated
+/// backend, a shutdown), or an error of a class that means the same (operator intervention,
+/// connection exception).
+fn ends_session(error: &dyn sqlx::error::DatabaseError) -> bool {
+    use sqlx::postgres::{PgDatabaseError, PgSeverity};
+    let fatal = error
+        .try_downcast_ref::<PgDatabaseError>()
+        .is_some_and(|e| matches!(e.severity(), PgSeverity::Fatal | PgSeverity::Panic));
+    let class = error.code().map(|c| c.chars().take(2).collect::<String>());
+    fatal || matches!(class.as_deref(), Some("57" | "08"))
 }
 
 impl Drop for PooledConn {
@@ -166,7 +155,6 @@ impl Drop for PooledConn {
         };
         let permit = self.permit.take();
         let pool = self.pool.clone();
-        let prepared = self.prepared;
         let opened = self.opened;
         if self.busy || pool.permits.is_closed() || opened.elapsed() > MAX_LIFETIME {
             // Dropped: the socket closes, and the server rolls back whatever was open. (A
@@ -174,11 +162,7 @@ impl Drop for PooledConn {
             return;
         }
         if !self.in_transaction {
-            pool.idle().push(Idle {
-                conn,
-                prepared,
-                opened,
-            });
+            pool.idle().push(Idle { conn, opened });
             drop(permit);
             return;
         }
@@ -189,11 +173,7 @@ impl Drop for PooledConn {
         };
         runtime.spawn(async move {
             if Executor::execute(&mut conn, "ROLLBACK").await.is_ok() {
-                pool.idle().push(Idle {
-                    conn,
-                    prepared,
-                    opened,
-                });
+                pool.idle().push(Idle { conn, opened });
             }
             drop(permit);
         });

@@ -7,8 +7,11 @@ use sqlx::postgres::PgConnectOptions;
 
 use crate::pool::ConnPool;
 
-/// Connections per pool unless the caller says otherwise.
-pub const DEFAULT_MAX_CONNECTIONS: u32 = 16;
+/// Connections per pool unless the caller says otherwise. A commit holds its connection only
+/// for its one statement, but commits wait for the WAL to be flushed, and Postgres flushes the
+/// commits waiting together at once: with fewer connections than concurrent requests, commits
+/// queue for a connection instead of sharing a flush.
+pub const DEFAULT_MAX_CONNECTIONS: u32 = 32;
 
 /// How long a caller waits for a free connection before the store reports itself unavailable.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -53,16 +56,16 @@ impl PostgresStore {
         }
         let options = PgConnectOptions::from_str(url)
             .map_err(StoreError::InvalidUrl)?
-            // Every statement of this store is an index lookup or range by key whose best plan
-            // does not depend on its arguments; without this, Postgres plans a statement anew on
-            // every execution whenever it guesses that arguments could matter (an array's
-            // length, say), and planning was a fifth of the server's work per charge. Plans
-            // follow the tables' statistics: ANALYZE invalidates them, and connections are
-            // renewed every half hour.
-            .options([("plan_cache_mode", "force_generic_plan")])
-            // The transactions inline text in simple queries (see the ledger): a backslash
-            // must be an ordinary character there, whatever the server's default.
-            .options([("standard_conforming_strings", "on")]);
+            // Every statement of this store is an index lookup or an index range whose best plan
+            // does not depend on its arguments: plan once per connection (generic plans), and
+            // never choose a sequential scan. Without the second setting, a generic plan made
+            // while a table was nearly empty (right after a load, before autovacuum analyzed it)
+            // read the whole table at every call, and kept doing so as the table grew: a charge
+            // then cost milliseconds of server time instead of tens of microseconds.
+            .options([
+                ("plan_cache_mode", "force_generic_plan"),
+                ("enable_seqscan", "off"),
+            ]);
         let store = PostgresStore {
             pool: ConnPool::new(options, max_connections, ACQUIRE_TIMEOUT),
         };

@@ -1,7 +1,10 @@
 //! The core's storage conformance suite on PostgreSQL: every case on a fresh database of the
 //! shared test cluster (or of `$DATABASE_URL`'s server).
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
+use billing_core::ports::Store;
 use billing_core::testkit::StoreFixture;
 use billing_postgres::PostgresStore;
 use billing_testservers::TestPostgres;
@@ -34,17 +37,17 @@ async fn fixture() -> PostgresFixture {
 
 #[async_trait]
 impl StoreFixture for PostgresFixture {
-    type Store = PostgresStore;
-
-    async fn store(&self) -> PostgresStore {
-        self.store.clone()
+    async fn store(&self) -> Arc<dyn Store> {
+        Arc::new(self.store.clone())
     }
 
-    async fn second_handle(&self) -> PostgresStore {
+    async fn second_handle(&self) -> Arc<dyn Store> {
         // A second pool on the same database, as a second process would have.
-        PostgresStore::connect(&self.url)
-            .await
-            .expect("second connection")
+        Arc::new(
+            PostgresStore::connect(&self.url)
+                .await
+                .expect("second connection"),
+        )
     }
 }
 

@@ -1,28 +1,33 @@
-//! PostgreSQL-specific behaviour: the append-only trigger, concurrency across processes, a
-//! server that goes away, literals with awkward text, and the indexes the reports rely on.
+//! PostgreSQL-specific behaviour: the append-only trigger, concurrency across processes and
+//! row locks, a commit whose backend is killed, a server that goes away, bound values whatever
+//! the server's string settings, unreadable rows, the indexes the reports rely on, and a
+//! database written by the previous schema.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use billing_core::billing::{Billing, ChargeBooking, PaymentSource};
 use billing_core::booking::{BookingAccount, LineItem, LineItemKind};
 use billing_core::customer::{Business, Customer};
 use billing_core::error::BillingError;
-use billing_core::idempotency::{Fingerprint, IdempotencyKey};
-use billing_core::ids::{BookingId, BusinessId, CustomerId, PaymentId};
+use billing_core::idempotency::IdempotencyKey;
+use billing_core::ids::{BookingId, BusinessId, CustomerId};
 use billing_core::money::{Currency, Money};
 use billing_core::payment::PaymentState;
 use billing_core::ports::{
-    Clock, CustomerDirectory, IdempotencyRecord, Ledger, LedgerError, LedgerTx, StoredResponse,
+    BookingFilter, CustomerDirectory, Ledger, LedgerError, LedgerRead, LedgerWrite,
+    OutstandingQuery, Store,
 };
-use billing_core::testkit::{FixedClock, ScriptedGateway, SequentialIds};
+use billing_core::status::PaymentStatus;
+use billing_core::testkit::{FixedClock, ScriptedGateway, SequentialIds, SequentialSecrets};
 use billing_postgres::PostgresStore;
 use billing_testservers::TestPostgres;
 use sqlx::Connection as _;
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
-type Service = Billing<PostgresStore, ScriptedGateway>;
 
 /// A fresh database on the shared test cluster, with the schema.
 async fn database(prefix: &'static str) -> (TestPostgres, String, PostgresStore) {
@@ -55,17 +60,18 @@ fn acme() -> Business {
     }
 }
 
-fn service(store: PostgresStore, gateway: &ScriptedGateway, prefix: &str) -> Service {
+fn service(store: PostgresStore, gateway: &ScriptedGateway, prefix: &str) -> Billing {
     Billing::new(
-        store,
-        gateway.clone(),
+        Arc::new(store),
+        Arc::new(gateway.clone()),
         Arc::new(FixedClock::default()),
         Arc::new(SequentialIds::with_prefix(prefix)),
+        Arc::new(SequentialSecrets::default()),
     )
 }
 
 /// A customer with a card on file and a booking of `price_minor` cents with `label`.
-async fn seed(billing: &Service, booking: &str, price_minor: i64, label: &str) {
+async fn seed(billing: &Billing, booking: &str, price_minor: i64, label: &str) {
     let business = acme();
     let customer = CustomerId::new("cust-1").expect("customer id");
     billing
@@ -80,10 +86,17 @@ async fn seed(billing: &Service, booking: &str, price_minor: i64, label: &str) {
         )
         .await
         .expect("customer");
-    billing
-        .attach_card(&business, &customer, "pm_card_visa")
+    if billing
+        .cards(&business, &customer)
         .await
-        .expect("card");
+        .expect("cards")
+        .is_empty()
+    {
+        billing
+            .attach_card(&business, &customer, "pm_card_visa")
+            .await
+            .expect("card");
+    }
     let account = BookingAccount::new(
         booking_id(booking),
         customer,
@@ -100,7 +113,7 @@ async fn seed(billing: &Service, booking: &str, price_minor: i64, label: &str) {
 fn charge(booking: &str, amount: Option<Money>) -> ChargeBooking {
     ChargeBooking {
         booking: booking_id(booking),
-        amount,
+        amount: amount.map(Into::into),
         source: PaymentSource::CardOnFile,
         idempotency_key: None,
         allow_duplicate: true,
@@ -115,6 +128,16 @@ async fn count(url: &str, table: &str) -> i64 {
         .expect("count");
     conn.close().await.expect("close");
     n
+}
+
+async fn ledger(store: &PostgresStore, booking: &str) -> billing_core::ports::BookingLedger {
+    let ids = [booking_id(booking)];
+    store
+        .read(&acme().id, &LedgerRead::bookings(&ids))
+        .await
+        .expect("read")
+        .ledgers
+        .remove(0)
 }
 
 #[tokio::test]
@@ -204,55 +227,128 @@ async fn concurrent_charges_from_two_pools_take_the_balance_exactly() -> TestRes
     Ok(())
 }
 
-/// A transaction whose connection dies before it commits (its backend is terminated, as when
-/// the server crashes) reports the store unavailable and writes nothing.
+/// A commit waits for a booking's row lock held by another transaction, then finds what that
+/// transaction committed: the booking moved, so the commit is a conflict and writes nothing.
 #[tokio::test]
-async fn a_transaction_cut_off_before_commit_writes_nothing() -> TestResult {
-    let (_server, url, store) = database("cut_off").await;
+async fn a_commit_waits_for_the_row_lock_then_sees_the_booking_moved() -> TestResult {
+    let (_server, url, store) = database("row_lock").await;
     let gateway = ScriptedGateway::new();
     let billing = service(store.clone(), &gateway, "a");
     seed(&billing, "b-1", 10_000, "Deep clean").await;
-    let before = store.load(&acme().id, &[booking_id("b-1")]).await?;
+    let before = ledger(&store, "b-1").await;
 
-    let mut tx = store.begin(&acme().id).await?;
-    let mut locked = tx.lock(&[booking_id("b-1")]).await?;
-    let mut account = locked.remove(0).account;
-    account.line_items.clear();
-    tx.put_booking(&account).await?;
-    let record = IdempotencyRecord {
-        key: IdempotencyKey::new("cut-off")?,
-        fingerprint: Fingerprint("f".into()),
-        payment: PaymentId::new("pay_x")?,
-        completed: false,
-        created_at: chrono::DateTime::UNIX_EPOCH,
-        response: None,
-    };
-    assert_eq!(tx.claim(&record).await?, None);
-
-    let mut admin = sqlx::PgConnection::connect(&url).await?;
-    let killed: Vec<bool> = sqlx::query_scalar(
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
-         WHERE datname = current_database() AND state = 'idle in transaction'",
+    let mut holder = sqlx::PgConnection::connect(&url).await?;
+    sqlx::query("BEGIN").execute(&mut holder).await?;
+    sqlx::query(
+        "UPDATE bookings SET version = version + 1 WHERE business_id = 'acme' AND id = 'b-1'",
     )
-    .fetch_all(&mut admin)
+    .execute(&mut holder)
     .await?;
-    assert_eq!(killed, vec![true]);
-    admin.close().await?;
-
-    let committed = tx.commit().await;
+    let mut renamed = before.account.clone();
+    renamed.line_items.clear();
+    let write = LedgerWrite {
+        read: vec![(booking_id("b-1"), before.version)],
+        bookings: vec![renamed],
+        ..LedgerWrite::default()
+    };
+    let waiting = tokio::spawn({
+        let store = store.clone();
+        async move { store.commit(&acme().id, &write).await }
+    });
+    // It waits on the lock (polled: no fixed sleep decides the outcome).
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let mut admin = sqlx::PgConnection::connect(&url).await?;
+        let waiting_on_lock: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM pg_stat_activity \
+             WHERE datname = current_database() AND wait_event_type = 'Lock'",
+        )
+        .fetch_one(&mut admin)
+        .await?;
+        admin.close().await?;
+        if waiting_on_lock == 1 {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the commit never waited"
+        );
+        tokio::task::yield_now().await;
+    }
+    assert!(!waiting.is_finished());
+    sqlx::query("COMMIT").execute(&mut holder).await?;
+    let result = waiting.await?;
     assert!(
-        matches!(committed, Err(LedgerError::Unavailable(_))),
-        "{committed:?}"
+        matches!(result, Err(LedgerError::Conflict(_))),
+        "{result:?}"
     );
-    assert_eq!(store.load(&acme().id, &[booking_id("b-1")]).await?, before);
+    let after = ledger(&store, "b-1").await;
     assert_eq!(
-        store
-            .idempotency(&acme().id, &IdempotencyKey::new("cut-off")?)
-            .await?,
-        None
+        after.account, before.account,
+        "nothing of the refused commit"
     );
-    // The pool replaced the dead connection: the store works on.
-    billing.charge(&acme(), charge("b-1", None)).await?;
+    assert_eq!(
+        after.version,
+        before.version + 1,
+        "only the holder's change"
+    );
+    Ok(())
+}
+
+/// A commit whose backend is killed while it runs (as when Postgres crashes, or an operator
+/// terminates it) reports the store unavailable and writes nothing; the pool replaces the dead
+/// connection and the store works on.
+#[tokio::test]
+async fn a_commit_killed_mid_statement_writes_nothing() -> TestResult {
+    let (_server, url, store) = database("killed").await;
+    let gateway = ScriptedGateway::new();
+    let billing = service(store.clone(), &gateway, "a");
+    seed(&billing, "b-1", 10_000, "Deep clean").await;
+    let before = ledger(&store, "b-1").await;
+    let entries = count(&url, "entries").await;
+
+    // Hold the booking's row so the commit is caught mid-statement, then kill it there.
+    let mut holder = sqlx::PgConnection::connect(&url).await?;
+    sqlx::query("BEGIN").execute(&mut holder).await?;
+    sqlx::query("SELECT 1 FROM bookings WHERE business_id = 'acme' AND id = 'b-1' FOR UPDATE")
+        .execute(&mut holder)
+        .await?;
+    let charging = tokio::spawn({
+        let billing = billing.clone();
+        async move { billing.charge(&acme(), charge("b-1", None)).await }
+    });
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let mut admin = sqlx::PgConnection::connect(&url).await?;
+        let killed: Vec<bool> = sqlx::query_scalar(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE datname = current_database() AND wait_event_type = 'Lock'",
+        )
+        .fetch_all(&mut admin)
+        .await?;
+        admin.close().await?;
+        if killed == vec![true] {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the commit never waited"
+        );
+        tokio::task::yield_now().await;
+    }
+    sqlx::query("ROLLBACK").execute(&mut holder).await?;
+    let charged = charging.await?;
+    assert!(
+        matches!(
+            charged,
+            Err(BillingError::Ledger(LedgerError::Unavailable(_)))
+        ),
+        "{charged:?}"
+    );
+    assert_eq!(ledger(&store, "b-1").await, before);
+    assert_eq!(count(&url, "entries").await, entries);
+    let receipt = billing.charge(&acme(), charge("b-1", None)).await?;
+    assert_eq!(receipt.payment.state, PaymentState::Succeeded);
     Ok(())
 }
 
@@ -292,12 +388,11 @@ impl Drop for Restartable {
     }
 }
 
-/// The server stops in the middle of a transaction: commit and every other call report the
-/// store unavailable (typed, no panic), and once the server is back nothing of the
-/// transaction is there.
+/// The server stops: every call reports the store unavailable (typed, no panic), a charge is
+/// refused before anything reaches the gateway, and once the server is back the ledger is as
+/// it was.
 #[tokio::test]
 async fn a_stopped_server_is_unavailable_and_keeps_no_partial_write() -> TestResult {
-    // Starting and stopping block for a moment; nothing else runs on this test's runtime.
     let (cluster, admin_url) = Restartable::start()?;
     let url = billing_testservers::postgres::with_database(&admin_url, "billing")?;
     let mut admin = sqlx::PgConnection::connect(&admin_url).await?;
@@ -313,40 +408,29 @@ async fn a_stopped_server_is_unavailable_and_keeps_no_partial_write() -> TestRes
     billing
         .charge(&acme(), charge("b-1", Some(usd(2_500))))
         .await?;
-    let before = store.load(&acme().id, &[booking_id("b-1")]).await?;
-
-    // A charge's second half, as the core writes it, cut off by the stop.
-    let mut tx = store.begin(&acme().id).await?;
-    let locked = tx.lock(&[booking_id("b-1")]).await?;
-    let mut account = locked[0].account.clone();
-    account.line_items.clear();
-    tx.put_booking(&account).await?;
+    let before = ledger(&store, "b-1").await;
     cluster.stop()?;
 
-    let committed = tx.commit().await;
+    let ids = [booking_id("b-1")];
+    let read = store.read(&acme().id, &LedgerRead::bookings(&ids)).await;
+    assert!(matches!(read, Err(LedgerError::Unavailable(_))), "{read:?}");
+    let mut renamed = before.account.clone();
+    renamed.line_items.clear();
+    let write = LedgerWrite {
+        read: vec![(booking_id("b-1"), before.version)],
+        bookings: vec![renamed],
+        ..LedgerWrite::default()
+    };
+    let committed = store.commit(&acme().id, &write).await;
     assert!(
         matches!(committed, Err(LedgerError::Unavailable(_))),
         "{committed:?}"
-    );
-    let loaded = store.load(&acme().id, &[booking_id("b-1")]).await;
-    assert!(
-        matches!(loaded, Err(LedgerError::Unavailable(_))),
-        "{loaded:?}"
-    );
-    // `begin` only takes a pooled connection; the first statement finds the server gone.
-    let locked = async {
-        let mut tx = store.begin(&acme().id).await?;
-        tx.lock(&[booking_id("b-1")]).await
-    }
-    .await;
-    assert!(
-        matches!(locked, Err(LedgerError::Unavailable(_))),
-        "{locked:?}"
     );
     let customer = store
         .customer(&acme().id, &CustomerId::new("cust-1")?)
         .await;
     assert!(customer.is_err(), "{customer:?}");
+    let calls = gateway.count("charge");
     let charged = billing.charge(&acme(), charge("b-1", None)).await;
     assert!(
         matches!(
@@ -355,142 +439,82 @@ async fn a_stopped_server_is_unavailable_and_keeps_no_partial_write() -> TestRes
         ),
         "{charged:?}"
     );
+    assert_eq!(
+        gateway.count("charge"),
+        calls,
+        "nothing sent to the gateway"
+    );
     assert!(store.ping().await.is_err());
 
     let admin_url = cluster.restart()?;
     let url = billing_testservers::postgres::with_database(&admin_url, "billing")?;
     let fresh = PostgresStore::connect(&url).await?;
-    assert_eq!(fresh.load(&acme().id, &[booking_id("b-1")]).await?, before);
+    assert_eq!(ledger(&fresh, "b-1").await, before);
     assert_eq!(count(&url, "entries").await, 2);
     cluster.stop()?;
     Ok(())
 }
 
-/// An append that collides is refused at once and writes nothing, and the transaction goes on:
-/// its other writes still commit (as with the in-memory store).
+/// Values are bound, never written into SQL text: with the server's strings set to treat a
+/// backslash as an escape (`standard_conforming_strings = off`, as an old pooler or server
+/// might), labels, keys and references with quotes, backslashes and SQL in them are stored and
+/// read back exactly, and nothing else happens.
 #[tokio::test]
-async fn a_conflicting_append_leaves_the_transaction_usable() -> TestResult {
-    let (_server, _url, store) = database("conflict").await;
-    let gateway = ScriptedGateway::new();
-    let billing = service(store.clone(), &gateway, "a");
-    seed(&billing, "b-1", 10_000, "Deep clean").await;
-    billing
-        .charge(&acme(), charge("b-1", Some(usd(1_000))))
+async fn awkward_text_is_bound_whatever_the_server_settings() -> TestResult {
+    let (_server, url, _store) = database("awkward").await;
+    let mut admin = sqlx::PgConnection::connect(&url).await?;
+    sqlx::query("DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET standard_conforming_strings = off', current_database()); END $$")
+        .execute(&mut admin)
         .await?;
-    let ledger = store
-        .load(&acme().id, &[booking_id("b-1")])
-        .await?
-        .remove(0);
-
-    let mut tx = store.begin(&acme().id).await?;
-    tx.lock(&[booking_id("b-1")]).await?;
-    let mut raised = ledger.account.clone();
-    raised
-        .line_items
-        .push(LineItem::new(LineItemKind::Extra, "Windows", usd(5_000))?);
-    tx.put_booking(&raised).await?;
-    let appended = tx.append(&ledger.entries[..1], &[]).await;
-    assert!(
-        matches!(appended, Err(LedgerError::Conflict(_))),
-        "{appended:?}"
-    );
-    tx.commit().await?;
-
-    let after = store
-        .load(&acme().id, &[booking_id("b-1")])
-        .await?
-        .remove(0);
-    assert_eq!(after.account, raised);
-    assert_eq!(after.entries, ledger.entries);
-    Ok(())
-}
-
-/// A transaction dropped while it holds a booking's lock gives the lock back (the pool rolls it
-/// back in the background), and its connection serves again.
-#[tokio::test]
-async fn a_dropped_transaction_releases_its_locks() -> TestResult {
-    let (_server, url, _store) = database("dropped_locks").await;
-    // One connection: the next transaction must get the dropped one's connection back.
-    let store = PostgresStore::connect_with_pool_size(&url, 1).await?;
-    for _ in 0..3 {
-        let mut tx = store.begin(&acme().id).await?;
-        tx.lock(&[booking_id("b-1"), booking_id("b-2")]).await?;
-        drop(tx);
-    }
-    // And from another pool (another process): the locks are free.
-    let other = PostgresStore::connect(&url).await?;
-    let mut tx = other.begin(&acme().id).await?;
-    let locked = tokio::time::timeout(
-        std::time::Duration::from_secs(5),
-        tx.lock(&[booking_id("b-2")]),
-    )
-    .await;
-    assert!(matches!(locked, Ok(Ok(_))), "{locked:?}");
-    Ok(())
-}
-
-/// Text that the transactions inline in their statements (JSON bodies, idempotency keys,
-/// fingerprints) comes back exactly, quotes, backslashes and all.
-#[tokio::test]
-async fn awkward_text_round_trips() -> TestResult {
-    let (_server, _url, store) = database("awkward").await;
+    admin.close().await?;
+    // A store connected after the change runs with the setting.
+    let store = PostgresStore::connect(&url).await?;
     let gateway = ScriptedGateway::new();
     let billing = service(store.clone(), &gateway, "a");
     let label = r#"O'Brien's "deep" clean \ 'quoted' \' \\ ''; DROP TABLE entries; -- été ☃"#;
     seed(&billing, "b-1", 10_000, label).await;
-    let loaded = store
-        .load(&acme().id, &[booking_id("b-1")])
-        .await?
-        .remove(0);
-    assert_eq!(loaded.account.line_items[0].label, label);
+    assert_eq!(
+        ledger(&store, "b-1").await.account.line_items[0].label,
+        label
+    );
 
-    let key = IdempotencyKey::new(r#"k'\"';--"#)?;
-    let record = IdempotencyRecord {
-        key: key.clone(),
-        fingerprint: Fingerprint(label.to_owned()),
-        payment: PaymentId::new("pay_1")?,
-        completed: false,
-        created_at: Clock::now(&FixedClock::default()),
-        response: None,
-    };
-    let mut tx = store.begin(&acme().id).await?;
-    assert_eq!(tx.claim(&record).await?, None);
-    tx.complete(&key).await?;
-    tx.commit().await?;
-    let stored = store.idempotency(&acme().id, &key).await?.ok_or("stored")?;
-    assert_eq!(
-        stored,
-        IdempotencyRecord {
-            completed: true,
-            ..record.clone()
-        }
-    );
-    // The first response, as awkward as the label, is kept as given.
-    let response = StoredResponse {
-        status: 201,
-        content_type: "application/json".into(),
-        body: format!("{{\"label\":{}}}\n", serde_json::to_string(label)?),
-    };
-    assert!(store.save_response(&acme().id, &key, &response).await?);
-    assert!(!store.save_response(&acme().id, &key, &response).await?);
-    let stored = store.idempotency(&acme().id, &key).await?.ok_or("stored")?;
-    assert_eq!(stored.response.as_ref(), Some(&response));
-    let mut tx = store.begin(&acme().id).await?;
-    assert_eq!(
-        tx.claim(&record).await?,
-        Some(IdempotencyRecord {
-            completed: true,
-            response: Some(response),
-            ..record.clone()
-        })
-    );
-    tx.release(&key).await?;
-    tx.commit().await?;
-    assert_eq!(store.idempotency(&acme().id, &key).await?, None);
+    let key = IdempotencyKey::new(r#"k\'"';DELETE/**/FROM/**/idempotency_keys;--\"#)?;
+    let receipt = billing
+        .charge(
+            &acme(),
+            ChargeBooking {
+                idempotency_key: Some(key.clone()),
+                ..charge("b-1", Some(usd(1_000)))
+            },
+        )
+        .await?;
+    let replay = billing
+        .charge(
+            &acme(),
+            ChargeBooking {
+                idempotency_key: Some(key.clone()),
+                ..charge("b-1", Some(usd(1_000)))
+            },
+        )
+        .await?;
+    assert!(replay.replayed);
+    assert_eq!(replay.payment, receipt.payment);
+    let ids = [booking_id("b-1")];
+    let read = store
+        .read(&acme().id, &LedgerRead::bookings(&ids).with_key(Some(&key)))
+        .await?;
+    assert_eq!(read.key.map(|k| k.key), Some(key));
+    assert_eq!(count(&url, "entries").await, 2);
+    let mut conn = sqlx::PgConnection::connect(&url).await?;
+    let setting: String = sqlx::query_scalar("SHOW standard_conforming_strings")
+        .fetch_one(&mut conn)
+        .await?;
+    assert_eq!(setting, "off", "the test ran with backslash escapes on");
+    conn.close().await?;
     Ok(())
 }
 
-/// Stored JSON that does not parse as the core's types is reported as corrupt.
+/// Stored JSON that does not read as its format is reported as corrupt.
 #[tokio::test]
 async fn unreadable_rows_are_corrupt() -> TestResult {
     let (_server, url, store) = database("corrupt").await;
@@ -502,16 +526,14 @@ async fn unreadable_rows_are_corrupt() -> TestResult {
     .execute(&mut conn)
     .await?;
     conn.close().await?;
-    let loaded = store.load(&acme().id, &[booking_id("b-1")]).await;
-    assert!(matches!(loaded, Err(LedgerError::Corrupt(_))), "{loaded:?}");
-    let mut tx = store.begin(&acme().id).await?;
-    let locked = tx.lock(&[booking_id("b-1")]).await;
-    assert!(matches!(locked, Err(LedgerError::Corrupt(_))), "{locked:?}");
+    let ids = [booking_id("b-1")];
+    let read = store.read(&acme().id, &LedgerRead::bookings(&ids)).await;
+    assert!(matches!(read, Err(LedgerError::Corrupt(_))), "{read:?}");
     Ok(())
 }
 
-/// The outstanding report and the list filters are served by their indexes (the planner is
-/// told to avoid sequential scans, which it prefers on tables this small).
+/// The report, the list filters and a page after a cursor are served by their indexes (the
+/// store's sessions never choose a sequential scan), and the totals by their own table.
 #[tokio::test]
 async fn reports_and_lists_use_their_indexes() -> TestResult {
     let (_server, url, _store) = database("indexes").await;
@@ -523,8 +545,14 @@ async fn reports_and_lists_use_their_indexes() -> TestResult {
         (
             "SELECT customer_id, currency, SUM(balance_due_minor)::bigint, COUNT(*) \
              FROM booking_summaries WHERE business_id = 'acme' AND balance_due_minor > 0 \
-             GROUP BY customer_id, currency ORDER BY customer_id, currency",
+             AND (customer_id, currency) > ('c-1', 'USD') \
+             GROUP BY customer_id, currency ORDER BY customer_id, currency LIMIT 100",
             "booking_summaries_outstanding",
+        ),
+        (
+            "SELECT currency, SUM(balance_due_minor) FROM outstanding_totals \
+             WHERE business_id = 'acme' GROUP BY currency",
+            "outstanding_totals_pkey",
         ),
         (
             "SELECT booking_id FROM booking_summaries \
@@ -541,6 +569,10 @@ async fn reports_and_lists_use_their_indexes() -> TestResult {
             "SELECT booking_id FROM booking_summaries \
              WHERE business_id = 'acme' AND pending ORDER BY booking_id LIMIT 10",
             "booking_summaries_by_pending",
+        ),
+        (
+            "SELECT id FROM businesses WHERE gateway_account = 'acct_1'",
+            "businesses_by_account",
         ),
     ] {
         let lines: Vec<String> = sqlx::query_scalar(&format!("EXPLAIN {sql}"))
@@ -564,4 +596,81 @@ async fn a_bad_url_or_an_absent_server_fails_at_connect() {
         PostgresStore::connect("postgres://postgres@127.0.0.1:1/x").await,
         Err(billing_postgres::StoreError::Unavailable(_))
     ));
+}
+
+/// A database written by the schema before optimistic commits (migrations 0001 to 0004, rows
+/// as the earlier build wrote them) migrates and reads back: bookings at version 0, summaries
+/// with their dates, the totals of what customers owe, entries of format version 1, and an old
+/// first response that is no longer used.
+#[tokio::test]
+async fn a_database_of_the_previous_schema_migrates_and_reads_back() -> TestResult {
+    let (_server, url) = tokio::task::spawn_blocking(|| {
+        let server = TestPostgres::start().expect("test postgres");
+        let url = server.create_database("previous").expect("database");
+        (server, url)
+    })
+    .await?;
+    let mut conn = sqlx::PgConnection::connect(&url).await?;
+    let all = sqlx::migrate!("./migrations");
+    let previous = sqlx::migrate::Migrator {
+        migrations: std::borrow::Cow::Owned(all.migrations[..4].to_vec()),
+        ..sqlx::migrate!("./migrations")
+    };
+    previous.run(&mut conn).await?;
+    for statement in [
+        "INSERT INTO businesses (id, name) VALUES ('acme', 'Acme')",
+        "INSERT INTO customers (business_id, id, name) VALUES ('acme', 'c-ada', 'Ada')",
+        r#"INSERT INTO bookings (business_id, id, customer_id, currency, body) VALUES ('acme', 'b-1001', 'c-ada', 'USD', '{"id":"b-1001","customer":"c-ada","currency":"USD","line_items":[{"kind":"service","label":"Deep clean","amount":{"amount":"215.50","currency":"USD"}}],"service_at":"2026-12-09T13:37:05.787321Z","completed_at":null}')"#,
+        r#"INSERT INTO entries (business_id, payment_id, seq, body) VALUES ('acme', 'pay_1', 0, '{"payment":"pay_1","seq":0,"bookings":["b-1001"],"at":"2026-12-02T13:37:05.795562Z","gateway_reference":null,"hold_expires_at":null,"change":{"change":"opened","customer":"c-ada","kind":{"type":"collection","method":{"type":"check"},"reference":"check 1021"},"amount":{"amount":"30.00","currency":"USD"},"allocations":[{"booking":"b-1001","amount":{"amount":"30.00","currency":"USD"}}],"state":{"state":"succeeded"}}}')"#,
+        "INSERT INTO entry_bookings (business_id, booking_id, payment_id, seq) VALUES ('acme', 'b-1001', 'pay_1', 0)",
+        "INSERT INTO booking_summaries (business_id, booking_id, customer_id, currency, price_minor, paid_minor, refunded_minor, in_flight_minor, held_minor, refunds_in_flight_minor, balance_due_minor, status, pending, last_failed, as_of) VALUES ('acme', 'b-1001', 'c-ada', 'USD', 21550, 3000, 0, 0, 0, 0, 18550, 'partially_charged', false, false, now())",
+        "INSERT INTO idempotency_keys (business_id, key, fingerprint, payment_id, completed, created_at, response_status, response_content_type, response_body) VALUES ('acme', 'k-old', 'collection|b-1001|30.00 USD|check|check 1021', 'pay_1', true, now(), 201, 'application/json', '{}')",
+    ] {
+        sqlx::query(statement).execute(&mut conn).await?;
+    }
+    conn.close().await?;
+
+    let store = PostgresStore::connect(&url).await?;
+    store.migrate().await?;
+    let read = ledger(&store, "b-1001").await;
+    assert_eq!(read.version, 0);
+    assert_eq!(read.entries.len(), 1);
+    let summaries = store
+        .list_summaries(&acme().id, &BookingFilter::default())
+        .await?;
+    assert_eq!(summaries[0].service_at, read.account.service_at);
+    assert!(summaries[0].service_at.is_some());
+    assert_eq!(summaries[0].status.status, PaymentStatus::PartiallyCharged);
+    let totals = store.outstanding_totals(&acme().id).await?;
+    assert_eq!(totals.len(), 1);
+    assert_eq!(totals[0].balance_due, usd(18_550));
+    assert_eq!(
+        store
+            .outstanding(&acme().id, &OutstandingQuery::default())
+            .await?
+            .len(),
+        1
+    );
+    // The service goes on from there: a charge of the rest, and the old key replays from the
+    // payment as it stands.
+    let gateway = ScriptedGateway::new();
+    let billing = service(store.clone(), &gateway, "n");
+    billing
+        .attach_card(&acme(), &CustomerId::new("c-ada")?, "pm_card_visa")
+        .await?;
+    let rest = billing.charge(&acme(), charge("b-1001", None)).await?;
+    assert_eq!(rest.bookings[0].status.status, PaymentStatus::ChargedInFull);
+    assert!(store.outstanding_totals(&acme().id).await?.is_empty());
+    let store: Arc<dyn Store> = Arc::new(store);
+    let key = IdempotencyKey::new("k-old")?;
+    let old = store
+        .read(
+            &acme().id,
+            &LedgerRead::bookings(&[booking_id("b-1001")]).with_key(Some(&key)),
+        )
+        .await?
+        .key
+        .expect("the old record");
+    assert!(old.completed && old.first_answer.is_none());
+    Ok(())
 }

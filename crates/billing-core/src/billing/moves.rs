@@ -20,7 +20,7 @@ use crate::receipt::Receipt;
 /// How many times a use case reads and decides again when its commit finds that what it read
 /// moved meanwhile. Each retry is because another command on the same bookings landed first,
 /// so this bounds the wait of a booking charged from many places at once, not the work.
-const MAX_ATTEMPTS: u32 = 64;
+const MAX_ATTEMPTS: u32 = 256;
 
 /// A move of one payment record, decided from a gateway's answer.
 #[derive(Debug, Clone)]
