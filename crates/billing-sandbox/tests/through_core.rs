@@ -5,21 +5,20 @@ use std::sync::Arc;
 
 use billing_core::ports::GatewayError;
 use billing_core::prelude::*;
-use billing_core::testkit::{FixedClock, MemoryStore, SequentialIds};
+use billing_core::testkit::{FixedClock, MemoryStore, SequentialIds, SequentialSecrets};
 use billing_sandbox::{Fault, Operation, SandboxGateway};
 
 const ACCOUNT: &str = "acct_acme";
 
-type Service = Billing<MemoryStore, SandboxGateway>;
-
-async fn service() -> (Service, SandboxGateway, Business) {
+async fn service() -> (Billing, SandboxGateway, Business) {
     let clock = Arc::new(FixedClock::default());
     let sandbox = SandboxGateway::new(clock.clone());
     let billing = Billing::new(
-        MemoryStore::new(),
-        sandbox.clone(),
+        Arc::new(MemoryStore::new()),
+        Arc::new(sandbox.clone()),
         clock,
         Arc::new(SequentialIds::default()),
+        Arc::new(SequentialSecrets::default()),
     );
     let business = Business {
         id: BusinessId::new("acme").expect("id"),

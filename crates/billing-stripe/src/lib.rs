@@ -29,4 +29,4 @@ pub mod webhooks;
 pub use config::{SecretKey, StripeConfig};
 pub use convert::business_failure;
 pub use gateway::{BUSINESS_ID_KEY, CUSTOMER_ID_KEY, PAYMENT_ID_KEY, REFUND_ID_KEY, StripeGateway};
-pub use webhooks::{GatewayEvent, WebhookError, verify_event};
+pub use webhooks::{GatewayEvent, StripeWebhooks, WebhookError, verify_event};

@@ -347,6 +347,74 @@ fn parse_event(payload: &[u8]) -> Result<GatewayEvent, WebhookError> {
     })
 }
 
+impl GatewayEvent {
+    /// The event in the core's terms: which of our payments it is about, if any.
+    pub fn to_core(&self) -> billing_core::ports::GatewayEvent {
+        use billing_core::ports::EventSubject;
+        let info = self.info();
+        let event_type = match self {
+            GatewayEvent::PaymentSucceeded(_) => "payment_intent.succeeded",
+            GatewayEvent::PaymentFailed(_) => "payment_intent.payment_failed",
+            GatewayEvent::PaymentCanceled(_) => "payment_intent.canceled",
+            GatewayEvent::PaymentRequiresAction(_) => "payment_intent.requires_action",
+            GatewayEvent::HoldUpdated(_) => "payment_intent.amount_capturable_updated",
+            GatewayEvent::ChargeRefunded(_) => "charge.refunded",
+            GatewayEvent::CardSetupSucceeded(_) => "setup_intent.succeeded",
+            GatewayEvent::Ignored { event_type, .. } => event_type.as_str(),
+        };
+        let subject = match (self, self.payment()) {
+            (GatewayEvent::ChargeRefunded(_), Some(payment)) => {
+                EventSubject::RefundsOf(payment.clone())
+            }
+            (GatewayEvent::CardSetupSucceeded(_) | GatewayEvent::Ignored { .. }, _) | (_, None) => {
+                EventSubject::Other
+            }
+            (_, Some(payment)) => EventSubject::Payment(payment.clone()),
+        };
+        billing_core::ports::GatewayEvent {
+            id: info.id.clone(),
+            event_type: event_type.to_owned(),
+            account: info.account.clone(),
+            business: None,
+            subject,
+        }
+    }
+}
+
+/// Stripe's webhook deliveries, checked with the endpoint's secret (`whsec_...`) against the
+/// wall clock: the core's [`WebhookVerifier`](billing_core::ports::WebhookVerifier).
+pub struct StripeWebhooks {
+    secret: String,
+}
+
+impl std::fmt::Debug for StripeWebhooks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("StripeWebhooks { secret: whsec_…redacted }")
+    }
+}
+
+impl StripeWebhooks {
+    /// A verifier with the endpoint's secret.
+    pub fn new(secret: impl Into<String>) -> Self {
+        StripeWebhooks {
+            secret: secret.into(),
+        }
+    }
+}
+
+impl billing_core::ports::WebhookVerifier for StripeWebhooks {
+    fn verify(
+        &self,
+        payload: &[u8],
+        signature: &str,
+    ) -> Result<billing_core::ports::GatewayEvent, billing_core::ports::WebhookRejected> {
+        let now = DateTime::<Utc>::from(std::time::SystemTime::now());
+        verify_event(payload, signature, &self.secret, now)
+            .map(|event| event.to_core())
+            .map_err(|e| billing_core::ports::WebhookRejected(e.to_string()))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -570,5 +638,58 @@ mod tests {
             verify_event(payload, &header(payload), SECRET, at(T)),
             Err(WebhookError::BadPayload(_))
         ));
+    }
+
+    #[test]
+    fn events_name_the_payments_they_are_about() {
+        use billing_core::money::Currency;
+        use billing_core::ports::EventSubject;
+        let info = EventInfo {
+            id: "evt_1".into(),
+            account: Some("acct_1".into()),
+            created: DateTime::<Utc>::UNIX_EPOCH,
+            livemode: false,
+        };
+        let usd = Money::from_minor(1000, Currency::USD);
+        let payment = PaymentId::new("pay_1").expect("id");
+        let intent = IntentEvent {
+            event: info.clone(),
+            payment: Some(payment.clone()),
+            intent: GatewayPayment {
+                reference: "pi_1".into(),
+                status: GatewayStatus::Succeeded,
+                amount: usd,
+                amount_received: usd,
+                amount_capturable: Money::zero(Currency::USD),
+                hold_expires_at: None,
+            },
+        };
+        let succeeded = GatewayEvent::PaymentSucceeded(intent.clone()).to_core();
+        assert_eq!(succeeded.subject, EventSubject::Payment(payment.clone()));
+        assert_eq!(succeeded.account.as_deref(), Some("acct_1"));
+        assert_eq!(succeeded.event_type, "payment_intent.succeeded");
+        let refunded = GatewayEvent::ChargeRefunded(RefundEvent {
+            event: info.clone(),
+            payment: Some(payment.clone()),
+            payment_reference: Some("pi_1".into()),
+            charge: "ch_1".into(),
+            amount_refunded: usd,
+            fully_refunded: true,
+        })
+        .to_core();
+        assert_eq!(refunded.subject, EventSubject::RefundsOf(payment));
+        let foreign = GatewayEvent::HoldUpdated(IntentEvent {
+            payment: None,
+            ..intent
+        })
+        .to_core();
+        assert_eq!(foreign.subject, EventSubject::Other);
+        let other = GatewayEvent::Ignored {
+            event: info,
+            event_type: "customer.created".into(),
+        }
+        .to_core();
+        assert_eq!(other.subject, EventSubject::Other);
+        assert_eq!(other.event_type, "customer.created");
     }
 }

@@ -12,7 +12,7 @@ use billing_core::ports::{
     GatewayError, GatewayStatus, NewGatewayCustomer, PaymentGateway, PaymentRequest,
 };
 use billing_core::prelude::*;
-use billing_core::testkit::{FixedClock, MemoryStore, SequentialIds};
+use billing_core::testkit::{FixedClock, MemoryStore, SequentialIds, SequentialSecrets};
 use billing_stripe::{StripeConfig, StripeGateway};
 use billing_stripe_fake::{FakeStripe, Fault, RecordedRequest, RequestFilter};
 
@@ -123,10 +123,11 @@ async fn through_the_core_a_lost_answer_stays_pending_until_reconciled() {
     let gateway = gateway(&fake, 3);
     let clock = Arc::new(FixedClock::default());
     let billing = Billing::new(
-        MemoryStore::new(),
-        gateway,
+        Arc::new(MemoryStore::new()),
+        Arc::new(gateway),
         clock,
         Arc::new(SequentialIds::default()),
+        Arc::new(SequentialSecrets::default()),
     );
     let business = Business {
         id: BusinessId::new("acme").expect("id"),

@@ -179,6 +179,11 @@ pub struct ServeArgs {
     /// The store.
     #[command(flatten)]
     pub store: StoreArgs,
+    /// Postgres only: how many connections the store keeps (32 by default). A commit waits for
+    /// the WAL flush; concurrent commits share one, so the pool should allow as many as the
+    /// requests that commit at once.
+    #[arg(long, value_name = "N", env = "DATABASE_POOL_SIZE")]
+    pub database_pool_size: Option<u32>,
     /// The gateway.
     #[command(flatten)]
     pub gateway: GatewayArgs,

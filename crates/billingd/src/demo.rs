@@ -4,17 +4,14 @@
 //! Every run makes a new business (a new id and key): running it twice never touches the first
 //! demo's data, and never fails on what the first run left behind.
 
-use billing_core::billing::CreatePaymentLink;
+use billing_core::billing::{CreatePaymentLink, NewBusiness};
 use billing_core::booking::{BookingAccount, LineItem, LineItemKind};
-use billing_core::error::BillingError;
 use billing_core::ids::{BookingId, CustomerId};
 use billing_core::money::{Currency, Money};
-use billing_core::ports::{Businesses, CustomerDirectory, Ledger, PaymentGateway};
 use billing_core::prelude::*;
 use chrono::{Duration, Utc};
 
-use crate::keys::{business_id_for, new_api_key};
-use crate::wiring::{AnyError, Store};
+use crate::wiring::AnyError;
 
 /// The demo business's name.
 pub const DEMO_NAME: &str = "Sparkle Home Cleaning";
@@ -37,11 +34,7 @@ pub struct Demo {
 
 /// Makes a payment link for the demo's unpaid booking (b-1001) without emailing it, so that
 /// whoever runs the demo can pay as the customer would.
-pub async fn payment_link<S, G>(billing: &Billing<S, G>, demo: &mut Demo) -> Result<(), AnyError>
-where
-    S: Store,
-    G: PaymentGateway,
-{
+pub async fn payment_link(billing: &Billing, demo: &mut Demo) -> Result<(), AnyError> {
     let issued = billing
         .create_payment_link(
             &demo.business,
@@ -113,7 +106,7 @@ fn booking(
 fn charge(booking: &str, amount: Option<&str>) -> Result<ChargeBooking, AnyError> {
     Ok(ChargeBooking {
         booking: BookingId::new(booking)?,
-        amount: amount.map(usd).transpose()?,
+        amount: amount.map(Amount::parse).transpose()?,
         source: PaymentSource::CardOnFile,
         idempotency_key: None,
         allow_duplicate: false,
@@ -121,23 +114,19 @@ fn charge(booking: &str, amount: Option<&str>) -> Result<ChargeBooking, AnyError
 }
 
 /// Makes the demo business and its data.
-pub async fn seed<S, G>(billing: &Billing<S, G>, live: bool) -> Result<Demo, AnyError>
-where
-    S: Ledger + CustomerDirectory + Businesses,
-    G: PaymentGateway,
-{
+pub async fn seed(billing: &Billing, live: bool) -> Result<Demo, AnyError> {
     use LineItemKind::{Discount, Extra, Service};
-    let business = Business {
-        id: business_id_for(DEMO_NAME),
-        name: DEMO_NAME.to_owned(),
-        gateway_account: None,
-        email: Some(DEMO_EMAIL.to_owned()),
-    };
-    let api_key = new_api_key(live);
-    billing
-        .store()
-        .create_business(&business, &billing_http::hash_api_key(&api_key))
+    let issued = billing
+        .create_business(NewBusiness {
+            name: DEMO_NAME.to_owned(),
+            id: None,
+            gateway_account: None,
+            email: Some(DEMO_EMAIL.to_owned()),
+            live,
+        })
         .await?;
+    let business = issued.business;
+    let api_key = issued.key.expose().to_owned();
     let b = &business;
 
     for (id, name, email, card) in CUSTOMERS {
@@ -244,7 +233,7 @@ where
         .adjust_price(
             b,
             &BookingId::new("b-1005")?,
-            LineItem::new(Discount, "Two windows skipped", usd("20.00")?)?,
+            LineItem::new(Discount, "Two windows skipped", usd("20.00")?)?.into(),
         )
         .await?;
     made("b-1005", "overpaid");
@@ -278,7 +267,7 @@ where
         .adjust_price(
             b,
             &BookingId::new("b-1006")?,
-            LineItem::new(Discount, "Visit canceled", usd("75.00")?)?,
+            LineItem::new(Discount, "Visit canceled", usd("75.00")?)?.into(),
         )
         .await?;
     made("b-1006", "refunded");
@@ -295,10 +284,9 @@ where
             )?,
         )
         .await?;
-    match billing.charge(b, charge("b-1007", None)?).await {
-        Err(BillingError::Declined { .. }) => {}
-        Ok(_) => return Err("the demo's declining card was charged".into()),
-        Err(other) => return Err(other.into()),
+    let declined = billing.charge(b, charge("b-1007", None)?).await?;
+    if !matches!(declined.outcome(), Outcome::Declined(_)) {
+        return Err("the demo's declining card was charged".into());
     }
     made("b-1007", "not_charged, last attempt declined");
 

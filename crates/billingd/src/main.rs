@@ -8,7 +8,6 @@
 
 mod cli;
 mod demo;
-mod keys;
 mod mail;
 mod wiring;
 mod workers;
@@ -17,21 +16,19 @@ use std::num::NonZeroU32;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use billing_core::billing::{Billing, HostedPages};
+use billing_core::billing::{Billing, BulkPacing, HostedPages, NewBusiness, Policy};
 use billing_core::ids::BusinessId;
 use billing_core::notifier::Notifier;
-use billing_core::ports::{BusinessesError, Clock, IdGenerator, PaymentGateway};
-use billing_core::prelude::Business;
-use billing_http::{AppState, CardForm, CardTokenizer, HttpConfig, Readiness, router};
+use billing_core::ports::{Clock, NotificationLog};
+use billing_http::{AppState, CardForm, HttpConfig, PageUrls, router};
 use billing_mail::MailTemplates;
+use billing_sandbox::SandboxGateway;
+use billing_stripe::StripeWebhooks;
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
 use cli::{BusinessCommand, Cli, Command, CreateBusinessArgs, LogArgs, LogFormat, ServeArgs};
-use wiring::{
-    AnyError, GatewayTask, OsSecrets, Store, StoreTask, StripeWebhooks, UuidIds, with_gateway,
-    with_store,
-};
+use wiring::{AnyError, SystemClock};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -90,359 +87,190 @@ fn init_logs(args: &LogArgs) {
 }
 
 async fn run(command: Command) -> Result<(), AnyError> {
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     match command {
-        Command::Serve(args) => {
-            let store = args.store.clone();
-            with_store(&store, Serve(*args)).await
-        }
+        Command::Serve(args) => serve(*args, clock).await,
         Command::Demo(args) => {
-            let store = args.store.clone();
-            with_store(&store, SeedDemo(args.gateway)).await
+            let (store, _) = wiring::store(&args.store, None).await?;
+            let (gateway, _) = wiring::gateway(&args.gateway, Arc::clone(&clock))?;
+            let billing = wiring::engine(store, gateway, clock);
+            let made = demo::seed(&billing, false).await?;
+            print!("{}", demo::instructions(&made, "http://127.0.0.1:8080"));
+            if args.gateway.stripe_secret_key.is_none() {
+                println!(
+                    "note: the sandbox gateway keeps its cards in memory; a service started later \
+                     cannot charge these cards. `billingd serve --demo` seeds and serves in one process."
+                );
+            }
+            Ok(())
         }
-        Command::Migrate(args) => with_store(&args.store, Migrated).await,
-        Command::Business(BusinessCommand::Create(args)) => {
-            let store = args.store.clone();
-            with_store(&store, CreateBusiness(args)).await
+        Command::Migrate(args) => {
+            wiring::store(&args.store, None).await?;
+            println!("migrations applied");
+            Ok(())
         }
+        Command::Business(BusinessCommand::Create(args)) => create_business(args, clock).await,
         Command::Reconcile(args) => {
-            let store = args.store.clone();
-            with_store(
-                &store,
-                Reconcile {
-                    gateway: args.gateway,
-                    older_than: chrono::Duration::seconds(args.older_than_secs.max(0)),
-                },
-            )
-            .await
+            let (store, _) = wiring::store(&args.store, None).await?;
+            let (gateway, _) = wiring::gateway(&args.gateway, Arc::clone(&clock))?;
+            let billing = wiring::engine(store, gateway, clock);
+            let older_than = chrono::Duration::seconds(args.older_than_secs.max(0));
+            reconcile(&billing, older_than).await
         }
-    }
-}
-
-/// `billingd migrate`: `with_store` has migrated already.
-struct Migrated;
-
-impl StoreTask for Migrated {
-    type Output = ();
-
-    async fn run<S>(self, _store: S, _readiness: Arc<dyn Readiness>) -> Result<(), AnyError>
-    where
-        S: Store,
-    {
-        println!("migrations applied");
-        Ok(())
     }
 }
 
 /// `billingd business create`.
-struct CreateBusiness(CreateBusinessArgs);
-
-impl StoreTask for CreateBusiness {
-    type Output = ();
-
-    async fn run<S>(self, store: S, _readiness: Arc<dyn Readiness>) -> Result<(), AnyError>
-    where
-        S: Store,
-    {
-        let args = self.0;
-        let name = args.name.trim().to_owned();
-        if name.is_empty() || name.len() > 200 {
-            return Err("a business name has 1 to 200 characters".into());
-        }
-        let id = match &args.id {
-            Some(id) => BusinessId::new(id.clone())?,
-            None => keys::business_id_for(&name),
-        };
-        if let Some(account) = &args.gateway_account
-            && !account.starts_with("acct_")
-        {
-            return Err(format!("{account:?} is not a Stripe account id (acct_...)").into());
-        }
-        let business = Business {
-            id,
-            name,
+async fn create_business(args: CreateBusinessArgs, clock: Arc<dyn Clock>) -> Result<(), AnyError> {
+    let (store, _) = wiring::store(&args.store, None).await?;
+    // Making a business moves no money: the sandbox stands in for the gateway.
+    let gateway = Arc::new(SandboxGateway::new(Arc::clone(&clock)));
+    let billing = wiring::engine(store, gateway, clock);
+    let issued = billing
+        .create_business(NewBusiness {
+            name: args.name,
+            id: args.id.map(BusinessId::new).transpose()?,
             gateway_account: args.gateway_account,
             email: args.email,
-        };
-        if let Some(email) = &business.email
-            && !billing_core::notification::is_plain_address(email)
-        {
-            return Err(format!("{email:?} is not an email address").into());
-        }
-        let key = keys::new_api_key(args.live);
-        match store
-            .create_business(&business, &billing_http::hash_api_key(&key))
-            .await
-        {
-            Ok(()) => {}
-            Err(BusinessesError::AlreadyExists(id)) => {
-                return Err(format!("business {id} already exists").into());
-            }
-            Err(other) => return Err(other.into()),
-        }
-        println!("business: {}", business.id);
-        println!("name: {}", business.name);
-        if let Some(account) = &business.gateway_account {
-            println!("gateway account: {account}");
-        }
-        if let Some(email) = &business.email {
-            println!("notices to: {email}");
-        }
-        println!("api key: {key}");
-        println!(
-            "(only the key's SHA-256 hash is stored: keep the key now, it is not shown again)"
-        );
-        Ok(())
+            live: args.live,
+        })
+        .await?;
+    let business = issued.business;
+    println!("business: {}", business.id);
+    println!("name: {}", business.name);
+    if let Some(account) = &business.gateway_account {
+        println!("gateway account: {account}");
     }
-}
-
-/// `billingd demo`.
-struct SeedDemo(cli::GatewayArgs);
-
-impl StoreTask for SeedDemo {
-    type Output = ();
-
-    async fn run<S>(self, store: S, _readiness: Arc<dyn Readiness>) -> Result<(), AnyError>
-    where
-        S: Store,
-    {
-        let sandbox = self.0.stripe_secret_key.is_none();
-        with_gateway(&self.0, store, DemoWithGateway).await?;
-        if sandbox {
-            println!(
-                "note: the sandbox gateway keeps its cards in memory; a service started later \
-                 cannot charge these cards. `billingd serve --demo` seeds and serves in one process."
-            );
-        }
-        Ok(())
+    if let Some(email) = &business.email {
+        println!("notices to: {email}");
     }
+    println!("api key: {}", issued.key.expose());
+    println!("(only the key's SHA-256 hash is stored: keep the key now, it is not shown again)");
+    Ok(())
 }
 
-struct DemoWithGateway;
-
-impl<S> GatewayTask<S> for DemoWithGateway
-where
-    S: Store,
-{
-    type Output = ();
-
-    async fn run<G>(
-        self,
-        store: S,
-        gateway: G,
-        clock: Arc<dyn Clock>,
-        _cards: Option<Arc<dyn CardTokenizer>>,
-    ) -> Result<(), AnyError>
-    where
-        G: PaymentGateway + 'static,
-    {
-        let billing = Billing::new(store, gateway, clock, Arc::new(UuidIds));
-        let made = demo::seed(&billing, false).await?;
-        print!("{}", demo::instructions(&made, "http://127.0.0.1:8080"));
-        Ok(())
-    }
-}
-
-/// `billingd reconcile`.
-struct Reconcile {
-    gateway: cli::GatewayArgs,
-    older_than: chrono::Duration,
-}
-
-impl StoreTask for Reconcile {
-    type Output = ();
-
-    async fn run<S>(self, store: S, _readiness: Arc<dyn Readiness>) -> Result<(), AnyError>
-    where
-        S: Store,
-    {
-        let older_than = self.older_than;
-        with_gateway(&self.gateway, store, ReconcileWithGateway(older_than)).await
-    }
-}
-
-struct ReconcileWithGateway(chrono::Duration);
-
-impl<S> GatewayTask<S> for ReconcileWithGateway
-where
-    S: Store,
-{
-    type Output = ();
-
-    async fn run<G>(
-        self,
-        store: S,
-        gateway: G,
-        clock: Arc<dyn Clock>,
-        _cards: Option<Arc<dyn CardTokenizer>>,
-    ) -> Result<(), AnyError>
-    where
-        G: PaymentGateway + 'static,
-    {
-        let businesses = store.list_businesses().await?;
-        let billing = Billing::new(store, gateway, clock, Arc::new(UuidIds));
-        let (mut settled, mut failed) = (0_usize, 0_usize);
-        for business in &businesses {
-            let results = billing.reconcile_pending(business, self.0).await?;
-            for (payment, result) in results {
-                match result {
-                    Ok(receipt) => {
-                        settled += 1;
-                        println!(
-                            "{} {payment}: {}",
-                            business.id,
-                            receipt.payment.state.name()
-                        );
-                    }
-                    Err(error) => {
-                        failed += 1;
-                        println!("{} {payment}: not settled ({})", business.id, error.code());
-                    }
+/// `billingd reconcile`: every business's payments left pending, settled from the gateway.
+async fn reconcile(billing: &Billing, older_than: chrono::Duration) -> Result<(), AnyError> {
+    let businesses = billing.businesses().await?;
+    let (mut settled, mut failed) = (0_usize, 0_usize);
+    for business in &businesses {
+        for (payment, result) in billing.reconcile_pending(business, older_than).await? {
+            match result {
+                Ok(receipt) => {
+                    settled += 1;
+                    println!(
+                        "{} {payment}: {}",
+                        business.id,
+                        receipt.payment.state.name()
+                    );
+                }
+                Err(error) => {
+                    failed += 1;
+                    println!("{} {payment}: not settled ({})", business.id, error.code());
                 }
             }
         }
-        println!(
-            "reconciled {settled} payment(s) across {} business(es); {failed} left pending",
-            businesses.len()
-        );
-        if failed > 0 {
-            return Err(format!("{failed} payment(s) could not be settled").into());
-        }
-        Ok(())
     }
+    println!(
+        "reconciled {settled} payment(s) across {} business(es); {failed} left pending",
+        businesses.len()
+    );
+    if failed > 0 {
+        return Err(format!("{failed} payment(s) could not be settled").into());
+    }
+    Ok(())
 }
 
 /// `billingd serve`.
-struct Serve(ServeArgs);
-
-impl StoreTask for Serve {
-    type Output = ();
-
-    async fn run<S>(self, store: S, readiness: Arc<dyn Readiness>) -> Result<(), AnyError>
-    where
-        S: Store,
-    {
-        let gateway = self.0.gateway.clone();
-        with_gateway(
-            &gateway,
-            store,
-            ServeWithGateway {
-                args: self.0,
-                readiness,
-            },
-        )
+async fn serve(args: ServeArgs, clock: Arc<dyn Clock>) -> Result<(), AnyError> {
+    let listener = tokio::net::TcpListener::bind(args.listen)
         .await
-    }
-}
-
-struct ServeWithGateway {
-    args: ServeArgs,
-    readiness: Arc<dyn Readiness>,
-}
-
-impl<S> GatewayTask<S> for ServeWithGateway
-where
-    S: Store,
-{
-    type Output = ();
-
-    async fn run<G>(
-        self,
-        store: S,
-        gateway: G,
-        clock: Arc<dyn Clock>,
-        cards: Option<Arc<dyn CardTokenizer>>,
-    ) -> Result<(), AnyError>
-    where
-        G: PaymentGateway + 'static,
-    {
-        let args = self.args;
-        let listener = tokio::net::TcpListener::bind(args.listen)
-            .await
-            .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
-        let address = listener.local_addr()?;
-        let base = format!("http://{address}");
-        let public_url = public_url(args.pages.public_url.as_deref(), &base)?;
-        let pages = HostedPages {
-            base_url: public_url.clone(),
-            link_lifetime: chrono::Duration::hours(i64::from(
-                args.pages.link_lifetime_hours.max(1),
-            )),
-            templates: Arc::new(MailTemplates),
-            secrets: Arc::new(OsSecrets),
-        };
-        let mailer = mail::mailer(&args.mail, &args.store.data_dir)?;
-        let ids: Arc<dyn IdGenerator> = Arc::new(UuidIds);
-        let notifier = Notifier::new(store.clone(), mailer, Arc::clone(&clock), Arc::clone(&ids));
-        let billing = Arc::new(
-            Billing::new(store, gateway, Arc::clone(&clock), ids).with_hosted_pages(pages),
-        );
-        if args.demo {
-            let mut made = demo::seed(&billing, false).await?;
-            demo::payment_link(&billing, &mut made).await?;
-            print!("{}", demo::instructions(&made, &base));
-        }
-        let config = HttpConfig {
-            bulk_concurrency: args.bulk_concurrency.max(1),
-            bulk_rate_limit: NonZeroU32::new(args.bulk_rate_limit)
+        .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
+    let address = listener.local_addr()?;
+    let base = format!("http://{address}");
+    let public_url = public_url(args.pages.public_url.as_deref(), &base)?;
+    let (store, readiness) = wiring::store(&args.store, args.database_pool_size).await?;
+    let (gateway, cards) = wiring::gateway(&args.gateway, Arc::clone(&clock))?;
+    let pages = HostedPages {
+        addresses: Arc::new(PageUrls::new(public_url.clone())),
+        link_lifetime: chrono::Duration::hours(i64::from(args.pages.link_lifetime_hours.max(1))),
+        templates: Arc::new(MailTemplates),
+    };
+    let policy = Policy {
+        bulk: BulkPacing {
+            concurrency: args.bulk_concurrency.max(1),
+            rate_per_second: NonZeroU32::new(args.bulk_rate_limit)
                 .ok_or("--bulk-rate-limit must be at least 1")?,
-            ..HttpConfig::default()
-        };
-        let mut state = AppState::from_shared(Arc::clone(&billing))
-            .with_config(config)
-            .with_readiness(self.readiness);
-        if let Some(secret) = &args.stripe_webhook_secret {
-            state = state.with_webhooks(Arc::new(StripeWebhooks::new(secret.clone())));
-        }
-        let card_form = match (cards, &args.pages.stripe_publishable_key) {
-            (Some(sandbox), _) => Some(CardForm::Sandbox(sandbox)),
-            (None, Some(key)) => Some(CardForm::Stripe {
-                publishable_key: key.clone(),
-            }),
-            (None, None) => {
-                tracing::warn!(
-                    "no --stripe-publishable-key: the payment and card pages have no card form"
-                );
-                None
-            }
-        };
-        if let Some(form) = card_form {
-            state = state.with_card_form(form);
-        }
-        let app = router(state);
-        let (stop, stopped) = tokio::sync::watch::channel(false);
-        let workers = [
-            tokio::spawn(workers::deliver_emails(
-                notifier,
-                Arc::clone(&clock),
-                std::time::Duration::from_millis(args.mail.mail_poll_ms.max(10)),
-                args.mail.mail_max_attempts,
-                stopped.clone(),
-            )),
-            tokio::spawn(workers::reconcile_pending(
-                Arc::clone(&billing),
-                std::time::Duration::from_secs(args.reconcile_every_secs),
-                stopped,
-            )),
-        ];
-        // The one line tests and scripts read to find the service.
-        println!("billingd listening on {base}");
-        tracing::info!(%address, %public_url, "listening");
-        axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
-        // Requests are done; let the workers finish what they are sending.
-        let _ = stop.send(true);
-        for worker in workers {
-            if let Err(error) = worker.await {
-                tracing::warn!(%error, "a background worker ended badly");
-            }
-        }
-        tracing::info!("stopped");
-        Ok(())
+            ..BulkPacing::default()
+        },
+        ..Policy::default()
+    };
+    let log: Arc<dyn NotificationLog> = store.clone();
+    let billing = wiring::engine(store, gateway, Arc::clone(&clock))
+        .with_policy(policy)
+        .with_hosted_pages(pages);
+    let mailer = mail::mailer(&args.mail, &args.store.data_dir)?;
+    let notifier = Notifier::new(log, mailer, Arc::clone(&clock), Arc::new(wiring::UuidIds));
+    if args.demo {
+        let mut made = demo::seed(&billing, false).await?;
+        demo::payment_link(&billing, &mut made).await?;
+        print!("{}", demo::instructions(&made, &base));
     }
+    let mut state = AppState::new(billing.clone())
+        .with_config(HttpConfig::default())
+        .with_readiness(readiness);
+    if let Some(secret) = &args.stripe_webhook_secret {
+        state = state.with_webhooks(Arc::new(StripeWebhooks::new(secret.clone())));
+    }
+    let card_form = match (cards, &args.pages.stripe_publishable_key) {
+        (Some(sandbox), _) => Some(CardForm::Sandbox(sandbox)),
+        (None, Some(key)) => Some(CardForm::Stripe {
+            publishable_key: key.clone(),
+        }),
+        (None, None) => {
+            tracing::warn!(
+                "no --stripe-publishable-key: the payment and card pages have no card form"
+            );
+            None
+        }
+    };
+    if let Some(form) = card_form {
+        state = state.with_card_form(form);
+    }
+    let app = router(state);
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let workers = [
+        tokio::spawn(workers::deliver_emails(
+            notifier,
+            Arc::clone(&clock),
+            std::time::Duration::from_millis(args.mail.mail_poll_ms.max(10)),
+            args.mail.mail_max_attempts,
+            stopped.clone(),
+        )),
+        tokio::spawn(workers::reconcile_pending(
+            billing,
+            std::time::Duration::from_secs(args.reconcile_every_secs),
+            stopped,
+        )),
+    ];
+    // The one line tests and scripts read to find the service.
+    println!("billingd listening on {base}");
+    tracing::info!(%address, %public_url, "listening");
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await?;
+    // Requests are done; let the workers finish what they are sending.
+    let _ = stop.send(true);
+    for worker in workers {
+        if let Err(error) = worker.await {
+            tracing::warn!(%error, "a background worker ended badly");
+        }
+    }
+    tracing::info!("stopped");
+    Ok(())
 }
 
 /// The public address of the pages: the configured one (an absolute http(s) URL, no query or

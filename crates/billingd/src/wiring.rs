@@ -1,27 +1,22 @@
 //! Picking and connecting the adapters from configuration: the one place that knows them all.
 //!
-//! Every command is written once against the ports, generic over the store `S` and the gateway
-//! `G`; [`with_store`] and [`with_gateway`] call it with the concrete pair the configuration
-//! names, so the four combinations (SQLite | Postgres) × (sandbox | Stripe) share one code path.
+//! [`store`] connects the configured store and [`gateway`] makes the configured gateway, each as
+//! the port's trait object; [`engine`] puts them in one `Billing`, which every command drives
+//! the same way, whatever the four combinations (SQLite | Postgres) × (sandbox | Stripe).
 
 use std::num::NonZeroU32;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use billing_core::billing::Billing;
 use billing_core::ids::PaymentId;
-use billing_core::ports::{
-    Businesses, Clock, CustomerDirectory, IdGenerator, Ledger, NotificationLog, PaymentGateway,
-    PaymentLinks, SecretSource,
-};
-use billing_http::{
-    CardTokenizer, Readiness, ReadinessFn, WebhookAction, WebhookEvent, WebhookRejected,
-    WebhookVerifier,
-};
+use billing_core::ports::{Clock, IdGenerator, PaymentGateway, SecretSource, Store};
+use billing_http::{CardTokenizer, Readiness, ReadinessFn};
 use billing_postgres::PostgresStore;
 use billing_sandbox::{SandboxConfig, SandboxGateway};
 use billing_sqlite::SqliteStore;
-use billing_stripe::{GatewayEvent, StripeConfig, StripeGateway, verify_event};
+use billing_stripe::{StripeConfig, StripeGateway};
 use chrono::{DateTime, Utc};
 
 use crate::cli::{GatewayArgs, StoreArgs};
@@ -29,13 +24,20 @@ use crate::cli::{GatewayArgs, StoreArgs};
 /// Any error of set-up, shown to the operator as it is.
 pub type AnyError = Box<dyn std::error::Error + Send + Sync>;
 
-/// The system clock.
+/// The system clock, which sleeps on the runtime's timer.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SystemClock;
 
+#[async_trait::async_trait]
 impl Clock for SystemClock {
     fn now(&self) -> DateTime<Utc> {
         Utc::now()
+    }
+
+    async fn sleep_until(&self, at: DateTime<Utc>) {
+        if let Ok(wait) = (at - Utc::now()).to_std() {
+            tokio::time::sleep(wait).await;
+        }
     }
 }
 
@@ -90,98 +92,6 @@ impl CardTokenizer for SandboxCards {
         self.0
             .create_payment_method_from_card(number, exp_month, exp_year, cvc)
             .map_err(|e| e.to_string())
-    }
-}
-
-/// Everything a store of the service must be.
-pub trait Store:
-    Ledger
-    + CustomerDirectory
-    + Businesses
-    + PaymentLinks
-    + NotificationLog
-    + Clone
-    + Send
-    + Sync
-    + 'static
-{
-}
-
-impl<T> Store for T where
-    T: Ledger
-        + CustomerDirectory
-        + Businesses
-        + PaymentLinks
-        + NotificationLog
-        + Clone
-        + Send
-        + Sync
-        + 'static
-{
-}
-
-/// Stripe's webhook deliveries, checked with the endpoint's secret.
-pub struct StripeWebhooks {
-    secret: String,
-}
-
-impl std::fmt::Debug for StripeWebhooks {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("StripeWebhooks { secret: whsec_…redacted }")
-    }
-}
-
-impl StripeWebhooks {
-    /// A verifier with the endpoint's secret (`whsec_...`).
-    pub fn new(secret: impl Into<String>) -> Self {
-        StripeWebhooks {
-            secret: secret.into(),
-        }
-    }
-}
-
-impl WebhookVerifier for StripeWebhooks {
-    fn verify(&self, payload: &[u8], signature: &str) -> Result<WebhookEvent, WebhookRejected> {
-        let event = verify_event(payload, signature, &self.secret, Utc::now())
-            .map_err(|e| WebhookRejected(e.to_string()))?;
-        Ok(webhook_event(&event))
-    }
-}
-
-/// What the API does with a verified Stripe event.
-pub fn webhook_event(event: &GatewayEvent) -> WebhookEvent {
-    let info = event.info();
-    let event_type = match event {
-        GatewayEvent::PaymentSucceeded(_) => "payment_intent.succeeded",
-        GatewayEvent::PaymentFailed(_) => "payment_intent.payment_failed",
-        GatewayEvent::PaymentCanceled(_) => "payment_intent.canceled",
-        GatewayEvent::PaymentRequiresAction(_) => "payment_intent.requires_action",
-        GatewayEvent::HoldUpdated(_) => "payment_intent.amount_capturable_updated",
-        GatewayEvent::ChargeRefunded(_) => "charge.refunded",
-        GatewayEvent::CardSetupSucceeded(_) => "setup_intent.succeeded",
-        GatewayEvent::Ignored { event_type, .. } => event_type.as_str(),
-    };
-    let action = match (event, event.payment()) {
-        (GatewayEvent::ChargeRefunded(_), Some(payment)) => {
-            WebhookAction::ReconcileRefundsOf(payment.clone())
-        }
-        (
-            GatewayEvent::PaymentSucceeded(_)
-            | GatewayEvent::PaymentFailed(_)
-            | GatewayEvent::PaymentCanceled(_)
-            | GatewayEvent::PaymentRequiresAction(_)
-            | GatewayEvent::HoldUpdated(_),
-            Some(payment),
-        ) => WebhookAction::Reconcile(payment.clone()),
-        // Card set-ups are for hosted pages (a later issue); the rest is not ours to act on.
-        _ => WebhookAction::Ignore,
-    };
-    WebhookEvent {
-        id: info.id.clone(),
-        event_type: event_type.to_owned(),
-        account: info.account.clone(),
-        business: None,
-        action,
     }
 }
 
@@ -241,24 +151,12 @@ fn redact(url: &str) -> String {
     }
 }
 
-/// A command over any store.
-pub trait StoreTask {
-    /// What it returns.
-    type Output;
-
-    /// Runs with a connected, migrated store and its readiness check.
-    fn run<S>(
-        self,
-        store: S,
-        readiness: Arc<dyn Readiness>,
-    ) -> impl std::future::Future<Output = Result<Self::Output, AnyError>> + Send
-    where
-        S: Store;
-}
-
-/// Connects to the configured store, migrates it, and runs `task` with it.
-pub async fn with_store<T: StoreTask>(store: &StoreArgs, task: T) -> Result<T::Output, AnyError> {
-    let url = database_url(store)?;
+/// The configured store, connected and migrated, and its readiness check.
+pub async fn store(
+    args: &StoreArgs,
+    pool_size: Option<u32>,
+) -> Result<(Arc<dyn Store>, Arc<dyn Readiness>), AnyError> {
+    let url = database_url(args)?;
     match store_kind(&url)? {
         StoreKind::Sqlite => {
             let store = SqliteStore::connect(&url).await?;
@@ -268,76 +166,69 @@ pub async fn with_store<T: StoreTask>(store: &StoreArgs, task: T) -> Result<T::O
                 let ping = ping.clone();
                 async move { ping.ping().await.map_err(|e| e.to_string()) }
             });
-            task.run(store, Arc::new(readiness)).await
+            Ok((Arc::new(store), Arc::new(readiness)))
         }
         StoreKind::Postgres => {
-            let store = PostgresStore::connect(&url).await?;
+            let size = pool_size.unwrap_or(billing_postgres::DEFAULT_MAX_CONNECTIONS);
+            let store = PostgresStore::connect_with_pool_size(&url, size).await?;
             store.migrate().await?;
             let ping = store.clone();
             let readiness = ReadinessFn(move || {
                 let ping = ping.clone();
                 async move { ping.ping().await.map_err(|e| e.to_string()) }
             });
-            task.run(store, Arc::new(readiness)).await
+            Ok((Arc::new(store), Arc::new(readiness)))
         }
     }
 }
 
-/// A command over any store and gateway.
-pub trait GatewayTask<S> {
-    /// What it returns.
-    type Output;
+/// A gateway and, for the sandbox, the card form of its hosted pages.
+pub type Gateway = (Arc<dyn PaymentGateway>, Option<Arc<dyn CardTokenizer>>);
 
-    /// Runs with the store and the configured gateway (and, for the sandbox, its card form).
-    fn run<G>(
-        self,
-        store: S,
-        gateway: G,
-        clock: Arc<dyn Clock>,
-        cards: Option<Arc<dyn CardTokenizer>>,
-    ) -> impl std::future::Future<Output = Result<Self::Output, AnyError>> + Send
-    where
-        G: PaymentGateway + 'static;
-}
-
-/// Makes the configured gateway (Stripe when a secret key is given, else the sandbox) and runs
-/// `task` with it.
-pub async fn with_gateway<S, T>(
-    gateway: &GatewayArgs,
-    store: S,
-    task: T,
-) -> Result<T::Output, AnyError>
-where
-    T: GatewayTask<S>,
-{
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    match &gateway.stripe_secret_key {
+/// The configured gateway (Stripe when a secret key is given, else the sandbox) and, for the
+/// sandbox, its card form.
+pub fn gateway(args: &GatewayArgs, clock: Arc<dyn Clock>) -> Result<Gateway, AnyError> {
+    match &args.stripe_secret_key {
         Some(key) => {
-            let mut config =
-                StripeConfig::new(key.clone()).with_card_only(gateway.stripe_card_only);
-            if let Some(base) = &gateway.stripe_api_base {
+            let mut config = StripeConfig::new(key.clone()).with_card_only(args.stripe_card_only);
+            if let Some(base) = &args.stripe_api_base {
                 config = config.with_base_url(base.clone());
             }
             let stripe = StripeGateway::new(config)?;
-            tracing::info!(api_base = ?gateway.stripe_api_base, "gateway: Stripe");
-            task.run(store, stripe, clock, None).await
+            tracing::info!(api_base = ?args.stripe_api_base, "gateway: Stripe");
+            Ok((Arc::new(stripe), None))
         }
         None => {
             let mut config = SandboxConfig::default()
-                .with_latency(Duration::from_millis(gateway.sandbox_latency_ms));
-            if let Some(rate) = gateway.sandbox_rate_limit.and_then(NonZeroU32::new) {
+                .with_latency(Duration::from_millis(args.sandbox_latency_ms));
+            if let Some(rate) = args.sandbox_rate_limit.and_then(NonZeroU32::new) {
                 config = config.with_rate_limit(rate);
             }
             tracing::info!(
-                latency_ms = gateway.sandbox_latency_ms,
-                rate_limit = ?gateway.sandbox_rate_limit,
+                latency_ms = args.sandbox_latency_ms,
+                rate_limit = ?args.sandbox_rate_limit,
                 "gateway: the in-process sandbox (Stripe's test cards, nothing leaves this process)"
             );
-            let sandbox = SandboxGateway::with_config(Arc::clone(&clock), config);
+            let sandbox = SandboxGateway::with_config(clock, config);
             let cards: Arc<dyn CardTokenizer> = Arc::new(SandboxCards(sandbox.clone()));
-            task.run(store, sandbox, clock, Some(cards)).await
+            Ok((Arc::new(sandbox), Some(cards)))
         }
     }
+}
+
+/// The engine over a store and a gateway: UUID ids and the operating system's random secrets.
+pub fn engine(
+    store: Arc<dyn Store>,
+    gateway: Arc<dyn PaymentGateway>,
+    clock: Arc<dyn Clock>,
+) -> Billing {
+    Billing::new(
+        store,
+        gateway,
+        clock,
+        Arc::new(UuidIds),
+        Arc::new(OsSecrets),
+    )
 }
 
 #[cfg(test)]
@@ -381,57 +272,6 @@ mod tests {
             format!("sqlite://{}", data.join("billing.db").display())
         );
         assert!(data.is_dir(), "the folder is made");
-    }
-
-    #[test]
-    fn stripe_events_map_to_actions() {
-        use billing_core::money::{Currency, Money};
-        use billing_core::ports::{GatewayPayment, GatewayStatus};
-        use billing_stripe::webhooks::{EventInfo, IntentEvent, RefundEvent};
-        let info = EventInfo {
-            id: "evt_1".into(),
-            account: Some("acct_1".into()),
-            created: Utc::now(),
-            livemode: false,
-        };
-        let usd = Money::from_minor(1000, Currency::USD);
-        let payment = PaymentId::new("pay_1").expect("id");
-        let intent = IntentEvent {
-            event: info.clone(),
-            payment: Some(payment.clone()),
-            intent: GatewayPayment {
-                reference: "pi_1".into(),
-                status: GatewayStatus::Succeeded,
-                amount: usd,
-                amount_received: usd,
-                amount_capturable: Money::zero(Currency::USD),
-                hold_expires_at: None,
-            },
-        };
-        let succeeded = webhook_event(&GatewayEvent::PaymentSucceeded(intent.clone()));
-        assert_eq!(succeeded.action, WebhookAction::Reconcile(payment.clone()));
-        assert_eq!(succeeded.account.as_deref(), Some("acct_1"));
-        assert_eq!(succeeded.event_type, "payment_intent.succeeded");
-        let refunded = webhook_event(&GatewayEvent::ChargeRefunded(RefundEvent {
-            event: info.clone(),
-            payment: Some(payment.clone()),
-            payment_reference: Some("pi_1".into()),
-            charge: "ch_1".into(),
-            amount_refunded: usd,
-            fully_refunded: true,
-        }));
-        assert_eq!(refunded.action, WebhookAction::ReconcileRefundsOf(payment));
-        let foreign = webhook_event(&GatewayEvent::HoldUpdated(IntentEvent {
-            payment: None,
-            ..intent
-        }));
-        assert_eq!(foreign.action, WebhookAction::Ignore);
-        let other = webhook_event(&GatewayEvent::Ignored {
-            event: info,
-            event_type: "customer.created".into(),
-        });
-        assert_eq!(other.action, WebhookAction::Ignore);
-        assert_eq!(other.event_type, "customer.created");
     }
 
     #[test]

@@ -7,10 +7,8 @@ use std::time::Duration;
 
 use billing_core::billing::Billing;
 use billing_core::notifier::Notifier;
-use billing_core::ports::{Clock, Mailer, PaymentGateway};
+use billing_core::ports::Clock;
 use tokio::sync::watch;
-
-use crate::wiring::Store;
 
 /// Waits `every`, or less when stopped; true when the loop should stop.
 async fn stop_after(every: Duration, stopped: &mut watch::Receiver<bool>) -> bool {
@@ -24,16 +22,13 @@ async fn stop_after(every: Duration, stopped: &mut watch::Receiver<bool>) -> boo
 }
 
 /// Sends the emails that are due, every `every`, until stopped.
-pub async fn deliver_emails<S, M>(
-    notifier: Notifier<S, M>,
+pub async fn deliver_emails(
+    notifier: Notifier,
     clock: Arc<dyn Clock>,
     every: Duration,
     max_attempts: u32,
     mut stopped: watch::Receiver<bool>,
-) where
-    S: Store,
-    M: Mailer,
-{
+) {
     loop {
         match notifier.deliver_due(None, clock.now(), max_attempts).await {
             Ok(report) if !report.attempts.is_empty() => tracing::info!(
@@ -53,21 +48,18 @@ pub async fn deliver_emails<S, M>(
 
 /// Settles every business's payments pending for over a minute, every `every` (never when
 /// zero), until stopped.
-pub async fn reconcile_pending<S, G>(
-    billing: Arc<Billing<S, G>>,
+pub async fn reconcile_pending(
+    billing: Billing,
     every: Duration,
     mut stopped: watch::Receiver<bool>,
-) where
-    S: Store,
-    G: PaymentGateway,
-{
+) {
     if every.is_zero() {
         return;
     }
     // Commands still at the gateway get this long to finish on their own.
     let older_than = chrono::Duration::seconds(60);
     while !stop_after(every, &mut stopped).await {
-        let businesses = match billing.store().list_businesses().await {
+        let businesses = match billing.businesses().await {
             Ok(businesses) => businesses,
             Err(error) => {
                 tracing::warn!(%error, "reconciler: cannot list businesses");
