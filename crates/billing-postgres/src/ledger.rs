@@ -218,7 +218,7 @@ struct CommitJson<'a> {
     bookings: Vec<BookingJson<'a>>,
     entries: Vec<EntryJson<'a>>,
     links: Vec<LinkJson<'a>>,
-    summaries: Vec<SummaryJson>,
+    summaries: Vec<SummaryColumns>,
     key: Option<KeyOpJson<'a>>,
 }
 
@@ -258,26 +258,6 @@ struct LinkJson<'a> {
     booking_id: &'a str,
     payment_id: &'a str,
     seq: u32,
-}
-
-#[derive(Serialize)]
-struct SummaryJson {
-    booking_id: String,
-    customer_id: String,
-    currency: String,
-    price_minor: i64,
-    paid_minor: i64,
-    refunded_minor: i64,
-    in_flight_minor: i64,
-    held_minor: i64,
-    refunds_in_flight_minor: i64,
-    balance_due_minor: i64,
-    status: &'static str,
-    pending: bool,
-    last_failed: bool,
-    service_at: Option<DateTime<Utc>>,
-    completed_at: Option<DateTime<Utc>>,
-    as_of: DateTime<Utc>,
 }
 
 #[derive(Serialize)]
@@ -341,27 +321,7 @@ fn commit_json(write: &LedgerWrite) -> Result<String, LedgerError> {
             }
         }
     }
-    let summaries = SummaryColumns::last_of_each(&write.summaries)?
-        .into_iter()
-        .map(|s| SummaryJson {
-            booking_id: s.booking_id,
-            customer_id: s.customer_id,
-            currency: s.currency,
-            price_minor: s.price,
-            paid_minor: s.paid,
-            refunded_minor: s.refunded,
-            in_flight_minor: s.in_flight,
-            held_minor: s.held,
-            refunds_in_flight_minor: s.refunds_in_flight,
-            balance_due_minor: s.balance_due,
-            status: s.status,
-            pending: s.pending,
-            last_failed: s.last_failed,
-            service_at: s.service_at,
-            completed_at: s.completed_at,
-            as_of: s.as_of,
-        })
-        .collect();
+    let summaries = SummaryColumns::last_of_each(&write.summaries)?;
     let key = match &write.key {
         Some(KeyUpdate::Complete { key, first_answer }) => Some(KeyOpJson {
             op: "complete",

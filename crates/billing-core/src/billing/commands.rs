@@ -214,12 +214,8 @@ impl Billing {
             hold: false,
             refuse_duplicates: key.is_none() && !command.allow_duplicate,
         };
-        match self.open_card_payment(business, &payment).await? {
-            Opened::Replay(record, fingerprint) => {
-                self.replay(business, record, &fingerprint).await
-            }
-            Opened::New(open) => self.send_opened(business, *open, key).await,
-        }
+        let opened = self.open_card_payment(business, &payment).await?;
+        self.proceed(business, opened, key).await
     }
 
     /// Places a hold on a booking's saved card, like [`Billing::charge`].
@@ -237,12 +233,8 @@ impl Billing {
             hold: true,
             refuse_duplicates: false,
         };
-        match self.open_card_payment(business, &payment).await? {
-            Opened::Replay(record, fingerprint) => {
-                self.replay(business, record, &fingerprint).await
-            }
-            Opened::New(open) => self.send_opened(business, *open, key).await,
-        }
+        let opened = self.open_card_payment(business, &payment).await?;
+        self.proceed(business, opened, key).await
     }
 
     /// Step 1 of a charge or hold: the payment opened, pending, or the key's earlier record.
@@ -362,12 +354,7 @@ impl Billing {
                 },
             )
             .await?;
-        match opened {
-            Opened::Replay(record, fingerprint) => {
-                self.replay(business, record, &fingerprint).await
-            }
-            Opened::New(open) => open.ledgers.receipt(&open.payment.id),
-        }
+        self.proceed(business, opened, key).await
     }
 }
 

@@ -3,7 +3,7 @@
 use super::Billing;
 use super::commands::{checked_amount, resolve, single};
 use super::gateway_calls::GatewayCall;
-use super::moves::{KeyFate, Move, Opened};
+use super::moves::{KeyFate, Move};
 use crate::customer::Business;
 use crate::error::BillingError;
 use crate::idempotency::{Fingerprint, IdempotencyKey};
@@ -37,11 +37,7 @@ impl Billing {
     ) -> Result<Receipt, BillingError> {
         let key = command.idempotency_key.as_ref();
         let hold_id = &command.authorization;
-        let bookings = self
-            .store
-            .payment_bookings(&business.id, hold_id)
-            .await?
-            .ok_or_else(|| BillingError::PaymentNotFound(hold_id.clone()))?;
+        let bookings = self.bookings_of(business, hold_id).await?;
         let read = LedgerRead::bookings(&bookings).with_key(key);
         let opened = self
             .open(
@@ -114,12 +110,7 @@ impl Billing {
                 },
             )
             .await?;
-        match opened {
-            Opened::Replay(record, fingerprint) => {
-                self.replay(business, record, &fingerprint).await
-            }
-            Opened::New(open) => self.send_opened(business, *open, key).await,
-        }
+        self.proceed(business, opened, key).await
     }
 
     /// Releases a hold (what was captured stays captured). Canceling twice is refused as

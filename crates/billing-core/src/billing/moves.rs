@@ -95,19 +95,43 @@ impl Billing {
         Ledgers::new(snapshot.ledgers, self.now())
     }
 
+    /// The bookings a payment touches, or [`BillingError::PaymentNotFound`].
+    pub(super) async fn bookings_of(
+        &self,
+        business: &Business,
+        payment: &PaymentId,
+    ) -> Result<Vec<BookingId>, BillingError> {
+        self.store
+            .payment_bookings(&business.id, payment)
+            .await?
+            .ok_or_else(|| BillingError::PaymentNotFound(payment.clone()))
+    }
+
     /// The bookings a payment touches, read with every payment touching them.
     pub(super) async fn ledgers_of(
         &self,
         business: &Business,
         payment: &PaymentId,
     ) -> Result<(Vec<BookingId>, Ledgers), BillingError> {
-        let bookings = self
-            .store
-            .payment_bookings(&business.id, payment)
-            .await?
-            .ok_or_else(|| BillingError::PaymentNotFound(payment.clone()))?;
+        let bookings = self.bookings_of(business, payment).await?;
         let ledgers = self.ledgers(business, &bookings).await?;
         Ok((bookings, ledgers))
+    }
+
+    /// What follows [`Billing::open`]: a replay answers as the key's first command did; a new
+    /// payment goes to the gateway (when it goes there) and its outcome is recorded.
+    pub(super) async fn proceed(
+        &self,
+        business: &Business,
+        opened: Opened,
+        key: Option<&IdempotencyKey>,
+    ) -> Result<Receipt, BillingError> {
+        match opened {
+            Opened::Replay(record, fingerprint) => {
+                self.replay(business, record, &fingerprint).await
+            }
+            Opened::New(open) => self.send_opened(business, *open, key).await,
+        }
     }
 
     /// Step 1 of every money-moving command: read, then — unless the key was used before —

@@ -2,7 +2,6 @@
 
 use super::Billing;
 use super::commands::resolve;
-use super::moves::Opened;
 use crate::customer::Business;
 use crate::error::BillingError;
 use crate::idempotency::{Fingerprint, IdempotencyKey};
@@ -41,11 +40,7 @@ impl Billing {
         }
         let key = command.idempotency_key.as_ref();
         let target_id = &command.payment;
-        let bookings = self
-            .store
-            .payment_bookings(&business.id, target_id)
-            .await?
-            .ok_or_else(|| BillingError::PaymentNotFound(target_id.clone()))?;
+        let bookings = self.bookings_of(business, target_id).await?;
         let read = LedgerRead::bookings(&bookings).with_key(key);
         let opened = self
             .open(
@@ -116,12 +111,7 @@ impl Billing {
                 },
             )
             .await?;
-        match opened {
-            Opened::Replay(record, fingerprint) => {
-                self.replay(business, record, &fingerprint).await
-            }
-            Opened::New(open) => self.send_opened(business, *open, key).await,
-        }
+        self.proceed(business, opened, key).await
     }
 }
 

@@ -11,8 +11,9 @@ use crate::StoredRowError;
 
 const WHAT: &str = "stored summary";
 
-/// A booking summary's columns, to write.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A booking summary's columns, to write. Serialized under the columns' names, for a store that
+/// writes rows from JSON (Postgres's `billing_commit`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct SummaryColumns {
     /// `booking_id`
     pub booking_id: String,
@@ -21,18 +22,25 @@ pub struct SummaryColumns {
     /// `currency`
     pub currency: String,
     /// `price_minor`
+    #[serde(rename = "price_minor")]
     pub price: i64,
     /// `paid_minor`
+    #[serde(rename = "paid_minor")]
     pub paid: i64,
     /// `refunded_minor`
+    #[serde(rename = "refunded_minor")]
     pub refunded: i64,
     /// `in_flight_minor`
+    #[serde(rename = "in_flight_minor")]
     pub in_flight: i64,
     /// `held_minor`
+    #[serde(rename = "held_minor")]
     pub held: i64,
     /// `refunds_in_flight_minor`
+    #[serde(rename = "refunds_in_flight_minor")]
     pub refunds_in_flight: i64,
     /// `balance_due_minor`
+    #[serde(rename = "balance_due_minor")]
     pub balance_due: i64,
     /// `status`
     pub status: &'static str,

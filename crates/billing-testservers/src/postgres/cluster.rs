@@ -57,8 +57,8 @@ impl Cluster {
     ///
     /// `dir` must exist and be usable by the account (see [`RunAs::prepare_dir`]).
     /// `durable = false` turns off `fsync` and friends: fast, and fine for data that
-    /// may be lost in an OS crash.
-    pub(crate) fn init(dir: &Path, run_as: &RunAs, durable: bool) -> Result<()> {
+    /// may be lost in an OS crash. `extra` is appended to the settings as it is.
+    pub(crate) fn init(dir: &Path, run_as: &RunAs, durable: bool, extra: &str) -> Result<()> {
         let initdb = find_pg_program("initdb")?;
         let data = dir.join("data");
         let args: Vec<OsString> = vec![
@@ -84,6 +84,7 @@ impl Cluster {
         if !durable {
             settings.push_str("fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n");
         }
+        settings.push_str(extra);
         // Port and socket directory change per start: kept in a file of their own.
         settings.push_str("include_if_exists = 'runtime.conf'\n");
         let conf = data.join("postgresql.conf");

@@ -36,7 +36,7 @@ pub fn start(dir: &Path) -> Result<String> {
             fs::remove_dir_all(&data)
                 .map_err(io(format!("could not remove {}", data.display())))?;
         }
-        Cluster::init(dir, &run_as, true)?;
+        Cluster::init(dir, &run_as, true, "")?;
     }
     let cluster = Cluster::start(dir, &run_as, recorded_port(dir))?;
     let url = cluster.admin_url();

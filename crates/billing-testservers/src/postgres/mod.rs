@@ -149,6 +149,22 @@ impl TestPostgres {
     /// `$DATABASE_URL`; it is stopped and deleted when the handle is dropped (or,
     /// if the process is killed, by a watchdog within about a second).
     pub fn start_private() -> Result<Self> {
+        Self::start_private_with(false, "")
+    }
+
+    /// A private cluster for benchmarks: durable (every commit flushed, as in production) and
+    /// with `pg_stat_statements` loaded, so that a benchmark can count statements per operation.
+    pub fn start_benchmark() -> Result<Self> {
+        Self::start_private_with(
+            true,
+            "shared_preload_libraries = 'pg_stat_statements'\n\
+             pg_stat_statements.track = all\n\
+             shared_buffers = 512MB\n",
+        )
+    }
+
+    /// A private cluster, durable or not, with `extra` settings.
+    fn start_private_with(durable: bool, extra: &str) -> Result<Self> {
         let run_as = RunAs::detect()?;
         let root = tempfile::Builder::new()
             .prefix("billing-pg-")
@@ -161,7 +177,7 @@ impl TestPostgres {
         }
         let pg_dir = root.path().join("pg");
         run_as.prepare_dir(&pg_dir)?;
-        Cluster::init(&pg_dir, &run_as, false)?;
+        Cluster::init(&pg_dir, &run_as, durable, extra)?;
         let cluster = Cluster::start(&pg_dir, &run_as, None)?;
         let lease = if reaper::available() {
             let watched = (|| {
@@ -401,7 +417,7 @@ fn create_shared_cluster(root: &Path, pg_dir: &Path, run_as: &RunAs) -> Result<C
         }
     }
     run_as.prepare_dir(pg_dir)?;
-    Cluster::init(pg_dir, run_as, false)?;
+    Cluster::init(pg_dir, run_as, false, "")?;
     let cluster = Cluster::start(pg_dir, run_as, None)?;
     let token = random_token();
     let registered = (|| {
