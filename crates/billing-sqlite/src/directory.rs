@@ -4,35 +4,10 @@ use async_trait::async_trait;
 use billing_core::customer::{Customer, SavedCard};
 use billing_core::ids::{BusinessId, CustomerId};
 use billing_core::ports::{CustomerDirectory, DirectoryError};
+use billing_sql::errors::directory_error;
+use billing_sql::rows::{CardRow, CustomerRow};
 
-use crate::codec::directory_error;
 use crate::store::SqliteStore;
-
-type CustomerRow = (String, String, Option<String>, Option<String>);
-
-fn customer(row: CustomerRow) -> Result<Customer, DirectoryError> {
-    let (id, name, email, gateway_customer) = row;
-    Ok(Customer {
-        id: CustomerId::new(id).map_err(directory_error)?,
-        name,
-        email,
-        gateway_customer,
-    })
-}
-
-type CardRow = (String, String, String, i64, i64, bool);
-
-fn card(row: CardRow) -> Result<SavedCard, DirectoryError> {
-    let (payment_method, brand, last4, exp_month, exp_year, is_default) = row;
-    Ok(SavedCard {
-        payment_method,
-        brand,
-        last4,
-        exp_month: u32::try_from(exp_month).map_err(directory_error)?,
-        exp_year: u32::try_from(exp_year).map_err(directory_error)?,
-        is_default,
-    })
-}
 
 #[async_trait]
 impl CustomerDirectory for SqliteStore {
@@ -41,21 +16,28 @@ impl CustomerDirectory for SqliteStore {
         business: &BusinessId,
         customer: &Customer,
     ) -> Result<(), DirectoryError> {
-        sqlx::query(
-            "INSERT INTO customers (business_id, id, name, email, gateway_customer) \
-             VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (business_id, id) DO UPDATE SET \
-             name = excluded.name, email = excluded.email, \
-             gateway_customer = excluded.gateway_customer",
-        )
-        .bind(business.as_str())
-        .bind(customer.id.as_str())
-        .bind(&customer.name)
-        .bind(&customer.email)
-        .bind(&customer.gateway_customer)
-        .execute(&self.pool)
+        let business = business.as_str().to_owned();
+        let customer = customer.clone();
+        self.with_writer(move |conn| {
+            Box::pin(async move {
+                sqlx::query(
+                    "INSERT INTO customers (business_id, id, name, email, gateway_customer) \
+                     VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (business_id, id) DO UPDATE SET \
+                     name = excluded.name, email = excluded.email, \
+                     gateway_customer = excluded.gateway_customer",
+                )
+                .bind(business)
+                .bind(String::from(customer.id))
+                .bind(customer.name)
+                .bind(customer.email)
+                .bind(customer.gateway_customer)
+                .execute(conn)
+                .await
+                .map(drop)
+                .map_err(directory_error)
+            })
+        })
         .await
-        .map_err(directory_error)?;
-        Ok(())
     }
 
     async fn customer(
@@ -63,16 +45,23 @@ impl CustomerDirectory for SqliteStore {
         business: &BusinessId,
         id: &CustomerId,
     ) -> Result<Option<Customer>, DirectoryError> {
-        let row: Option<CustomerRow> = sqlx::query_as(
-            "SELECT id, name, email, gateway_customer FROM customers \
-             WHERE business_id = ?1 AND id = ?2",
-        )
-        .bind(business.as_str())
-        .bind(id.as_str())
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(directory_error)?;
-        row.map(customer).transpose()
+        let (business, id) = (business.as_str().to_owned(), id.as_str().to_owned());
+        let row: Option<CustomerRow> = self
+            .with_reader(move |conn| {
+                Box::pin(async move {
+                    sqlx::query_as(
+                        "SELECT id, name, email, gateway_customer FROM customers \
+                         WHERE business_id = ?1 AND id = ?2",
+                    )
+                    .bind(business)
+                    .bind(id)
+                    .fetch_optional(conn)
+                    .await
+                    .map_err(directory_error)
+                })
+            })
+            .await?;
+        Ok(row.map(CustomerRow::into_customer).transpose()?)
     }
 
     async fn list_customers(
@@ -81,18 +70,30 @@ impl CustomerDirectory for SqliteStore {
         after: Option<&CustomerId>,
         limit: u32,
     ) -> Result<Vec<Customer>, DirectoryError> {
-        // `?2 IS NULL` on a bound text is cheap here: the primary key range serves both cases.
-        let rows: Vec<CustomerRow> = sqlx::query_as(
-            "SELECT id, name, email, gateway_customer FROM customers \
-             WHERE business_id = ?1 AND (?2 IS NULL OR id > ?2) ORDER BY id LIMIT ?3",
-        )
-        .bind(business.as_str())
-        .bind(after.map(CustomerId::as_str))
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(directory_error)?;
-        rows.into_iter().map(customer).collect()
+        let business = business.as_str().to_owned();
+        let after = after.map(|c| c.as_str().to_owned());
+        let rows: Vec<CustomerRow> = self
+            .with_reader(move |conn| {
+                Box::pin(async move {
+                    // `?2 IS NULL` on a bound text is cheap here: the primary key's range
+                    // serves both cases.
+                    sqlx::query_as(
+                        "SELECT id, name, email, gateway_customer FROM customers \
+                         WHERE business_id = ?1 AND (?2 IS NULL OR id > ?2) ORDER BY id LIMIT ?3",
+                    )
+                    .bind(business)
+                    .bind(after)
+                    .bind(i64::from(limit))
+                    .fetch_all(conn)
+                    .await
+                    .map_err(directory_error)
+                })
+            })
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(CustomerRow::into_customer)
+            .collect::<Result<_, _>>()?)
     }
 
     async fn put_card(
@@ -101,42 +102,46 @@ impl CustomerDirectory for SqliteStore {
         customer: &CustomerId,
         card: &SavedCard,
     ) -> Result<(), DirectoryError> {
-        // One transaction: clearing the other defaults and saving the card happen together.
-        let mut tx = self
-            .pool
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(directory_error)?;
-        if card.is_default {
-            sqlx::query(
-                "UPDATE saved_cards SET is_default = 0 \
-                 WHERE business_id = ?1 AND customer_id = ?2 AND is_default = 1",
-            )
-            .bind(business.as_str())
-            .bind(customer.as_str())
-            .execute(&mut *tx)
-            .await
-            .map_err(directory_error)?;
-        }
-        sqlx::query(
-            "INSERT INTO saved_cards (business_id, customer_id, payment_method, brand, last4, \
-             exp_month, exp_year, is_default) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) \
-             ON CONFLICT (business_id, customer_id, payment_method) DO UPDATE SET \
-             brand = excluded.brand, last4 = excluded.last4, exp_month = excluded.exp_month, \
-             exp_year = excluded.exp_year, is_default = excluded.is_default",
-        )
-        .bind(business.as_str())
-        .bind(customer.as_str())
-        .bind(&card.payment_method)
-        .bind(&card.brand)
-        .bind(&card.last4)
-        .bind(i64::from(card.exp_month))
-        .bind(i64::from(card.exp_year))
-        .bind(card.is_default)
-        .execute(&mut *tx)
+        let (business, customer) = (business.as_str().to_owned(), customer.as_str().to_owned());
+        let card = card.clone();
+        // One job: clearing the other defaults and saving the card land together.
+        self.with_writer(move |conn| {
+            Box::pin(async move {
+                if card.is_default {
+                    sqlx::query(
+                        "UPDATE saved_cards SET is_default = 0 \
+                         WHERE business_id = ?1 AND customer_id = ?2 AND is_default = 1",
+                    )
+                    .bind(&business)
+                    .bind(&customer)
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(directory_error)?;
+                }
+                sqlx::query(
+                    "INSERT INTO saved_cards (business_id, customer_id, payment_method, brand, \
+                     last4, exp_month, exp_year, is_default) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) \
+                     ON CONFLICT (business_id, customer_id, payment_method) DO UPDATE SET \
+                     brand = excluded.brand, last4 = excluded.last4, \
+                     exp_month = excluded.exp_month, exp_year = excluded.exp_year, \
+                     is_default = excluded.is_default",
+                )
+                .bind(&business)
+                .bind(&customer)
+                .bind(card.payment_method)
+                .bind(card.brand)
+                .bind(card.last4)
+                .bind(i64::from(card.exp_month))
+                .bind(i64::from(card.exp_year))
+                .bind(card.is_default)
+                .execute(&mut *conn)
+                .await
+                .map(drop)
+                .map_err(directory_error)
+            })
+        })
         .await
-        .map_err(directory_error)?;
-        tx.commit().await.map_err(directory_error)
     }
 
     async fn remove_card(
@@ -145,17 +150,24 @@ impl CustomerDirectory for SqliteStore {
         customer: &CustomerId,
         payment_method: &str,
     ) -> Result<bool, DirectoryError> {
-        let done = sqlx::query(
-            "DELETE FROM saved_cards \
-             WHERE business_id = ?1 AND customer_id = ?2 AND payment_method = ?3",
-        )
-        .bind(business.as_str())
-        .bind(customer.as_str())
-        .bind(payment_method)
-        .execute(&self.pool)
+        let (business, customer) = (business.as_str().to_owned(), customer.as_str().to_owned());
+        let payment_method = payment_method.to_owned();
+        self.with_writer(move |conn| {
+            Box::pin(async move {
+                sqlx::query(
+                    "DELETE FROM saved_cards \
+                     WHERE business_id = ?1 AND customer_id = ?2 AND payment_method = ?3",
+                )
+                .bind(business)
+                .bind(customer)
+                .bind(payment_method)
+                .execute(conn)
+                .await
+                .map(|done| done.rows_affected() > 0)
+                .map_err(directory_error)
+            })
+        })
         .await
-        .map_err(directory_error)?;
-        Ok(done.rows_affected() > 0)
     }
 
     async fn cards(
@@ -163,16 +175,26 @@ impl CustomerDirectory for SqliteStore {
         business: &BusinessId,
         customer: &CustomerId,
     ) -> Result<Vec<SavedCard>, DirectoryError> {
-        let rows: Vec<CardRow> = sqlx::query_as(
-            "SELECT payment_method, brand, last4, exp_month, exp_year, is_default \
-             FROM saved_cards WHERE business_id = ?1 AND customer_id = ?2 \
-             ORDER BY is_default DESC, payment_method",
-        )
-        .bind(business.as_str())
-        .bind(customer.as_str())
-        .fetch_all(&self.pool)
-        .await
-        .map_err(directory_error)?;
-        rows.into_iter().map(card).collect()
+        let (business, customer) = (business.as_str().to_owned(), customer.as_str().to_owned());
+        let rows: Vec<CardRow> = self
+            .with_reader(move |conn| {
+                Box::pin(async move {
+                    sqlx::query_as(
+                        "SELECT payment_method, brand, last4, exp_month, exp_year, is_default \
+                         FROM saved_cards WHERE business_id = ?1 AND customer_id = ?2 \
+                         ORDER BY is_default DESC, payment_method",
+                    )
+                    .bind(business)
+                    .bind(customer)
+                    .fetch_all(conn)
+                    .await
+                    .map_err(directory_error)
+                })
+            })
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(CardRow::into_card)
+            .collect::<Result<_, _>>()?)
     }
 }

@@ -1,18 +1,24 @@
 //! # billing-sqlite
 //!
-//! SQLite storage for the billing engine: [`SqliteStore`] implements the core's
-//! [`Ledger`](billing_core::ports::Ledger) (with [`SqliteTx`]),
+//! SQLite storage for the billing engine: [`SqliteStore`] implements every port of the core's
+//! [`Store`](billing_core::ports::Store) — the [`Ledger`](billing_core::ports::Ledger),
 //! [`CustomerDirectory`](billing_core::ports::CustomerDirectory),
 //! [`Businesses`](billing_core::ports::Businesses),
-//! [`NotificationLog`](billing_core::ports::NotificationLog) and
-//! [`PaymentLinks`](billing_core::ports::PaymentLinks) ports, with the behaviour of the
-//! in-memory reference store.
+//! [`PaymentLinks`](billing_core::ports::PaymentLinks) and
+//! [`NotificationLog`](billing_core::ports::NotificationLog) — with the behaviour of the
+//! in-memory reference store (the core's conformance suite checks it).
 //!
-//! - Money is stored in integer minor units beside its currency code; ledger entries are kept
-//!   as JSON bodies with indexed columns, append-only (triggers refuse updates and deletes).
-//! - Every money-moving transaction is a write transaction from its first statement
-//!   (`BEGIN IMMEDIATE`), so two processes sharing the file can never both decide to charge one
-//!   balance. The journal is in WAL mode so that reads go on while a transaction writes.
+//! - Rows are written in `billing-sql`'s versioned formats; money in integer minor units
+//!   beside its currency code; ledger entries append-only (triggers refuse updates and
+//!   deletes).
+//! - Ledger commits are optimistic: a commit lands only while every booking it was decided
+//!   from is at the version read, so two processes sharing the file never both charge one
+//!   balance.
+//! - Every write of a store goes through one writer task that owns the only write connection
+//!   and commits the jobs queued for it in one transaction, each in its own savepoint (group
+//!   commit): no write waits in SQLite's busy handler for another write of the same process,
+//!   and one sync covers a group. Reads use a separate pool: the journal is in WAL mode, so
+//!   they read the last commit while the writer writes.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), billing_sqlite::StoreError> {
@@ -25,12 +31,13 @@
 #![warn(missing_docs)]
 
 mod businesses;
-mod codec;
 mod directory;
+mod errors;
 mod ledger;
 mod links;
 mod notifications;
 mod store;
+mod writer;
 
-pub use ledger::SqliteTx;
 pub use store::{SqliteStore, StoreError};
+pub use writer::WriterStats;

@@ -269,8 +269,9 @@ pub trait Ledger: Send + Sync {
     ) -> Result<Vec<BookingSummary>, LedgerError>;
 
     /// What customers owe, one row per (customer, currency) with a positive balance, ordered
-    /// by customer then currency. Must not read every booking of the business: a maintained
-    /// aggregate serves it, so that a page costs the same whatever the number of bookings.
+    /// by customer then currency. Must not read every booking of the business: an index in
+    /// (customer, currency) order over the bookings that owe something (or a maintained
+    /// aggregate) serves it, so that a page costs the same whatever the number of bookings.
     async fn outstanding(
         &self,
         business: &BusinessId,
