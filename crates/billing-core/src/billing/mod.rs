@@ -19,6 +19,7 @@ mod customers;
 mod events;
 mod gateway_calls;
 mod holds;
+mod lanes;
 mod ledgers;
 mod link_pages;
 mod links;
@@ -86,6 +87,7 @@ pub struct Billing {
     pages: Option<HostedPages>,
     pacer: Arc<bulk::Pacer>,
     seen_events: Arc<events::SeenEvents>,
+    lanes: Arc<lanes::Lanes>,
 }
 
 impl std::fmt::Debug for Billing {
@@ -111,6 +113,7 @@ impl Billing {
         Billing {
             pacer: Arc::new(bulk::Pacer::new(&policy.bulk)),
             seen_events: Arc::new(events::SeenEvents::default()),
+            lanes: Arc::new(lanes::Lanes::default()),
             store,
             gateway,
             clock,

@@ -154,6 +154,7 @@ impl Billing {
     {
         let id = self.ids.payment_id();
         for _ in 0..MAX_ATTEMPTS {
+            let _turn = self.lanes.turn(&business.id, read.bookings).await;
             let snapshot = self.store.read(&business.id, &read).await?;
             let mut ledgers = Ledgers::new(snapshot.ledgers, self.now())?;
             let fingerprint = match read.key {
@@ -252,6 +253,7 @@ impl Billing {
         moves: &[Move],
         key: KeyFate<'_>,
     ) -> Result<Ledgers, BillingError> {
+        let _turn = self.lanes.turn(&business.id, bookings).await;
         for _ in 0..MAX_ATTEMPTS {
             let mut entries = Vec::new();
             let mut after = ledgers.clone();

@@ -237,6 +237,7 @@ impl Billing {
             + Sync,
     {
         let ids = std::slice::from_ref(id);
+        let _turn = self.lanes.turn(&business.id, ids).await;
         for _ in 0..MAX_WRITE_ATTEMPTS {
             let snapshot = self
                 .store
