@@ -1,36 +1,10 @@
 //! The project's own tasks: `cargo xtask ci | test | tidy | bench [storage|http] | db start|stop`.
 #![forbid(unsafe_code)]
 
+mod tidy;
+
 use std::env;
 use std::process::{Command, ExitCode};
-
-/// What `billing-core` may depend on outside tests: the domain crates and, behind features,
-/// serde (for storage) and the testkit's helpers. No runtime, no SQL, no HTTP, no Stripe.
-const CORE_ALLOWED: &[&str] = &[
-    "rust_decimal",
-    "chrono",
-    "thiserror",
-    "async-trait",
-    "serde",
-    // link tokens: hashed (SHA-256) and compared in constant time; pure computation.
-    "sha2",
-    "subtle",
-    // testkit feature only: an async mutex for the in-memory store, join_all for its suite.
-    "async-lock",
-    "futures-util",
-];
-
-/// Crates that must never reach `billing-core`, whatever the features.
-const CORE_FORBIDDEN: &[&str] = &[
-    "tokio",
-    "sqlx",
-    "axum",
-    "hyper",
-    "reqwest",
-    "async-stripe",
-    "tower",
-    "http",
-];
 
 fn main() -> ExitCode {
     let args: Vec<String> = env::args().skip(1).collect();
@@ -38,7 +12,7 @@ fn main() -> ExitCode {
     let result = match args.as_slice() {
         ["ci"] => ci(),
         ["test", rest @ ..] => test(rest),
-        ["tidy"] => tidy(),
+        ["tidy"] => tidy::tidy(),
         ["bench"] => bench("all"),
         ["bench", which] => bench(which),
         ["db", "start"] => run(
@@ -67,7 +41,7 @@ fn main() -> ExitCode {
         ),
         _ => {
             eprintln!(
-                "usage: cargo xtask <task>\n\n  ci                 fmt check, clippy -D warnings, tidy, every test and doc test\n  test [ARGS]        every test (nextest when installed) and doc test\n  tidy               billing-core depends only on its allow-list\n  bench [storage|http|core|all]\n                     benchmarks; figures go into docs/benchmarks.md\n  db start|stop      a local Postgres for development (prints DATABASE_URL)"
+                "usage: cargo xtask <task>\n\n  ci                 fmt check, clippy -D warnings, tidy, every test and doc test\n  test [ARGS]        every test (nextest when installed) and doc test\n  tidy               architecture rules: billing-core's allow-list, dependency directions\n                     between the crates, no source file over 800 lines\n  bench [storage|http|core|all]\n                     benchmarks; figures go into docs/benchmarks.md\n  db start|stop      a local Postgres for development (prints DATABASE_URL)"
             );
             Err("unknown task".to_owned())
         }
@@ -123,7 +97,7 @@ fn ci() -> Result<(), String> {
             "warnings",
         ],
     )?;
-    tidy()?;
+    tidy::tidy()?;
     test(&[])
 }
 
@@ -152,60 +126,6 @@ fn test(extra: &[&str]) -> Result<(), String> {
     }
     // nextest does not run doc tests.
     run("cargo", &["test", "--workspace", "--all-features", "--doc"])
-}
-
-/// Fails when `billing-core` depends on anything outside its allow-list, with or without its
-/// features.
-fn tidy() -> Result<(), String> {
-    let mut problems = Vec::new();
-    for features in [&[][..], &["--features", "serde,testkit"][..]] {
-        let mut args = vec![
-            "tree",
-            "-p",
-            "billing-core",
-            "-e",
-            "normal",
-            "--depth",
-            "1",
-            "--prefix",
-            "none",
-        ];
-        args.extend_from_slice(features);
-        let tree = output("cargo", &args)?;
-        for line in tree.lines().skip(1) {
-            let name = line.split_whitespace().next().unwrap_or_default();
-            if !name.is_empty() && !CORE_ALLOWED.contains(&name) {
-                problems.push(format!(
-                    "billing-core depends on `{name}` (not in the allow-list)"
-                ));
-            }
-        }
-        let mut deep = vec![
-            "tree",
-            "-p",
-            "billing-core",
-            "-e",
-            "normal",
-            "--prefix",
-            "none",
-        ];
-        deep.extend_from_slice(features);
-        let all = output("cargo", &deep)?;
-        for line in all.lines() {
-            let name = line.split_whitespace().next().unwrap_or_default();
-            if CORE_FORBIDDEN.contains(&name) {
-                problems.push(format!("billing-core pulls in `{name}`"));
-            }
-        }
-    }
-    problems.sort();
-    problems.dedup();
-    if problems.is_empty() {
-        eprintln!("tidy: billing-core depends only on its allow-list");
-        Ok(())
-    } else {
-        Err(problems.join("\n"))
-    }
 }
 
 fn bench(which: &str) -> Result<(), String> {

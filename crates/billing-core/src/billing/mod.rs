@@ -10,7 +10,7 @@
 //!    which settles it from the gateway's own record.
 //!
 //! A command answers a [`Receipt`]: settled, pending or declined, and whether it replays an
-//! earlier command under the same key. Refusals (nothing written) are [`BillingError`]s.
+//! earlier command under the same key. Refusals (nothing written) are [`BillingError`](crate::error::BillingError)s.
 
 mod bulk;
 mod businesses;

@@ -6,9 +6,9 @@ use serde_json::Value;
 
 use super::customers::live_customer;
 use super::payment_intents::{
-    MethodTypes, check_payment_method_usable, next_action, payment_method_types,
+    MethodTypes, next_action, payment_method_param, payment_method_types,
 };
-use super::payment_methods::{attach_decline, attach_to, resolve};
+use super::payment_methods::{attach_decline, attach_to};
 use super::{Ctx, created_filter, newest_first, paginate};
 use crate::cards::Behavior;
 use crate::error::{ApiError, ApiResult};
@@ -102,14 +102,7 @@ pub(super) fn create(ctx: &mut Ctx<'_>, params: &Params) -> ApiResult<Value> {
     let return_url = params.non_empty_str("return_url")?;
     let mut metadata = BTreeMap::new();
     params.apply_metadata(&mut metadata)?;
-    let payment_method = match params.non_empty_str("payment_method")? {
-        Some(pm) => {
-            let pm_id = resolve(ctx, &pm, "payment_method")?;
-            check_payment_method_usable(ctx, &pm_id, customer.as_deref())?;
-            Some(pm_id)
-        }
-        None => None,
-    };
+    let payment_method = payment_method_param(ctx, params, customer.as_deref())?;
     if confirm && payment_method.is_none() {
         return Err(missing_payment_method());
     }
@@ -311,12 +304,10 @@ pub(super) fn confirm(ctx: &mut Ctx<'_>, id: &str, params: &Params) -> ApiResult
             )));
         }
     }
-    if let Some(pm) = params.non_empty_str("payment_method")? {
-        let pm_id = resolve(ctx, &pm, "payment_method")?;
-        check_payment_method_usable(ctx, &pm_id, si.customer.as_deref())?;
-        if let Some(s) = ctx.acct.setup_intents.get_mut(id) {
-            s.payment_method = Some(pm_id);
-        }
+    if let Some(pm_id) = payment_method_param(ctx, params, si.customer.as_deref())?
+        && let Some(s) = ctx.acct.setup_intents.get_mut(id)
+    {
+        s.payment_method = Some(pm_id);
     }
     let return_url = params.non_empty_str("return_url")?;
     do_confirm(ctx, id, return_url.as_deref())?;

@@ -12,6 +12,7 @@ mod directory;
 mod ledger;
 mod links;
 mod notifications;
+mod reports;
 
 use std::sync::Arc;
 
@@ -22,9 +23,8 @@ pub use ledger::{
     bookings_round_trip, charges_append_and_fold, collections_and_refunds,
     commits_check_versions_and_write_nothing_on_conflict,
     concurrent_charges_never_exceed_the_balance, first_answers_are_kept_once_and_exactly,
-    idempotency_keys_claim_complete_release, outstanding_report_sums_balances,
-    reads_bring_the_key_and_the_payer, replays_return_the_first_result, summaries_filter_and_page,
-    tenants_are_isolated,
+    idempotency_keys_claim_complete_release, reads_bring_the_key_and_the_payer,
+    replays_return_the_first_result, tenants_are_isolated,
 };
 pub use links::{links_close_once, links_round_trip_by_id_and_token};
 pub use notifications::{
@@ -32,6 +32,7 @@ pub use notifications::{
     notifications_are_claimed_when_due_and_marked, notifications_due_across_businesses,
     notifications_round_trip_and_customer_log,
 };
+pub use reports::{outstanding_report_sums_balances, summaries_filter_and_page};
 
 use crate::billing::{Billing, ChargeBooking, PaymentSource};
 use crate::booking::{BookingAccount, LineItem, LineItemKind};
