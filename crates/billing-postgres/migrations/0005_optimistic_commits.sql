@@ -111,13 +111,16 @@ CREATE INDEX businesses_by_account ON businesses (gateway_account)
 -- It answers 'written', or the taken key's record as JSON (nothing else written then). A
 -- booking that moved since it was read raises `serialization_failure` (40001), and an entry that
 -- exists raises `unique_violation`: the adapter reports both as a conflict, and nothing is
--- written. Each statement of a plpgsql function reads a snapshot taken when it starts, so the
--- versions are compared after the rows are locked, against what the previous holder committed.
+-- written. A row locked FOR UPDATE is read as the previous holder committed it, so the versions
+-- are compared against what the previous holder wrote.
 CREATE FUNCTION billing_commit(p_business TEXT, p_write JSON) RETURNS TEXT
 LANGUAGE plpgsql AS $$
 DECLARE
-    read_ids TEXT[];
-    moved BIGINT;
+    r RECORD;
+    current_version BIGINT;
+    put_customer TEXT;
+    put_currency TEXT;
+    put_body JSON;
     taken TEXT;
 BEGIN
     IF json_typeof(p_write -> 'claim') = 'object' THEN
@@ -139,39 +142,39 @@ BEGIN
         END IF;
     END IF;
 
-    SELECT array_agg(r.id ORDER BY r.id) INTO read_ids
-    FROM json_to_recordset(p_write -> 'read') AS r (id TEXT, version BIGINT);
-    IF read_ids IS NOT NULL THEN
-        -- Lock the stored ones, in id order (two commits on overlapping bookings queue in the
-        -- same order and cannot deadlock), then compare.
-        PERFORM 1 FROM bookings
-        WHERE business_id = p_business AND id = ANY (read_ids)
-        ORDER BY id FOR UPDATE;
-        SELECT count(*) INTO moved
-        FROM json_to_recordset(p_write -> 'read') AS r (id TEXT, version BIGINT)
-        LEFT JOIN bookings b ON b.business_id = p_business AND b.id = r.id
-        WHERE COALESCE(b.version, 0) <> r.version;
-        IF moved > 0 THEN
-            RAISE EXCEPTION 'a booking moved since it was read' USING ERRCODE = '40001';
+    -- One booking at a time, in id order (two commits on overlapping bookings lock in the same
+    -- order and cannot deadlock), each statement a lookup by primary key: whatever plan
+    -- Postgres keeps for them, made on empty tables or full ones, it reads one row.
+    FOR r IN
+        SELECT x.id, x.version
+        FROM json_to_recordset(p_write -> 'read') AS x (id TEXT, version BIGINT)
+        ORDER BY x.id
+    LOOP
+        SELECT b.version INTO current_version
+        FROM bookings b
+        WHERE b.business_id = p_business AND b.id = r.id
+        FOR UPDATE;
+        IF COALESCE(current_version, 0) <> r.version THEN
+            RAISE EXCEPTION 'booking % moved since it was read', r.id USING ERRCODE = '40001';
         END IF;
-        UPDATE bookings b
-        SET version = b.version + 1,
-            customer_id = COALESCE(p.customer_id, b.customer_id),
-            currency = COALESCE(p.currency, b.currency),
-            body = COALESCE(p.body, b.body)
-        FROM unnest(read_ids) AS r (id)
-        LEFT JOIN json_to_recordset(p_write -> 'bookings')
-            AS p (id TEXT, customer_id TEXT, currency TEXT, body JSON) ON p.id = r.id
-        WHERE b.business_id = p_business AND b.id = r.id;
-    END IF;
-    -- Bookings made by this write (read at version 0 and not stored): a concurrent commit that
-    -- made the same booking first makes this insert a unique violation.
-    INSERT INTO bookings (business_id, id, customer_id, currency, body, version)
-    SELECT p_business, p.id, p.customer_id, p.currency, p.body, 1
-    FROM json_to_recordset(p_write -> 'bookings')
-        AS p (id TEXT, customer_id TEXT, currency TEXT, body JSON)
-    WHERE NOT EXISTS (
-        SELECT 1 FROM bookings b WHERE b.business_id = p_business AND b.id = p.id);
+        SELECT p.customer_id, p.currency, p.body INTO put_customer, put_currency, put_body
+        FROM json_to_recordset(p_write -> 'bookings')
+            AS p (id TEXT, customer_id TEXT, currency TEXT, body JSON)
+        WHERE p.id = r.id;
+        IF current_version IS NOT NULL THEN
+            UPDATE bookings
+            SET version = version + 1,
+                customer_id = COALESCE(put_customer, customer_id),
+                currency = COALESCE(put_currency, currency),
+                body = COALESCE(put_body, body)
+            WHERE business_id = p_business AND id = r.id;
+        ELSIF put_body IS NOT NULL THEN
+            -- Made by this write. A concurrent commit that made the same booking first makes
+            -- this insert a unique violation: a conflict.
+            INSERT INTO bookings (business_id, id, customer_id, currency, body, version)
+            VALUES (p_business, r.id, put_customer, put_currency, put_body, 1);
+        END IF;
+    END LOOP;
 
     INSERT INTO entries (business_id, payment_id, seq, body)
     SELECT p_business, e.payment_id, e.seq, e.body

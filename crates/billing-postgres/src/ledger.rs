@@ -33,10 +33,10 @@ use crate::store::PostgresStore;
 /// versions (kind 0), each booking's entries in the order written (kind 1), the record under
 /// the key (kind 2), and the first booking's customer (kind 3) with their cards (kind 4).
 ///
-/// The entries are read in a `LATERAL` subquery per booking, kept apart by `OFFSET 0` (which
-/// stops Postgres from flattening it into a join): a join once let a generic plan made on
-/// small tables read every entry of the business for each booking. Per booking, the read can
-/// only be an index lookup.
+/// The entries are read in a `LATERAL` subquery per booking and then per link, each kept apart
+/// by `OFFSET 0` (which stops Postgres from flattening it into a join): a join once let a
+/// generic plan made on small tables read every entry of the business for each booking. Each
+/// step can only be an index lookup, whatever the statistics said when the plan was made.
 const READ: &str = "WITH wanted AS MATERIALIZED ( \
         SELECT b.id, b.version, b.body, b.customer_id FROM bookings b \
         WHERE b.business_id = $1 AND b.id = ANY ($2::text[])) \
@@ -44,10 +44,12 @@ const READ: &str = "WITH wanted AS MATERIALIZED ( \
     UNION ALL \
     SELECT 1::int2, w.id, e.position, e.body::text FROM wanted w \
     CROSS JOIN LATERAL ( \
-        SELECT e.position, e.body FROM entry_bookings l \
-        JOIN entries e ON e.business_id = l.business_id AND e.payment_id = l.payment_id \
-            AND e.seq = l.seq \
-        WHERE l.business_id = $1 AND l.booking_id = w.id OFFSET 0) e \
+        SELECT l.payment_id, l.seq FROM entry_bookings l \
+        WHERE l.business_id = $1 AND l.booking_id = w.id OFFSET 0) l \
+    CROSS JOIN LATERAL ( \
+        SELECT e.position, e.body FROM entries e \
+        WHERE e.business_id = $1 AND e.payment_id = l.payment_id AND e.seq = l.seq \
+        OFFSET 0) e \
     UNION ALL \
     SELECT 2::int2, k.key, NULL, json_build_object('fingerprint', k.fingerprint, \
         'payment_id', k.payment_id, 'completed', k.completed, 'created_at', k.created_at, \
