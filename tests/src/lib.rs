@@ -21,27 +21,38 @@ pub enum Store {
     Postgres,
 }
 
+static BINARY: OnceLock<PathBuf> = OnceLock::new();
+
 /// Builds `billingd` once per test process and returns its path.
 pub fn billingd_binary() -> PathBuf {
-    static BINARY: OnceLock<PathBuf> = OnceLock::new();
-    BINARY
-        .get_or_init(|| {
-            // Benchmarks build a release binary themselves and name it here.
-            if let Some(path) = std::env::var_os("BILLINGD_BINARY") {
-                return PathBuf::from(path);
-            }
-            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-            let status = Command::new(cargo)
-                .args(["build", "--quiet", "-p", "billingd"])
-                .status()
-                .expect("cargo runs");
-            assert!(status.success(), "billingd builds");
-            let target = std::env::var_os("CARGO_TARGET_DIR")
-                .map(PathBuf::from)
-                .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"));
-            target.join("debug").join("billingd")
-        })
-        .clone()
+    BINARY.get_or_init(|| build_billingd(false)).clone()
+}
+
+/// For benchmarks: the binary named by `BILLINGD_BINARY`, else a release build of `billingd`
+/// (`cargo build --release -p billingd`), used by every service this process starts.
+pub fn release_billingd_binary() -> PathBuf {
+    BINARY.get_or_init(|| build_billingd(true)).clone()
+}
+
+fn build_billingd(release: bool) -> PathBuf {
+    // Benchmarks build a release binary themselves and name it here.
+    if let Some(path) = std::env::var_os("BILLINGD_BINARY") {
+        return PathBuf::from(path);
+    }
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut command = Command::new(cargo);
+    command.args(["build", "--quiet", "-p", "billingd"]);
+    if release {
+        command.arg("--release");
+    }
+    let status = command.status().expect("cargo runs");
+    assert!(status.success(), "billingd builds");
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"));
+    target
+        .join(if release { "release" } else { "debug" })
+        .join("billingd")
 }
 
 /// A running `billingd`, stopped on drop.
@@ -93,6 +104,31 @@ impl Service {
                 (url, Some(pg))
             }
         };
+        Service::spawn(database_url, data_dir, postgres, extra, Stdio::inherit())
+    }
+
+    /// Starts the service on a database someone else owns (a benchmark's server, or the
+    /// database another service runs on), with a data folder of its own; its log goes to
+    /// `billingd.log` there (a benchmark's thousands of request lines would flood the terminal).
+    pub fn start_on(database_url: &str, extra: &[&str]) -> Service {
+        let data_dir = tempfile::tempdir().expect("temp dir");
+        let log = std::fs::File::create(data_dir.path().join("billingd.log")).expect("log file");
+        Service::spawn(
+            database_url.to_owned(),
+            data_dir,
+            None,
+            extra,
+            Stdio::from(log),
+        )
+    }
+
+    fn spawn(
+        database_url: String,
+        data_dir: tempfile::TempDir,
+        postgres: Option<TestPostgres>,
+        extra: &[&str],
+        log: Stdio,
+    ) -> Service {
         let mut command = Command::new(billingd_binary());
         command
             .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
@@ -101,7 +137,7 @@ impl Service {
             .args(extra)
             .env_remove("STRIPE_SECRET_KEY")
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit());
+            .stderr(log);
         let mut child = command.spawn().expect("billingd starts");
         let stdout = child.stdout.take().expect("stdout");
         let (sender, receiver) = std::sync::mpsc::channel();
@@ -128,6 +164,16 @@ impl Service {
         };
         service.wait_ready();
         service
+    }
+
+    /// The process id of `billingd`.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The database URL the service runs on.
+    pub fn database_url(&self) -> &str {
+        &self.database_url
     }
 
     /// The Postgres server the service runs on, if it does.
@@ -159,39 +205,7 @@ impl Service {
 
     /// Like [`Service::create_business`], with more `business create` flags (`--email`...).
     pub fn create_business_with(&self, name: &str, extra: &[&str]) -> Tenant {
-        let out = Command::new(billingd_binary())
-            .args([
-                "business",
-                "create",
-                name,
-                "--database-url",
-                &self.database_url,
-                "--data-dir",
-            ])
-            .arg(self.data_dir.path())
-            .args(extra)
-            .output()
-            .expect("billingd business create runs");
-        let text = String::from_utf8_lossy(&out.stdout).into_owned();
-        assert!(
-            out.status.success(),
-            "business create: {text} {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let api_key = text
-            .split_whitespace()
-            .find(|word| word.starts_with("bk_"))
-            .unwrap_or_else(|| panic!("an API key in {text:?}"))
-            .to_owned();
-        let business = text
-            .lines()
-            .find_map(|line| {
-                line.strip_prefix("business:")
-                    .or_else(|| line.strip_prefix("Business:"))
-            })
-            .map(|id| id.trim().to_owned())
-            .unwrap_or_default();
-        Tenant { business, api_key }
+        create_business_on(&self.database_url, self.data_dir.path(), name, extra)
     }
 
     /// Sends a request as a tenant.
@@ -286,6 +300,58 @@ impl Drop for Service {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// `billingd migrate` on a database: its tables, before any service runs on it.
+pub fn migrate(database_url: &str) {
+    let data_dir = tempfile::tempdir().expect("temp dir");
+    let out = Command::new(billingd_binary())
+        .args(["migrate", "--database-url", database_url, "--data-dir"])
+        .arg(data_dir.path())
+        .output()
+        .expect("billingd migrate runs");
+    assert!(
+        out.status.success(),
+        "billingd migrate: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// `billingd business create` on a database (with more flags), whether a service runs on it
+/// or not: the business and its key.
+pub fn create_business_on(
+    database_url: &str,
+    data_dir: &std::path::Path,
+    name: &str,
+    extra: &[&str],
+) -> Tenant {
+    let out = Command::new(billingd_binary())
+        .args(["business", "create", name, "--database-url", database_url])
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(extra)
+        .output()
+        .expect("billingd business create runs");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "business create: {text} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let api_key = text
+        .split_whitespace()
+        .find(|word| word.starts_with("bk_"))
+        .unwrap_or_else(|| panic!("an API key in {text:?}"))
+        .to_owned();
+    let business = text
+        .lines()
+        .find_map(|line| {
+            line.strip_prefix("business:")
+                .or_else(|| line.strip_prefix("Business:"))
+        })
+        .map(|id| id.trim().to_owned())
+        .unwrap_or_default();
+    Tenant { business, api_key }
 }
 
 /// A GET that answers 200, without an async runtime (used only to wait for readiness).

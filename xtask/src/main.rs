@@ -1,4 +1,4 @@
-//! The project's own tasks: `cargo xtask ci | test | tidy | bench [storage|http] | db start|stop`.
+//! The project's own tasks: `cargo xtask ci | test | tidy | bench [core|storage|http|sqlite|report|footprint|bulk] | db start|stop`.
 #![forbid(unsafe_code)]
 
 mod tidy;
@@ -41,7 +41,7 @@ fn main() -> ExitCode {
         ),
         _ => {
             eprintln!(
-                "usage: cargo xtask <task>\n\n  ci                 fmt check, clippy -D warnings, tidy, every test and doc test\n  test [ARGS]        every test (nextest when installed) and doc test\n  tidy               architecture rules: billing-core's allow-list, dependency directions\n                     between the crates, no source file over 800 lines\n  bench [storage|http|core|all]\n                     benchmarks; figures go into docs/benchmarks.md\n  db start|stop      a local Postgres for development (prints DATABASE_URL)"
+                "usage: cargo xtask <task>\n\n  ci                 fmt check, clippy -D warnings, tidy, every test and doc test\n  test [ARGS]        every test (nextest when installed) and doc test\n  tidy               architecture rules: billing-core's allow-list, dependency directions\n                     between the crates, no source file over 800 lines\n  bench [NAME]       benchmarks: core, storage, http, sqlite, report, footprint, bulk, or all\n                     (figures go into docs/benchmarks.md)\n  db start|stop      a local Postgres for development (prints DATABASE_URL)"
             );
             Err("unknown task".to_owned())
         }
@@ -135,22 +135,6 @@ fn bench(which: &str) -> Result<(), String> {
             &["bench", "-p", "billing-postgres", "--bench", "storage"],
         )
     };
-    let http = || {
-        // The service under load is the release build.
-        run("cargo", &["build", "--release", "-p", "billingd"])?;
-        let binary = std::fs::canonicalize("target/release/billingd")
-            .map_err(|e| format!("target/release/billingd: {e}"))?;
-        let status = Command::new("cargo")
-            .args(["bench", "-p", "billing-blackbox", "--bench", "http"])
-            .env("BILLINGD_BINARY", binary)
-            .status()
-            .map_err(|e| format!("cannot run cargo: {e}"))?;
-        if status.success() {
-            Ok(())
-        } else {
-            Err(format!("http benchmark failed ({status})"))
-        }
-    };
     let core = || {
         run(
             "cargo",
@@ -168,14 +152,37 @@ fn bench(which: &str) -> Result<(), String> {
     match which {
         "storage" => storage(),
         "core" => core(),
-        "http" => http(),
+        name if BLACKBOX_BENCHES.contains(&name) => blackbox_bench(name),
         "all" => {
             core()?;
             storage()?;
-            http()
+            BLACKBOX_BENCHES
+                .iter()
+                .try_for_each(|name| blackbox_bench(name))
         }
         other => Err(format!(
-            "unknown benchmark {other:?} (storage, http, core, all)"
+            "unknown benchmark {other:?} (core, storage, {}, all)",
+            BLACKBOX_BENCHES.join(", ")
         )),
+    }
+}
+
+/// The benchmarks that drive the release `billingd` from outside (`tests/benches/`).
+const BLACKBOX_BENCHES: [&str; 5] = ["http", "sqlite", "report", "footprint", "bulk"];
+
+/// Runs one of [`BLACKBOX_BENCHES`] against the release build of `billingd`.
+fn blackbox_bench(name: &str) -> Result<(), String> {
+    run("cargo", &["build", "--release", "-p", "billingd"])?;
+    let binary = std::fs::canonicalize("target/release/billingd")
+        .map_err(|e| format!("target/release/billingd: {e}"))?;
+    let status = Command::new("cargo")
+        .args(["bench", "-p", "billing-blackbox", "--bench", name])
+        .env("BILLINGD_BINARY", binary)
+        .status()
+        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{name} benchmark failed ({status})"))
     }
 }
