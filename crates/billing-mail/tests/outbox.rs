@@ -181,9 +181,10 @@ async fn the_notifier_records_the_file_written_as_the_reply() {
     let dir = tempfile::tempdir().expect("temporary directory");
     let outbox = OutboxMailer::new(dir.path(), "billing@example.com").expect("outbox");
     let clock = Arc::new(FixedClock::default());
+    let log = Arc::new(MemoryStore::new());
     let notifier = Notifier::new(
-        MemoryStore::new(),
-        outbox,
+        log.clone(),
+        Arc::new(outbox),
         clock.clone(),
         Arc::new(SequentialIds::default()),
     );
@@ -208,8 +209,7 @@ async fn the_notifier_records_the_file_written_as_the_reply() {
     assert_eq!(report.sent(), 1);
     let files = eml_files(dir.path());
     assert_eq!(files.len(), 1);
-    let stored = notifier
-        .log()
+    let stored = log
         .notification(&acme, &queued.id)
         .await
         .expect("read")

@@ -160,9 +160,10 @@ async fn starttls_is_required_when_asked_for() {
 async fn the_notifier_records_the_server_reply_and_the_refusal() {
     let smtp = server().await;
     let clock = Arc::new(FixedClock::default());
+    let store = Arc::new(MemoryStore::new());
     let notifier = Notifier::new(
-        MemoryStore::new(),
-        mailer(&smtp),
+        store.clone(),
+        Arc::new(mailer(&smtp)),
         clock.clone(),
         Arc::new(SequentialIds::default()),
     );
@@ -192,7 +193,7 @@ async fn the_notifier_records_the_server_reply_and_the_refusal() {
         .expect("run");
     assert_eq!((report.sent(), report.given_up()), (1, 1));
     let state = |id| {
-        let log = notifier.log().clone();
+        let log = store.clone();
         let acme = acme.clone();
         async move {
             log.notification(&acme, &id)
