@@ -58,12 +58,36 @@ pub fn install_tool(venv_name: &str, requirements: &[&str], check: &str) -> Resu
 /// The schemathesis version the API fuzzing test runs.
 pub const SCHEMATHESIS_VERSION: &str = "4.32.5";
 
-/// Installs schemathesis and returns the path of its `st` command.
-pub fn schemathesis() -> Result<PathBuf> {
+/// Installs schemathesis and returns its command line, ready for arguments (`run ...`).
+///
+/// Hypothesis describes each filter lambda by parsing its source file; on CPython 3.11 that
+/// parse, run deep inside schemathesis's generators on its largest module, can fail with
+/// `SystemError: AST constructor recursion depth mismatch` (python/cpython#106905), a failure
+/// of the tool that says nothing about the API under test. The command wraps the description
+/// so that such a lambda is described as unknown, which changes only a strategy's `repr`.
+pub fn schemathesis() -> Result<Command> {
     let python = install_tool(
         "schemathesis-venv",
         &[&format!("schemathesis=={SCHEMATHESIS_VERSION}")],
         "import schemathesis",
     )?;
-    Ok(python.with_file_name("st"))
+    let mut command = Command::new(python);
+    command.arg("-c").arg(SCHEMATHESIS_MAIN);
+    Ok(command)
 }
+
+/// `st`'s entry point, with the lambda description made safe (see [`schemathesis`]).
+const SCHEMATHESIS_MAIN: &str = "\
+import sys
+import hypothesis.internal.lambda_sources as sources
+describe = sources._lambda_description
+def described(f):
+    try:
+        return describe(f)
+    except SystemError:
+        return 'lambda: <unknown>'
+sources._lambda_description = described
+sys.argv[0] = 'st'
+from schemathesis.cli import schemathesis
+sys.exit(schemathesis())
+";
