@@ -14,7 +14,8 @@ use serde_json::Value;
 pub(super) enum Kind {
     /// `billing-core`: the model, the rules, the use cases and their ports.
     Core,
-    /// Shared by several adapters (`billing-sql`: the SQL stores' row formats and codecs).
+    /// Shared by several adapters (`billing-sql`: the SQL stores' row formats and codecs;
+    /// `billing-stripe-rules`: Stripe's amount rules, for the Stripe adapter and the sandbox).
     Support,
     /// Implements the core's ports on a technology (a store, a gateway, mail, HTTP).
     Adapter,
@@ -43,6 +44,7 @@ impl Kind {
 const CRATES: &[(&str, Kind)] = &[
     ("billing-core", Kind::Core),
     ("billing-sql", Kind::Support),
+    ("billing-stripe-rules", Kind::Support),
     ("billing-sqlite", Kind::Adapter),
     ("billing-postgres", Kind::Adapter),
     ("billing-sandbox", Kind::Adapter),
