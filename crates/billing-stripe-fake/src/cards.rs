@@ -17,6 +17,10 @@ pub(crate) enum Behavior {
     },
     /// 3-D Secure is required for every payment, on or off session.
     RequireAuthentication,
+    /// 3-D Secure is required on session and to set the card up; once set up (by a
+    /// SetupIntent, or saved by an authenticated payment with `setup_future_usage=off_session`)
+    /// off-session payments go through without it.
+    AuthenticateUnlessSetUp,
 }
 
 /// One test card.
@@ -162,12 +166,33 @@ pub(crate) const CARDS: &[TestCard] = &[
         Behavior::RequireAuthentication,
     ),
     card(
+        "authenticationRequiredOnSetup",
+        "4000002500003155",
+        "visa",
+        Behavior::AuthenticateUnlessSetUp,
+    ),
+    card(
         "threeDSecure2Required",
         "4000000000003220",
         "visa",
         Behavior::RequireAuthentication,
     ),
+    card(
+        "threeDSecureRequired",
+        "4000000000003063",
+        "visa",
+        Behavior::RequireAuthentication,
+    ),
+    card(
+        "threeDSecureOptional",
+        "4000000000003055",
+        "visa",
+        Behavior::Succeed,
+    ),
 ];
+
+/// Card brands Stripe offers multicapture on.
+pub(crate) const MULTICAPTURE_BRANDS: &[&str] = &["visa", "mastercard", "amex", "discover"];
 
 /// Finds a test card by its test PaymentMethod id (`pm_card_visa`, also Stripe's
 /// `pm_card_visa_chargeDeclined` spelling).
@@ -219,6 +244,10 @@ mod tests {
             Some("chargeDeclinedInsufficientFunds")
         );
         assert!(by_test_payment_method("pm_123").is_none());
+        assert_eq!(
+            by_test_payment_method("pm_card_authenticationRequiredOnSetup").map(|c| c.behavior),
+            Some(Behavior::AuthenticateUnlessSetUp)
+        );
         assert_eq!(by_name("visa").map(|c| c.fingerprint().len()), Some(16));
     }
 }

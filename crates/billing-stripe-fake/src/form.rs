@@ -146,6 +146,19 @@ pub(crate) fn percent_decode(input: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// Encodes text for a query string: everything but ASCII letters, digits and `-._~` as `%XX`.
+pub(crate) fn percent_encode(input: &str) -> String {
+    let mut out = String::with_capacity(input.len());
+    for byte in input.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;
@@ -175,5 +188,7 @@ mod tests {
         assert_eq!(parse("a=&b"), json!({"a": "", "b": ""}));
         assert_eq!(percent_decode("100%"), "100%");
         assert_eq!(percent_decode("%zz"), "%zz");
+        assert_eq!(percent_encode("acct_1 x/é"), "acct_1%20x%2F%C3%A9");
+        assert_eq!(percent_decode(&percent_encode("a&b=c d")), "a&b=c d");
     }
 }

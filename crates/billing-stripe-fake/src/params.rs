@@ -6,6 +6,14 @@ use serde_json::{Map, Value};
 
 use crate::error::{ApiError, ApiResult};
 
+/// The refusal of a parameter that is valid on Stripe but that the fake does not model.
+pub(crate) fn unmodeled(name: &str) -> ApiError {
+    ApiError::invalid(format!(
+        "FakeStripe does not model the `{name}` parameter (valid on Stripe): extend billing-stripe-fake before relying on it."
+    ))
+    .param(name)
+}
+
 /// The decoded parameters of one request.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Params {
@@ -42,10 +50,7 @@ impl Params {
             Some(_) => true,
         };
         match names.iter().find(used) {
-            Some(name) => Err(ApiError::invalid(format!(
-                "FakeStripe does not model the `{name}` parameter (valid on Stripe): extend billing-stripe-fake before relying on it."
-            ))
-            .param(*name)),
+            Some(name) => Err(unmodeled(name)),
             None => Ok(()),
         }
     }

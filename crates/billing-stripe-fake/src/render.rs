@@ -8,8 +8,8 @@ use serde_json::{Value, json};
 
 use crate::error::{ApiError, ApiResult};
 use crate::state::{
-    AccountState, Address, BillingDetails, Charge, Customer, PaymentIntent, PaymentMethod, Refund,
-    SetupIntent,
+    AccountState, Address, BillingDetails, Charge, Customer, Dispute, PaymentIntent, PaymentMethod,
+    Refund, SetupIntent,
 };
 
 /// Rejects `expand[]` entries this object does not support. Stripe answers the same
@@ -254,9 +254,12 @@ pub(crate) fn payment_intent(
         "transfer_data": null,
         "transfer_group": pi.transfer_group,
     });
-    // A newer parameter: only echoed when the client used it.
+    // Newer parameters: only echoed when the client used them.
     if let Some(allowed) = &pi.allowed_payment_method_types {
         out["allowed_payment_method_types"] = json!(allowed);
+    }
+    if let Some(multicapture) = &pi.request_multicapture {
+        out["payment_method_options"]["card"]["request_multicapture"] = json!(multicapture);
     }
     Ok(out)
 }
@@ -320,6 +323,13 @@ pub(crate) fn charge(ch: &Charge, acct: &AccountState, expand: &[String]) -> Api
         .collect::<ApiResult<Vec<_>>>()?;
     let card = &ch.card;
     let failed = ch.decline.is_some();
+    let disputed = acct.disputes.values().any(|d| d.charge == ch.id);
+    // Refunded in full: after the final capture (or release), nothing captured is left.
+    let open_multicapture = ch.multicapture
+        && acct
+            .payment_intents
+            .get(&ch.payment_intent)
+            .is_some_and(|pi| pi.status == "requires_capture");
     Ok(json!({
         "id": ch.id,
         "object": "charge",
@@ -337,7 +347,7 @@ pub(crate) fn charge(ch: &Charge, acct: &AccountState, expand: &[String]) -> Api
         "currency": ch.currency,
         "customer": ch.customer,
         "description": ch.description,
-        "disputed": false,
+        "disputed": disputed,
         "failure_balance_transaction": null,
         "failure_code": ch.decline.as_ref().map(|d| d.code.clone()),
         "failure_message": ch.decline.as_ref().map(|d| d.message.clone()),
@@ -370,7 +380,9 @@ pub(crate) fn charge(ch: &Charge, acct: &AccountState, expand: &[String]) -> Api
                 "installments": null,
                 "last4": card.last4(),
                 "mandate": null,
-                "multicapture": {"status": "unavailable"},
+                "multicapture": {
+                    "status": if ch.multicapture { "available" } else { "unavailable" },
+                },
                 "network": card.brand,
                 "network_token": {"used": false},
                 "network_transaction_id": ch.network_transaction_id,
@@ -385,7 +397,7 @@ pub(crate) fn charge(ch: &Charge, acct: &AccountState, expand: &[String]) -> Api
         "receipt_email": ch.receipt_email,
         "receipt_number": ch.receipt_number,
         "receipt_url": format!("https://pay.stripe.com/receipts/payment/fake_{}", ch.id),
-        "refunded": ch.amount_refunded() >= ch.amount && !failed,
+        "refunded": ch.amount_refunded() >= ch.amount && !failed && !open_multicapture,
         "refunds": {
             "object": "list",
             "data": refund_values,
@@ -503,6 +515,95 @@ pub(crate) fn setup_intent(
         out["allowed_payment_method_types"] = json!(allowed);
     }
     Ok(out)
+}
+
+/// The string fields of a dispute's `evidence`, all null until given.
+pub(crate) const EVIDENCE_FIELDS: &[&str] = &[
+    "access_activity_log",
+    "billing_address",
+    "cancellation_policy",
+    "cancellation_policy_disclosure",
+    "cancellation_rebuttal",
+    "customer_communication",
+    "customer_email_address",
+    "customer_name",
+    "customer_purchase_ip",
+    "customer_signature",
+    "duplicate_charge_documentation",
+    "duplicate_charge_explanation",
+    "duplicate_charge_id",
+    "product_description",
+    "receipt",
+    "refund_policy",
+    "refund_policy_disclosure",
+    "refund_refusal_explanation",
+    "service_date",
+    "service_documentation",
+    "shipping_address",
+    "shipping_carrier",
+    "shipping_date",
+    "shipping_documentation",
+    "shipping_tracking_number",
+    "uncategorized_file",
+    "uncategorized_text",
+];
+
+pub(crate) fn dispute(d: &Dispute, acct: &AccountState, expand: &[String]) -> ApiResult<Value> {
+    check_expand(expand, &["charge", "payment_intent"])?;
+    let charge_value = match acct.charges.get(&d.charge) {
+        Some(ch) if wants(expand, "charge") => charge(ch, acct, &[])?,
+        _ => json!(d.charge),
+    };
+    let pi_value = match d
+        .payment_intent
+        .as_ref()
+        .map(|p| (p, acct.payment_intents.get(p)))
+    {
+        Some((_, Some(pi))) if wants(expand, "payment_intent") => payment_intent(pi, acct, &[])?,
+        Some((id, _)) => json!(id),
+        None => Value::Null,
+    };
+    let mut evidence = serde_json::Map::new();
+    for field in EVIDENCE_FIELDS {
+        evidence.insert((*field).to_owned(), json!(d.evidence.get(*field)));
+    }
+    evidence.insert("enhanced_evidence".into(), json!({}));
+    // Visa's reason code for card-absent fraud, as in Stripe's example dispute.
+    let reason_code = (d.reason == "fraudulent").then_some("10.4");
+    Ok(json!({
+        "id": d.id,
+        "object": "dispute",
+        "amount": d.amount,
+        "balance_transactions": [],
+        "charge": charge_value,
+        "created": d.created,
+        "currency": d.currency,
+        "enhanced_eligibility_types": [],
+        "evidence": evidence,
+        "evidence_details": {
+            "due_by": d.evidence_due_by,
+            "enhanced_eligibility": {},
+            "has_evidence": !d.evidence.is_empty(),
+            "past_due": false,
+            "submission_count": d.submission_count,
+        },
+        "is_charge_refundable": !d.blocks_refunds(),
+        "livemode": false,
+        "metadata": metadata(&d.metadata),
+        "network_reason_code": reason_code,
+        "payment_intent": pi_value,
+        "payment_method_details": {
+            "card": {
+                "brand": d.card_brand,
+                "case_type": "chargeback",
+                "network": d.card_brand,
+                "network_reason_code": reason_code,
+            },
+            "type": "card",
+        },
+        "reason": d.reason,
+        "status": d.status,
+    }))
 }
 
 /// Stripe's list envelope.

@@ -87,6 +87,10 @@ pub(crate) struct PaymentMethod {
     /// Stripe refuses to reuse a PaymentMethod that was detached, or that was used
     /// for a payment without being attached to a customer.
     pub consumed: bool,
+    /// Set up for off-session payments: authenticated by a SetupIntent, or saved with
+    /// `setup_future_usage=off_session` by an authenticated payment. Cards that ask for
+    /// authentication only when not set up then pay off-session without asking.
+    pub set_up_off_session: bool,
 }
 
 /// Why the last payment attempt failed, as a Stripe error object.
@@ -124,6 +128,8 @@ pub(crate) struct PaymentIntent {
     pub next_action: Option<Value>,
     pub canceled_at: Option<i64>,
     pub cancellation_reason: Option<String>,
+    /// `payment_method_options[card][request_multicapture]` (`if_available` or `never`).
+    pub request_multicapture: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -165,6 +171,10 @@ pub(crate) struct Charge {
     pub authorization_code: Option<String>,
     pub network_transaction_id: Option<String>,
     pub receipt_number: Option<String>,
+    /// Whether the authorization can be captured in several parts (Stripe's multicapture).
+    pub multicapture: bool,
+    /// How many captures were made on the authorization.
+    pub captures: u32,
 }
 
 impl Charge {
@@ -210,6 +220,37 @@ pub(crate) struct SetupIntent {
     pub cancellation_reason: Option<String>,
 }
 
+/// A dispute of a charge (a chargeback), opened and closed by the card network.
+#[derive(Debug, Clone)]
+pub(crate) struct Dispute {
+    pub id: String,
+    pub seq: u64,
+    pub created: i64,
+    pub amount: i64,
+    pub currency: String,
+    pub charge: String,
+    pub payment_intent: Option<String>,
+    pub reason: String,
+    /// `needs_response`, `under_review`, `won` or `lost`.
+    pub status: String,
+    pub metadata: BTreeMap<String, String>,
+    /// The evidence given so far (the string fields of Stripe's `evidence`).
+    pub evidence: BTreeMap<String, String>,
+    pub evidence_due_by: i64,
+    pub submission_count: u64,
+    pub card_brand: String,
+}
+
+impl Dispute {
+    /// Whether the dispute still holds the charge's funds (refunds are refused meanwhile).
+    pub fn blocks_refunds(&self) -> bool {
+        matches!(
+            self.status.as_str(),
+            "needs_response" | "under_review" | "lost"
+        )
+    }
+}
+
 /// All objects of one account.
 #[derive(Debug, Default)]
 pub(crate) struct AccountState {
@@ -219,6 +260,10 @@ pub(crate) struct AccountState {
     pub charges: HashMap<String, Charge>,
     pub refunds: HashMap<String, Refund>,
     pub setup_intents: HashMap<String, SetupIntent>,
+    pub disputes: HashMap<String, Dispute>,
+    /// The account's setting that turns multicapture off (Stripe: an IC+ pricing feature,
+    /// on by default in the fake).
+    pub multicapture_off: bool,
 }
 
 /// A response kept for an idempotency key.
@@ -249,6 +294,12 @@ pub(crate) struct State {
     /// Seconds added to the machine's clock (see `FakeStripe::advance_clock`).
     pub clock_offset: i64,
     pub seq: u64,
+    /// How long (fake clock seconds) a new PaymentIntent stays out of search results.
+    pub search_lag: i64,
+    /// `http://127.0.0.1:PORT`: where the fake's own pages (3-D Secure) are.
+    pub public_url: String,
+    /// How many of `events` were handed to the webhook delivery.
+    pub published: usize,
 }
 
 impl State {

@@ -11,7 +11,10 @@ use tokio::net::TcpStream;
 struct Reply {
     status: u16,
     headers: HashMap<String, String>,
+    /// The body as JSON (`Null` when it is not JSON).
     body: Value,
+    /// The body as text.
+    text: String,
 }
 
 /// One HTTP/1.1 request on its own connection; `auth` adds the fake's key.
@@ -51,11 +54,11 @@ async fn call(
         .filter_map(|l| l.split_once(':'))
         .map(|(k, v)| (k.trim().to_lowercase(), v.trim().to_owned()))
         .collect();
-    let body = serde_json::from_str(body).unwrap_or(Value::Null);
     Reply {
         status,
         headers,
-        body,
+        body: serde_json::from_str(body).unwrap_or(Value::Null),
+        text: body.to_owned(),
     }
 }
 
@@ -253,4 +256,90 @@ async fn recorded_requests_and_status() {
         assert_eq!(r.idempotency_key.as_deref(), Some("abc"));
         assert_eq!(r.params()["name"], "Bob");
     }
+}
+
+/// The path of one of the fake's own pages, from its absolute URL.
+fn page_path(fake: &FakeStripe, url: &Value) -> String {
+    let url = url.as_str().expect("a URL");
+    url.strip_prefix(&format!("http://{}", fake.addr()))
+        .expect("a page of the fake")
+        .to_owned()
+}
+
+#[tokio::test]
+async fn three_d_secure_page_completes_and_redirects_back() {
+    let fake = FakeStripe::start().await;
+    let auth = bearer(&fake);
+    let headers = [("Authorization", auth.as_str())];
+    let reply = call(
+        &fake,
+        "POST",
+        "/v1/payment_intents",
+        &headers,
+        "amount=2000&currency=eur&payment_method=pm_card_threeDSecure2Required&payment_method_types[]=card&confirm=true&return_url=https%3A%2F%2Fshop.example%2Fback%3Fbooking%3D1",
+    )
+    .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(reply.body["status"], "requires_action");
+    let pi = reply.body["id"].as_str().expect("id").to_owned();
+    let secret = reply.body["client_secret"]
+        .as_str()
+        .expect("secret")
+        .to_owned();
+    let path = page_path(&fake, &reply.body["next_action"]["redirect_to_url"]["url"]);
+    assert_eq!(path, format!("/_fake/3ds/{pi}"));
+
+    // The page needs no API key and offers both outcomes.
+    let page = call(&fake, "GET", &path, &[], "").await;
+    assert_eq!(page.status, 200);
+    assert!(page.headers["content-type"].starts_with("text/html"));
+    assert!(page.text.contains("id=\"approve\"") && page.text.contains("id=\"fail\""));
+    assert!(page.text.contains("€20.00"));
+
+    let done = call(&fake, "POST", &path, &[], "result=approve").await;
+    assert_eq!(done.status, 303);
+    assert_eq!(
+        done.headers["location"],
+        format!(
+            "https://shop.example/back?booking=1&payment_intent={pi}&payment_intent_client_secret={secret}&redirect_status=succeeded"
+        )
+    );
+    assert_eq!(fake.object(None, &pi).expect("pi")["status"], "succeeded");
+    // Nothing left to authenticate.
+    let again = call(&fake, "GET", &path, &[], "").await;
+    assert!(again.text.contains("nothing to authenticate"));
+    let twice = call(&fake, "POST", &path, &[], "result=approve").await;
+    assert_eq!(twice.status, 400);
+
+    // A connected account's intent, failed on the page.
+    let headers = [
+        ("Authorization", auth.as_str()),
+        ("Stripe-Account", "acct_venue"),
+    ];
+    let reply = call(
+        &fake,
+        "POST",
+        "/v1/payment_intents",
+        &headers,
+        "amount=2000&currency=eur&payment_method=pm_card_authenticationRequired&payment_method_types[]=card&confirm=true&capture_method=manual&return_url=https%3A%2F%2Fshop.example%2Fback",
+    )
+    .await;
+    let pi = reply.body["id"].as_str().expect("id").to_owned();
+    let path = page_path(&fake, &reply.body["next_action"]["redirect_to_url"]["url"]);
+    assert_eq!(path, format!("/_fake/3ds/{pi}?account=acct_venue"));
+    assert_eq!(
+        call(&fake, "GET", &format!("/_fake/3ds/{pi}"), &[], "")
+            .await
+            .status,
+        404
+    );
+    let done = call(&fake, "POST", &path, &[], "result=fail").await;
+    assert_eq!(done.status, 303);
+    assert!(done.headers["location"].ends_with("&redirect_status=failed"));
+    let stored = fake.object(Some("acct_venue"), &pi).expect("pi");
+    assert_eq!(stored["status"], "requires_payment_method");
+    assert_eq!(
+        stored["last_payment_error"]["code"],
+        "payment_intent_authentication_failure"
+    );
 }

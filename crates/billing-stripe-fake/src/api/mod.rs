@@ -1,6 +1,8 @@
 //! The Stripe endpoints: routing and the behaviour shared by resources.
 
 mod customers;
+pub(crate) mod dashboard;
+mod disputes;
 mod payment_intents;
 mod payment_methods;
 mod refunds;
@@ -8,6 +10,7 @@ mod setup_intents;
 
 use serde_json::{Value, json};
 
+pub(crate) use crate::currency::format_amount;
 use crate::error::{ApiError, ApiResult};
 use crate::params::Params;
 use crate::render;
@@ -22,6 +25,10 @@ pub(crate) struct Ctx<'a> {
     pub request_id: String,
     pub idempotency_key: Option<String>,
     pub api_version: String,
+    /// Where the fake's own pages are (`http://127.0.0.1:PORT`), for 3-D Secure URLs.
+    pub public_url: String,
+    /// Seconds a new PaymentIntent stays out of search results.
+    pub search_lag: i64,
     seq: &'a mut u64,
     events: &'a mut Vec<StoredEvent>,
 }
@@ -39,6 +46,8 @@ impl<'a> Ctx<'a> {
             accounts,
             events,
             seq,
+            public_url,
+            search_lag,
             ..
         } = state;
         let acct = accounts.entry(account.clone()).or_default();
@@ -49,6 +58,8 @@ impl<'a> Ctx<'a> {
             request_id,
             idempotency_key,
             api_version,
+            public_url: public_url.clone(),
+            search_lag: *search_lag,
             seq,
             events,
         }
@@ -97,6 +108,22 @@ impl<'a> Ctx<'a> {
 
     pub fn events(&self) -> &[StoredEvent] {
         self.events
+    }
+}
+
+/// Lets Stripe's own clock act on every account: uncaptured authorizations past their
+/// `capture_before` expire, with their events.
+pub(crate) fn sweep(state: &mut State) {
+    let accounts: Vec<Option<String>> = state.accounts.keys().cloned().collect();
+    for account in accounts {
+        let mut ctx = Ctx::new(
+            state,
+            account,
+            String::new(),
+            None,
+            crate::server::DEFAULT_API_VERSION.into(),
+        );
+        payment_intents::expire_holds(&mut ctx);
     }
 }
 
@@ -152,6 +179,11 @@ pub(crate) fn dispatch(
         ("GET", ["events"]) => list_events(ctx, params),
         ("GET", ["events", id]) => retrieve_event(ctx, id, params),
 
+        ("GET", ["disputes"]) => disputes::list(ctx, params),
+        ("GET", ["disputes", id]) => disputes::retrieve(ctx, id, params),
+        ("POST", ["disputes", id]) => disputes::update(ctx, id, params),
+        ("POST", ["disputes", id, "close"]) => disputes::close(ctx, id, params),
+
         _ => Err(unrecognized(method, segments)),
     }
 }
@@ -167,6 +199,7 @@ pub(crate) fn render_object(ctx: &Ctx<'_>, id: &str) -> Option<Value> {
         "ch" => render::charge(acct.charges.get(id)?, acct, &[]).ok(),
         "re" => render::refund(acct.refunds.get(id)?, acct, &[]).ok(),
         "seti" => render::setup_intent(acct.setup_intents.get(id)?, acct, &[]).ok(),
+        "dp" => render::dispute(acct.disputes.get(id)?, acct, &[]).ok(),
         "evt" => ctx
             .events()
             .iter()
@@ -276,26 +309,6 @@ pub(crate) fn created_filter(params: &Params) -> ApiResult<impl Fn(i64) -> bool 
     })
 }
 
-/// Formats an amount the way Stripe's error messages do: `$10.00`, `€5.50`, `¥500`.
-pub(crate) fn format_amount(amount: i64, currency: &str) -> String {
-    const ZERO_DECIMAL: &[&str] = &[
-        "bif", "clp", "djf", "gnf", "jpy", "kmf", "krw", "mga", "pyg", "rwf", "ugx", "vnd", "vuv",
-        "xaf", "xof", "xpf",
-    ];
-    let symbol = match currency {
-        "usd" | "cad" | "aud" | "nzd" | "sgd" | "hkd" | "mxn" => "$".to_owned(),
-        "eur" => "€".to_owned(),
-        "gbp" => "£".to_owned(),
-        "jpy" => "¥".to_owned(),
-        other => format!("{} ", other.to_uppercase()),
-    };
-    if ZERO_DECIMAL.contains(&currency) {
-        format!("{symbol}{amount}")
-    } else {
-        format!("{symbol}{}.{:02}", amount / 100, amount % 100)
-    }
-}
-
 fn retrieve_event(ctx: &mut Ctx<'_>, id: &str, params: &Params) -> ApiResult<Value> {
     params.allow_only(&["expand"])?;
     render::check_expand(&params.expand()?, &[])?;
@@ -320,6 +333,11 @@ fn list_events(ctx: &mut Ctx<'_>, params: &Params) -> ApiResult<Value> {
     render::list_item_expand(&params.expand()?, &[])?;
     let wanted_type = params.non_empty_str("type")?;
     let wanted_types = params.str_list("types")?;
+    if wanted_type.is_some() && wanted_types.is_some() {
+        return Err(ApiError::invalid(
+            "You may only specify one of these parameters: type, types.",
+        ));
+    }
     let created = created_filter(params)?;
     let items: Vec<Value> = ctx
         .events()
@@ -351,14 +369,6 @@ fn type_matches(pattern: &str, event_type: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn amounts_are_formatted_like_stripe() {
-        assert_eq!(format_amount(1050, "usd"), "$10.50");
-        assert_eq!(format_amount(5, "eur"), "€0.05");
-        assert_eq!(format_amount(500, "jpy"), "¥500");
-        assert_eq!(format_amount(100, "chf"), "CHF 1.00");
-    }
 
     #[test]
     fn pagination() {

@@ -113,6 +113,7 @@ fn store_new(
             metadata,
             allow_redisplay,
             consumed: false,
+            set_up_off_session: false,
         },
     );
     id

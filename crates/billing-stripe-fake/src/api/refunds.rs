@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use super::{Ctx, created_filter, format_amount, newest_first, paginate};
+use crate::currency::check_any_amount;
 use crate::error::{ApiError, ApiResult};
 use crate::params::Params;
 use crate::render;
@@ -68,10 +69,13 @@ pub(super) fn create(ctx: &mut Ctx<'_>, params: &Params) -> ApiResult<Value> {
                 .payment_intents
                 .get(pi_id)
                 .ok_or_else(|| ApiError::missing("payment_intent", pi_id, "payment_intent"))?;
+            // A multicapture intent can be refunded what it captured before its final capture.
+            let refundable = pi.status == "succeeded"
+                || (pi.status == "requires_capture" && pi.amount_received > 0);
             let charge = pi
                 .latest_charge
                 .as_ref()
-                .filter(|_| pi.status == "succeeded")
+                .filter(|_| refundable)
                 .ok_or_else(|| {
                     ApiError::invalid(format!(
                         "This PaymentIntent ({pi_id}) does not have a successful charge to refund."
@@ -99,6 +103,17 @@ pub(super) fn create(ctx: &mut Ctx<'_>, params: &Params) -> ApiResult<Value> {
         ))
         .code("charge_not_refundable"));
     }
+    if ctx
+        .acct
+        .disputes
+        .values()
+        .any(|d| d.charge == charge_id && d.blocks_refunds())
+    {
+        return Err(ApiError::invalid(format!(
+            "Charge {charge_id} has been charged back; cannot issue a refund."
+        ))
+        .code("charge_disputed"));
+    }
     // What can still be refunded: the captured amount less earlier refunds.
     let remaining = ch.amount_captured - ch.amount_refunded_by_refunds;
     if remaining <= 0 {
@@ -121,7 +136,10 @@ pub(super) fn create(ctx: &mut Ctx<'_>, params: &Params) -> ApiResult<Value> {
             .code("amount_too_large")
             .param("amount"));
         }
-        Some(a) => a,
+        Some(a) => {
+            check_any_amount(a, &ch.currency, "amount")?;
+            a
+        }
     };
     let reason = params.one_of(
         "reason",

@@ -165,8 +165,12 @@ fn do_confirm(ctx: &mut Ctx<'_>, id: &str, return_url: Option<&str>) -> ApiResul
         .cloned()
         .ok_or_else(|| ApiError::missing("PaymentMethod", &pm_id, "payment_method"))?;
     let attempt = new_id("setatt");
-    if pm.card.behavior == Behavior::RequireAuthentication {
-        let action = next_action(return_url, id);
+    let asks = matches!(
+        pm.card.behavior,
+        Behavior::RequireAuthentication | Behavior::AuthenticateUnlessSetUp
+    );
+    if asks {
+        let action = next_action(ctx, return_url, id);
         if let Some(s) = ctx.acct.setup_intents.get_mut(id) {
             s.status = "requires_action".into();
             s.next_action = Some(action);
@@ -224,6 +228,10 @@ fn finish_setup(ctx: &mut Ctx<'_>, id: &str, pm_id: &str, attempt: String) -> Ap
             Some(_) => {}
             None => attach_to(ctx, pm_id, customer),
         }
+    }
+    // A card set up (and authenticated where it asks) pays off-session without asking again.
+    if let Some(pm) = ctx.acct.payment_methods.get_mut(pm_id) {
+        pm.set_up_off_session = true;
     }
     if let Some(s) = ctx.acct.setup_intents.get_mut(id) {
         s.status = "succeeded".into();

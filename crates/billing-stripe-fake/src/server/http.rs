@@ -9,13 +9,14 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::Response;
 use serde_json::Value;
 
+use super::faults::ChaosDraw;
 use super::{DEFAULT_API_VERSION, Fault, RecordedRequest, Shared, lock};
 use crate::api::{self, Ctx};
 use crate::conn::ConnHandle;
 use crate::error::ApiError;
 use crate::form;
 use crate::params::Params;
-use crate::state::{SavedResponse, random_alnum};
+use crate::state::{SavedResponse, State, random_alnum};
 
 /// The outcome of one request, before it is turned into an HTTP response.
 struct Outcome {
@@ -128,82 +129,116 @@ impl Shared {
             return Outcome::error(&err, request_id);
         };
         let segments: Vec<&str> = rest.split('/').filter(|s| !s.is_empty()).collect();
-
-        let mut state = lock(&self.state);
-        // Idempotency applies to POSTs; keys are scoped per connected account.
-        let idem = idempotency_key
-            .clone()
-            .filter(|_| method == "POST")
-            .map(|key| (account.clone(), key));
-        if let Some(slot) = &idem {
-            if slot.1.len() > 255 {
-                let err = ApiError::invalid(
-                    "Invalid idempotency key: the key must be at most 255 characters long.",
-                )
-                .code("idempotency_key_in_use");
-                return Outcome::error(&err, request_id);
-            }
-            if let Some(saved) = state.idempotency.get(slot) {
-                let same = saved.method == method
-                    && saved.path == path
-                    && saved.params == params.as_value();
-                if same {
-                    return Outcome {
-                        status: saved.status,
-                        body: saved.body.clone(),
-                        replayed: Some(saved.request_id.clone()),
-                    };
-                }
-                let err = ApiError::new(
-                    400,
-                    "idempotency_error",
-                    format!(
-                        "Keys for idempotent requests can only be used with the same parameters they were first used with. Try using a key other than '{}' if you meant to execute a different request.",
-                        slot.1
-                    ),
-                );
-                return Outcome::error(&err, request_id);
-            }
-        }
-
-        let version = stripe_version.unwrap_or_else(|| DEFAULT_API_VERSION.into());
-        let result = {
-            let mut ctx = Ctx::new(
-                &mut state,
-                account,
-                request_id.to_owned(),
-                idempotency_key,
-                version,
-            );
-            api::dispatch(&mut ctx, method, &segments, &params)
+        let request = ApiRequest {
+            method,
+            path,
+            segments: &segments,
+            account,
+            idempotency_key,
+            stripe_version,
+            request_id,
+            params,
         };
-        let outcome = match result {
-            Ok(body) => Outcome {
-                status: 200,
-                body: format!("{body:#}"),
-                replayed: None,
-            },
-            Err(err) => Outcome::error(&err, request_id),
-        };
-        // Stripe saves the result once the endpoint ran: successes and card errors.
-        // Requests refused by validation (400s) are not saved and may be retried.
-        if let Some(slot) = idem
-            && (outcome.status < 300 || outcome.status == 402)
-        {
-            state.idempotency.insert(
-                slot,
-                SavedResponse {
-                    method: method.to_owned(),
-                    path: path.to_owned(),
-                    params: params.as_value(),
-                    status: outcome.status,
-                    body: outcome.body.clone(),
-                    request_id: request_id.to_owned(),
-                },
-            );
-        }
-        outcome
+        self.with_state(|state| run(state, request))
     }
+}
+
+/// A request that passed authentication, to run on the state.
+struct ApiRequest<'a> {
+    method: &'a str,
+    path: &'a str,
+    segments: &'a [&'a str],
+    account: Option<String>,
+    idempotency_key: Option<String>,
+    stripe_version: Option<String>,
+    request_id: &'a str,
+    params: Params,
+}
+
+/// Applies idempotency and runs the endpoint.
+fn run(state: &mut State, request: ApiRequest<'_>) -> Outcome {
+    let ApiRequest {
+        method,
+        path,
+        segments,
+        account,
+        idempotency_key,
+        stripe_version,
+        request_id,
+        params,
+    } = request;
+    // Idempotency applies to POSTs; keys are scoped per connected account.
+    let idem = idempotency_key
+        .clone()
+        .filter(|_| method == "POST")
+        .map(|key| (account.clone(), key));
+    if let Some(slot) = &idem {
+        if slot.1.len() > 255 {
+            let err = ApiError::invalid(
+                "Invalid idempotency key: the key must be at most 255 characters long.",
+            )
+            .code("idempotency_key_in_use");
+            return Outcome::error(&err, request_id);
+        }
+        if let Some(saved) = state.idempotency.get(slot) {
+            let same =
+                saved.method == method && saved.path == path && saved.params == params.as_value();
+            if same {
+                return Outcome {
+                    status: saved.status,
+                    body: saved.body.clone(),
+                    replayed: Some(saved.request_id.clone()),
+                };
+            }
+            let err = ApiError::new(
+                400,
+                "idempotency_error",
+                format!(
+                    "Keys for idempotent requests can only be used with the same parameters they were first used with. Try using a key other than '{}' if you meant to execute a different request.",
+                    slot.1
+                ),
+            );
+            return Outcome::error(&err, request_id);
+        }
+    }
+
+    let version = stripe_version.unwrap_or_else(|| DEFAULT_API_VERSION.into());
+    let result = {
+        let mut ctx = Ctx::new(
+            state,
+            account,
+            request_id.to_owned(),
+            idempotency_key,
+            version,
+        );
+        api::dispatch(&mut ctx, method, segments, &params)
+    };
+    let outcome = match result {
+        Ok(body) => Outcome {
+            status: 200,
+            body: format!("{body:#}"),
+            replayed: None,
+        },
+        Err(err) => Outcome::error(&err, request_id),
+    };
+    // Stripe saves the result once the endpoint ran: successes and card errors.
+    // Requests refused by validation (400s) are not saved and may be retried.
+    if let Some(slot) = idem
+        && (outcome.status < 300 || outcome.status == 402)
+    {
+        state.idempotency.insert(
+            slot,
+            SavedResponse {
+                method: method.to_owned(),
+                path: path.to_owned(),
+                params: params.as_value(),
+                status: outcome.status,
+                body: outcome.body.clone(),
+                request_id: request_id.to_owned(),
+            },
+        );
+    }
+    outcome
 }
 
 fn json_response(
@@ -257,7 +292,15 @@ pub(super) async fn handle(
     let account = header_str(&headers, "stripe-account");
     let idempotency_key = header_str(&headers, "idempotency-key");
     let stripe_version = header_str(&headers, "stripe-version");
-    let fault = shared.take_fault(&method, &path);
+    // An injected fault comes first; a request without one may meet the chaos in force.
+    let mut fault = shared.take_fault(&method, &path);
+    let chaos = match fault {
+        Some(_) => ChaosDraw::default(),
+        None => shared.draw_chaos(&method, &path),
+    };
+    if chaos.lose_response {
+        fault = Some(Fault::ResetAfterProcessing);
+    }
     let index = shared.record(RecordedRequest {
         request_id: request_id.clone(),
         method: method.clone(),
@@ -314,6 +357,14 @@ pub(super) async fn handle(
             );
         }
         _ => {}
+    }
+
+    if !chaos.latency.is_zero() {
+        let mut stop = shared.shutdown.clone();
+        tokio::select! {
+            () = tokio::time::sleep(chaos.latency) => {}
+            _ = stop.wait_for(|stopped| *stopped) => {}
+        }
     }
 
     // Parameters: the query for GET/DELETE, the form body (plus any query) for POST.

@@ -1,28 +1,39 @@
 //! The HTTP server and the test-facing API of [`FakeStripe`].
 //!
-//! The test-facing side is here; how one request is served is in [`http`], and the faults a
-//! test can inject are in [`faults`].
+//! Starting the fake and reading its state is here; how one request is served is in [`http`],
+//! the faults and chaos a test can inject are in [`faults`], events and their signatures in
+//! [`signing`], their delivery to a webhook endpoint in [`delivery`], operations made outside
+//! the API (dashboard, card network, customer) in [`operations`], the control API under
+//! `/_fake/` in [`control`] and the 3-D Secure page in [`threeds`].
 
+mod control;
+mod delivery;
+mod dump;
 mod faults;
 mod http;
+mod operations;
+mod signing;
+mod threeds;
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use axum::Router;
-use serde_json::{Value, json};
+use serde_json::Value;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::api::{self, Ctx};
 use crate::conn::{ConnHandle, FaultyListener};
-use crate::state::{State, new_id, random_alnum};
-use crate::{form, webhook};
+use crate::form;
+use crate::state::{State, random_alnum};
 
-use faults::FaultRule;
-pub use faults::{Fault, RequestFilter};
+use delivery::Delivery;
+pub use delivery::{DeliveryAttempt, DeliverySettings};
+pub use faults::{Chaos, Fault, RequestFilter};
+use faults::{ChaosRule, FaultRule};
 
 /// The API version the fake reports when the client sends no `Stripe-Version`
 /// (the one async-stripe 1.0.0-rc.10 pins).
@@ -47,7 +58,8 @@ pub struct RecordedRequest {
     pub idempotency_key: Option<String>,
     /// The `Stripe-Version` header the client pinned.
     pub stripe_version: Option<String>,
-    /// The fault injected into this request, if any.
+    /// The fault injected into this request, if any. A response lost to [`Chaos`] shows as
+    /// [`Fault::ResetAfterProcessing`].
     pub fault: Option<Fault>,
     /// The status answered; `None` when the connection was dropped unanswered.
     pub status: Option<u16>,
@@ -67,10 +79,28 @@ impl RecordedRequest {
     }
 }
 
+/// How to start a [`FakeStripe`] (see [`FakeStripe::start_with`]). The default is what
+/// [`FakeStripe::start`] uses: any free port, random keys, no webhook delivery.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FakeStripeConfig {
+    /// The port on 127.0.0.1; 0 takes any free port.
+    pub port: u16,
+    /// The only API key accepted; random (`sk_test_fake...`) when `None`.
+    pub secret_key: Option<String>,
+    /// The webhook signing secret; random (`whsec_...`) when `None`.
+    pub webhook_secret: Option<String>,
+    /// Where every event is delivered by HTTP POST, signed, in the background
+    /// (`http://` only); `None` records events without delivering them.
+    pub webhook_url: Option<String>,
+    /// Seeds the random choices of webhook delivery (delays, duplicates, retry jitter).
+    pub seed: u64,
+}
+
 #[derive(Debug)]
 struct Control {
     require_account: bool,
     faults: Vec<FaultRule>,
+    chaos: Option<ChaosRule>,
     timeout_hold: Duration,
 }
 
@@ -81,12 +111,55 @@ struct Shared {
     state: Mutex<State>,
     control: Mutex<Control>,
     requests: Mutex<Vec<RecordedRequest>>,
+    /// Set to `true` to stop the server (and the deliveries).
+    stop: watch::Sender<bool>,
     shutdown: watch::Receiver<bool>,
+    delivery: Option<Delivery>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panic in another test thread must not cascade through the fake.
     m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Shared {
+    /// Runs `f` on the state after Stripe's clock had its say (expired holds), then hands
+    /// the events it recorded to the webhook delivery.
+    fn with_state<R>(&self, f: impl FnOnce(&mut State) -> R) -> R {
+        let mut state = lock(&self.state);
+        api::sweep(&mut state);
+        let result = f(&mut state);
+        self.publish(&mut state);
+        result
+    }
+
+    fn advance_clock(&self, by: Duration) {
+        let secs = i64::try_from(by.as_secs()).unwrap_or(i64::MAX);
+        self.with_state(|state| {
+            state.clock_offset = state.clock_offset.saturating_add(secs);
+            api::sweep(state);
+        });
+    }
+
+    fn set_multicapture(&self, account: Option<&str>, allowed: bool) {
+        self.with_state(|state| {
+            state
+                .accounts
+                .entry(account.map(str::to_owned))
+                .or_default()
+                .multicapture_off = !allowed;
+        });
+    }
+
+    /// Hands the events recorded since the last call to the webhook delivery, in order.
+    fn publish(&self, state: &mut State) {
+        if let Some(delivery) = &self.delivery {
+            for stored in state.events.iter().skip(state.published) {
+                delivery.enqueue(stored.event.clone());
+            }
+        }
+        state.published = state.events.len();
+    }
 }
 
 /// A stateful fake of the Stripe API on `127.0.0.1`, for tests.
@@ -96,7 +169,6 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 pub struct FakeStripe {
     shared: Arc<Shared>,
     addr: SocketAddr,
-    shutdown: watch::Sender<bool>,
     task: Option<JoinHandle<()>>,
 }
 
@@ -116,22 +188,52 @@ impl FakeStripe {
     /// # Errors
     /// When the port cannot be bound.
     pub async fn try_start() -> std::io::Result<FakeStripe> {
-        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
+        Self::start_with(FakeStripeConfig::default()).await
+    }
+
+    /// Starts a fake as `config` says. Must run inside a Tokio runtime.
+    ///
+    /// # Errors
+    /// When the port cannot be bound, or the webhook URL is not an `http://` URL.
+    pub async fn start_with(config: FakeStripeConfig) -> std::io::Result<FakeStripe> {
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, config.port)).await?;
         let addr = listener.local_addr()?;
         let (tx, rx) = watch::channel(false);
+        let webhook_secret = config
+            .webhook_secret
+            .unwrap_or_else(|| format!("whsec_{}", random_alnum(32)));
+        let delivery = match &config.webhook_url {
+            Some(url) => Some(Delivery::start(
+                url,
+                webhook_secret.clone(),
+                config.seed,
+                rx.clone(),
+            )?),
+            None => None,
+        };
+        let state = State {
+            public_url: format!("http://{addr}"),
+            ..State::default()
+        };
         let shared = Arc::new(Shared {
-            secret_key: format!("sk_test_fake{}", random_alnum(24)),
-            webhook_secret: format!("whsec_{}", random_alnum(32)),
-            state: Mutex::new(State::default()),
+            secret_key: config
+                .secret_key
+                .unwrap_or_else(|| format!("sk_test_fake{}", random_alnum(24))),
+            webhook_secret,
+            state: Mutex::new(state),
             control: Mutex::new(Control {
                 require_account: false,
                 faults: Vec::new(),
+                chaos: None,
                 timeout_hold: Duration::from_secs(10),
             }),
             requests: Mutex::new(Vec::new()),
+            stop: tx,
             shutdown: rx.clone(),
+            delivery,
         });
         let app = Router::new()
+            .nest("/_fake", control::router())
             .fallback(http::handle)
             .with_state(Arc::clone(&shared));
         let mut stop = rx;
@@ -150,7 +252,6 @@ impl FakeStripe {
         Ok(FakeStripe {
             shared,
             addr,
-            shutdown: tx,
             task: Some(task),
         })
     }
@@ -176,12 +277,19 @@ impl FakeStripe {
     }
 
     /// Stops the server and waits for it to finish. Requests held by
-    /// [`Fault::TimeoutAfterProcessing`] are dropped at once.
+    /// [`Fault::TimeoutAfterProcessing`] are dropped at once, and webhook deliveries stop.
     pub async fn shutdown(mut self) {
-        let _ = self.shutdown.send(true);
+        let _ = self.shared.stop.send(true);
         if let Some(task) = self.task.take() {
             let _ = task.await;
         }
+    }
+
+    /// Resolves once the fake was told to stop by its control API (`POST /_fake/shutdown`);
+    /// the binary waits on it.
+    pub async fn stopped(&self) {
+        let mut stop = self.shared.shutdown.clone();
+        let _ = stop.wait_for(|stopped| *stopped).await;
     }
 
     /// When on, every request without a `Stripe-Account` header is refused with a
@@ -201,12 +309,10 @@ impl FakeStripe {
     }
 
     /// Moves the fake's clock forward (for `created`, `capture_before`, ...).
-    /// Uncaptured authorizations past their `capture_before` are then canceled
-    /// (`cancellation_reason: automatic`) when their account is next used.
+    /// Uncaptured authorizations past their `capture_before` end at once, with their
+    /// events (`payment_intent.canceled` with `cancellation_reason: automatic`).
     pub fn advance_clock(&self, by: Duration) {
-        let secs = i64::try_from(by.as_secs()).unwrap_or(i64::MAX);
-        let mut state = lock(&self.shared.state);
-        state.clock_offset = state.clock_offset.saturating_add(secs);
+        self.shared.advance_clock(by);
     }
 
     /// The fake's current time, in Unix seconds.
@@ -214,119 +320,40 @@ impl FakeStripe {
         lock(&self.shared.state).now()
     }
 
+    /// How long a new PaymentIntent stays out of `/v1/payment_intents/search`, on the
+    /// fake's clock (Stripe's search index lags up to a minute behind). Default: zero.
+    pub fn set_search_lag(&self, lag: Duration) {
+        let secs = i64::try_from(lag.as_secs()).unwrap_or(i64::MAX);
+        lock(&self.shared.state).search_lag = secs;
+    }
+
+    /// Whether an account (`None`: the platform) may use multicapture (default: yes).
+    /// When off, holds that ask for it get `multicapture.status: unavailable`, and a
+    /// capture with `final_capture=false` is refused.
+    pub fn set_multicapture(&self, account: Option<&str>, allowed: bool) {
+        self.shared.set_multicapture(account, allowed);
+    }
+
     /// The current JSON of a stored object, found by id (`cus_`, `pm_`, `pi_`, `ch_`,
-    /// `re_`, `seti_`, `evt_`) in the platform (`None`) or a connected account.
+    /// `re_`, `seti_`, `dp_`, `evt_`) in the platform (`None`) or a connected account.
     pub fn object(&self, account: Option<&str>, id: &str) -> Option<Value> {
-        let mut state = lock(&self.shared.state);
-        let account = account.map(str::to_owned);
-        let ctx = Ctx::new(
-            &mut state,
-            account,
-            String::new(),
-            None,
-            DEFAULT_API_VERSION.into(),
-        );
-        api::render_object(&ctx, id)
+        self.shared.with_state(|state| {
+            let ctx = Ctx::new(
+                state,
+                account.map(str::to_owned),
+                String::new(),
+                None,
+                DEFAULT_API_VERSION.into(),
+            );
+            api::render_object(&ctx, id)
+        })
     }
 
-    /// The events the fake emitted (all accounts), oldest first. Connect events
-    /// carry `account`.
-    pub fn events(&self) -> Vec<Value> {
-        lock(&self.shared.state)
-            .events
-            .iter()
-            .map(|e| e.event.clone())
-            .collect()
-    }
-
-    /// The emitted events of `event_type` (e.g. `payment_intent.succeeded`), oldest first.
-    pub fn events_of_type(&self, event_type: &str) -> Vec<Value> {
-        self.events()
-            .into_iter()
-            .filter(|e| e["type"] == json!(event_type))
-            .collect()
-    }
-
-    /// Builds an `event` object in full Stripe shape around `object`.
-    pub fn event(&self, event_type: &str, object: Value) -> Value {
-        self.build_event(None, event_type, object)
-    }
-
-    fn build_event(&self, account: Option<&str>, event_type: &str, object: Value) -> Value {
-        webhook::EventSpec {
-            id: new_id("evt"),
-            event_type: event_type.to_owned(),
-            object,
-            previous_attributes: None,
-            created: self.now(),
-            api_version: DEFAULT_API_VERSION.into(),
-            account: account.map(str::to_owned),
-            request_id: None,
-            idempotency_key: None,
-        }
-        .to_json()
-    }
-
-    /// A webhook delivery: `(payload, Stripe-Signature header value)` for an event of
-    /// `event_type` around `object`, signed now with [`FakeStripe::webhook_secret`].
-    pub fn signed_event(&self, event_type: &str, object: Value) -> (String, String) {
-        let payload = self.event(event_type, object).to_string();
-        let header = self.sign(&payload);
-        (payload, header)
-    }
-
-    /// Like [`FakeStripe::signed_event`], for an event of a connected account
-    /// (the event carries `account`).
-    pub fn signed_connect_event(
-        &self,
-        account: &str,
-        event_type: &str,
-        object: Value,
-    ) -> (String, String) {
-        let payload = self
-            .build_event(Some(account), event_type, object)
-            .to_string();
-        let header = self.sign(&payload);
-        (payload, header)
-    }
-
-    /// The `Stripe-Signature` header for `payload`, signed now with the fake's secret.
-    pub fn sign(&self, payload: &str) -> String {
-        webhook::signature_header(
-            payload,
-            &self.shared.webhook_secret,
-            crate::state::unix_now(),
-        )
-    }
-
-    /// The `Stripe-Signature` header for `payload` at a chosen timestamp (e.g. an
-    /// old one, to test the tolerance) with the fake's secret.
-    pub fn sign_at(&self, payload: &str, timestamp: i64) -> String {
-        webhook::signature_header(payload, &self.shared.webhook_secret, timestamp)
-    }
-
-    /// Finishes the customer's 3-D Secure step of an intent in `requires_action`
-    /// (`pi_...` or `seti_...`), which a real test mode does in a browser.
-    /// `success: false` fails it as Stripe does (`requires_payment_method`,
-    /// `payment_intent_authentication_failure`). Returns the updated intent.
-    ///
-    /// # Errors
-    /// The Stripe error message when the intent is missing or not awaiting action.
-    pub fn complete_authentication(
-        &self,
-        account: Option<&str>,
-        intent_id: &str,
-        success: bool,
-    ) -> Result<Value, String> {
-        let mut state = lock(&self.shared.state);
-        let mut ctx = Ctx::new(
-            &mut state,
-            account.map(str::to_owned),
-            format!("req_{}", random_alnum(14)),
-            None,
-            DEFAULT_API_VERSION.into(),
-        );
-        api::complete_authentication(&mut ctx, intent_id, success).map_err(|e| e.message)
+    /// Every PaymentIntent of every account, with its refunds and disputes: the fake's own
+    /// records, to compare a ledger with (the shape is documented in the crate docs, under
+    /// `GET /_fake/state`).
+    pub fn state_dump(&self) -> Value {
+        self.shared.with_state(|state| dump::dump(state))
     }
 }
 
@@ -334,6 +361,6 @@ impl Drop for FakeStripe {
     fn drop(&mut self) {
         // Stops accepting, ends idle connections and releases held requests; the
         // server task then ends by itself.
-        let _ = self.shutdown.send(true);
+        let _ = self.shared.stop.send(true);
     }
 }

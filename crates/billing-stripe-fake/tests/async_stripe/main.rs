@@ -3,10 +3,15 @@
 //!
 //! One module per area of the API; the helpers they share are here.
 
+mod amounts;
 mod customers;
+mod dashboard_events;
+mod disputes;
 mod holds_refunds;
+mod multicapture;
 mod payments;
 mod requests;
+mod three_d_secure;
 mod webhooks;
 
 use billing_stripe_fake::FakeStripe;

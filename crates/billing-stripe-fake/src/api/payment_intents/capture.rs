@@ -3,7 +3,8 @@
 use serde_json::Value;
 
 use super::{PI_EXPAND, charge_json, intent, render_pi, unexpected_state};
-use crate::api::{Ctx, format_amount};
+use crate::api::Ctx;
+use crate::currency::{check_any_amount, format_amount};
 use crate::error::{ApiError, ApiResult};
 use crate::params::Params;
 use crate::render;
@@ -23,11 +24,15 @@ const CAPTURE_PARAMS: &[&str] = &[
     "transfer_data",
 ];
 
-/// Cancels the uncaptured PaymentIntents whose authorization is past `capture_before`
-/// (Stripe cancels them with `cancellation_reason: automatic`).
+/// Stripe's cap on the captures of one authorization.
+const MAX_CAPTURES: u32 = 50;
+
+/// Ends the uncaptured PaymentIntents whose authorization is past `capture_before`, as
+/// Stripe does: canceled with `cancellation_reason: automatic` (and `charge.expired`), or,
+/// when part of a multicapture authorization was captured, succeeded with the rest released.
 pub(in crate::api) fn expire_holds(ctx: &mut Ctx<'_>) {
     let now = ctx.now;
-    let expired: Vec<(String, String, i64)> = ctx
+    let mut expired: Vec<(String, String, i64)> = ctx
         .acct
         .payment_intents
         .values()
@@ -38,19 +43,44 @@ pub(in crate::api) fn expire_holds(ctx: &mut Ctx<'_>) {
             (before <= now).then(|| (pi.id.clone(), charge_id, before))
         })
         .collect();
+    // In the order they expired, so that the events come in a stable order.
+    expired.sort_by(|a, b| (a.2, &a.0).cmp(&(b.2, &b.0)));
     for (pi_id, charge_id, before) in expired {
-        if let Some(ch) = ctx.acct.charges.get_mut(&charge_id) {
-            ch.amount_released = ch.amount;
-        }
+        let captured = release_rest(ctx, &charge_id);
         if let Some(pi) = ctx.acct.payment_intents.get_mut(&pi_id) {
-            pi.status = "canceled".into();
             pi.amount_capturable = 0;
-            pi.canceled_at = Some(before);
-            pi.cancellation_reason = Some("automatic".into());
+            if captured > 0 {
+                pi.status = "succeeded".into();
+            } else {
+                pi.status = "canceled".into();
+                pi.canceled_at = Some(before);
+                pi.cancellation_reason = Some("automatic".into());
+            }
+        }
+        if captured == 0
+            && let Ok(charge_out) = charge_json(ctx, &charge_id)
+        {
+            ctx.emit_automatic("charge.expired", charge_out);
         }
         if let Ok(out) = render_pi(ctx, &pi_id, &[]) {
-            ctx.emit_automatic("payment_intent.canceled", out);
+            let event = if captured > 0 {
+                "payment_intent.succeeded"
+            } else {
+                "payment_intent.canceled"
+            };
+            ctx.emit_automatic(event, out);
         }
+    }
+}
+
+/// Lets go of what is left of an authorization; answers what was captured of it.
+fn release_rest(ctx: &mut Ctx<'_>, charge_id: &str) -> i64 {
+    match ctx.acct.charges.get_mut(charge_id) {
+        Some(ch) => {
+            ch.amount_released = ch.amount - ch.amount_captured;
+            ch.amount_captured
+        }
+        None => 0,
     }
 }
 
@@ -66,15 +96,29 @@ pub(in crate::api) fn capture(ctx: &mut Ctx<'_>, id: &str, params: &Params) -> A
             pi.status
         )));
     }
+    let charge_id = pi.latest_charge.clone().unwrap_or_default();
+    let (multicapture, captures) = ctx
+        .acct
+        .charges
+        .get(&charge_id)
+        .map(|ch| (ch.multicapture, ch.captures))
+        .ok_or_else(|| ApiError::missing("charge", &charge_id, "charge"))?;
+    let final_capture = params.bool("final_capture")?.unwrap_or(true);
+    if !final_capture && !multicapture {
+        return Err(ApiError::invalid(
+            "You cannot set `final_capture` to false because multicapture is not available for this PaymentIntent. Create it with `payment_method_options[card][request_multicapture]=if_available` and check that the charge's `payment_method_details.card.multicapture.status` is `available`.",
+        )
+        .param("final_capture"));
+    }
+    if captures >= MAX_CAPTURES {
+        return Err(unexpected_state(format!(
+            "This PaymentIntent has already been captured {MAX_CAPTURES} times, the most Stripe allows for one authorization."
+        )));
+    }
     let amount = params
         .int("amount_to_capture")?
         .unwrap_or(pi.amount_capturable);
-    if amount < 1 {
-        return Err(
-            ApiError::invalid("This value must be greater than or equal to 1.")
-                .param("amount_to_capture"),
-        );
-    }
+    check_any_amount(amount, &pi.currency, "amount_to_capture")?;
     if amount > pi.amount_capturable {
         return Err(ApiError::invalid(format!(
             "The amount to capture ({}) cannot be greater than the amount capturable ({}) on this PaymentIntent.",
@@ -84,7 +128,6 @@ pub(in crate::api) fn capture(ctx: &mut Ctx<'_>, id: &str, params: &Params) -> A
         .code("amount_too_large")
         .param("amount_to_capture"));
     }
-    let charge_id = pi.latest_charge.clone().unwrap_or_default();
     let suffix = params.non_empty_str("statement_descriptor_suffix")?;
     let application_fee_amount = params.int("application_fee_amount")?;
     {
@@ -94,18 +137,25 @@ pub(in crate::api) fn capture(ctx: &mut Ctx<'_>, id: &str, params: &Params) -> A
             .get_mut(&charge_id)
             .ok_or_else(|| ApiError::missing("charge", &charge_id, "charge"))?;
         ch.captured = true;
-        ch.amount_captured = amount;
-        // A partial capture releases the rest of the authorization.
-        ch.amount_released = ch.amount - amount;
+        ch.captures += 1;
+        ch.amount_captured += amount;
+        if final_capture {
+            // The final capture releases the rest of the authorization.
+            ch.amount_released = ch.amount - ch.amount_captured;
+        }
         ch.balance_transaction = Some(new_id("txn"));
         if suffix.is_some() {
             ch.statement_descriptor_suffix = suffix.clone();
         }
     }
     if let Some(p) = ctx.acct.payment_intents.get_mut(id) {
-        p.status = "succeeded".into();
-        p.amount_received = amount;
-        p.amount_capturable = 0;
+        p.amount_received += amount;
+        if final_capture {
+            p.status = "succeeded".into();
+            p.amount_capturable = 0;
+        } else {
+            p.amount_capturable -= amount;
+        }
         if suffix.is_some() {
             p.statement_descriptor_suffix = suffix;
         }
@@ -117,7 +167,11 @@ pub(in crate::api) fn capture(ctx: &mut Ctx<'_>, id: &str, params: &Params) -> A
     let charge_out = charge_json(ctx, &charge_id)?;
     ctx.emit("charge.captured", charge_out);
     let out = render_pi(ctx, id, &[])?;
-    ctx.emit("payment_intent.succeeded", out);
+    if final_capture {
+        ctx.emit("payment_intent.succeeded", out);
+    } else {
+        ctx.emit("payment_intent.amount_capturable_updated", out);
+    }
     render_pi(ctx, id, &expand)
 }
 
@@ -149,23 +203,28 @@ pub(in crate::api) fn cancel(ctx: &mut Ctx<'_>, id: &str, params: &Params) -> Ap
             pi.status
         )));
     }
-    if pi.status == "requires_capture"
-        && let Some(ch) = pi
-            .latest_charge
-            .as_ref()
-            .and_then(|c| ctx.acct.charges.get_mut(c))
-    {
-        // Canceling an authorization releases all of it.
-        ch.amount_released = ch.amount;
-    }
+    // Canceling an authorization releases what is left of it. When part of a multicapture
+    // authorization was captured, the intent ends succeeded with what was captured.
+    let captured = match (&pi.latest_charge, pi.status.as_str()) {
+        (Some(charge_id), "requires_capture") => release_rest(ctx, charge_id),
+        _ => 0,
+    };
     if let Some(p) = ctx.acct.payment_intents.get_mut(id) {
-        p.status = "canceled".into();
         p.amount_capturable = 0;
-        p.canceled_at = Some(ctx.now);
-        p.cancellation_reason = reason;
         p.next_action = None;
+        if captured > 0 {
+            p.status = "succeeded".into();
+        } else {
+            p.status = "canceled".into();
+            p.canceled_at = Some(ctx.now);
+            p.cancellation_reason = reason;
+        }
     }
     let out = render_pi(ctx, id, &[])?;
-    ctx.emit("payment_intent.canceled", out);
+    if captured > 0 {
+        ctx.emit("payment_intent.succeeded", out);
+    } else {
+        ctx.emit("payment_intent.canceled", out);
+    }
     render_pi(ctx, id, &expand)
 }

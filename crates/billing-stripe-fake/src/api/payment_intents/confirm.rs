@@ -4,12 +4,13 @@
 use serde_json::{Value, json};
 
 use super::{
-    CAPTURE_METHODS, PI_EXPAND, charge_json, intent, payment_method_param, render_pi,
+    CAPTURE_METHODS, PI_EXPAND, card_options, charge_json, intent, payment_method_param, render_pi,
     unexpected_state,
 };
 use crate::api::Ctx;
 use crate::api::payment_methods::attach_to;
-use crate::cards::Behavior;
+use crate::cards::{Behavior, MULTICAPTURE_BRANDS};
+use crate::currency::check_charge_amount;
 use crate::error::{ApiError, ApiResult};
 use crate::params::Params;
 use crate::render;
@@ -85,24 +86,32 @@ pub(super) struct ConfirmOptions {
     pub error_on_requires_action: bool,
 }
 
-/// The authentication a card asks for on-session.
-pub(crate) fn next_action(return_url: Option<&str>, intent_id: &str) -> Value {
+/// The authentication a card asks for on-session: the fake's own 3-D Secure page, reached by
+/// a redirect when the client gave a `return_url`, else through Stripe.js (`use_stripe_sdk`).
+pub(crate) fn next_action(ctx: &Ctx<'_>, return_url: Option<&str>, intent_id: &str) -> Value {
+    let page = authentication_page(ctx, intent_id);
     match return_url {
         Some(url) => json!({
             "type": "redirect_to_url",
-            "redirect_to_url": {
-                "return_url": url,
-                "url": format!("https://hooks.stripe.com/3d_secure_2/hosted?merchant=fake&payment_intent={intent_id}"),
-            },
+            "redirect_to_url": {"return_url": url, "url": page},
         }),
         None => json!({
             "type": "use_stripe_sdk",
             "use_stripe_sdk": {
                 "type": "three_d_secure_redirect",
-                "stripe_js": format!("https://hooks.stripe.com/redirect/authenticate/{intent_id}"),
+                "stripe_js": page,
                 "source": new_id("src"),
             },
         }),
+    }
+}
+
+/// `http://127.0.0.1:PORT/_fake/3ds/{intent}` (with `?account=` for a connected account).
+fn authentication_page(ctx: &Ctx<'_>, intent_id: &str) -> String {
+    let base = format!("{}/_fake/3ds/{intent_id}", ctx.public_url);
+    match &ctx.account {
+        Some(account) => format!("{base}?account={}", crate::form::percent_encode(account)),
+        None => base,
     }
 }
 
@@ -117,6 +126,7 @@ pub(in crate::api) fn confirm(ctx: &mut Ctx<'_>, id: &str, params: &Params) -> A
     let expand = params.expand()?;
     render::check_expand(&expand, PI_EXPAND)?;
     let pi = intent(ctx, id)?;
+    check_charge_amount(pi.amount, &pi.currency)?;
     match pi.status.as_str() {
         "requires_payment_method" | "requires_confirmation" | "requires_action" => {}
         "succeeded" => {
@@ -141,7 +151,11 @@ pub(in crate::api) fn confirm(ctx: &mut Ctx<'_>, id: &str, params: &Params) -> A
     let capture_method = params.one_of("capture_method", CAPTURE_METHODS)?;
     let sfu = params.one_of("setup_future_usage", &["on_session", "off_session"])?;
     let receipt_email = params.non_empty_str("receipt_email")?;
+    let request_multicapture = card_options(params)?;
     if let Some(p) = ctx.acct.payment_intents.get_mut(id) {
+        if request_multicapture.is_some() {
+            p.request_multicapture = request_multicapture;
+        }
         if payment_method.is_some() {
             p.payment_method = payment_method;
         }
@@ -190,23 +204,29 @@ pub(super) fn do_confirm(ctx: &mut Ctx<'_>, id: &str, opts: &ConfirmOptions) -> 
             decline_code: decline_code.map(Into::into),
             message: message.into(),
         }),
-        Behavior::RequireAuthentication if opts.off_session || opts.error_on_requires_action => {
-            Some(Decline {
-                code: "authentication_required".into(),
-                decline_code: Some("authentication_required".into()),
-                message: "Your card was declined. This transaction requires authentication.".into(),
-            })
-        }
-        Behavior::RequireAuthentication => {
-            let action = next_action(opts.return_url.as_deref(), id);
-            if let Some(p) = ctx.acct.payment_intents.get_mut(id) {
-                p.status = "requires_action".into();
-                p.next_action = Some(action);
-                p.last_payment_error = None;
+        Behavior::RequireAuthentication | Behavior::AuthenticateUnlessSetUp => {
+            let set_up =
+                pm.card.behavior == Behavior::AuthenticateUnlessSetUp && pm.set_up_off_session;
+            if opts.off_session && set_up {
+                None
+            } else if opts.off_session || opts.error_on_requires_action {
+                Some(Decline {
+                    code: "authentication_required".into(),
+                    decline_code: Some("authentication_required".into()),
+                    message: "Your card was declined. This transaction requires authentication."
+                        .into(),
+                })
+            } else {
+                let action = next_action(ctx, opts.return_url.as_deref(), id);
+                if let Some(p) = ctx.acct.payment_intents.get_mut(id) {
+                    p.status = "requires_action".into();
+                    p.next_action = Some(action);
+                    p.last_payment_error = None;
+                }
+                let out = render_pi(ctx, id, &[])?;
+                ctx.emit("payment_intent.requires_action", out);
+                return Ok(());
             }
-            let out = render_pi(ctx, id, &[])?;
-            ctx.emit("payment_intent.requires_action", out);
-            return Ok(());
         }
     };
     authorize(ctx, id, outcome)
@@ -221,6 +241,13 @@ fn authorize(ctx: &mut Ctx<'_>, id: &str, decline: Option<Decline>) -> ApiResult
     };
     let manual = pi.capture_method == "manual";
     let succeeded = decline.is_none();
+    // Multicapture: asked for on a manual-capture intent, allowed by the account, offered
+    // by the card's network.
+    let multicapture = succeeded
+        && manual
+        && pi.request_multicapture.as_deref() == Some("if_available")
+        && !ctx.acct.multicapture_off
+        && MULTICAPTURE_BRANDS.contains(&pm.card.brand);
     let charge_id = new_id("ch");
     let seq = ctx.next_seq();
     let charge = Charge {
@@ -253,12 +280,15 @@ fn authorize(ctx: &mut Ctx<'_>, id: &str, decline: Option<Decline>) -> ApiResult
         authorization_code: succeeded.then(|| random_digits(6)),
         network_transaction_id: succeeded.then(|| random_digits(15)),
         receipt_number: None,
+        multicapture,
+        captures: 0,
     };
     ctx.acct.charges.insert(charge_id.clone(), charge);
 
     match decline {
         None => {
-            // Saving the card for later: setup_future_usage attaches it to the customer.
+            // Saving the card for later: setup_future_usage attaches it to the customer, and
+            // an authorized payment with `off_session` usage sets it up for off-session use.
             let attached = pm.customer.is_some();
             match (&pi.setup_future_usage, &pi.customer) {
                 (Some(_), Some(customer)) if !attached => attach_to(ctx, &pm_id, customer),
@@ -268,6 +298,12 @@ fn authorize(ctx: &mut Ctx<'_>, id: &str, decline: Option<Decline>) -> ApiResult
                     }
                 }
                 _ => {}
+            }
+            if pi.setup_future_usage.as_deref() == Some("off_session")
+                && pi.customer.is_some()
+                && let Some(p) = ctx.acct.payment_methods.get_mut(&pm_id)
+            {
+                p.set_up_off_session = true;
             }
             if let Some(p) = ctx.acct.payment_intents.get_mut(id) {
                 p.latest_charge = Some(charge_id.clone());

@@ -8,11 +8,12 @@ use super::confirm::{
     ConfirmOptions, check_redirect_rule, do_confirm, missing_payment_method, off_session,
 };
 use super::{
-    CAPTURE_METHODS, PI_EXPAND, intent, no_such_intent, payment_method_param, render_pi,
-    unexpected_state,
+    CAPTURE_METHODS, PI_EXPAND, card_options, intent, no_such_intent, payment_method_param,
+    render_pi, unexpected_state,
 };
 use crate::api::Ctx;
 use crate::api::customers::live_customer;
+use crate::currency::{check_charge_amount, check_currency};
 use crate::error::{ApiError, ApiResult};
 use crate::params::Params;
 use crate::render;
@@ -142,20 +143,6 @@ pub(in crate::api) fn payment_method_types(params: &Params) -> ApiResult<MethodT
     })
 }
 
-fn check_amount(amount: i64) -> ApiResult<()> {
-    if amount < 1 {
-        return Err(
-            ApiError::invalid("This value must be greater than or equal to 1.").param("amount"),
-        );
-    }
-    if amount > 99_999_999 {
-        return Err(ApiError::invalid("Amount must be no more than 99999999")
-            .code("amount_too_large")
-            .param("amount"));
-    }
-    Ok(())
-}
-
 pub(in crate::api) fn create(ctx: &mut Ctx<'_>, params: &Params) -> ApiResult<Value> {
     params.allow_only(CREATE_PARAMS)?;
     params.reject_unmodeled(&[
@@ -172,11 +159,10 @@ pub(in crate::api) fn create(ctx: &mut Ctx<'_>, params: &Params) -> ApiResult<Va
     let amount = params
         .int("amount")?
         .ok_or_else(|| ApiError::param_missing("amount"))?;
-    check_amount(amount)?;
     let currency = params.required_str("currency")?.to_lowercase();
-    if currency.len() != 3 || !currency.chars().all(|c| c.is_ascii_lowercase()) {
-        return Err(ApiError::invalid(format!("Invalid currency: {currency}")).param("currency"));
-    }
+    check_currency(&currency)?;
+    check_charge_amount(amount, &currency)?;
+    let request_multicapture = card_options(params)?;
     let customer = params.non_empty_str("customer")?;
     if let Some(c) = &customer {
         live_customer(ctx, c, "customer")?;
@@ -258,6 +244,7 @@ pub(in crate::api) fn create(ctx: &mut Ctx<'_>, params: &Params) -> ApiResult<Va
         next_action: None,
         canceled_at: None,
         cancellation_reason: None,
+        request_multicapture,
     };
     ctx.acct.payment_intents.insert(id.clone(), pi);
     let out = render_pi(ctx, &id, &[])?;
@@ -299,9 +286,13 @@ pub(in crate::api) fn update(ctx: &mut Ctx<'_>, id: &str, params: &Params) -> Ap
             pi.status
         )));
     }
-    if let Some(a) = amount {
-        check_amount(a)?;
+    let currency = params.non_empty_str("currency")?.map(|c| c.to_lowercase());
+    if amount.is_some() || currency.is_some() {
+        let new_currency = currency.clone().unwrap_or_else(|| pi.currency.clone());
+        check_currency(&new_currency)?;
+        check_charge_amount(amount.unwrap_or(pi.amount), &new_currency)?;
     }
+    let request_multicapture = card_options(params)?;
     let customer = params.non_empty_str("customer")?;
     if let Some(c) = &customer {
         live_customer(ctx, c, "customer")?;
@@ -312,7 +303,6 @@ pub(in crate::api) fn update(ctx: &mut Ctx<'_>, id: &str, params: &Params) -> Ap
     let sfu = params.one_of("setup_future_usage", &["on_session", "off_session"])?;
     let description = params.str("description")?;
     let receipt_email = params.str("receipt_email")?;
-    let currency = params.non_empty_str("currency")?;
     let mut previous = serde_json::Map::new();
     let p = ctx
         .acct
@@ -325,7 +315,10 @@ pub(in crate::api) fn update(ctx: &mut Ctx<'_>, id: &str, params: &Params) -> Ap
     }
     if let Some(c) = currency {
         previous.insert("currency".into(), json!(p.currency));
-        p.currency = c.to_lowercase();
+        p.currency = c;
+    }
+    if request_multicapture.is_some() {
+        p.request_multicapture = request_multicapture;
     }
     if let Some(c) = customer {
         previous.insert("customer".into(), json!(p.customer));

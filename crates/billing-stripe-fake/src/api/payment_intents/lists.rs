@@ -56,10 +56,14 @@ pub(in crate::api) fn search(ctx: &mut Ctx<'_>, params: &Params) -> ApiResult<Va
         Some(page) => search::decode_page(&page)?,
         None => 0,
     };
+    // Stripe's search index lags behind its writes: intents newer than the lag are not
+    // found yet.
+    let indexed_until = ctx.now - ctx.search_lag;
     let mut items: Vec<&PaymentIntent> = ctx
         .acct
         .payment_intents
         .values()
+        .filter(|pi| ctx.search_lag <= 0 || pi.created <= indexed_until)
         .filter(|pi| query.matches(&|field| pi_field(pi, field)))
         .collect();
     newest_first(&mut items, |pi| (pi.created, pi.seq));

@@ -15,7 +15,7 @@ use serde_json::Value;
 use super::Ctx;
 use super::payment_methods::{consumed_error, resolve};
 use crate::error::{ApiError, ApiResult};
-use crate::params::Params;
+use crate::params::{Params, unmodeled};
 use crate::render;
 use crate::state::PaymentIntent;
 
@@ -48,6 +48,29 @@ fn render_pi(ctx: &Ctx<'_>, id: &str, expand: &[String]) -> ApiResult<Value> {
         .get(id)
         .ok_or_else(|| no_such_intent(id))?;
     render::payment_intent(pi, ctx.acct, expand)
+}
+
+/// `payment_method_options[card]`, as far as the fake models it: answers
+/// `request_multicapture` when given. Options that would change the outcome and that the fake
+/// does not model are refused; the others are accepted and ignored.
+fn card_options(params: &Params) -> ApiResult<Option<String>> {
+    let Some(options) = params.object("payment_method_options")? else {
+        return Ok(None);
+    };
+    let Some(card) = options.object("card")? else {
+        return Ok(None);
+    };
+    if card.non_empty_str("capture_method")?.is_some() {
+        return Err(unmodeled("payment_method_options[card][capture_method]"));
+    }
+    let three_d_secure =
+        card.one_of("request_three_d_secure", &["automatic", "any", "challenge"])?;
+    if three_d_secure.is_some_and(|v| v != "automatic") {
+        return Err(unmodeled(
+            "payment_method_options[card][request_three_d_secure]",
+        ));
+    }
+    card.one_of("request_multicapture", &["if_available", "never"])
 }
 
 fn unexpected_state(message: String) -> ApiError {
