@@ -1,14 +1,17 @@
 //! The typed errors of the use cases. Every rule breach changes nothing.
 
+use chrono::{DateTime, Utc};
+
 use crate::booking::BookingError;
 use crate::idempotency::IdempotencyKey;
 use crate::ids::{BookingId, BusinessId, CustomerId, LinkId, NotificationId, PaymentId};
 use crate::money::{Currency, Money, MoneyError};
 use crate::payment::FoldError;
 use crate::ports::{
-    BusinessesError, DirectoryError, GatewayError, LedgerError, LinkStoreError,
+    AmountRefused, BusinessesError, DirectoryError, GatewayError, LedgerError, LinkStoreError,
     NotificationLogError,
 };
+use crate::receipt::Receipt;
 use crate::status::BalanceError;
 
 /// Why a use case refused or failed.
@@ -183,6 +186,68 @@ pub enum BillingError {
     /// Stored entries do not fold into a valid history.
     #[error("stored history is inconsistent: {0}")]
     Inconsistent(String),
+    /// The gateway can never charge this amount (a currency it does not take, under its
+    /// minimum, finer than its unit): no payment was opened.
+    #[error(transparent)]
+    AmountNotChargeable(#[from] AmountRefused),
+    /// Only a charge or hold waiting for the customer to authenticate, or an open hold, can be
+    /// canceled.
+    #[error("payment {payment} is {state}: it cannot be canceled")]
+    PaymentNotCancelable {
+        /// The payment.
+        payment: PaymentId,
+        /// Its state.
+        state: &'static str,
+    },
+    /// Only a payment whose outcome is not known yet can be marked failed.
+    #[error("payment {payment} is {state}, not pending")]
+    PaymentNotPending {
+        /// The payment.
+        payment: PaymentId,
+        /// Its state.
+        state: &'static str,
+    },
+    /// The gateway's search may not show a payment this recent yet: ask again later.
+    #[error(
+        "payment {payment} is too recent for the gateway to say it does not exist; try again after {retry_at}"
+    )]
+    TooRecentToJudge {
+        /// The payment.
+        payment: PaymentId,
+        /// When the gateway's answer can be believed.
+        retry_at: DateTime<Utc>,
+    },
+    /// The gateway has the payment staff asked to mark failed: it was settled from the
+    /// gateway's record instead, as the receipt says.
+    #[error("the gateway has payment {}: it was settled from the gateway's record", .0.payment.id)]
+    PaymentExistsAtGateway(Box<Receipt>),
+    /// A card with a payment in flight cannot be removed (the payment may still need it).
+    #[error("card {payment_method} is used by payment {payment}, still pending")]
+    CardInUse {
+        /// The card.
+        payment_method: String,
+        /// The payment in flight.
+        payment: PaymentId,
+    },
+    /// A hold with a capture in flight cannot be released until the capture is settled.
+    #[error("a capture of hold {0} is in flight: it cannot be released now")]
+    CaptureInFlight(PaymentId),
+    /// The hold cannot be captured in several parts (the gateway account does not allow it).
+    #[error(
+        "hold {0} cannot be captured in several parts on this account: capture the amount as final, or charge the rest separately"
+    )]
+    MulticaptureUnavailable(PaymentId),
+    /// The gateway was called, and its answer could not be recorded: the payment stays
+    /// pending, and the reconciler settles it from the gateway's record.
+    #[error(
+        "the gateway was called for payment {payment}, but its answer could not be recorded ({error}): the payment stays pending until the reconciler settles it"
+    )]
+    OutcomeNotRecorded {
+        /// The payment.
+        payment: PaymentId,
+        /// The storage failure.
+        error: LedgerError,
+    },
 }
 
 impl From<FoldError> for BillingError {
@@ -247,6 +312,15 @@ impl BillingError {
             | BillingError::Links(_)
             | BillingError::Notifications(_) => "storage_unavailable",
             BillingError::Inconsistent(_) => "inconsistent_history",
+            BillingError::AmountNotChargeable(_) => "amount_not_chargeable",
+            BillingError::PaymentNotCancelable { .. } => "payment_not_cancelable",
+            BillingError::PaymentNotPending { .. } => "payment_not_pending",
+            BillingError::TooRecentToJudge { .. } => "too_recent_to_judge",
+            BillingError::PaymentExistsAtGateway(_) => "payment_exists_at_gateway",
+            BillingError::CardInUse { .. } => "card_in_use",
+            BillingError::CaptureInFlight(_) => "capture_in_flight",
+            BillingError::MulticaptureUnavailable(_) => "multicapture_unavailable",
+            BillingError::OutcomeNotRecorded { .. } => "outcome_not_recorded",
         }
     }
 }

@@ -92,7 +92,7 @@ id_type!(
     "booking"
 );
 id_type!(
-    /// A payment record of this engine: a charge, collection, hold, capture or refund.
+    /// A payment record of this engine: a charge, collection, hold, capture, refund or dispute.
     PaymentId,
     "payment"
 );

@@ -6,6 +6,10 @@
 //!
 //! It also queues the emails about payments (payment links, card requests, receipts, notices to
 //! the business) and delivers them apart from any payment, retrying with backoff ([`notifier`]).
+//! Customers pay links and save cards on hosted pages with the card's authentication (3-D
+//! Secure) when it asks; every pending payment ends, settled from the gateway's own record; and
+//! what is done at the gateway itself (a capture or refund in its dashboard, a dispute, a hold
+//! that runs out) reaches the ledger.
 //!
 //! The crate does no I/O. Storage, the card gateway, the mailer, the clock, id generation and
 //! randomness are ports ([`ports`]); adapters implement them, and [`billing::Billing`] holds each
@@ -80,8 +84,8 @@ pub mod testkit;
 pub mod prelude {
     pub use crate::billing::{
         AuthorizeBooking, Billing, BookingView, BulkCharge, BulkChargeResult, CaptureHold,
-        ChargeBooking, OutstandingPage, PaymentSource, PaymentView, Policy, RecordCollection,
-        RefundPayment,
+        CardRequestAnswer, ChargeBooking, OutstandingPage, PaymentSource, PaymentView, Policy,
+        RecordCollection, RefundPayment, SweepReport,
     };
     pub use crate::booking::{BookingAccount, BookingError, LineItem, LineItemKind};
     pub use crate::customer::{Business, Customer, SavedCard};
@@ -91,7 +95,9 @@ pub mod prelude {
     pub use crate::money::{Amount, Currency, Money, MoneyError};
     pub use crate::notification::{DeliveryState, Notification, NotificationKind, OutboundMessage};
     pub use crate::notifier::{DeliveryPolicy, DeliveryReport, Notifier, NotifyError};
-    pub use crate::payment::{CollectionMethod, Failure, Payment, PaymentKind, PaymentState};
+    pub use crate::payment::{
+        CollectionMethod, Failure, Origin, Payment, PaymentKind, PaymentState,
+    };
     pub use crate::receipt::{Outcome, Receipt};
     pub use crate::status::{Balance, BookingStatus, BookingSummary, PaymentStatus};
 }

@@ -80,9 +80,9 @@ impl PaymentStatus {
 pub struct Balance {
     /// The sum of the line items.
     pub price: Money,
-    /// Succeeded charges, collections and captures, less succeeded refunds.
+    /// Succeeded charges, collections and captures, less succeeded refunds and lost disputes.
     pub paid: Money,
-    /// Succeeded refunds.
+    /// Succeeded refunds, and disputes lost (the bank gave the money back to the customer).
     pub refunded: Money,
     /// Charges, captures and holds sent to the gateway whose outcome is not known yet.
     pub in_flight: Money,
@@ -117,6 +117,8 @@ pub struct BookingStatus {
     pub pending: bool,
     /// The latest charge, hold or capture attempt failed.
     pub last_failed: bool,
+    /// A payment of the booking is disputed (open, or lost).
+    pub disputed: bool,
 }
 
 /// The booking's billing summary: the read model kept beside the ledger for fast queries.
@@ -164,6 +166,7 @@ pub fn summarize(
     let (mut paid, mut refunded, mut in_flight, mut held, mut refunds_in_flight) =
         (zero, zero, zero, zero, zero);
     let mut last_attempt: Option<&Payment> = None;
+    let mut disputed = false;
     let booking = &account.id;
     for payment in payments
         .iter()
@@ -171,6 +174,15 @@ pub fn summarize(
     {
         let share = payment.share_of(booking);
         match (&payment.kind, &payment.state) {
+            // A lost dispute took the money back, as a refund does; an open one moves nothing
+            // yet, and is no attempt of ours: it never blocks a charge.
+            (PaymentKind::Dispute { .. }, PaymentState::Succeeded) => {
+                paid = paid.checked_sub(&share)?;
+                refunded = refunded.checked_add(&share)?;
+                disputed = true;
+            }
+            (PaymentKind::Dispute { .. }, PaymentState::Pending) => disputed = true,
+            (PaymentKind::Dispute { .. }, _) => {}
             (PaymentKind::Refund { .. }, PaymentState::Succeeded) => {
                 paid = paid.checked_sub(&share)?;
                 refunded = refunded.checked_add(&share)?;
@@ -205,6 +217,7 @@ pub fn summarize(
         status: PaymentStatus::derive(&price, &paid, &held, &refunded),
         pending: in_flight.is_positive() || refunds_in_flight.is_positive(),
         last_failed: last_attempt.is_some_and(|p| matches!(p.state, PaymentState::Failed(_))),
+        disputed,
     };
     Ok(BookingSummary {
         booking: account.id.clone(),
@@ -253,15 +266,26 @@ pub fn captures_of<'a>(
 }
 
 /// What can still be refunded of a payment: its succeeded amount less refunds that succeeded or
-/// are in flight. Zero for anything that did not move money.
+/// are in flight, and less what disputes open or lost hold of it (the gateway refuses to refund
+/// a disputed amount). Zero for anything that did not move money.
 pub fn refundable(payment: &Payment, payments: &[Payment]) -> Result<Money, MoneyError> {
-    let moved_money = matches!(
-        payment.kind.name(),
-        KindName::Charge | KindName::Collection | KindName::Capture
-    ) && payment.state == PaymentState::Succeeded;
-    if !moved_money {
+    if !moved_money(payment) {
         return Ok(Money::zero(payment.amount.currency()));
     }
+    let left = unrefunded(payment, payments)?.checked_sub(&disputed_share(payment, payments)?)?;
+    Ok(left.clamp_at_zero())
+}
+
+/// True for a succeeded charge, collection or capture.
+fn moved_money(payment: &Payment) -> bool {
+    matches!(
+        payment.kind.name(),
+        KindName::Charge | KindName::Collection | KindName::Capture
+    ) && payment.state == PaymentState::Succeeded
+}
+
+/// A payment's amount less its refunds that succeeded or are in flight.
+pub fn unrefunded(payment: &Payment, payments: &[Payment]) -> Result<Money, MoneyError> {
     let mut left = payment.amount;
     for refund in payments
         .iter()
@@ -271,7 +295,56 @@ pub fn refundable(payment: &Payment, payments: &[Payment]) -> Result<Money, Mone
             left = left.checked_sub(&refund.amount)?;
         }
     }
-    Ok(left.clamp_at_zero())
+    Ok(left)
+}
+
+/// What disputes of `id` (open or lost) hold, in `currency`.
+fn disputed_of(
+    id: &PaymentId,
+    currency: Currency,
+    payments: &[Payment],
+) -> Result<Money, MoneyError> {
+    let mut disputed = Money::zero(currency);
+    for dispute in payments.iter().filter(|p| {
+        matches!(&p.kind, PaymentKind::Dispute { of, .. } if of == id)
+            && matches!(p.state, PaymentState::Pending | PaymentState::Succeeded)
+    }) {
+        disputed = disputed.checked_add(&dispute.amount)?;
+    }
+    Ok(disputed)
+}
+
+/// The part of disputes that falls on a payment. A charge's disputes are its own; a hold's
+/// disputes fall on its succeeded captures, newest first, each up to what it has left.
+fn disputed_share(payment: &Payment, payments: &[Payment]) -> Result<Money, MoneyError> {
+    let currency = payment.amount.currency();
+    let PaymentKind::Capture { authorization, .. } = &payment.kind else {
+        return disputed_of(&payment.id, currency, payments);
+    };
+    let mut disputed = disputed_of(authorization, currency, payments)?;
+    if disputed.is_zero() {
+        return Ok(disputed);
+    }
+    let mut captures: Vec<&Payment> = captures_of(authorization, payments)
+        .filter(|c| c.state == PaymentState::Succeeded)
+        .collect();
+    captures.sort_by(|a, b| newest_first(a, b));
+    for capture in captures {
+        let room = unrefunded(capture, payments)?.clamp_at_zero();
+        let take = room.checked_min(&disputed)?;
+        if capture.id == payment.id {
+            return Ok(take);
+        }
+        disputed = disputed.checked_sub(&take)?;
+    }
+    Ok(Money::zero(currency))
+}
+
+/// Orders payments newest first (the later id first among payments made at once).
+pub fn newest_first(a: &Payment, b: &Payment) -> std::cmp::Ordering {
+    b.created_at
+        .cmp(&a.created_at)
+        .then_with(|| b.id.cmp(&a.id))
 }
 
 #[cfg(test)]
@@ -322,5 +395,218 @@ mod tests {
             assert_eq!(PaymentStatus::parse(status.as_str()), Some(status));
         }
         assert_eq!(PaymentStatus::parse("paid"), None);
+    }
+
+    mod disputes {
+        use super::*;
+        use crate::booking::{LineItem, LineItemKind};
+        use crate::payment::{Allocation, CardRef, Origin};
+        use chrono::TimeZone;
+        use proptest::prelude::*;
+
+        fn at() -> DateTime<Utc> {
+            Utc.with_ymd_and_hms(2026, 1, 15, 9, 0, 0)
+                .single()
+                .unwrap_or_default()
+        }
+
+        fn record(n: u32, kind: PaymentKind, minor: i64, state: PaymentState) -> Payment {
+            Payment {
+                id: PaymentId::new(format!("pay_{n:03}")).expect("id"),
+                customer: CustomerId::new("c").expect("id"),
+                kind,
+                amount: usd(minor),
+                allocations: vec![Allocation {
+                    booking: BookingId::new("b-1").expect("id"),
+                    amount: usd(minor),
+                }],
+                state,
+                gateway_reference: None,
+                hold_expires_at: None,
+                multicapture: false,
+                origin: Origin::Gateway,
+                created_at: at() + chrono::Duration::seconds(i64::from(n)),
+                updated_at: at(),
+                entries: 1,
+            }
+        }
+
+        fn account(price: i64) -> BookingAccount {
+            BookingAccount::new(
+                BookingId::new("b-1").expect("id"),
+                CustomerId::new("c").expect("id"),
+                Currency::USD,
+                vec![LineItem::new(LineItemKind::Service, "Clean", usd(price)).expect("line")],
+            )
+            .expect("booking")
+        }
+
+        fn charge(minor: i64) -> Payment {
+            let card = CardRef {
+                gateway_customer: "cus_1".into(),
+                payment_method: "pm_card_visa".into(),
+            };
+            record(
+                0,
+                PaymentKind::Charge { card },
+                minor,
+                PaymentState::Succeeded,
+            )
+        }
+
+        fn dispute_state() -> impl Strategy<Value = PaymentState> {
+            prop_oneof![
+                Just(PaymentState::Pending),
+                Just(PaymentState::Succeeded),
+                Just(PaymentState::Canceled),
+            ]
+        }
+
+        #[test]
+        fn an_open_dispute_blocks_nothing_and_a_lost_one_counts_as_refunded() {
+            let paid = charge(10_000);
+            let of = paid.id.clone();
+            let dispute = |state| {
+                record(
+                    1,
+                    PaymentKind::Dispute {
+                        of: of.clone(),
+                        reason: None,
+                    },
+                    4_000,
+                    state,
+                )
+            };
+            let open = summarize(
+                &account(15_000),
+                &[paid.clone(), dispute(PaymentState::Pending)],
+                at(),
+            )
+            .expect("summary");
+            assert!(open.status.disputed && !open.status.pending);
+            assert_eq!(open.balance.paid, usd(10_000));
+            assert_eq!(open.balance.chargeable(), usd(5_000));
+            assert_eq!(
+                refundable(&paid, &[paid.clone(), dispute(PaymentState::Pending)]),
+                Ok(usd(6_000))
+            );
+            let lost = summarize(
+                &account(15_000),
+                &[paid.clone(), dispute(PaymentState::Succeeded)],
+                at(),
+            )
+            .expect("summary");
+            assert!(lost.status.disputed);
+            assert_eq!(
+                (lost.balance.paid, lost.balance.refunded),
+                (usd(6_000), usd(4_000))
+            );
+            let won = summarize(
+                &account(15_000),
+                &[paid.clone(), dispute(PaymentState::Canceled)],
+                at(),
+            )
+            .expect("summary");
+            assert!(!won.status.disputed);
+            assert_eq!(won.balance.paid, usd(10_000));
+            assert_eq!(
+                refundable(&paid, &[paid.clone(), dispute(PaymentState::Canceled)]),
+                Ok(usd(10_000))
+            );
+        }
+
+        #[test]
+        fn a_holds_dispute_falls_on_its_captures_newest_first() {
+            let card = CardRef {
+                gateway_customer: "cus_1".into(),
+                payment_method: "pm_card_visa".into(),
+            };
+            let hold = record(
+                0,
+                PaymentKind::Authorization { card },
+                10_000,
+                PaymentState::Captured,
+            );
+            let capture = |n, minor| {
+                record(
+                    n,
+                    PaymentKind::Capture {
+                        authorization: hold.id.clone(),
+                        final_capture: n == 2,
+                    },
+                    minor,
+                    PaymentState::Succeeded,
+                )
+            };
+            let (older, newer) = (capture(1, 3_000), capture(2, 5_000));
+            let dispute = record(
+                3,
+                PaymentKind::Dispute {
+                    of: hold.id.clone(),
+                    reason: None,
+                },
+                6_000,
+                PaymentState::Pending,
+            );
+            let all = [hold, older.clone(), newer.clone(), dispute];
+            assert_eq!(refundable(&newer, &all), Ok(usd(0)));
+            assert_eq!(refundable(&older, &all), Ok(usd(2_000)));
+        }
+
+        proptest! {
+            /// Whatever refunds and disputes a charge has, and however the disputes ended:
+            /// paid is the charge less succeeded refunds and lost disputes, refunded is those,
+            /// `disputed` says whether one is open or lost, no dispute is ever in flight, and
+            /// what is refundable never goes below zero nor counts a disputed amount.
+            #[test]
+            fn disputes_keep_the_balance_exact(
+                charged in 100_i64..100_000,
+                refunds in prop::collection::vec(1_i64..5_000, 0..3),
+                disputes in prop::collection::vec((1_i64..5_000, dispute_state()), 0..3),
+            ) {
+                let paid = charge(charged);
+                let mut payments = vec![paid.clone()];
+                let mut n = 1;
+                let (mut refunded, mut lost, mut held_back) = (0, 0, 0);
+                for minor in &refunds {
+                    payments.push(record(
+                        n,
+                        PaymentKind::Refund { of: paid.id.clone(), reason: None },
+                        *minor,
+                        PaymentState::Succeeded,
+                    ));
+                    refunded += minor;
+                    n += 1;
+                }
+                let mut disputed = false;
+                for (minor, state) in &disputes {
+                    payments.push(record(
+                        n,
+                        PaymentKind::Dispute { of: paid.id.clone(), reason: None },
+                        *minor,
+                        state.clone(),
+                    ));
+                    match state {
+                        PaymentState::Succeeded => { lost += minor; held_back += minor; disputed = true; }
+                        PaymentState::Pending => { held_back += minor; disputed = true; }
+                        _ => {}
+                    }
+                    n += 1;
+                }
+                let summary = summarize(&account(charged), &payments, at()).expect("summary");
+                prop_assert_eq!(summary.balance.paid, usd(charged - refunded - lost));
+                prop_assert_eq!(summary.balance.refunded, usd(refunded + lost));
+                prop_assert_eq!(summary.balance.in_flight, usd(0));
+                prop_assert!(!summary.status.pending);
+                prop_assert_eq!(summary.status.disputed, disputed);
+                prop_assert_eq!(
+                    summary.balance.balance_due,
+                    usd(refunded + lost),
+                    "the price less what is paid"
+                );
+                let left = refundable(&paid, &payments).expect("refundable");
+                prop_assert_eq!(left, usd((charged - refunded - held_back).max(0)));
+            }
+        }
     }
 }

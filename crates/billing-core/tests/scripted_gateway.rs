@@ -9,7 +9,7 @@ use billing_core::ids::PaymentId;
 use billing_core::money::{Currency, Money};
 use billing_core::payment::{CardRef, gateway_key};
 use billing_core::ports::{
-    CaptureRequest, Clock, GatewayError, GatewayStatus, PaymentGateway, PaymentRequest,
+    CaptureRequest, Clock, GatewayError, GatewayStatus, PaymentGateway, PaymentRequest, Presence,
 };
 use billing_core::testkit::gateway_contract::GatewayFixture;
 use billing_core::testkit::{FixedClock, ScriptedGateway};
@@ -76,6 +76,7 @@ fn visa_request(account: Option<String>, payment: &str, amount: i64) -> PaymentR
         },
         amount: Money::from_minor(amount, Currency::EUR),
         description: None,
+        presence: Presence::OffSession,
     }
 }
 
@@ -115,7 +116,7 @@ async fn a_hold_on_a_clock_expires() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(found.status, GatewayStatus::Canceled);
+    assert_eq!(found.status, GatewayStatus::Expired);
     let capture = PaymentId::new("pay_1_capture").unwrap();
     let late = gateway
         .capture(&CaptureRequest {
@@ -131,4 +132,200 @@ async fn a_hold_on_a_clock_expires() {
         matches!(late, Err(GatewayError::InvalidRequest { .. })),
         "{late:?}"
     );
+}
+
+fn customer_request(
+    customer: &str,
+    payment: &str,
+    method: &str,
+    presence: Presence,
+) -> PaymentRequest {
+    let mut request = visa_request(None, payment, 2000);
+    request.card = CardRef {
+        gateway_customer: customer.into(),
+        payment_method: method.into(),
+    };
+    request.presence = presence;
+    request
+}
+
+async fn gateway_customer(gateway: &ScriptedGateway) -> String {
+    gateway
+        .create_customer(&billing_core::ports::NewGatewayCustomer {
+            account: None,
+            business: "acme".parse().unwrap(),
+            customer: "c-1".parse().unwrap(),
+            name: "Ada".into(),
+            email: None,
+        })
+        .await
+        .unwrap()
+}
+
+fn on_session(save_card: bool) -> Presence {
+    Presence::OnSession {
+        return_url: "https://pay.example.com/return".into(),
+        save_card,
+    }
+}
+
+/// The card that asks when set up charges without the customer only once set up, by a card
+/// set-up or by a payment that kept it; the cards that always ask never do.
+#[tokio::test]
+async fn three_d_secure_cards_behave_as_stripes() {
+    let gateway = ScriptedGateway::new();
+    let customer = gateway_customer(&gateway).await;
+    let setup_card = "pm_card_authenticationRequiredOnSetup";
+    let away = gateway
+        .charge(&customer_request(
+            &customer,
+            "pay_1",
+            setup_card,
+            Presence::OffSession,
+        ))
+        .await
+        .unwrap();
+    assert!(matches!(&away.status, GatewayStatus::Failed(f) if f.suggests_payment_link()));
+    let here = gateway
+        .charge(&customer_request(
+            &customer,
+            "pay_2",
+            setup_card,
+            on_session(true),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(here.status, GatewayStatus::RequiresAction);
+    gateway.authenticate(None, &here.reference, true).unwrap();
+    let cards = gateway.list_cards(None, &customer).await.unwrap();
+    assert_eq!(cards.len(), 1, "kept once paid");
+    let later = gateway
+        .charge(&customer_request(
+            &customer,
+            "pay_3",
+            setup_card,
+            Presence::OffSession,
+        ))
+        .await
+        .unwrap();
+    assert_eq!(later.status, GatewayStatus::Succeeded, "set up now");
+    for always in [
+        "pm_card_authenticationRequired",
+        "pm_card_threeDSecure2Required",
+    ] {
+        let asked = gateway
+            .charge(&customer_request(
+                &customer,
+                &format!("pay_{always}"),
+                always,
+                on_session(true),
+            ))
+            .await
+            .unwrap();
+        gateway.authenticate(None, &asked.reference, true).unwrap();
+        let again = gateway
+            .charge(&customer_request(
+                &customer,
+                &format!("pay_{always}_away"),
+                always,
+                Presence::OffSession,
+            ))
+            .await
+            .unwrap();
+        assert!(
+            matches!(again.status, GatewayStatus::Failed(_)),
+            "{always}: {again:?}"
+        );
+    }
+}
+
+/// What a business does in the dashboard is on the record, and each change records its event.
+#[tokio::test]
+async fn dashboard_changes_are_on_the_record_with_their_events() {
+    let gateway = ScriptedGateway::new();
+    let held = gateway
+        .authorize(&visa_request(None, "pay_hold", 10_000))
+        .await
+        .unwrap();
+    assert!(held.multicapture, "allowed by default");
+    let eur = |minor| Money::from_minor(minor, Currency::EUR);
+    gateway
+        .dashboard_capture(None, &held.reference, eur(4_000), false)
+        .unwrap();
+    let refund = gateway
+        .dashboard_refund(None, &held.reference, eur(1_000))
+        .unwrap();
+    assert_eq!(refund.refund, None, "none of ours");
+    let dispute = gateway
+        .open_dispute(None, &held.reference, eur(500), "fraudulent")
+        .unwrap();
+    gateway
+        .close_dispute(None, &dispute.reference, true)
+        .unwrap();
+    assert!(
+        gateway
+            .close_dispute(None, &dispute.reference, false)
+            .is_err()
+    );
+    let record = gateway.payment_record(None, &held.reference).await.unwrap();
+    assert_eq!(record.payment.status, GatewayStatus::RequiresCapture);
+    assert_eq!(record.payment.amount_received, eur(4_000));
+    assert_eq!(record.refunds.len(), 1);
+    assert_eq!(
+        record.disputes[0].status,
+        billing_core::ports::DisputeStatus::Won
+    );
+    let types: Vec<String> = gateway.events().into_iter().map(|e| e.event_type).collect();
+    assert_eq!(
+        types,
+        [
+            "payment_intent.amount_capturable_updated",
+            "payment_intent.amount_capturable_updated",
+            "charge.refunded",
+            "charge.dispute.created",
+            "charge.dispute.closed",
+        ]
+    );
+}
+
+/// Without multicapture a non-final capture is refused; a search lag hides a new payment.
+#[tokio::test]
+async fn multicapture_per_account_and_the_search_lag() {
+    let clock = Arc::new(FixedClock::default());
+    let gateway =
+        ScriptedGateway::with_clock(clock.clone()).with_search_lag(chrono::Duration::minutes(1));
+    gateway.set_multicapture(Some("acct_single"), false);
+    let held = gateway
+        .authorize(&visa_request(Some("acct_single".into()), "pay_1", 1000))
+        .await
+        .unwrap();
+    assert!(!held.multicapture);
+    let capture = PaymentId::new("pay_1_capture").unwrap();
+    let partial = gateway
+        .capture(&CaptureRequest {
+            account: Some("acct_single".into()),
+            payment_reference: held.reference.clone(),
+            idempotency_key: gateway_key(&capture, "attempt"),
+            capture,
+            amount: Money::from_minor(500, Currency::EUR),
+            final_capture: false,
+        })
+        .await;
+    assert!(
+        matches!(partial, Err(GatewayError::InvalidRequest { .. })),
+        "{partial:?}"
+    );
+    let ours = PaymentId::new("pay_1").unwrap();
+    let hidden = gateway
+        .find_payment(Some("acct_single".into()), &ours)
+        .await
+        .unwrap();
+    assert_eq!(hidden, None, "not searchable yet");
+    clock.advance(chrono::Duration::minutes(1));
+    let found = gateway
+        .find_payment(Some("acct_single".into()), &ours)
+        .await
+        .unwrap();
+    assert_eq!(found.map(|p| p.reference), Some(held.reference));
+    assert_eq!(gateway.search_lag(), chrono::Duration::minutes(1));
 }

@@ -10,7 +10,7 @@ use crate::idempotency::{Fingerprint, IdempotencyKey};
 use crate::ids::BookingId;
 use crate::money::{Amount, Money, MoneyError};
 use crate::payment::{
-    Allocation, CardRef, CollectionMethod, KindName, Opening, PaymentKind, PaymentState,
+    Allocation, CardRef, CollectionMethod, KindName, Opening, Origin, PaymentKind, PaymentState,
 };
 use crate::ports::LedgerRead;
 use crate::receipt::Receipt;
@@ -197,9 +197,12 @@ fn card_of(
 }
 
 impl Billing {
-    /// Charges a booking's saved card, captured at once. The amount defaults to what can be
-    /// charged. A decline is recorded and answered as a declined receipt; an unknown gateway
-    /// outcome answers the payment pending.
+    /// Charges a booking's saved card, captured at once, with the customer away. The amount
+    /// defaults to what can be charged, and must be one the gateway can charge
+    /// ([`BillingError::AmountNotChargeable`]). A decline is recorded and answered as a
+    /// declined receipt (a card that asks for authentication too: its failure
+    /// [suggests a payment link](crate::payment::Failure::suggests_payment_link)); an unknown
+    /// gateway outcome answers the payment pending.
     pub async fn charge(
         &self,
         business: &Business,
@@ -266,6 +269,7 @@ impl Billing {
                 let summary = ledgers.summary(booking)?;
                 let asked = resolve(p.amount.as_ref(), summary.currency)?;
                 let amount = checked_amount(asked, summary, summary.balance.chargeable())?;
+                self.gateway.check_amount(&amount)?;
                 if p.refuse_duplicates {
                     refuse_duplicate(ledgers, booking, KindName::Charge, &amount, window)?;
                 }
@@ -280,6 +284,7 @@ impl Billing {
                     amount,
                     allocations: single(booking, amount),
                     state: PaymentState::Pending,
+                    origin: Origin::Command,
                 };
                 Ok(opening)
             },
@@ -298,7 +303,7 @@ impl Billing {
         let Some(call) = GatewayCall::of(business, &open.payment, &open.ledgers.payments)? else {
             return open.ledgers.receipt(&open.payment.id);
         };
-        let answer = self.send(&open.payment, &call).await;
+        let answer = self.send(&open.payment, &call).await.map(|a| a.moves);
         self.finish(business, open, key, answer).await
     }
 
@@ -349,6 +354,7 @@ impl Billing {
                         amount,
                         allocations: single(booking, amount),
                         state: PaymentState::Succeeded,
+                        origin: Origin::Command,
                     };
                     Ok(opening)
                 },

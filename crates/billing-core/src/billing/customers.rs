@@ -3,10 +3,10 @@
 use super::Billing;
 use crate::customer::{Business, Customer, SavedCard};
 use crate::error::BillingError;
-use crate::ids::CustomerId;
+use crate::ids::{BookingId, CustomerId, PaymentId};
 use crate::notification::is_plain_address;
-use crate::payment::gateway_key;
-use crate::ports::{CardSetup, GatewayError, NewGatewayCustomer};
+use crate::payment::{PaymentKind, gateway_key};
+use crate::ports::{BookingFilter, CardSetup, GatewayError, NewGatewayCustomer};
 
 impl Billing {
     /// Creates or updates a customer, and says whether they are new; their gateway customer
@@ -142,7 +142,9 @@ impl Billing {
         self.cards(business, customer).await
     }
 
-    /// Detaches a saved card at the gateway and forgets it.
+    /// Detaches a saved card at the gateway and forgets it. A card that a payment still in
+    /// flight uses is refused ([`BillingError::CardInUse`]): settling that payment may send it
+    /// again.
     pub async fn remove_card(
         &self,
         business: &Business,
@@ -152,6 +154,15 @@ impl Billing {
         let cards = self.cards(business, customer).await?;
         if !cards.iter().any(|c| c.payment_method == payment_method) {
             return Err(BillingError::CardNotFound(payment_method.to_owned()));
+        }
+        if let Some(payment) = self
+            .in_flight_on_card(business, customer, payment_method)
+            .await?
+        {
+            return Err(BillingError::CardInUse {
+                payment_method: payment_method.to_owned(),
+                payment,
+            });
         }
         match self
             .gateway
@@ -171,6 +182,44 @@ impl Billing {
             .remove_card(&business.id, customer, payment_method)
             .await?;
         Ok(())
+    }
+
+    /// A charge or hold of the customer in flight on the card, among their bookings with
+    /// something pending.
+    async fn in_flight_on_card(
+        &self,
+        business: &Business,
+        customer: &CustomerId,
+        payment_method: &str,
+    ) -> Result<Option<PaymentId>, BillingError> {
+        let mut after = None;
+        loop {
+            let filter = BookingFilter {
+                customer: Some(customer.clone()),
+                pending: Some(true),
+                after: after.clone(),
+                limit: 200,
+                ..BookingFilter::default()
+            };
+            let page = self.store.list_summaries(&business.id, &filter).await?;
+            let Some(last) = page.last() else {
+                return Ok(None);
+            };
+            after = Some(last.booking.clone());
+            let ids: Vec<BookingId> = page.iter().map(|s| s.booking.clone()).collect();
+            let ledgers = self.ledgers(business, &ids).await?;
+            let found = ledgers.payments.iter().find(|p| {
+                p.state.is_in_flight()
+                    && matches!(
+                        &p.kind,
+                        PaymentKind::Charge { card } | PaymentKind::Authorization { card }
+                            if card.payment_method == payment_method
+                    )
+            });
+            if let Some(payment) = found {
+                return Ok(Some(payment.id.clone()));
+            }
+        }
     }
 
     /// Makes a saved card the one charged as "card on file".

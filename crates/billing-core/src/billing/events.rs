@@ -1,6 +1,7 @@
-//! What the gateway tells us (webhook events): a verified event about one of our payments
-//! settles it from the gateway's record. Reconciling is idempotent, so a repeated delivery has
-//! no second effect; recent event ids are also remembered to skip the work.
+//! What the gateway tells us (webhook events, or the events read back by the sweep): a verified
+//! event about one of our payments brings it in line with the gateway's record
+//! ([`Billing::sync_payment`]). Syncing is idempotent, so a repeated, late or out-of-order
+//! delivery has no second effect; recent event ids are also remembered to skip the work.
 
 use std::collections::{HashSet, VecDeque};
 use std::sync::{Mutex, PoisonError};
@@ -9,8 +10,7 @@ use super::Billing;
 use crate::customer::Business;
 use crate::error::BillingError;
 use crate::ids::PaymentId;
-use crate::payment::PaymentKind;
-use crate::ports::{EventSubject, GatewayEvent};
+use crate::ports::{EventSubject, GatewayError, GatewayEvent};
 
 /// How many recent event ids are remembered.
 const SEEN_EVENTS: usize = 10_000;
@@ -23,7 +23,7 @@ pub enum EventHandled {
     /// Not about one of our payments (another event type, another platform's payment, an
     /// unknown business): acknowledged, so that the gateway stops sending it.
     Ignored,
-    /// The payments it concerns were settled from the gateway's record.
+    /// The payment it concerns was brought in line with the gateway's record.
     Reconciled,
 }
 
@@ -67,10 +67,11 @@ impl SeenEvents {
 }
 
 impl Billing {
-    /// Acts on a verified gateway event: a charge or hold that moved, or a payment refunded at
-    /// the gateway, is settled from the gateway's record for the business the event names
-    /// (by its metadata, its connected account, or — on the platform's own account — the
-    /// business whose ledger has the payment).
+    /// Acts on a verified gateway event: the payment it is about — named by our id, or by the
+    /// gateway's (whose record names ours) — is brought in line with the gateway's record
+    /// ([`Billing::sync_payment`]) for the business the event names (by its metadata, its
+    /// connected account, or — on the platform's own account — the business whose ledger has
+    /// the payment).
     ///
     /// # Errors
     /// A payment the gateway could not settle yet ([`BillingError::Gateway`]) or a storage
@@ -87,37 +88,48 @@ impl Billing {
     async fn act_on(&self, event: &GatewayEvent) -> Result<EventHandled, BillingError> {
         let payment = match &event.subject {
             EventSubject::Other => return Ok(EventHandled::Ignored),
-            EventSubject::Payment(payment) | EventSubject::RefundsOf(payment) => payment,
+            EventSubject::Payment(payment) | EventSubject::RefundsOf(payment) => payment.clone(),
+            EventSubject::GatewayPayment(reference) => {
+                match self.ours_at_gateway(event, reference).await? {
+                    Some(payment) => payment,
+                    None => return Ok(EventHandled::Ignored),
+                }
+            }
         };
-        let Some(business) = self.business_of(event, payment).await? else {
+        let Some(business) = self.business_of(event, &payment).await? else {
             return Ok(EventHandled::Ignored);
         };
-        let targets = match &event.subject {
-            EventSubject::RefundsOf(refunded) => {
-                let (_, ledgers) = match self.ledgers_of(&business, refunded).await {
-                    Ok(found) => found,
-                    Err(BillingError::PaymentNotFound(_)) => return Ok(EventHandled::Ignored),
-                    Err(error) => return Err(error),
-                };
-                ledgers
-                    .payments
-                    .iter()
-                    .filter(|p| {
-                        p.state.is_in_flight()
-                            && matches!(&p.kind, PaymentKind::Refund { of, .. } if of == refunded)
-                    })
-                    .map(|p| p.id.clone())
-                    .collect()
-            }
-            _ => vec![payment.clone()],
-        };
-        for target in targets {
-            match self.reconcile(&business, &target).await {
-                Ok(_) | Err(BillingError::PaymentNotFound(_)) => {}
-                Err(error) => return Err(error),
-            }
+        match self.sync_payment(&business, &payment).await {
+            Ok(_) => Ok(EventHandled::Reconciled),
+            Err(BillingError::PaymentNotFound(_)) => Ok(EventHandled::Ignored),
+            Err(error) => Err(error),
         }
-        Ok(EventHandled::Reconciled)
+    }
+
+    /// Our payment id, from the gateway's record of a payment it names by its own id; `None`
+    /// for a payment the gateway does not have or we did not make.
+    async fn ours_at_gateway(
+        &self,
+        event: &GatewayEvent,
+        reference: &str,
+    ) -> Result<Option<PaymentId>, BillingError> {
+        let account = match &event.business {
+            Some(id) => self
+                .store
+                .business(id)
+                .await?
+                .and_then(|b| b.gateway_account)
+                .or_else(|| event.account.clone()),
+            None => event.account.clone(),
+        };
+        match self.gateway.payment_record(account, reference).await {
+            Ok(record) => Ok(record.payment.payment),
+            Err(GatewayError::NotFound(_)) => Ok(None),
+            Err(error) => Err(BillingError::Gateway {
+                payment: None,
+                error,
+            }),
+        }
     }
 
     /// The business an event is for.

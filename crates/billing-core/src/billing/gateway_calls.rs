@@ -4,21 +4,21 @@
 
 use super::Billing;
 use super::moves::Move;
-use crate::customer::Business;
+use crate::customer::{Business, SavedCard};
 use crate::error::BillingError;
 use crate::ids::PaymentId;
 use crate::payment::{Failure, Payment, PaymentEvent, PaymentKind, PaymentState, gateway_key};
 use crate::ports::{
     CancelRequest, CaptureRequest, GatewayError, GatewayPayment, GatewayRefund, GatewayStatus,
-    PaymentRequest, RefundRequest, RefundStatus,
+    NextAction, PaymentRequest, Presence, RefundRequest, RefundStatus,
 };
 
 /// The gateway request of a payment record.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum GatewayCall {
-    /// A charge on a saved card, captured at once.
+    /// A charge on a card, captured at once.
     Charge(PaymentRequest),
-    /// A hold on a saved card.
+    /// A hold on a card.
     Authorize(PaymentRequest),
     /// A capture of part or all of a hold.
     Capture {
@@ -29,6 +29,25 @@ pub(super) enum GatewayCall {
     },
     /// A refund of a payment.
     Refund(RefundRequest),
+}
+
+/// What a gateway's answer says about a payment: the moves it makes, and what only the answer
+/// carries (never stored): the next action for the customer's page, the card charged.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Answered {
+    pub(super) moves: Vec<Move>,
+    pub(super) next_action: Option<NextAction>,
+    pub(super) card: Option<SavedCard>,
+}
+
+impl Answered {
+    /// An answer that makes these moves and says nothing else.
+    pub(super) fn moves(moves: Vec<Move>) -> Answered {
+        Answered {
+            moves,
+            ..Answered::default()
+        }
+    }
 }
 
 /// The gateway reference of a payment the record refers to, or why there is none.
@@ -42,8 +61,9 @@ fn reference_of(related: &[Payment], id: &PaymentId) -> Result<String, BillingEr
 
 impl GatewayCall {
     /// What `payment` asks of the gateway, `None` for what never goes there (a collection, a
-    /// refund of one). `related` holds the payments it refers to (a capture's hold, a
-    /// refund's payment).
+    /// refund of one, a dispute). `related` holds the payments it refers to (a capture's hold,
+    /// a refund's payment). Charges and holds are built off-session: a customer-present
+    /// payment is sent once, by its page ([`GatewayCall::on_session`]), and never resent.
     pub(super) fn of(
         business: &Business,
         payment: &Payment,
@@ -57,6 +77,7 @@ impl GatewayCall {
             card: card.clone(),
             amount: payment.amount,
             description: payment.gateway_description(),
+            presence: Presence::OffSession,
         };
         Ok(Some(match &payment.kind {
             PaymentKind::Charge { card } => GatewayCall::Charge(card_request(card)),
@@ -89,20 +110,39 @@ impl GatewayCall {
                     reason: reason.clone(),
                 })
             }
-            PaymentKind::Collection { .. } => return Ok(None),
+            PaymentKind::Collection { .. } | PaymentKind::Dispute { .. } => return Ok(None),
         }))
     }
 
-    /// The release of a hold.
+    /// The same charge or hold made with the customer there to authenticate.
+    pub(super) fn on_session(self, return_url: String, save_card: bool) -> GatewayCall {
+        let presence = Presence::OnSession {
+            return_url,
+            save_card,
+        };
+        match self {
+            GatewayCall::Charge(request) => GatewayCall::Charge(PaymentRequest {
+                presence,
+                ..request
+            }),
+            GatewayCall::Authorize(request) => GatewayCall::Authorize(PaymentRequest {
+                presence,
+                ..request
+            }),
+            other => other,
+        }
+    }
+
+    /// The release of a hold, or the end of an attempt that waits for the customer.
     pub(super) fn cancel(
         business: &Business,
-        hold: &PaymentId,
+        payment: &PaymentId,
         reference: String,
     ) -> CancelRequest {
         CancelRequest {
             account: business.gateway_account.clone(),
             payment_reference: reference,
-            idempotency_key: gateway_key(hold, "cancel"),
+            idempotency_key: gateway_key(payment, "cancel"),
         }
     }
 }
@@ -113,61 +153,48 @@ impl Billing {
         &self,
         payment: &Payment,
         call: &GatewayCall,
-    ) -> Result<Vec<Move>, GatewayError> {
+    ) -> Result<Answered, GatewayError> {
         match call {
             GatewayCall::Charge(request) => {
                 let answer = self.gateway.charge(request).await?;
-                self.payment_moves(payment, &answer)
+                self.payment_answer(payment, &answer)
             }
             GatewayCall::Authorize(request) => {
                 let answer = self.gateway.authorize(request).await?;
-                self.payment_moves(payment, &answer)
+                self.payment_answer(payment, &answer)
             }
             GatewayCall::Capture { request, hold } => {
                 let answer = self.gateway.capture(request).await?;
-                Ok(capture_moves(payment, hold, request.final_capture, &answer))
+                Ok(Answered::moves(capture_moves(
+                    payment,
+                    hold,
+                    request.final_capture,
+                    &answer,
+                )))
             }
             GatewayCall::Refund(request) => {
                 let answer = self.gateway.refund(request).await?;
-                Ok(refund_moves(payment, &answer))
+                Ok(Answered::moves(refund_moves(payment, &answer)))
             }
         }
     }
 
-    /// What the gateway's own record of a payment's attempt says, when it keeps one that can
-    /// be looked up: `Ok(None)` when it has none (or it cannot be looked up), so the request
-    /// may be sent again under the same key.
-    pub(super) async fn look_up(
+    /// [`Billing::payment_moves`], with what only the answer carries.
+    pub(super) fn payment_answer(
         &self,
         payment: &Payment,
-        call: &GatewayCall,
-    ) -> Result<Option<Vec<Move>>, GatewayError> {
-        match call {
-            GatewayCall::Charge(request) | GatewayCall::Authorize(request) => {
-                match self
-                    .gateway
-                    .find_payment(request.account.clone(), &payment.id)
-                    .await?
-                {
-                    Some(found) => self.payment_moves(payment, &found).map(Some),
-                    None => Ok(None),
-                }
-            }
-            GatewayCall::Refund(request) => Ok(self
-                .gateway
-                .find_refund(
-                    request.account.clone(),
-                    &request.payment_reference,
-                    &payment.id,
-                )
-                .await?
-                .map(|found| refund_moves(payment, &found))),
-            GatewayCall::Capture { .. } => Ok(None),
-        }
+        answer: &GatewayPayment,
+    ) -> Result<Answered, GatewayError> {
+        Ok(Answered {
+            moves: self.payment_moves(payment, answer)?,
+            next_action: answer.next_action.clone(),
+            card: answer.card.clone(),
+        })
     }
 
     /// The moves a gateway's answer about a charge or hold makes, checking that it answers
-    /// about the amount asked.
+    /// about the amount asked. A card that asks for authentication while the customer is away
+    /// is a failed attempt: nobody can authenticate, so waiting would block the booking.
     pub(super) fn payment_moves(
         &self,
         payment: &Payment,
@@ -180,14 +207,25 @@ impl Billing {
             )));
         }
         let hold = matches!(payment.kind, PaymentKind::Authorization { .. });
+        let placing = matches!(
+            payment.state,
+            PaymentState::Pending | PaymentState::RequiresAction
+        );
         let event = match (&answer.status, hold) {
             (GatewayStatus::Succeeded, false) => Some(PaymentEvent::Succeeded),
             (GatewayStatus::RequiresCapture, true) => Some(PaymentEvent::HoldPlaced),
+            // Captured at the gateway before the hold was recorded: it was placed first; what
+            // was captured is brought in by the gateway's record (`sync_payment`).
+            (GatewayStatus::Succeeded, true) if placing => Some(PaymentEvent::HoldPlaced),
+            (GatewayStatus::RequiresAction, _) if !payment.customer_present() => {
+                Some(PaymentEvent::Failed(Failure::authentication_required()))
+            }
             (GatewayStatus::RequiresAction, _) if payment.state != PaymentState::RequiresAction => {
                 Some(PaymentEvent::ActionRequired)
             }
             (GatewayStatus::Failed(failure), _) => Some(PaymentEvent::Failed(failure.clone())),
             (GatewayStatus::Canceled, _) => Some(PaymentEvent::Canceled),
+            (GatewayStatus::Expired, true) => Some(PaymentEvent::Expired),
             _ => None,
         };
         let hold_expires_at = hold.then(|| {
@@ -197,6 +235,7 @@ impl Billing {
         });
         Ok(event
             .map(|event| Move {
+                multicapture: (event == PaymentEvent::HoldPlaced).then_some(answer.multicapture),
                 payment: payment.id.clone(),
                 event,
                 gateway_reference: Some(answer.reference.clone()),
@@ -207,6 +246,37 @@ impl Billing {
     }
 }
 
+/// The hold's move when a capture of it happened: closed, unless the gateway keeps the rest
+/// capturable (a non-final capture of a multicapture hold).
+pub(super) fn captured_hold_event(final_capture: bool, status: &GatewayStatus) -> PaymentEvent {
+    if !final_capture && *status == GatewayStatus::RequiresCapture {
+        PaymentEvent::PartlyCaptured
+    } else {
+        PaymentEvent::CaptureClosed
+    }
+}
+
+/// The moves of a capture that happened: it succeeds, and its hold is captured in part or
+/// closed, as the gateway's status of the hold says.
+pub(super) fn captured(
+    capture: &PaymentId,
+    hold: &PaymentId,
+    final_capture: bool,
+    answer: &GatewayPayment,
+) -> Vec<Move> {
+    let reference = Some(answer.reference.clone());
+    vec![
+        Move {
+            gateway_reference: reference.clone(),
+            ..Move::plain(capture, PaymentEvent::Succeeded)
+        },
+        Move {
+            gateway_reference: reference,
+            ..Move::plain(hold, captured_hold_event(final_capture, &answer.status))
+        },
+    ]
+}
+
 /// The moves a capture's answer makes: the capture succeeds and its hold is captured in part
 /// or closed.
 pub(super) fn capture_moves(
@@ -215,33 +285,18 @@ pub(super) fn capture_moves(
     final_capture: bool,
     answer: &GatewayPayment,
 ) -> Vec<Move> {
-    let reference = Some(answer.reference.clone());
-    let on_capture = |event| Move {
-        payment: capture.id.clone(),
-        event,
-        gateway_reference: reference.clone(),
-        hold_expires_at: None,
+    let failed = |failure: Failure| {
+        vec![Move {
+            gateway_reference: Some(answer.reference.clone()),
+            ..Move::plain(&capture.id, PaymentEvent::Failed(failure))
+        }]
     };
     match &answer.status {
-        GatewayStatus::Succeeded | GatewayStatus::RequiresCapture => vec![
-            on_capture(PaymentEvent::Succeeded),
-            Move {
-                payment: hold.clone(),
-                event: if final_capture {
-                    PaymentEvent::CaptureClosed
-                } else {
-                    PaymentEvent::PartlyCaptured
-                },
-                gateway_reference: reference.clone(),
-                hold_expires_at: None,
-            },
-        ],
-        GatewayStatus::Failed(failure) => vec![on_capture(PaymentEvent::Failed(failure.clone()))],
-        GatewayStatus::Canceled => vec![on_capture(PaymentEvent::Failed(Failure {
-            code: "hold_canceled".into(),
-            decline_code: None,
-            message: "The hold was released before it could be captured.".into(),
-        }))],
+        GatewayStatus::Succeeded | GatewayStatus::RequiresCapture => {
+            captured(&capture.id, hold, final_capture, answer)
+        }
+        GatewayStatus::Failed(failure) => failed(failure.clone()),
+        GatewayStatus::Canceled | GatewayStatus::Expired => failed(Failure::hold_canceled()),
         GatewayStatus::RequiresAction | GatewayStatus::Processing => Vec::new(),
     }
 }
@@ -254,9 +309,7 @@ pub(super) fn refund_moves(refund: &Payment, answer: &GatewayRefund) -> Vec<Move
         RefundStatus::Pending => return Vec::new(),
     };
     vec![Move {
-        payment: refund.id.clone(),
-        event,
         gateway_reference: Some(answer.reference.clone()),
-        hold_expires_at: None,
+        ..Move::plain(&refund.id, event)
     }]
 }

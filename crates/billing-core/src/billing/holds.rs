@@ -3,16 +3,16 @@
 use super::Billing;
 use super::commands::{checked_amount, resolve, single};
 use super::gateway_calls::GatewayCall;
-use super::moves::{KeyFate, Move};
+use super::moves::{KeyFate, Move, not_recorded};
 use crate::customer::Business;
 use crate::error::BillingError;
 use crate::idempotency::{Fingerprint, IdempotencyKey};
 use crate::ids::PaymentId;
 use crate::money::Amount;
-use crate::payment::{KindName, Opening, PaymentEvent, PaymentKind, PaymentState};
+use crate::payment::{KindName, Opening, Origin, PaymentEvent, PaymentKind, PaymentState};
 use crate::ports::LedgerRead;
 use crate::receipt::Receipt;
-use crate::status::hold_remaining;
+use crate::status::{captures_of, hold_remaining};
 
 /// Capture all or part of a hold.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,7 +29,9 @@ pub struct CaptureHold {
 
 impl Billing {
     /// Captures all or part of a hold. Bounded by what the hold can still capture and by the
-    /// balance due less what is in flight; with a final capture the rest is released.
+    /// balance due less what is in flight; with a final capture the rest is released. A
+    /// non-final capture needs a hold the gateway lets be captured in parts
+    /// ([`BillingError::MulticaptureUnavailable`]).
     pub async fn capture(
         &self,
         business: &Business,
@@ -69,6 +71,9 @@ impl Billing {
                     if hold.hold_expires_at.is_some_and(|at| ledgers.now >= at) {
                         return Err(BillingError::HoldExpired(hold_id.clone()));
                     }
+                    if !command.final_capture && !hold.multicapture {
+                        return Err(BillingError::MulticaptureUnavailable(hold_id.clone()));
+                    }
                     let booking = hold
                         .allocations
                         .first()
@@ -105,6 +110,7 @@ impl Billing {
                         amount,
                         allocations: single(&booking, amount),
                         state: PaymentState::Pending,
+                        origin: Origin::Command,
                     };
                     Ok(opening)
                 },
@@ -114,13 +120,52 @@ impl Billing {
     }
 
     /// Releases a hold (what was captured stays captured). Canceling twice is refused as
-    /// [`BillingError::HoldNotOpen`].
+    /// [`BillingError::HoldNotOpen`]; a hold with a capture in flight as
+    /// [`BillingError::CaptureInFlight`]. The check takes the booking's turn, so that no
+    /// capture of this process opens meanwhile; between processes, the gateway decides (a
+    /// capture of a released hold fails, and the ledger follows).
     pub async fn cancel_hold(
         &self,
         business: &Business,
         hold: &PaymentId,
     ) -> Result<Receipt, BillingError> {
-        let (bookings, ledgers) = self.ledgers_of(business, hold).await?;
+        let bookings = self.bookings_of(business, hold).await?;
+        let (ledgers, reference) = {
+            let _turn = self.lanes.turn(&business.id, &bookings).await;
+            let ledgers = self.ledgers(business, &bookings).await?;
+            let reference = Self::releasable(&ledgers, hold)?;
+            (ledgers, reference)
+        };
+        let request = GatewayCall::cancel(business, hold, reference.clone());
+        let answer =
+            self.gateway
+                .cancel(&request)
+                .await
+                .map_err(|error| BillingError::Gateway {
+                    payment: Some(hold.clone()),
+                    error,
+                })?;
+        let payment = ledgers.payment(hold)?.clone();
+        // The gateway's answer says what happened (a hold the customer was still
+        // authenticating may have been placed meanwhile); a plain release otherwise.
+        let moves = match self.payment_moves(&payment, &answer) {
+            Ok(moves) if !moves.is_empty() => moves,
+            _ => vec![Move {
+                gateway_reference: Some(reference),
+                ..Move::plain(hold, PaymentEvent::Canceled)
+            }],
+        };
+        self.record(business, ledgers, &bookings, &moves, KeyFate::Untouched)
+            .await
+            .map_err(not_recorded(hold))?
+            .receipt(hold)
+    }
+
+    /// The gateway reference of a hold that can be released now, or why it cannot.
+    fn releasable(
+        ledgers: &super::ledgers::Ledgers,
+        hold: &PaymentId,
+    ) -> Result<String, BillingError> {
         let payment = ledgers.payment(hold)?;
         if payment.kind.name() != KindName::Authorization {
             return Err(BillingError::NotAHold(hold.clone()));
@@ -137,20 +182,9 @@ impl Billing {
                 state: payment.state.name(),
             });
         };
-        let request = GatewayCall::cancel(business, hold, reference.clone());
-        self.gateway
-            .cancel(&request)
-            .await
-            .map_err(|error| BillingError::Gateway {
-                payment: Some(hold.clone()),
-                error,
-            })?;
-        let release = Move {
-            gateway_reference: Some(reference),
-            ..Move::plain(hold, PaymentEvent::Canceled)
-        };
-        self.record(business, ledgers, &bookings, &[release], KeyFate::Untouched)
-            .await?
-            .receipt(hold)
+        if captures_of(hold, &ledgers.payments).any(|c| c.state.is_in_flight()) {
+            return Err(BillingError::CaptureInFlight(hold.clone()));
+        }
+        Ok(reference)
     }
 }

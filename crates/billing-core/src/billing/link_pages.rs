@@ -1,25 +1,26 @@
-//! Payment links and card requests as their customer uses them, on a hosted page reached by a
-//! secret token, with no login.
+//! Payment links as their customer uses them, on a hosted page reached by a secret token, with
+//! no login (card requests are in `card_requests`).
 //!
 //! Paying a link can never charge twice: the charge is opened like any other, and it must find
 //! each booking's balance exactly as the link saw it with nothing in flight. A second tab, a
 //! double click or a replayed form finds the first payment in flight or done, and is refused.
+//! The customer is there: the charge is made on-session, and may wait for them to
+//! authenticate (3-D Secure) on the page.
 
 use std::collections::BTreeMap;
 
 use super::Billing;
-use super::moves::{KeyFate, Move, OpenPayment, Opened};
+use super::gateway_calls::GatewayCall;
+use super::moves::Opened;
 use crate::customer::{Business, Customer, SavedCard};
-use crate::email::{BookingLine, CardLabel, CardSavedData, EmailContent, PaymentData};
+use crate::email::{BookingLine, CardLabel, EmailContent, PaymentData};
 use crate::error::BillingError;
 use crate::idempotency::Fingerprint;
-use crate::ids::BookingId;
+use crate::ids::{BookingId, PaymentId};
 use crate::link::{LinkPurpose, LinkState, LinkToken, PaymentLink};
-use crate::payment::{
-    Allocation, CardRef, Failure, Opening, PaymentEvent, PaymentKind, PaymentState,
-};
-use crate::ports::{CardSetup, GatewayError, LedgerRead};
-use crate::receipt::{Outcome, Receipt};
+use crate::payment::{Allocation, CardRef, Opening, Origin, Payment, PaymentKind, PaymentState};
+use crate::ports::{LedgerRead, NextAction};
+use crate::receipt::Receipt;
 use crate::status::BookingSummary;
 
 /// A link as its hosted page shows it.
@@ -44,20 +45,25 @@ pub struct LinkPage {
 pub struct PayLink {
     /// The payment method the card form made.
     pub payment_method: String,
-    /// Keep the card on the customer's profile for later charges.
+    /// Keep the card on the customer's profile for later charges (the gateway saves it for
+    /// them once the payment succeeds).
     pub save_card: bool,
 }
 
-/// A link's payment, as it ended.
+/// A link's payment, as it stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LinkPaid {
-    /// The charge: settled, pending when the gateway's answer was lost, or declined (the link
-    /// stays open for another card).
+    /// The charge: settled, waiting for the customer to authenticate (`RequiresAction`),
+    /// pending when the gateway's answer was lost, or declined (the link stays open for
+    /// another card).
     pub receipt: Receipt,
-    /// The card charged, once the gateway accepted it for the customer.
+    /// The card charged, as the gateway describes it, when it says.
     pub card: Option<SavedCard>,
     /// True when the card was kept on the customer's profile.
     pub card_saved: bool,
+    /// What the page must do for the customer to authenticate, while the payment waits for
+    /// them. Never stored: it carries the gateway's client secret.
+    pub next_action: Option<NextAction>,
 }
 
 impl Billing {
@@ -99,9 +105,14 @@ impl Billing {
         Some(business.name)
     }
 
-    /// Pays a payment link with a card from the page's card form, then emails the customer a
-    /// receipt and the business a notice. A declined card answers a declined receipt and
-    /// leaves the link open for another card.
+    /// Pays a payment link with a card from the page's card form, with the customer there
+    /// (on-session): the gateway may ask them to authenticate (3-D Secure), and the answer
+    /// then carries the [`NextAction`] for the page, the payment waiting for them. A payment
+    /// that succeeds completes the link, keeps the card when asked (the gateway saves it for
+    /// the customer) and emails the customer a receipt and the business a notice — once,
+    /// whichever of this answer, the customer's return ([`Billing::link_payment_returned`]),
+    /// a webhook or the reconciler settles it first. A declined card answers a declined
+    /// receipt and leaves the link open for another card.
     pub async fn pay_link(&self, token: &str, command: PayLink) -> Result<LinkPaid, BillingError> {
         let (business, link) = self.usable_link(token).await?;
         let LinkPurpose::Payment { amount, bookings } = &link.purpose else {
@@ -113,10 +124,13 @@ impl Billing {
                 "a payment method id has 1 to 255 characters",
             ));
         }
+        let return_url = LinkToken::parse(token)
+            .map(|t| self.pages().map(|p| p.addresses.payment_return(&t)))
+            .ok_or(BillingError::LinkUnavailable)??;
         let customer = self.customer(&business, &link.customer).await?;
         let gateway_customer = self.gateway_customer(&business, &customer.id).await?;
         let card = CardRef {
-            gateway_customer: gateway_customer.clone(),
+            gateway_customer,
             payment_method: method.to_owned(),
         };
         let booking_ids = link.bookings();
@@ -127,6 +141,7 @@ impl Billing {
                 |_| Ok(Fingerprint(format!("link|{}|{method}", link.id))),
                 |ledgers, _| {
                     Self::check_unchanged(&link, &ledgers.summaries)?;
+                    self.gateway.check_amount(amount)?;
                     let opening = Opening {
                         customer: customer.id.clone(),
                         kind: PaymentKind::Charge { card: card.clone() },
@@ -139,6 +154,7 @@ impl Billing {
                             })
                             .collect(),
                         state: PaymentState::Pending,
+                        origin: Origin::PaymentLink(link.id.clone()),
                     };
                     Ok(opening)
                 },
@@ -155,182 +171,215 @@ impl Billing {
             Err(BillingError::LinkChanged) => return Err(self.why_changed(&business, &link).await),
             Err(error) => return Err(error),
         };
-        let account = business.gateway_account.clone();
-        // The card must be the customer's at the gateway before an off-session charge.
-        let attached = self
-            .gateway
-            .attach_card(account.clone(), &gateway_customer, method)
-            .await;
-        let saved = match attached {
-            Ok(saved) => saved,
-            Err(error) => {
-                let receipt = self.refuse_unattached(&business, open, error).await?;
-                return Ok(LinkPaid {
-                    receipt,
-                    card: None,
-                    card_saved: false,
-                });
-            }
+        // No card is attached first: the gateway keeps it for the customer itself once the
+        // payment succeeds, when asked to.
+        let call = GatewayCall::of(&business, &open.payment, &open.ledgers.payments)?
+            .ok_or_else(|| BillingError::Inconsistent("a link's charge has no request".into()))?
+            .on_session(return_url, command.save_card);
+        let sent = self.send(&open.payment, &call).await;
+        let (moves, next_action, card) = match sent {
+            Ok(answered) => (Ok(answered.moves), answered.next_action, answered.card),
+            Err(error) => (Err(error), None, None),
         };
-        let payment_id = open.payment.id.clone();
-        let receipt = self.send_opened(&business, open, None).await;
-        let receipt = match receipt {
-            Ok(receipt) if !matches!(receipt.outcome(), Outcome::Declined(_)) => receipt,
-            other => {
-                // A declined card stays off the profile.
-                let _ = self.gateway.detach_card(account, method).await;
-                let receipt = other?;
-                return Ok(LinkPaid {
-                    receipt,
-                    card: Some(saved),
-                    card_saved: false,
-                });
-            }
-        };
-        let card_saved = command.save_card;
-        let card = if card_saved {
-            self.keep_card(&business, &customer.id, &gateway_customer, saved)
-                .await?
-        } else {
-            // Kept at the gateway only for the charge. A failure here leaves an unused card
-            // attached at the gateway, never on the profile: not worth failing a paid page for.
-            let _ = self.gateway.detach_card(account, method).await;
-            saved
-        };
-        if receipt.payment.state == PaymentState::Succeeded {
-            let completed = LinkState::Completed {
-                at: self.now(),
-                payment: Some(payment_id),
-                card: card_saved.then(|| card.payment_method.clone()),
-            };
-            self.store
-                .close_link(&business.id, &link.id, &completed)
-                .await?;
-            self.email_payment(&business, &customer, &receipt, &card)
-                .await?;
+        let receipt = self.finish(&business, open, None, moves).await?;
+        self.complete_link_payment(&business, &receipt.payment, card.clone())
+            .await?;
+        self.link_paid(&business, &link, receipt, card, next_action)
+            .await
+    }
+
+    /// The customer's browser came back from authenticating a link's payment: the payment is
+    /// settled from the gateway's record and answered as [`Billing::pay_link`] would. Settling
+    /// is idempotent, and the link is completed (and its emails queued) once, whether the
+    /// return or the gateway's webhook comes first.
+    pub async fn link_payment_returned(&self, token: &str) -> Result<LinkPaid, BillingError> {
+        let (business, link) = self.link_of_token(token).await?;
+        if !matches!(link.purpose, LinkPurpose::Payment { .. }) {
+            return Err(BillingError::LinkUnavailable);
         }
-        Ok(LinkPaid {
+        let payment = match &link.state {
+            LinkState::Completed {
+                payment: Some(payment),
+                ..
+            } => payment.clone(),
+            LinkState::Open => self
+                .link_payment(&business, &link)
+                .await?
+                .ok_or(BillingError::LinkUnavailable)?,
+            _ => return Err(BillingError::LinkUnavailable),
+        };
+        let (receipt, answered) = self.reconcile_answer(&business, &payment, None).await?;
+        self.link_paid(
+            &business,
+            &link,
             receipt,
-            card: Some(card),
-            card_saved,
+            answered.card,
+            answered.next_action,
+        )
+        .await
+    }
+
+    /// The payment made on a link's page: the one in flight, else the latest.
+    async fn link_payment(
+        &self,
+        business: &Business,
+        link: &PaymentLink,
+    ) -> Result<Option<PaymentId>, BillingError> {
+        let ledgers = self.ledgers(business, &link.bookings()).await?;
+        let made_here =
+            |p: &&Payment| matches!(&p.origin, Origin::PaymentLink(id) if id == &link.id);
+        let in_flight = ledgers
+            .payments
+            .iter()
+            .filter(made_here)
+            .find(|p| p.state.is_in_flight());
+        let latest = ledgers.payments.iter().filter(made_here).max_by(|a, b| {
+            a.created_at
+                .cmp(&b.created_at)
+                .then_with(|| a.id.cmp(&b.id))
+        });
+        Ok(in_flight.or(latest).map(|p| p.id.clone()))
+    }
+
+    /// The answer to the page, with the link as it stands now: whether its card was kept.
+    async fn link_paid(
+        &self,
+        business: &Business,
+        link: &PaymentLink,
+        receipt: Receipt,
+        card: Option<SavedCard>,
+        next_action: Option<NextAction>,
+    ) -> Result<LinkPaid, BillingError> {
+        let kept = match self.store.link(&business.id, &link.id).await? {
+            Some(PaymentLink {
+                state:
+                    LinkState::Completed {
+                        payment: Some(paid),
+                        card: Some(kept),
+                        ..
+                    },
+                ..
+            }) if paid == receipt.payment.id => Some(kept),
+            _ => None,
+        };
+        let card = match &kept {
+            Some(kept) => self
+                .store
+                .cards(&business.id, &receipt.payment.customer)
+                .await?
+                .into_iter()
+                .find(|c| &c.payment_method == kept)
+                .or(card),
+            None => card,
+        };
+        let waiting = receipt.payment.state == PaymentState::RequiresAction;
+        Ok(LinkPaid {
+            card_saved: kept.is_some(),
+            next_action: next_action.filter(|_| waiting),
+            receipt,
+            card,
         })
     }
 
-    /// Closes a link payment whose card the gateway would not attach: no charge was sent, so
-    /// the payment certainly did nothing, whatever the attach call's outcome (it is never left
-    /// for the reconciler, which would send the charge). A card the gateway refused to keep
-    /// (Stripe refuses to save a card that declines) is the customer's card declined.
-    async fn refuse_unattached(
+    /// Completes the link a payment was made on, once it succeeded: the link is closed (once,
+    /// whoever settles the payment first: only that call queues the emails), the card kept on
+    /// the customer's profile when the gateway saved it for them, and the customer and the
+    /// business emailed. Does nothing for other payments, or a link already closed.
+    pub(super) async fn complete_link_payment(
         &self,
         business: &Business,
-        open: OpenPayment,
-        error: GatewayError,
-    ) -> Result<Receipt, BillingError> {
-        let id = open.payment.id.clone();
-        let bookings = open.payment.bookings();
-        match error {
-            GatewayError::InvalidRequest { message, .. } => {
-                let refused = Move::plain(
-                    &id,
-                    PaymentEvent::Failed(Failure {
-                        code: "card_declined".into(),
-                        decline_code: None,
-                        message,
-                    }),
-                );
-                self.record(
-                    business,
-                    open.ledgers,
-                    &bookings,
-                    &[refused],
-                    KeyFate::Untouched,
-                )
-                .await?
-                .receipt(&id)
-            }
-            other => {
-                let nothing_done = match other {
-                    GatewayError::UnknownOutcome(message) => GatewayError::Unavailable(message),
-                    other => other,
-                };
-                match self.finish(business, open, None, Err(nothing_done)).await {
-                    Err(error) => Err(error),
-                    Ok(_) => Err(BillingError::Inconsistent(
-                        "a payment whose card was never attached was not closed".into(),
-                    )),
-                }
-            }
+        payment: &Payment,
+        card: Option<SavedCard>,
+    ) -> Result<(), BillingError> {
+        let Origin::PaymentLink(link) = &payment.origin else {
+            return Ok(());
+        };
+        if payment.state != PaymentState::Succeeded {
+            return Ok(());
         }
-    }
-
-    /// Starts the gateway's card set-up for a card request's page (Stripe.js finishes it in
-    /// the customer's browser). The same link always gets the same set-up.
-    pub async fn card_request_setup(&self, token: &str) -> Result<CardSetup, BillingError> {
-        let (business, link) = self.usable_link(token).await?;
-        if link.purpose != LinkPurpose::CardRequest {
-            return Err(BillingError::LinkUnavailable);
+        let open = self
+            .store
+            .link(&business.id, link)
+            .await?
+            .is_some_and(|l| l.state == LinkState::Open);
+        if !open {
+            return Ok(());
         }
-        let gateway_customer = self.gateway_customer(&business, &link.customer).await?;
-        self.gateway
-            .start_card_setup(
-                business.gateway_account.clone(),
-                &gateway_customer,
-                &format!("setup-{}", link.id),
-            )
-            .await
-            .map_err(|error| BillingError::Gateway {
-                payment: None,
-                error,
-            })
-    }
-
-    /// Saves the card the customer entered on a card request's page, closes the request and
-    /// tells the business.
-    pub async fn complete_card_request(
-        &self,
-        token: &str,
-        payment_method: &str,
-    ) -> Result<SavedCard, BillingError> {
-        let (business, link) = self.usable_link(token).await?;
-        if link.purpose != LinkPurpose::CardRequest {
-            return Err(BillingError::LinkUnavailable);
-        }
-        let method = payment_method.trim();
-        if method.is_empty() || method.len() > 255 {
-            return Err(BillingError::InvalidInput(
-                "a payment method id has 1 to 255 characters",
-            ));
-        }
-        let card = self.attach_card(&business, &link.customer, method).await?;
+        let card = match card {
+            Some(card) => Some(card),
+            None => self.charged_card(business, payment).await,
+        };
+        let customer = self.customer(business, &payment.customer).await?;
+        let kept = self
+            .card_kept(business, &customer, payment, card.as_ref())
+            .await;
         let completed = LinkState::Completed {
             at: self.now(),
-            payment: None,
-            card: Some(card.payment_method.clone()),
+            payment: Some(payment.id.clone()),
+            card: kept.as_ref().map(|c| c.payment_method.clone()),
         };
-        // Two tabs may both save a card; only the first closes the request and tells the
-        // business.
-        if self
+        if !self
             .store
-            .close_link(&business.id, &link.id, &completed)
+            .close_link(&business.id, link, &completed)
             .await?
-            && let Some(to) = business.email.clone()
         {
-            let customer = self.customer(&business, &link.customer).await?;
-            let content = EmailContent::BusinessCardSavedNotice(CardSavedData {
-                business_name: business.name.clone(),
-                customer_name: customer.name.clone(),
-                card: CardLabel::from(&card),
-                exp_month: card.exp_month,
-                exp_year: card.exp_year,
-            });
-            self.queue_email(&business.id, &customer.id, &to, &content)
+            return Ok(());
+        }
+        self.email_payment(
+            business,
+            &customer,
+            payment,
+            kept.as_ref().or(card.as_ref()),
+        )
+        .await?;
+        if let (Some(kept), Some(gateway_customer)) = (kept, &customer.gateway_customer) {
+            self.keep_card(business, &customer.id, gateway_customer, kept)
                 .await?;
         }
-        Ok(card)
+        Ok(())
     }
 
-    /// The business and link of a token, when the link can be used now.
-    async fn usable_link(&self, token: &str) -> Result<(Business, PaymentLink), BillingError> {
+    /// The card a payment charged, as the gateway describes it, when it can say.
+    async fn charged_card(&self, business: &Business, payment: &Payment) -> Option<SavedCard> {
+        self.gateway
+            .find_payment(business.gateway_account.clone(), &payment.id)
+            .await
+            .ok()
+            .flatten()
+            .and_then(|found| found.card)
+    }
+
+    /// The card of a link's payment when the gateway kept it for the customer (the page asked
+    /// it to); `None` when it did not, or cannot say (the payment is made either way).
+    async fn card_kept(
+        &self,
+        business: &Business,
+        customer: &Customer,
+        payment: &Payment,
+        card: Option<&SavedCard>,
+    ) -> Option<SavedCard> {
+        let gateway_customer = customer.gateway_customer.as_deref()?;
+        let charged = match &payment.kind {
+            PaymentKind::Charge { card } => Some(card.payment_method.as_str()),
+            _ => None,
+        };
+        let kept = self
+            .gateway
+            .list_cards(business.gateway_account.clone(), gateway_customer)
+            .await
+            .ok()?;
+        kept.into_iter().find(|c| {
+            Some(c.payment_method.as_str()) == card.map(|c| c.payment_method.as_str())
+                || Some(c.payment_method.as_str()) == charged
+        })
+    }
+
+    /// The business and link of a token, whatever the link's state: unknown tokens are
+    /// [`BillingError::LinkUnavailable`].
+    pub(super) async fn link_of_token(
+        &self,
+        token: &str,
+    ) -> Result<(Business, PaymentLink), BillingError> {
         let token = LinkToken::parse(token).ok_or(BillingError::LinkUnavailable)?;
         let hash = token.hash();
         let found = self
@@ -339,19 +388,27 @@ impl Billing {
             .await?
             .filter(|found| found.token_hash.matches(&hash))
             .ok_or(BillingError::LinkUnavailable)?;
-        let link = found.link;
-        if matches!(link.state, LinkState::Completed { .. }) {
-            return Err(BillingError::LinkAlreadyUsed);
-        }
-        if !link.is_usable(self.now()) {
-            return Err(BillingError::LinkUnavailable);
-        }
         let business = self
             .store
             .business(&found.business)
             .await
             .map_err(|e| BillingError::Inconsistent(e.to_string()))?
             .ok_or(BillingError::LinkUnavailable)?;
+        Ok((business, found.link))
+    }
+
+    /// The business and link of a token, when the link can be used now.
+    pub(super) async fn usable_link(
+        &self,
+        token: &str,
+    ) -> Result<(Business, PaymentLink), BillingError> {
+        let (business, link) = self.link_of_token(token).await?;
+        if matches!(link.state, LinkState::Completed { .. }) {
+            return Err(BillingError::LinkAlreadyUsed);
+        }
+        if !link.is_usable(self.now()) {
+            return Err(BillingError::LinkUnavailable);
+        }
         Ok((business, link))
     }
 
@@ -398,16 +455,16 @@ impl Billing {
         &self,
         business: &Business,
         customer: &Customer,
-        receipt: &Receipt,
-        card: &SavedCard,
+        payment: &Payment,
+        card: Option<&SavedCard>,
     ) -> Result<(), BillingError> {
-        let bookings: Vec<BookingId> = receipt.payment.bookings();
+        let bookings: Vec<BookingId> = payment.bookings();
         let ledgers = self.ledgers(business, &bookings).await?;
         let data = PaymentData {
             business_name: business.name.clone(),
             customer_name: customer.name.clone(),
-            amount: receipt.payment.amount,
-            card: Some(CardLabel::from(card)),
+            amount: payment.amount,
+            card: card.map(CardLabel::from),
             bookings: Self::lines(&ledgers, &bookings),
             paid_at: self.now(),
         };

@@ -83,7 +83,8 @@ impl Billing {
     }
 
     /// Makes a payment link for some of a customer's bookings, for what they owe or a part of
-    /// it, and emails it when asked.
+    /// it (an amount the gateway can charge: [`BillingError::AmountNotChargeable`]), and emails
+    /// it when asked.
     pub async fn create_payment_link(
         &self,
         business: &Business,
@@ -123,6 +124,7 @@ impl Billing {
             summaries.push(summary);
         }
         let (amount, linked) = shares(&summaries, command.amount.as_ref())?;
+        self.gateway.check_amount(&amount)?;
         let purpose = LinkPurpose::Payment {
             amount,
             bookings: linked,

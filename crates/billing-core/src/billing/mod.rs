@@ -11,13 +11,26 @@
 //!
 //! A command answers a [`Receipt`]: settled, pending or declined, and whether it replays an
 //! earlier command under the same key. Refusals (nothing written) are [`BillingError`](crate::error::BillingError)s.
+//!
+//! Every payment ends. A pending payment is settled from the gateway's record — looked up
+//! before anything is sent again, never sent again once the gateway may have forgotten its key
+//! or when its customer (on a link's page) is gone — by the command's replay, a webhook, the
+//! customer's return from authenticating, staff ([`Billing::reconcile`],
+//! [`Billing::mark_failed`], [`Billing::cancel_payment`]) or the periodic [`Billing::sweep`].
+//! What happens at the gateway outside our commands (captures, refunds and releases in its
+//! dashboard, disputes, holds that run out) is brought into the ledger as records of the
+//! gateway's ([`Billing::sync_payment`]).
 
 mod bulk;
 mod businesses;
+mod card_requests;
 mod commands;
 mod customers;
+mod endings;
 mod events;
 mod gateway_calls;
+mod gateway_changes;
+mod gateway_sync;
 mod holds;
 mod lanes;
 mod ledgers;
@@ -28,6 +41,7 @@ mod notifications;
 mod reads;
 mod reconcile;
 mod refunds;
+mod sweep;
 #[cfg(test)]
 mod tests;
 
@@ -37,6 +51,7 @@ use chrono::{DateTime, Duration, Utc};
 
 pub use bulk::{BulkCharge, BulkChargeResult, BulkPacing};
 pub use businesses::{ApiKey, IssuedApiKey, NewBusiness};
+pub use card_requests::CardRequestAnswer;
 pub use commands::{AuthorizeBooking, ChargeBooking, PaymentSource, RecordCollection};
 pub use events::EventHandled;
 pub use holds::CaptureHold;
@@ -44,6 +59,7 @@ pub use link_pages::{LinkPage, LinkPaid, PayLink};
 pub use links::{CreatePaymentLink, HostedPages, IssuedLink, MAX_LINK_BOOKINGS};
 pub use reads::{BookingView, OutstandingPage, PaymentView, PriceAdjustment};
 pub use refunds::RefundPayment;
+pub use sweep::SweepReport;
 
 use crate::ports::{Clock, IdGenerator, PaymentGateway, SecretSource, Store};
 pub use crate::receipt::{Outcome, Receipt};
@@ -61,6 +77,13 @@ pub struct Policy {
     pub default_hold: Duration,
     /// How bulk charges share the gateway.
     pub bulk: BulkPacing,
+    /// How long a link's payment may wait for its customer to authenticate (3-D Secure): past
+    /// it, the reconciler gives the attempt up, so that the link can be paid again.
+    pub authentication_timeout: Duration,
+    /// How long a payment may stay pending before the sweep reconciles it.
+    pub reconcile_after: Duration,
+    /// How far back the sweep reads the gateway's events, for what webhooks missed.
+    pub event_lookback: Duration,
 }
 
 impl Default for Policy {
@@ -70,6 +93,9 @@ impl Default for Policy {
             in_progress_timeout: Duration::seconds(60),
             default_hold: Duration::days(7),
             bulk: BulkPacing::default(),
+            authentication_timeout: Duration::hours(1),
+            reconcile_after: Duration::minutes(5),
+            event_lookback: Duration::days(3),
         }
     }
 }

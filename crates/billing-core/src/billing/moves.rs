@@ -29,6 +29,8 @@ pub(super) struct Move {
     pub(super) event: PaymentEvent,
     pub(super) gateway_reference: Option<String>,
     pub(super) hold_expires_at: Option<DateTime<Utc>>,
+    /// For the move that places a hold: whether it can be captured in several parts.
+    pub(super) multicapture: Option<bool>,
 }
 
 impl Move {
@@ -39,7 +41,36 @@ impl Move {
             event,
             gateway_reference: None,
             hold_expires_at: None,
+            multicapture: None,
         }
+    }
+
+    /// The entry that makes this move on `payment`, or `None` when its state can no longer
+    /// take it (settled meanwhile: settling is idempotent).
+    pub(super) fn entry(&self, payment: &Payment, at: DateTime<Utc>) -> Option<Entry> {
+        let mut entry = payment
+            .move_entry(
+                self.event.clone(),
+                at,
+                self.gateway_reference.clone(),
+                self.hold_expires_at,
+            )
+            .ok()?;
+        entry.multicapture = self.multicapture;
+        Some(entry)
+    }
+}
+
+/// Maps a storage failure met after the gateway was called about `payment` to
+/// [`BillingError::OutcomeNotRecorded`]: the gateway acted, and the reconciler settles the
+/// payment from its record.
+pub(super) fn not_recorded(payment: &PaymentId) -> impl Fn(BillingError) -> BillingError + '_ {
+    move |error| match error {
+        BillingError::Ledger(error) => BillingError::OutcomeNotRecorded {
+            payment: payment.clone(),
+            error,
+        },
+        other => other,
     }
 }
 
@@ -211,7 +242,7 @@ impl Billing {
     }
 
     /// The entry that opens a payment, checking that its allocations add up to it.
-    fn opening_entry(
+    pub(super) fn opening_entry(
         id: &PaymentId,
         opening: Opening,
         now: DateTime<Utc>,
@@ -237,6 +268,7 @@ impl Billing {
             at: now,
             gateway_reference: None,
             hold_expires_at: None,
+            multicapture: None,
             change: Change::Opened(Box::new(opening)),
         })
     }
@@ -259,12 +291,7 @@ impl Billing {
             let mut after = ledgers.clone();
             for step in moves {
                 let payment = after.payment(&step.payment)?;
-                let Ok(entry) = payment.move_entry(
-                    step.event.clone(),
-                    after.now,
-                    step.gateway_reference.clone(),
-                    step.hold_expires_at,
-                ) else {
+                let Some(entry) = step.entry(payment, after.now) else {
                     continue;
                 };
                 after.apply(std::slice::from_ref(&entry))?;
@@ -313,10 +340,64 @@ impl Billing {
         Err(busy())
     }
 
+    /// Writes entries decided from the bookings as they stand: read, `decide` (which may open
+    /// payments and move them), commit if nothing moved meanwhile, else read and decide again.
+    /// Answers the bookings as they stand after (as read, when there was nothing to write).
+    pub(super) async fn commit_decided<D>(
+        &self,
+        business: &Business,
+        bookings: &[BookingId],
+        decide: D,
+    ) -> Result<Ledgers, BillingError>
+    where
+        D: Fn(&Ledgers) -> Result<Vec<Entry>, BillingError> + Send + Sync,
+    {
+        for _ in 0..MAX_ATTEMPTS {
+            let _turn = self.lanes.turn(&business.id, bookings).await;
+            let ledgers = self.ledgers(business, bookings).await?;
+            let entries = decide(&ledgers)?;
+            if entries.is_empty() {
+                return Ok(ledgers);
+            }
+            let versions = ledgers.read_versions(bookings);
+            let mut after = ledgers;
+            after.apply(&entries)?;
+            let write = LedgerWrite {
+                read: versions.clone(),
+                summaries: after.resummarize(bookings)?,
+                entries,
+                ..LedgerWrite::default()
+            };
+            match self.store.commit(&business.id, &write).await {
+                Ok(_) => {
+                    after.committed(&versions);
+                    return Ok(after);
+                }
+                Err(LedgerError::Conflict(_)) => continue,
+                Err(error) => return Err(error.into()),
+            }
+        }
+        Err(busy())
+    }
+
     /// Step 3: records what the gateway answered about a payment just opened, and answers
     /// the command. A refusal that certainly did nothing fails the payment and frees the key
-    /// ([`BillingError::Gateway`]); an unknown outcome leaves the payment pending.
+    /// ([`BillingError::Gateway`]); an unknown outcome leaves the payment pending. The gateway
+    /// was called: a storage failure now is [`BillingError::OutcomeNotRecorded`].
     pub(super) async fn finish(
+        &self,
+        business: &Business,
+        open: OpenPayment,
+        key: Option<&IdempotencyKey>,
+        answer: Result<Vec<Move>, GatewayError>,
+    ) -> Result<Receipt, BillingError> {
+        let id = open.payment.id.clone();
+        self.finish_answer(business, open, key, answer)
+            .await
+            .map_err(not_recorded(&id))
+    }
+
+    async fn finish_answer(
         &self,
         business: &Business,
         open: OpenPayment,

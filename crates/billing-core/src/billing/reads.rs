@@ -36,7 +36,7 @@ pub struct PaymentView {
     pub refundable: Money,
     /// For an open hold: what it can still capture.
     pub capturable: Money,
-    /// For a hold: its captures; for a payment: its refunds.
+    /// For a hold: its captures; for a payment: its refunds; then for either, its disputes.
     pub children: Vec<Payment>,
 }
 
@@ -111,11 +111,18 @@ impl Billing {
                 capturable = capturable.checked_add(&hold_remaining(&payment, &booking, all)?)?;
             }
         }
+        let disputes = all
+            .iter()
+            .filter(|p| matches!(&p.kind, PaymentKind::Dispute { of, .. } if of == &payment.id));
         let children = if payment.kind.name() == KindName::Authorization {
-            captures_of(&payment.id, all).cloned().collect()
+            captures_of(&payment.id, all)
+                .chain(disputes)
+                .cloned()
+                .collect()
         } else {
             all.iter()
                 .filter(|p| matches!(&p.kind, PaymentKind::Refund { of, .. } if of == &payment.id))
+                .chain(disputes)
                 .cloned()
                 .collect()
         };

@@ -7,7 +7,7 @@ use crate::error::BillingError;
 use crate::idempotency::{Fingerprint, IdempotencyKey};
 use crate::ids::PaymentId;
 use crate::money::{Amount, Money};
-use crate::payment::{Allocation, KindName, Opening, Payment, PaymentKind, PaymentState};
+use crate::payment::{Allocation, KindName, Opening, Origin, Payment, PaymentKind, PaymentState};
 use crate::ports::LedgerRead;
 use crate::receipt::Receipt;
 use crate::status::refundable;
@@ -106,6 +106,7 @@ impl Billing {
                         } else {
                             PaymentState::Pending
                         },
+                        origin: Origin::Command,
                     };
                     Ok(opening)
                 },
@@ -115,23 +116,38 @@ impl Billing {
     }
 }
 
-/// Splits a refund across the bookings of the payment refunded, in proportion to what each can
-/// still get back, so that no booking is refunded more than it paid.
-fn refund_allocations(
+/// Splits a refund (or a dispute) across the bookings of the payment it takes back, in
+/// proportion to what each can still get back (less refunds and disputes), so that no booking
+/// is refunded more than it paid. When the ledger says nothing is left (money taken back at
+/// the gateway beyond it), in proportion to what each paid.
+pub(super) fn refund_allocations(
     target: &Payment,
     payments: &[Payment],
     amount: Money,
 ) -> Result<Vec<Allocation>, BillingError> {
+    let takes_back = |p: &Payment| match &p.kind {
+        PaymentKind::Refund { of, .. } => {
+            of == &target.id && (p.state == PaymentState::Succeeded || p.state.is_in_flight())
+        }
+        PaymentKind::Dispute { of, .. } => {
+            of == &target.id && matches!(p.state, PaymentState::Pending | PaymentState::Succeeded)
+        }
+        _ => false,
+    };
     let mut weights = Vec::with_capacity(target.allocations.len());
     for allocation in &target.allocations {
         let mut left = allocation.amount;
-        for refund in payments.iter().filter(|p| {
-            matches!(&p.kind, PaymentKind::Refund { of, .. } if of == &target.id)
-                && (p.state == PaymentState::Succeeded || p.state.is_in_flight())
-        }) {
-            left = left.checked_sub(&refund.share_of(&allocation.booking))?;
+        for earlier in payments.iter().filter(|p| takes_back(p)) {
+            left = left.checked_sub(&earlier.share_of(&allocation.booking))?;
         }
         weights.push(u64::try_from(left.clamp_at_zero().to_minor()?).unwrap_or(0));
+    }
+    if weights.iter().all(|w| *w == 0) {
+        weights = target
+            .allocations
+            .iter()
+            .map(|a| Ok(u64::try_from(a.amount.to_minor()?).unwrap_or(0)))
+            .collect::<Result<_, BillingError>>()?;
     }
     let parts = amount.allocate(&weights)?;
     Ok(target

@@ -52,6 +52,45 @@ impl GatewayError {
     }
 }
 
+/// An amount the gateway can never charge (a currency it does not take, an amount under its
+/// minimum, or finer than its unit for the currency): refused before any payment opens.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{amount} cannot be charged: {reason}")]
+pub struct AmountRefused {
+    /// The amount asked.
+    pub amount: Money,
+    /// The gateway's rule it breaks, in words for the business.
+    pub reason: String,
+}
+
+/// Whether the customer is there to authenticate (3-D Secure) while a payment is made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Presence {
+    /// Staff or the engine charge a saved card with the customer away (merchant-initiated). A
+    /// card that asks for authentication is a decline (`authentication_required`).
+    OffSession,
+    /// The customer pays on a hosted page and can authenticate there: the gateway may answer
+    /// [`GatewayStatus::RequiresAction`] with a [`NextAction`] for the page.
+    OnSession {
+        /// Where the gateway sends the customer's browser back after authenticating.
+        return_url: String,
+        /// Keep the card for later off-session charges (the gateway attaches it to the customer
+        /// once the payment succeeds).
+        save_card: bool,
+    },
+}
+
+/// What the customer's browser must do before the gateway can finish a payment or a card
+/// set-up: Stripe.js takes the client secret (`handleNextAction`); a gateway without a
+/// browser library names a page to send the customer to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NextAction {
+    /// The secret the page's gateway library uses; never logged or stored.
+    pub client_secret: String,
+    /// A page of the gateway's own where the customer authenticates, when there is one.
+    pub redirect_url: Option<String>,
+}
+
 /// A customer to create at the gateway.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewGatewayCustomer {
@@ -68,7 +107,7 @@ pub struct NewGatewayCustomer {
     pub email: Option<String>,
 }
 
-/// A charge or a hold on a saved card, off-session.
+/// A charge or a hold on a card. Holds ask for multicapture where the account allows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PaymentRequest {
     /// The connected account acted on.
@@ -83,6 +122,8 @@ pub struct PaymentRequest {
     pub amount: Money,
     /// A description shown to the business in the gateway's dashboard.
     pub description: Option<String>,
+    /// Whether the customer is there to authenticate.
+    pub presence: Presence,
 }
 
 /// A capture of part or all of a hold.
@@ -143,8 +184,10 @@ pub enum GatewayStatus {
     Processing,
     /// Declined or otherwise failed.
     Failed(Failure),
-    /// Canceled (a released hold).
+    /// Canceled (a released hold, or an attempt given up).
     Canceled,
+    /// A hold the gateway released by itself because its time ran out.
+    Expired,
 }
 
 /// A payment as the gateway reports it.
@@ -162,6 +205,16 @@ pub struct GatewayPayment {
     pub amount_capturable: Money,
     /// When a hold stops being capturable.
     pub hold_expires_at: Option<DateTime<Utc>>,
+    /// Our payment id, from the gateway's metadata (absent on payments we did not make).
+    pub payment: Option<PaymentId>,
+    /// For [`GatewayStatus::RequiresAction`] on-session: what the customer's page must do.
+    pub next_action: Option<NextAction>,
+    /// For a hold: whether it can be captured in several parts (multicapture).
+    pub multicapture: bool,
+    /// The card charged, as the gateway describes it (brand, last four digits, expiry), when
+    /// it says: the receipt names it, and a card the gateway kept for the customer
+    /// (`save_card`) is saved on their profile.
+    pub card: Option<SavedCard>,
 }
 
 /// Where a refund stands at the gateway.
@@ -184,6 +237,71 @@ pub struct GatewayRefund {
     pub status: RefundStatus,
     /// Its amount.
     pub amount: Money,
+    /// Our refund id, from the gateway's metadata: `None` for a refund made at the gateway
+    /// (its dashboard), which the ledger records as it finds it.
+    pub refund: Option<PaymentId>,
+}
+
+/// Where a dispute (chargeback) stands at the gateway.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DisputeStatus {
+    /// Opened, or under review: the outcome is not known.
+    Open,
+    /// Decided for the business: the money stays with it.
+    Won,
+    /// Decided for the customer: the money went back to them.
+    Lost,
+}
+
+/// A dispute of a payment, as the gateway reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GatewayDispute {
+    /// The gateway's id (`dp_...`).
+    pub reference: String,
+    /// The amount disputed.
+    pub amount: Money,
+    /// Where it stands.
+    pub status: DisputeStatus,
+    /// The card network's reason (`fraudulent`, `product_not_received`...).
+    pub reason: Option<String>,
+}
+
+/// Everything the gateway did with one payment, to bring what was done there (in its
+/// dashboard, or by its own rules) into the ledger: the payment itself, its refunds and its
+/// disputes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GatewayRecord {
+    /// The payment (its captures show in `amount_received`).
+    pub payment: GatewayPayment,
+    /// Every refund of it, ours and the dashboard's.
+    pub refunds: Vec<GatewayRefund>,
+    /// Every dispute of it.
+    pub disputes: Vec<GatewayDispute>,
+}
+
+/// Where a card set-up stands at the gateway.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SetupStatus {
+    /// The card is saved on the customer.
+    Succeeded(SavedCard),
+    /// The customer must authenticate on the page.
+    RequiresAction(NextAction),
+    /// The card was refused; the page can take another.
+    Failed(Failure),
+    /// Still being processed.
+    Processing,
+}
+
+/// A card set-up as the gateway reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SetupState {
+    /// The gateway's id (`seti_...`).
+    pub reference: String,
+    /// The gateway customer the card is for: a set-up named by a browser is only believed
+    /// for the customer whose page it is.
+    pub gateway_customer: String,
+    /// Where it stands.
+    pub status: SetupStatus,
 }
 
 /// A started card set-up: the hosted page finishes it with the client secret.
@@ -218,6 +336,10 @@ pub enum EventSubject {
     Payment(PaymentId),
     /// A payment of ours was refunded at the gateway.
     RefundsOf(PaymentId),
+    /// Something happened to a gateway payment (`pi_...`) that the event names only by the
+    /// gateway's id (a dispute, a refund made in the dashboard): the gateway's record says
+    /// whether it is ours.
+    GatewayPayment(String),
     /// Nothing of ours: another event type, or a payment we did not make.
     Other,
 }
@@ -278,19 +400,22 @@ pub trait PaymentGateway: Send + Sync {
         payment_method: &str,
     ) -> Result<(), GatewayError>;
 
-    /// Charges a saved card off-session, captured at once. A decline or a demand for
-    /// authentication is an `Ok` with that status; [`GatewayError::UnknownOutcome`] when the
-    /// answer was lost.
+    /// Charges a card, captured at once. A decline is an `Ok` with that status; off-session, a
+    /// card that asks for authentication is a decline (`authentication_required`); on-session
+    /// it is [`GatewayStatus::RequiresAction`] with a [`NextAction`].
+    /// [`GatewayError::UnknownOutcome`] when the answer was lost.
     async fn charge(&self, request: &PaymentRequest) -> Result<GatewayPayment, GatewayError>;
 
-    /// Places a hold on a saved card (manual capture), like [`PaymentGateway::charge`].
+    /// Places a hold on a card (manual capture), like [`PaymentGateway::charge`], asking for
+    /// multicapture where the account allows it.
     async fn authorize(&self, request: &PaymentRequest) -> Result<GatewayPayment, GatewayError>;
 
-    /// Captures an amount of a hold. Capturing more than the hold allows is
-    /// [`GatewayError::InvalidRequest`].
+    /// Captures an amount of a hold. Capturing more than the hold allows, or a non-final
+    /// capture of a hold without multicapture, is [`GatewayError::InvalidRequest`].
     async fn capture(&self, request: &CaptureRequest) -> Result<GatewayPayment, GatewayError>;
 
-    /// Releases a hold.
+    /// Releases a hold, or gives up a charge or hold that waits for the customer to
+    /// authenticate.
     async fn cancel(&self, request: &CancelRequest) -> Result<GatewayPayment, GatewayError>;
 
     /// Refunds part or all of a payment. More than is refundable is
@@ -320,4 +445,49 @@ pub trait PaymentGateway: Send + Sync {
         gateway_customer: &str,
         idempotency_key: &str,
     ) -> Result<CardSetup, GatewayError>;
+
+    /// Confirms a card set-up with the payment method the customer's page made, on-session:
+    /// the answer may ask the page to authenticate ([`SetupStatus::RequiresAction`]).
+    async fn confirm_card_setup(
+        &self,
+        account: Option<String>,
+        setup_reference: &str,
+        payment_method: &str,
+        return_url: &str,
+    ) -> Result<SetupState, GatewayError>;
+
+    /// Where a card set-up stands (after the customer authenticated).
+    async fn card_setup(
+        &self,
+        account: Option<String>,
+        setup_reference: &str,
+    ) -> Result<SetupState, GatewayError>;
+
+    /// Everything the gateway did with the payment `reference` (`pi_...`): the payment, its
+    /// refunds and disputes. [`GatewayError::NotFound`] when it has no such payment.
+    async fn payment_record(
+        &self,
+        account: Option<String>,
+        reference: &str,
+    ) -> Result<GatewayRecord, GatewayError>;
+
+    /// The events the gateway recorded since `since` on the account (for what webhooks
+    /// missed), oldest first; empty for a gateway that sends none.
+    async fn events_since(
+        &self,
+        account: Option<String>,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<GatewayEvent>, GatewayError>;
+
+    /// Checks that the gateway can charge `amount` at all (its currencies, its minimum per
+    /// currency, its unit): no request is sent.
+    fn check_amount(&self, amount: &Money) -> Result<(), AmountRefused>;
+
+    /// How long the gateway keeps an idempotency key (Stripe: 24 hours): past it, a request
+    /// sent again could be made twice, so a payment that old is searched for, never resent.
+    fn idempotency_window(&self) -> chrono::Duration;
+
+    /// How long after a payment is made the gateway's search finds it (Stripe: about a
+    /// minute): "not found" is only believed for payments older than this.
+    fn search_lag(&self) -> chrono::Duration;
 }

@@ -169,6 +169,9 @@ pub struct BookingFilter {
     pub status: Option<PaymentStatus>,
     /// Only bookings with (true) or without (false) something in flight.
     pub pending: Option<bool>,
+    /// Only bookings whose summary counts a hold (`held` above zero: true) or none (false), as
+    /// the summary was last written: the sweep finds holds whose time ran out this way.
+    pub holding: Option<bool>,
     /// Only bookings whose id sorts after this one (the next page).
     pub after: Option<BookingId>,
     /// At most this many.
@@ -181,6 +184,7 @@ impl Default for BookingFilter {
             customer: None,
             status: None,
             pending: None,
+            holding: None,
             after: None,
             limit: 100,
         }

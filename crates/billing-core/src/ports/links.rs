@@ -77,8 +77,19 @@ pub trait PaymentLinks: Send + Sync {
 
 /// Where the hosted pages are: the adapter that serves them says how a link's page is
 /// addressed, from the public address it was configured with (never from a request's `Host`,
-/// which a client controls). The core only puts the address in the email.
+/// which a client controls). The core puts the address in the email, and gives the gateway the
+/// pages the customer's browser comes back to after authenticating (3-D Secure).
 pub trait PageAddresses: Send + Sync {
     /// The page of a link with this token: a payment page, or a card request's page.
     fn link_url(&self, purpose: &LinkPurpose, token: &LinkToken) -> String;
+
+    /// Where the gateway sends the customer back after authenticating a payment link's
+    /// payment; that page hands the token to
+    /// [`Billing::link_payment_returned`](crate::billing::Billing::link_payment_returned).
+    fn payment_return(&self, token: &LinkToken) -> String;
+
+    /// Where the gateway sends the customer back after authenticating a card request's card;
+    /// that page hands the token and the set-up to
+    /// [`Billing::card_request_returned`](crate::billing::Billing::card_request_returned).
+    fn card_return(&self, token: &LinkToken) -> String;
 }

@@ -23,9 +23,10 @@ pub use customers::{CustomerDirectory, DirectoryError};
 #[cfg(test)]
 pub use gateway::MockPaymentGateway;
 pub use gateway::{
-    CancelRequest, CaptureRequest, CardSetup, EventSubject, GatewayError, GatewayEvent,
-    GatewayPayment, GatewayRefund, GatewayStatus, NewGatewayCustomer, PaymentGateway,
-    PaymentRequest, RefundRequest, RefundStatus, WebhookRejected, WebhookVerifier,
+    AmountRefused, CancelRequest, CaptureRequest, CardSetup, DisputeStatus, EventSubject,
+    GatewayDispute, GatewayError, GatewayEvent, GatewayPayment, GatewayRecord, GatewayRefund,
+    GatewayStatus, NewGatewayCustomer, NextAction, PaymentGateway, PaymentRequest, Presence,
+    RefundRequest, RefundStatus, SetupState, SetupStatus, WebhookRejected, WebhookVerifier,
 };
 pub use ids::IdGenerator;
 pub use ledger::{

@@ -9,9 +9,17 @@ mod memory;
 pub use gateway::{GatewayCall, Scripted, ScriptedGateway};
 pub use mail::{PlainTemplates, ScriptedMailer};
 
-/// Page addresses for tests: `{base}/pay/{token}` and `{base}/cards/{token}`.
+/// Page addresses for tests: `{base}/pay/{token}` and `{base}/cards/{token}`, and the pages
+/// the gateway sends the customer back to, `{base}/pay/{token}/return` and
+/// `{base}/cards/{token}/return`.
 #[derive(Debug, Clone)]
 pub struct PlainPages(pub String);
+
+impl PlainPages {
+    fn page(&self, page: &str, token: &crate::link::LinkToken) -> String {
+        format!("{}/{page}/{}", self.0.trim_end_matches('/'), token.expose())
+    }
+}
 
 impl crate::ports::PageAddresses for PlainPages {
     fn link_url(
@@ -23,7 +31,15 @@ impl crate::ports::PageAddresses for PlainPages {
             crate::link::LinkPurpose::Payment { .. } => "pay",
             crate::link::LinkPurpose::CardRequest => "cards",
         };
-        format!("{}/{page}/{}", self.0.trim_end_matches('/'), token.expose())
+        self.page(page, token)
+    }
+
+    fn payment_return(&self, token: &crate::link::LinkToken) -> String {
+        format!("{}/return", self.page("pay", token))
+    }
+
+    fn card_return(&self, token: &crate::link::LinkToken) -> String {
+        format!("{}/return", self.page("cards", token))
     }
 }
 pub use memory::MemoryStore;

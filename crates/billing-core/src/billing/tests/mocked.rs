@@ -4,6 +4,20 @@ use super::*;
 
 // --- A mocked gateway -------------------------------------------------------------------------
 
+/// A mocked gateway that takes every amount, keeps idempotency keys a day and whose search
+/// lags a minute, as Stripe's; each test says what its calls answer.
+pub(super) fn mock() -> MockPaymentGateway {
+    let mut gateway = MockPaymentGateway::new();
+    gateway.expect_check_amount().returning(|_| Ok(()));
+    gateway
+        .expect_idempotency_window()
+        .returning(|| Duration::hours(24));
+    gateway
+        .expect_search_lag()
+        .returning(|| Duration::minutes(1));
+    gateway
+}
+
 fn answer(reference: &str, status: GatewayStatus, amount: Money) -> GatewayPayment {
     let zero = Money::zero(amount.currency());
     GatewayPayment {
@@ -17,12 +31,16 @@ fn answer(reference: &str, status: GatewayStatus, amount: Money) -> GatewayPayme
         status,
         amount,
         hold_expires_at: None,
+        payment: None,
+        next_action: None,
+        multicapture: false,
+        card: None,
     }
 }
 
 #[tokio::test]
 async fn mocked_decline_is_recorded_and_returned_with_its_code() {
-    let mut gateway = MockPaymentGateway::new();
+    let mut gateway = mock();
     gateway.expect_charge().times(1).returning(|request| {
         Ok(answer(
             "pi_1",
@@ -57,8 +75,8 @@ async fn mocked_decline_is_recorded_and_returned_with_its_code() {
 }
 
 #[tokio::test]
-async fn mocked_requires_action_leaves_the_charge_open() {
-    let mut gateway = MockPaymentGateway::new();
+async fn mocked_requires_action_off_session_is_a_failed_attempt_that_suggests_a_link() {
+    let mut gateway = mock();
     gateway.expect_charge().times(1).returning(|request| {
         Ok(answer(
             "pi_1",
@@ -71,15 +89,26 @@ async fn mocked_requires_action_leaves_the_charge_open() {
         .billing
         .charge(&w.business, charge("b-1", None))
         .await
-        .expect("open");
-    assert_eq!(receipt.payment.state, PaymentState::RequiresAction);
-    assert!(receipt.bookings[0].status.pending);
-    assert_eq!(receipt.bookings[0].balance.in_flight, usd("100.00"));
+        .expect("an answer");
+    let Outcome::Declined(failure) = receipt.outcome() else {
+        panic!("a failed attempt, got {receipt:?}");
+    };
+    assert_eq!(failure, &Failure::authentication_required());
+    assert!(failure.suggests_payment_link());
+    let summary = &receipt.bookings[0];
+    assert!(!summary.status.pending, "nothing waits");
+    assert!(summary.status.last_failed);
+    assert_eq!(summary.balance.in_flight, usd("0"));
+    assert_eq!(
+        summary.balance.chargeable(),
+        usd("100.00"),
+        "the balance is free again"
+    );
 }
 
 #[tokio::test]
 async fn mocked_timeout_stays_pending_then_reconciles_to_succeeded() {
-    let mut gateway = MockPaymentGateway::new();
+    let mut gateway = mock();
     gateway
         .expect_charge()
         .times(1)
@@ -113,7 +142,7 @@ async fn mocked_timeout_stays_pending_then_reconciles_to_succeeded() {
 
 #[tokio::test]
 async fn mocked_timeout_then_reconciled_to_failed() {
-    let mut gateway = MockPaymentGateway::new();
+    let mut gateway = mock();
     gateway
         .expect_charge()
         .times(1)
@@ -150,7 +179,7 @@ async fn mocked_timeout_then_reconciled_to_failed() {
 #[tokio::test]
 async fn mocked_retry_after_a_timeout_sends_the_same_idempotency_key() {
     let keys = Arc::new(Mutex::new(Vec::new()));
-    let mut gateway = MockPaymentGateway::new();
+    let mut gateway = mock();
     let seen = keys.clone();
     let mut calls = 0;
     gateway.expect_charge().times(2).returning(move |request| {
@@ -192,7 +221,7 @@ async fn mocked_retry_after_a_timeout_sends_the_same_idempotency_key() {
 
 #[tokio::test]
 async fn mocked_gateway_echoing_another_amount_is_not_trusted() {
-    let mut gateway = MockPaymentGateway::new();
+    let mut gateway = mock();
     gateway.expect_charge().times(1).returning(|_| {
         Ok(answer(
             "pi_1",

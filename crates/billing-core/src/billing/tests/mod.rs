@@ -2,10 +2,14 @@
 //! gateway's awkward answers through a mocked `PaymentGateway`.
 
 mod bulk;
+mod campaign;
+mod endings;
 mod events;
+mod gateway_sync;
 mod idempotency;
 mod mocked;
 mod scenarios;
+mod settling;
 
 use std::sync::{Arc, Mutex};
 
@@ -20,7 +24,8 @@ use crate::ids::{BookingId, CustomerId};
 use crate::money::{Currency, Money};
 use crate::payment::{CollectionMethod, Failure, PaymentKind, PaymentState};
 use crate::ports::{
-    GatewayError, GatewayPayment, GatewayStatus, MockPaymentGateway, PaymentGateway,
+    Businesses, GatewayError, GatewayPayment, GatewayStatus, Ledger, MockPaymentGateway,
+    PaymentGateway,
 };
 use crate::status::PaymentStatus;
 use crate::testkit::{
@@ -47,21 +52,30 @@ fn acme() -> Business {
 
 struct World {
     billing: Billing,
+    store: Arc<MemoryStore>,
     clock: Arc<FixedClock>,
     business: Business,
 }
 
 /// A business with one customer whose card is on file, and the given bookings.
 async fn world(gateway: impl PaymentGateway + 'static, bookings: &[(&str, &str)]) -> World {
+    world_at(Arc::new(FixedClock::default()), gateway, bookings).await
+}
+
+/// [`world`] on a clock the test shares (with the gateway, say).
+async fn world_at(
+    clock: Arc<FixedClock>,
+    gateway: impl PaymentGateway + 'static,
+    bookings: &[(&str, &str)],
+) -> World {
     let store = Arc::new(MemoryStore::new());
     let business = acme();
     let customer = CustomerId::new("cust-1").expect("id");
     seed_customer_with_card(&*store, &business.id, &customer)
         .await
         .expect("customer");
-    let clock = Arc::new(FixedClock::default());
     let billing = Billing::new(
-        store,
+        store.clone(),
         Arc::new(gateway),
         clock.clone(),
         Arc::new(SequentialIds::default()),
@@ -82,6 +96,7 @@ async fn world(gateway: impl PaymentGateway + 'static, bookings: &[(&str, &str)]
     }
     World {
         billing,
+        store,
         clock,
         business,
     }
@@ -91,6 +106,28 @@ async fn world(gateway: impl PaymentGateway + 'static, bookings: &[(&str, &str)]
 async fn scripted(bookings: &[(&str, &str)]) -> (World, ScriptedGateway) {
     let gateway = ScriptedGateway::new();
     (world(gateway.clone(), bookings).await, gateway)
+}
+
+/// [`scripted`] with the gateway on the world's clock (its holds expire), and the business
+/// stored (gateway events name it).
+async fn scripted_on_clock(bookings: &[(&str, &str)]) -> (World, ScriptedGateway) {
+    let clock = Arc::new(FixedClock::default());
+    let gateway = ScriptedGateway::with_clock(clock.clone());
+    let w = world_at(clock, gateway.clone(), bookings).await;
+    w.store
+        .create_business(&w.business, "hash")
+        .await
+        .expect("business");
+    (w, gateway)
+}
+
+fn hold(booking: &str, amount: Option<&str>) -> AuthorizeBooking {
+    AuthorizeBooking {
+        booking: booking_id(booking),
+        amount: amount.map(|a| usd(a).into()),
+        source: PaymentSource::CardOnFile,
+        idempotency_key: None,
+    }
 }
 
 fn charge(booking: &str, amount: Option<&str>) -> ChargeBooking {

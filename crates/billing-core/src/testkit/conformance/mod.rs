@@ -12,6 +12,7 @@ mod directory;
 mod ledger;
 mod links;
 mod notifications;
+mod records;
 mod reports;
 
 use std::sync::Arc;
@@ -32,6 +33,7 @@ pub use notifications::{
     notifications_are_claimed_when_due_and_marked, notifications_due_across_businesses,
     notifications_round_trip_and_customer_log,
 };
+pub use records::entries_keep_their_origin_multicapture_and_disputes;
 pub use reports::{outstanding_report_sums_balances, summaries_filter_and_page};
 
 use crate::billing::{Billing, ChargeBooking, PaymentSource};
@@ -174,7 +176,8 @@ macro_rules! store_conformance {
             notifications_are_claimed_once_by_concurrent_workers,
             links_round_trip_by_id_and_token,
             links_close_once,
-            business_email_round_trips
+            business_email_round_trips,
+            entries_keep_their_origin_multicapture_and_disputes
         );
     };
     (@cases $fixture:expr; $($case:ident),*) => {

@@ -1,7 +1,7 @@
 //! Lists and reports: booking summaries by filter and page, and what customers owe.
 
 use super::{StoreFixture, business, charge, id, seed, service, usd};
-use crate::billing::{RecordCollection, RefundPayment};
+use crate::billing::{AuthorizeBooking, PaymentSource, RecordCollection, RefundPayment};
 use crate::booking::{BookingAccount, LineItem, LineItemKind};
 use crate::customer::Customer;
 use crate::money::{Currency, Money};
@@ -9,7 +9,8 @@ use crate::payment::CollectionMethod;
 use crate::ports::{BookingFilter, OutstandingTotal};
 use crate::status::PaymentStatus;
 
-/// Summaries are listed by customer, status and pending, in booking order, a page at a time.
+/// Summaries are listed by customer, status, pending and holding, in booking order, a page at
+/// a time.
 pub async fn summaries_filter_and_page<F: StoreFixture>(fixture: F) {
     let store = fixture.store().await;
     let (billing, _) = service(store.clone(), "a");
@@ -68,6 +69,25 @@ pub async fn summaries_filter_and_page<F: StoreFixture>(fixture: F) {
         ..BookingFilter::default()
     };
     assert!(list(pending).await.is_empty());
+    // A hold on b-4: the one booking whose summary counts a hold.
+    billing
+        .authorize(
+            &acme,
+            AuthorizeBooking {
+                booking: id("b-4"),
+                amount: None,
+                source: PaymentSource::CardOnFile,
+                idempotency_key: None,
+            },
+        )
+        .await
+        .expect("hold");
+    let holding = |held| BookingFilter {
+        holding: Some(held),
+        ..BookingFilter::default()
+    };
+    assert_eq!(list(holding(true)).await, ["b-4"]);
+    assert_eq!(list(holding(false)).await, ["b-1", "b-2", "b-3"]);
 }
 
 /// The outstanding report sums positive balances per customer and currency, a page at a time,

@@ -47,8 +47,9 @@ pub async fn insufficient_funds_decline<F: GatewayFixture>(fixture: F) {
     assert_eq!(failure.decline_code.as_deref(), Some("insufficient_funds"));
 }
 
-/// A card that demands authentication off-session asks for action, for charges and holds.
-pub async fn authentication_required<F: GatewayFixture>(fixture: F) {
+/// A card that demands authentication, charged or held with the customer away, is declined
+/// (`authentication_required`, which suggests a payment link): nobody can authenticate.
+pub async fn off_session_authentication_declines<F: GatewayFixture>(fixture: F) {
     let customer = customer(&fixture, "sca").await;
     for (n, hold) in [(1, false), (2, true)] {
         let request = payment_request(
@@ -63,9 +64,13 @@ pub async fn authentication_required<F: GatewayFixture>(fixture: F) {
         } else {
             fixture.gateway().charge(&request).await
         }
-        .expect("requires action is an answer");
-        assert_eq!(answer.status, GatewayStatus::RequiresAction, "{answer:?}");
+        .expect("a decline is an answer");
+        let GatewayStatus::Failed(failure) = &answer.status else {
+            panic!("expected a decline, got {answer:?}");
+        };
+        assert!(failure.suggests_payment_link(), "{failure:?}");
         assert_eq!(answer.amount_received, eur(0));
+        assert_eq!(answer.next_action, None);
     }
 }
 

@@ -86,6 +86,11 @@ pub async fn find_payment_by_our_id<F: GatewayFixture>(fixture: F) {
         (eur(4200), eur(4200))
     );
     assert_eq!(
+        found.payment.as_ref(),
+        Some(&request.payment),
+        "our id, from metadata"
+    );
+    assert_eq!(
         fixture
             .gateway()
             .find_payment(fixture.account(), &pid("pay_never_made"))

@@ -15,13 +15,16 @@
 //! id without being attached first, because Stripe refuses to save a card that declines.
 //!
 //! The cases live in one module per area (cards and customers, charges, holds, refunds,
-//! idempotency and accounts) and are re-exported here, with the helpers they share. A new case
-//! is also listed in the macro, which cannot find the cases by itself.
+//! idempotency and accounts, authentication with the customer there, records, amounts and
+//! timings) and are re-exported here, with the helpers they share. A new case is also listed
+//! in the macro, which cannot find the cases by itself.
 
+mod authentication;
 mod cards;
 mod charges;
 mod holds;
 mod idempotency;
+mod records;
 mod refunds;
 
 use async_trait::async_trait;
@@ -33,15 +36,19 @@ use crate::money::{Currency, Money};
 use crate::payment::{CardRef, gateway_key};
 use crate::ports::{
     CaptureRequest, GatewayError, GatewayPayment, GatewayStatus, NewGatewayCustomer,
-    PaymentGateway, PaymentRequest, RefundRequest,
+    PaymentGateway, PaymentRequest, Presence, RefundRequest,
 };
 
+pub use authentication::{
+    card_setup_asks_for_authentication, card_setup_confirms_on_session,
+    on_session_authentication_asks_the_page, on_session_charge_keeps_the_card_when_asked,
+};
 pub use cards::{
     card_setup_starts, cards_attach_list_default_detach, unknown_objects_are_not_found,
 };
 pub use charges::{
-    authentication_required, charge_succeeds, declined_card_fails, insufficient_funds_decline,
-    zero_decimal_currency_charge,
+    charge_succeeds, declined_card_fails, insufficient_funds_decline,
+    off_session_authentication_declines, zero_decimal_currency_charge,
 };
 pub use holds::{
     authorize_places_a_hold, cancel_releases_a_hold, over_capture_is_invalid,
@@ -50,6 +57,10 @@ pub use holds::{
 pub use idempotency::{
     connected_account_scopes_objects, find_payment_by_our_id, same_key_other_request_is_invalid,
     same_key_same_request_replays,
+};
+pub use records::{
+    amounts_follow_the_gateway_rules, multicapture_as_the_account_allows,
+    payment_record_lists_refunds, timings_and_events_are_readable,
 };
 pub use refunds::{find_refund_by_our_id, over_refund_is_invalid, refund_in_parts};
 
@@ -132,6 +143,7 @@ fn payment_request<F: GatewayFixture>(
         },
         amount,
         description: Some("Contract booking".into()),
+        presence: Presence::OffSession,
     }
 }
 
@@ -238,7 +250,9 @@ macro_rules! gateway_contract {
             zero_decimal_currency_charge,
             declined_card_fails,
             insufficient_funds_decline,
-            authentication_required,
+            off_session_authentication_declines,
+            on_session_authentication_asks_the_page,
+            on_session_charge_keeps_the_card_when_asked,
             authorize_places_a_hold,
             partial_capture_releases_the_rest,
             over_capture_is_invalid,
@@ -250,7 +264,13 @@ macro_rules! gateway_contract {
             find_payment_by_our_id,
             find_refund_by_our_id,
             card_setup_starts,
-            connected_account_scopes_objects
+            card_setup_confirms_on_session,
+            card_setup_asks_for_authentication,
+            connected_account_scopes_objects,
+            payment_record_lists_refunds,
+            amounts_follow_the_gateway_rules,
+            multicapture_as_the_account_allows,
+            timings_and_events_are_readable
         );
     };
     (@cases $fixture:expr; $($case:ident),*) => {

@@ -110,12 +110,48 @@ struct State {
 #[derive(Debug, Clone, Default)]
 pub struct MemoryStore {
     state: Arc<Mutex<State>>,
+    /// Commits still to refuse as unavailable, after some to let through.
+    outage: Arc<std::sync::Mutex<Outage>>,
+}
+
+/// A storage outage a test scripted: `pass` commits land, then `fail` are refused.
+#[derive(Debug, Default, Clone, Copy)]
+struct Outage {
+    pass: u32,
+    fail: u32,
 }
 
 impl MemoryStore {
     /// An empty store.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Lets the next `pass` commits land, then refuses the `fail` after them as
+    /// [`LedgerError::Unavailable`] (writing nothing): a storage outage at a chosen moment,
+    /// such as just after a gateway call.
+    pub fn fail_commits(&self, pass: u32, fail: u32) {
+        *self
+            .outage
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Outage { pass, fail };
+    }
+
+    /// Whether this commit is refused by a scripted outage.
+    fn refuses_commit(&self) -> bool {
+        let mut outage = self
+            .outage
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if outage.pass > 0 {
+            outage.pass -= 1;
+            false
+        } else if outage.fail > 0 {
+            outage.fail -= 1;
+            true
+        } else {
+            false
+        }
     }
 }
 
@@ -153,6 +189,9 @@ impl Ledger for MemoryStore {
         business: &BusinessId,
         write: &LedgerWrite,
     ) -> Result<Committed, LedgerError> {
+        if self.refuses_commit() {
+            return Err(LedgerError::Unavailable("scripted storage outage".into()));
+        }
         let mut state = self.state.lock().await;
         let tenant = state.tenants.entry(business.clone()).or_default();
         if let Some(claim) = &write.claim
@@ -262,6 +301,11 @@ impl Ledger for MemoryStore {
                 filter
                     .pending
                     .is_none_or(|pending| s.status.pending == pending)
+            })
+            .filter(|s| {
+                filter
+                    .holding
+                    .is_none_or(|holding| s.balance.held.is_positive() == holding)
             })
             .take(filter.limit as usize)
             .cloned()

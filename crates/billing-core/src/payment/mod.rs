@@ -9,8 +9,12 @@ use std::fmt;
 
 use chrono::{DateTime, Utc};
 
-use crate::ids::{BookingId, CustomerId, PaymentId};
+use crate::ids::{BookingId, CustomerId, LinkId, PaymentId};
 use crate::money::Money;
+
+mod lifecycle;
+
+pub use lifecycle::{InvalidTransition, PaymentEvent, PaymentState, transition};
 
 /// How money was collected outside the gateway.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -79,6 +83,15 @@ pub enum PaymentKind {
         /// Why, for the records.
         reason: Option<String>,
     },
+    /// A dispute (chargeback) the customer's bank opened on a card payment: recorded from the
+    /// gateway's record, pending while it is open; it succeeds when lost (the money went back
+    /// to the customer) and is canceled when won (the money stays).
+    Dispute {
+        /// The payment disputed: a charge, or a hold whose captures are disputed.
+        of: PaymentId,
+        /// The card network's reason (`fraudulent`...).
+        reason: Option<String>,
+    },
 }
 
 impl PaymentKind {
@@ -90,6 +103,7 @@ impl PaymentKind {
             PaymentKind::Authorization { .. } => KindName::Authorization,
             PaymentKind::Capture { .. } => KindName::Capture,
             PaymentKind::Refund { .. } => KindName::Refund,
+            PaymentKind::Dispute { .. } => KindName::Dispute,
         }
     }
 }
@@ -107,17 +121,32 @@ pub enum KindName {
     Capture,
     /// See [`PaymentKind::Refund`].
     Refund,
+    /// See [`PaymentKind::Dispute`].
+    Dispute,
 }
 
 impl KindName {
     /// Every kind.
-    pub const ALL: [KindName; 5] = [
+    pub const ALL: [KindName; 6] = [
         KindName::Charge,
         KindName::Collection,
         KindName::Authorization,
         KindName::Capture,
         KindName::Refund,
+        KindName::Dispute,
     ];
+}
+
+/// Who made a payment record, and so whether the customer was there to authenticate.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub enum Origin {
+    /// Staff or an API client, with the customer away (merchant-initiated).
+    #[default]
+    Command,
+    /// The customer, on a payment link's page: on-session, able to authenticate there.
+    PaymentLink(LinkId),
+    /// The gateway: made in its dashboard or by its own rules, and recorded from its record.
+    Gateway,
 }
 
 /// Why a payment failed, in words fit for the business.
@@ -131,160 +160,58 @@ pub struct Failure {
     pub message: String,
 }
 
-/// Where a payment record is in its life.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum PaymentState {
-    /// Sent (or about to be sent) to the gateway; the outcome is not known yet.
-    Pending,
-    /// The customer must authenticate (3-D Secure) before the card can be charged or held.
-    RequiresAction,
-    /// The money moved.
-    Succeeded,
-    /// A hold is in place and nothing was captured yet.
-    Authorized,
-    /// Part of a hold was captured; the rest is still held.
-    PartiallyCaptured,
-    /// A hold was captured and closed; anything not captured was released.
-    Captured,
-    /// Canceled before any money moved (a hold released in full).
-    Canceled,
-    /// A hold ran out before it was captured.
-    Expired,
-    /// The gateway refused it or it could not be made.
-    Failed(Failure),
-}
+/// The code (and decline code) of a card that asks the customer to authenticate while they are
+/// away.
+pub const AUTHENTICATION_REQUIRED: &str = "authentication_required";
 
-impl PaymentState {
-    /// The state's name, without the failure details.
-    pub fn name(&self) -> &'static str {
-        match self {
-            PaymentState::Pending => "pending",
-            PaymentState::RequiresAction => "requires_action",
-            PaymentState::Succeeded => "succeeded",
-            PaymentState::Authorized => "authorized",
-            PaymentState::PartiallyCaptured => "partially_captured",
-            PaymentState::Captured => "captured",
-            PaymentState::Canceled => "canceled",
-            PaymentState::Expired => "expired",
-            PaymentState::Failed(_) => "failed",
+impl Failure {
+    /// A card asked for authentication (3-D Secure) while the customer was away: the attempt
+    /// failed; a payment link lets the customer pay, authenticating on its page.
+    pub fn authentication_required() -> Failure {
+        Failure {
+            code: AUTHENTICATION_REQUIRED.into(),
+            decline_code: Some(AUTHENTICATION_REQUIRED.into()),
+            message: "The card asks the customer to authenticate (3-D Secure). Send them a \
+                      payment link: they can pay on its page."
+                .into(),
         }
     }
 
-    /// True when no event can move the record any more.
-    pub fn is_terminal(&self) -> bool {
-        matches!(
-            self,
-            PaymentState::Succeeded
-                | PaymentState::Captured
-                | PaymentState::Canceled
-                | PaymentState::Expired
-                | PaymentState::Failed(_)
-        )
+    /// The gateway has no record of the attempt, and it can no longer be sent (its key has
+    /// expired at the gateway, or the customer it needed is gone): it never happened.
+    pub fn not_at_gateway() -> Failure {
+        Failure {
+            code: "not_at_gateway".into(),
+            decline_code: None,
+            message: "The gateway has no record of this payment: it never reached it.".into(),
+        }
     }
 
-    /// True while the outcome at the gateway is still open.
-    pub fn is_in_flight(&self) -> bool {
-        matches!(self, PaymentState::Pending | PaymentState::RequiresAction)
+    /// Staff ended a pending payment after the gateway confirmed it has no such payment.
+    pub fn marked_failed() -> Failure {
+        Failure {
+            code: "marked_failed".into(),
+            decline_code: None,
+            message: "Marked failed by staff after the gateway confirmed it has no such payment."
+                .into(),
+        }
     }
-}
 
-/// What happened to a payment record.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum PaymentEvent {
-    /// The money moved.
-    Succeeded,
-    /// The customer must authenticate first.
-    ActionRequired,
-    /// The gateway placed the hold.
-    HoldPlaced,
-    /// Part of the hold was captured and the rest stays held.
-    PartlyCaptured,
-    /// The hold was captured and closed.
-    CaptureClosed,
-    /// Canceled (a hold released, or an attempt abandoned).
-    Canceled,
-    /// The hold ran out.
-    Expired,
-    /// The gateway refused it.
-    Failed(Failure),
-}
-
-impl PaymentEvent {
-    /// Every event, with a sample failure, for exhaustive tests.
-    pub fn all() -> Vec<PaymentEvent> {
-        vec![
-            PaymentEvent::Succeeded,
-            PaymentEvent::ActionRequired,
-            PaymentEvent::HoldPlaced,
-            PaymentEvent::PartlyCaptured,
-            PaymentEvent::CaptureClosed,
-            PaymentEvent::Canceled,
-            PaymentEvent::Expired,
-            PaymentEvent::Failed(Failure {
-                code: "card_declined".into(),
-                decline_code: Some("generic_decline".into()),
-                message: "The card was declined.".into(),
-            }),
-        ]
+    /// A capture whose hold was released (or ran out) before it could be captured.
+    pub fn hold_canceled() -> Failure {
+        Failure {
+            code: "hold_canceled".into(),
+            decline_code: None,
+            message: "The hold was released before it could be captured.".into(),
+        }
     }
-}
 
-/// A move that the lifecycle does not allow.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("a {kind:?} in state {from} cannot take {event:?}")]
-pub struct InvalidTransition {
-    /// The kind of record.
-    pub kind: KindName,
-    /// Its state's name.
-    pub from: &'static str,
-    /// The refused event.
-    pub event: PaymentEvent,
-}
-
-/// The lifecycle of every payment record: the state a record of `kind` in state `from` moves to
-/// on `event`, or why it cannot. Terminal states never move again.
-pub fn transition(
-    kind: KindName,
-    from: &PaymentState,
-    event: &PaymentEvent,
-) -> Result<PaymentState, InvalidTransition> {
-    use KindName as K;
-    use PaymentEvent as E;
-    use PaymentState as S;
-    let next = match (kind, from, event) {
-        // Charges: one gateway attempt, possibly through authentication.
-        (K::Charge, S::Pending | S::RequiresAction, E::Succeeded) => Some(S::Succeeded),
-        (K::Charge, S::Pending, E::ActionRequired) => Some(S::RequiresAction),
-        (K::Charge, S::Pending | S::RequiresAction, E::Canceled) => Some(S::Canceled),
-        // Collections are recorded when the money is in hand; a pending one is only confirmed.
-        (K::Collection, S::Pending, E::Succeeded) => Some(S::Succeeded),
-        (K::Collection, S::Pending, E::Canceled) => Some(S::Canceled),
-        // Holds: placed, captured in parts, closed, canceled or expired.
-        (K::Authorization, S::Pending | S::RequiresAction, E::HoldPlaced) => Some(S::Authorized),
-        (K::Authorization, S::Pending, E::ActionRequired) => Some(S::RequiresAction),
-        (K::Authorization, S::Pending | S::RequiresAction | S::Authorized, E::Canceled) => {
-            Some(S::Canceled)
-        }
-        (K::Authorization, S::Authorized | S::PartiallyCaptured, E::PartlyCaptured) => {
-            Some(S::PartiallyCaptured)
-        }
-        (K::Authorization, S::Authorized | S::PartiallyCaptured, E::CaptureClosed) => {
-            Some(S::Captured)
-        }
-        // Releasing the rest of a partly captured hold closes it as captured.
-        (K::Authorization, S::PartiallyCaptured, E::Canceled | E::Expired) => Some(S::Captured),
-        (K::Authorization, S::Authorized, E::Expired) => Some(S::Expired),
-        // Captures and refunds: one gateway attempt each.
-        (K::Capture | K::Refund, S::Pending, E::Succeeded) => Some(S::Succeeded),
-        // Any attempt still open can fail.
-        (_, S::Pending | S::RequiresAction, E::Failed(failure)) => Some(S::Failed(failure.clone())),
-        _ => None,
-    };
-    next.ok_or_else(|| InvalidTransition {
-        kind,
-        from: from.name(),
-        event: event.clone(),
-    })
+    /// True when the customer can pay through a payment link where this failed: the card asked
+    /// for authentication they could not give while away (whichever adapter reported it).
+    pub fn suggests_payment_link(&self) -> bool {
+        self.code == AUTHENTICATION_REQUIRED
+            || self.decline_code.as_deref() == Some(AUTHENTICATION_REQUIRED)
+    }
 }
 
 /// The part of a payment that belongs to one booking.
@@ -307,8 +234,11 @@ pub struct Opening {
     pub amount: Money,
     /// Its shares per booking; they add up to `amount` exactly.
     pub allocations: Vec<Allocation>,
-    /// The state it opens in (pending for gateway work, succeeded for a collection).
+    /// The state it opens in (pending for gateway work, succeeded for a collection or for
+    /// what the gateway already did).
     pub state: PaymentState,
+    /// Who made it.
+    pub origin: Origin,
 }
 
 /// A change to a payment record: the first opens it, the next ones move it.
@@ -341,6 +271,9 @@ pub struct Entry {
     pub gateway_reference: Option<String>,
     /// When a hold stops being capturable, once known.
     pub hold_expires_at: Option<DateTime<Utc>>,
+    /// For a hold, said by the move that places it: whether the gateway lets it be captured in
+    /// several parts.
+    pub multicapture: Option<bool>,
     /// What changed.
     pub change: Change,
 }
@@ -364,6 +297,11 @@ pub struct Payment {
     pub gateway_reference: Option<String>,
     /// For a hold: when it stops being capturable.
     pub hold_expires_at: Option<DateTime<Utc>>,
+    /// For a hold: whether it can be captured in several parts (false when the gateway never
+    /// said, as for holds placed before it was asked).
+    pub multicapture: bool,
+    /// Who made it.
+    pub origin: Origin,
     /// When it opened.
     pub created_at: DateTime<Utc>,
     /// When it last moved.
@@ -379,6 +317,11 @@ impl Payment {
             .iter()
             .find(|a| &a.booking == booking)
             .map_or_else(|| Money::zero(self.amount.currency()), |a| a.amount)
+    }
+
+    /// True when the customer was there to authenticate (a payment link's page).
+    pub fn customer_present(&self) -> bool {
+        matches!(self.origin, Origin::PaymentLink(_))
     }
 
     /// The bookings it touches.
@@ -422,6 +365,7 @@ impl Payment {
             at,
             gateway_reference: gateway_reference.or_else(|| self.gateway_reference.clone()),
             hold_expires_at: hold_expires_at.or(self.hold_expires_at),
+            multicapture: None,
             change: Change::Moved { event, state },
         })
     }
@@ -456,6 +400,9 @@ impl Payment {
         }
         if entry.hold_expires_at.is_some() {
             self.hold_expires_at = entry.hold_expires_at;
+        }
+        if let Some(multicapture) = entry.multicapture {
+            self.multicapture = multicapture;
         }
         self.updated_at = entry.at;
         self.entries += 1;
@@ -526,6 +473,8 @@ pub fn fold(entries: &[Entry]) -> Result<Vec<Payment>, FoldError> {
             state: opening.state.clone(),
             gateway_reference: first.gateway_reference.clone(),
             hold_expires_at: first.hold_expires_at,
+            multicapture: first.multicapture.unwrap_or(false),
+            origin: opening.origin.clone(),
             created_at: first.at,
             updated_at: first.at,
             entries: 1,
@@ -544,151 +493,4 @@ pub fn fold(entries: &[Entry]) -> Result<Vec<Payment>, FoldError> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use KindName as K;
-    use PaymentEvent as E;
-    use PaymentState as S;
-
-    fn failure() -> Failure {
-        Failure {
-            code: "card_declined".into(),
-            decline_code: Some("generic_decline".into()),
-            message: "The card was declined.".into(),
-        }
-    }
-
-    fn states() -> Vec<PaymentState> {
-        vec![
-            S::Pending,
-            S::RequiresAction,
-            S::Succeeded,
-            S::Authorized,
-            S::PartiallyCaptured,
-            S::Captured,
-            S::Canceled,
-            S::Expired,
-            S::Failed(failure()),
-        ]
-    }
-
-    /// The whole lifecycle, written out as a table: (kind, from, event) -> to. Every pair not
-    /// listed must be refused.
-    fn allowed() -> Vec<(KindName, PaymentState, PaymentEvent, PaymentState)> {
-        let f = || E::Failed(failure());
-        let failed = || S::Failed(failure());
-        vec![
-            (K::Charge, S::Pending, E::Succeeded, S::Succeeded),
-            (K::Charge, S::Pending, E::ActionRequired, S::RequiresAction),
-            (K::Charge, S::Pending, E::Canceled, S::Canceled),
-            (K::Charge, S::Pending, f(), failed()),
-            (K::Charge, S::RequiresAction, E::Succeeded, S::Succeeded),
-            (K::Charge, S::RequiresAction, E::Canceled, S::Canceled),
-            (K::Charge, S::RequiresAction, f(), failed()),
-            (K::Collection, S::Pending, E::Succeeded, S::Succeeded),
-            (K::Collection, S::Pending, E::Canceled, S::Canceled),
-            (K::Collection, S::Pending, f(), failed()),
-            (K::Collection, S::RequiresAction, f(), failed()),
-            (K::Authorization, S::Pending, E::HoldPlaced, S::Authorized),
-            (
-                K::Authorization,
-                S::Pending,
-                E::ActionRequired,
-                S::RequiresAction,
-            ),
-            (K::Authorization, S::Pending, E::Canceled, S::Canceled),
-            (K::Authorization, S::Pending, f(), failed()),
-            (
-                K::Authorization,
-                S::RequiresAction,
-                E::HoldPlaced,
-                S::Authorized,
-            ),
-            (
-                K::Authorization,
-                S::RequiresAction,
-                E::Canceled,
-                S::Canceled,
-            ),
-            (K::Authorization, S::RequiresAction, f(), failed()),
-            (
-                K::Authorization,
-                S::Authorized,
-                E::PartlyCaptured,
-                S::PartiallyCaptured,
-            ),
-            (
-                K::Authorization,
-                S::Authorized,
-                E::CaptureClosed,
-                S::Captured,
-            ),
-            (K::Authorization, S::Authorized, E::Canceled, S::Canceled),
-            (K::Authorization, S::Authorized, E::Expired, S::Expired),
-            (
-                K::Authorization,
-                S::PartiallyCaptured,
-                E::PartlyCaptured,
-                S::PartiallyCaptured,
-            ),
-            (
-                K::Authorization,
-                S::PartiallyCaptured,
-                E::CaptureClosed,
-                S::Captured,
-            ),
-            (
-                K::Authorization,
-                S::PartiallyCaptured,
-                E::Canceled,
-                S::Captured,
-            ),
-            (
-                K::Authorization,
-                S::PartiallyCaptured,
-                E::Expired,
-                S::Captured,
-            ),
-            (K::Capture, S::Pending, E::Succeeded, S::Succeeded),
-            (K::Capture, S::Pending, f(), failed()),
-            (K::Capture, S::RequiresAction, f(), failed()),
-            (K::Refund, S::Pending, E::Succeeded, S::Succeeded),
-            (K::Refund, S::Pending, f(), failed()),
-            (K::Refund, S::RequiresAction, f(), failed()),
-        ]
-    }
-
-    #[test]
-    fn every_state_and_event_pair_follows_the_table() {
-        let table = allowed();
-        let mut checked = 0;
-        for kind in KindName::ALL {
-            for from in states() {
-                for event in PaymentEvent::all() {
-                    let expected = table
-                        .iter()
-                        .find(|(k, s, e, _)| *k == kind && *s == from && *e == event)
-                        .map(|(_, _, _, to)| to.clone());
-                    let got = transition(kind, &from, &event).ok();
-                    assert_eq!(got, expected, "{kind:?} {from:?} + {event:?}");
-                    checked += 1;
-                }
-            }
-        }
-        assert_eq!(checked, 5 * 9 * 8);
-    }
-
-    #[test]
-    fn terminal_states_never_move() {
-        for kind in KindName::ALL {
-            for from in states().into_iter().filter(PaymentState::is_terminal) {
-                for event in PaymentEvent::all() {
-                    assert!(
-                        transition(kind, &from, &event).is_err(),
-                        "{kind:?} {from:?} moved"
-                    );
-                }
-            }
-        }
-    }
-}
+mod tests;
