@@ -1,6 +1,7 @@
 //! The [`Ledger`] port on PostgreSQL: a read of everything a use case decides from in one
-//! statement, and a commit in one statement (`billing_commit`, migration 0005) that lands only
-//! if no booking it was decided from moved. Every value is bound, never written into SQL text.
+//! statement, and a commit in one statement (`billing_commit`, migration 0005, replaced by 0006)
+//! that lands only if no booking it was decided from moved. Every value is bound, never written
+//! into SQL text.
 
 use std::collections::BTreeMap;
 
@@ -212,7 +213,7 @@ fn snapshot(
     })
 }
 
-/// The JSON `billing_commit` takes (see migration 0005).
+/// The JSON `billing_commit` takes (see migration 0005; 0006 adds the summaries' `disputed`).
 #[derive(Serialize)]
 struct CommitJson<'a> {
     read: Vec<ReadJson<'a>>,
@@ -475,6 +476,17 @@ impl Ledger for PostgresStore {
         }
         if let Some(pending) = filter.pending {
             query.push(" AND pending = ").push_bind(pending);
+        }
+        // Written out, not bound: a generic plan can use the partial index
+        // booking_summaries_holding only for a predicate it can see is `held_minor > 0`.
+        match filter.holding {
+            Some(true) => {
+                query.push(" AND held_minor > 0");
+            }
+            Some(false) => {
+                query.push(" AND held_minor <= 0");
+            }
+            None => {}
         }
         if let Some(after) = &filter.after {
             query.push(" AND booking_id > ").push_bind(after.as_str());

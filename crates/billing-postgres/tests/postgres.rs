@@ -1,144 +1,27 @@
 //! PostgreSQL-specific behaviour: the append-only trigger, concurrency across processes and
 //! row locks, a commit whose backend is killed, a server that goes away, bound values whatever
-//! the server's string settings, unreadable rows, the indexes the reports rely on, and a
-//! database written by the previous schema.
+//! the server's string settings, unreadable rows, and the indexes the reports rely on.
+//! (Databases of earlier schemas: `migration.rs`.)
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use billing_core::billing::{Billing, ChargeBooking, PaymentSource};
-use billing_core::booking::{BookingAccount, LineItem, LineItemKind};
-use billing_core::customer::{Business, Customer};
+use billing_core::billing::ChargeBooking;
 use billing_core::error::BillingError;
 use billing_core::idempotency::IdempotencyKey;
-use billing_core::ids::{BookingId, BusinessId, CustomerId};
+use billing_core::ids::CustomerId;
 use billing_core::money::{Currency, Money};
 use billing_core::payment::PaymentState;
-use billing_core::ports::{
-    BookingFilter, CustomerDirectory, Ledger, LedgerError, LedgerRead, LedgerWrite,
-    OutstandingQuery, Store,
-};
-use billing_core::status::PaymentStatus;
-use billing_core::testkit::{FixedClock, ScriptedGateway, SequentialIds, SequentialSecrets};
+use billing_core::ports::{CustomerDirectory, Ledger, LedgerError, LedgerRead, LedgerWrite};
+use billing_core::testkit::ScriptedGateway;
 use billing_postgres::PostgresStore;
-use billing_testservers::TestPostgres;
+use common::{TestResult, acme, booking_id, charge, count, database, ledger, seed, service, usd};
 use sqlx::Connection as _;
-
-type TestResult = Result<(), Box<dyn std::error::Error>>;
-
-/// A fresh database on the shared test cluster, with the schema.
-async fn database(prefix: &'static str) -> (TestPostgres, String, PostgresStore) {
-    let (server, url) = tokio::task::spawn_blocking(move || {
-        let server = TestPostgres::start().expect("test postgres");
-        let url = server.create_database(prefix).expect("database");
-        (server, url)
-    })
-    .await
-    .expect("setup task");
-    let store = PostgresStore::connect(&url).await.expect("connect");
-    store.migrate().await.expect("migrate");
-    (server, url, store)
-}
-
-fn usd(minor: i64) -> Money {
-    Money::from_minor(minor, Currency::USD)
-}
-
-fn booking_id(id: &str) -> BookingId {
-    BookingId::new(id).expect("booking id")
-}
-
-fn acme() -> Business {
-    Business {
-        id: BusinessId::new("acme").expect("business id"),
-        name: "Acme Cleaning".into(),
-        gateway_account: None,
-        email: None,
-    }
-}
-
-fn service(store: PostgresStore, gateway: &ScriptedGateway, prefix: &str) -> Billing {
-    Billing::new(
-        Arc::new(store),
-        Arc::new(gateway.clone()),
-        Arc::new(FixedClock::default()),
-        Arc::new(SequentialIds::with_prefix(prefix)),
-        Arc::new(SequentialSecrets::default()),
-    )
-}
-
-/// A customer with a card on file and a booking of `price_minor` cents with `label`.
-async fn seed(billing: &Billing, booking: &str, price_minor: i64, label: &str) {
-    let business = acme();
-    let customer = CustomerId::new("cust-1").expect("customer id");
-    billing
-        .put_customer(
-            &business,
-            Customer {
-                id: customer.clone(),
-                name: "Ada".into(),
-                email: None,
-                gateway_customer: None,
-            },
-        )
-        .await
-        .expect("customer");
-    if billing
-        .cards(&business, &customer)
-        .await
-        .expect("cards")
-        .is_empty()
-    {
-        billing
-            .attach_card(&business, &customer, "pm_card_visa")
-            .await
-            .expect("card");
-    }
-    let account = BookingAccount::new(
-        booking_id(booking),
-        customer,
-        Currency::USD,
-        vec![LineItem::new(LineItemKind::Service, label, usd(price_minor)).expect("line")],
-    )
-    .expect("booking");
-    billing
-        .put_booking(&business, account)
-        .await
-        .expect("booking");
-}
-
-fn charge(booking: &str, amount: Option<Money>) -> ChargeBooking {
-    ChargeBooking {
-        booking: booking_id(booking),
-        amount: amount.map(Into::into),
-        source: PaymentSource::CardOnFile,
-        idempotency_key: None,
-        allow_duplicate: true,
-    }
-}
-
-async fn count(url: &str, table: &str) -> i64 {
-    let mut conn = sqlx::PgConnection::connect(url).await.expect("connect");
-    let n = sqlx::query_scalar(&format!("SELECT count(*) FROM {table}"))
-        .fetch_one(&mut conn)
-        .await
-        .expect("count");
-    conn.close().await.expect("close");
-    n
-}
-
-async fn ledger(store: &PostgresStore, booking: &str) -> billing_core::ports::BookingLedger {
-    let ids = [booking_id(booking)];
-    store
-        .read(&acme().id, &LedgerRead::bookings(&ids))
-        .await
-        .expect("read")
-        .ledgers
-        .remove(0)
-}
 
 #[tokio::test]
 async fn the_ledger_tables_refuse_update_delete_and_truncate() -> TestResult {
@@ -571,6 +454,12 @@ async fn reports_and_lists_use_their_indexes() -> TestResult {
             "booking_summaries_by_pending",
         ),
         (
+            "SELECT booking_id FROM booking_summaries \
+             WHERE business_id = 'acme' AND held_minor > 0 AND booking_id > 'b' \
+             ORDER BY booking_id LIMIT 200",
+            "booking_summaries_holding",
+        ),
+        (
             "SELECT id FROM businesses WHERE gateway_account = 'acct_1'",
             "businesses_by_account",
         ),
@@ -581,6 +470,30 @@ async fn reports_and_lists_use_their_indexes() -> TestResult {
         let plan = lines.join("\n");
         assert!(plan.contains(index), "{sql}\n{plan}");
     }
+    // The sweep's page of bookings that hold money, as the store's sessions plan it: one
+    // generic plan for every business and cursor, a range of the partial index in page order
+    // (no sort, no filter on the held amount left to apply).
+    sqlx::query("SET plan_cache_mode = force_generic_plan")
+        .execute(&mut conn)
+        .await?;
+    sqlx::raw_sql(
+        "PREPARE holding (text, text, bigint) AS \
+         SELECT booking_id FROM booking_summaries \
+         WHERE business_id = $1 AND held_minor > 0 AND booking_id > $2 \
+         ORDER BY booking_id LIMIT $3",
+    )
+    .execute(&mut conn)
+    .await?;
+    let lines: Vec<String> = sqlx::query_scalar("EXPLAIN EXECUTE holding ('acme', 'b', 200)")
+        .fetch_all(&mut conn)
+        .await?;
+    let plan = lines.join("\n");
+    assert!(plan.contains("booking_summaries_holding"), "{plan}");
+    assert!(!plan.contains("Sort") && !plan.contains("Filter"), "{plan}");
+    assert!(
+        plan.contains("$1") || plan.contains("$2"),
+        "a generic plan: {plan}"
+    );
     conn.close().await?;
     Ok(())
 }
@@ -596,81 +509,4 @@ async fn a_bad_url_or_an_absent_server_fails_at_connect() {
         PostgresStore::connect("postgres://postgres@127.0.0.1:1/x").await,
         Err(billing_postgres::StoreError::Unavailable(_))
     ));
-}
-
-/// A database written by the schema before optimistic commits (migrations 0001 to 0004, rows
-/// as the earlier build wrote them) migrates and reads back: bookings at version 0, summaries
-/// with their dates, the totals of what customers owe, entries of format version 1, and an old
-/// first response that is no longer used.
-#[tokio::test]
-async fn a_database_of_the_previous_schema_migrates_and_reads_back() -> TestResult {
-    let (_server, url) = tokio::task::spawn_blocking(|| {
-        let server = TestPostgres::start().expect("test postgres");
-        let url = server.create_database("previous").expect("database");
-        (server, url)
-    })
-    .await?;
-    let mut conn = sqlx::PgConnection::connect(&url).await?;
-    let all = sqlx::migrate!("./migrations");
-    let previous = sqlx::migrate::Migrator {
-        migrations: std::borrow::Cow::Owned(all.migrations[..4].to_vec()),
-        ..sqlx::migrate!("./migrations")
-    };
-    previous.run(&mut conn).await?;
-    for statement in [
-        "INSERT INTO businesses (id, name) VALUES ('acme', 'Acme')",
-        "INSERT INTO customers (business_id, id, name) VALUES ('acme', 'c-ada', 'Ada')",
-        r#"INSERT INTO bookings (business_id, id, customer_id, currency, body) VALUES ('acme', 'b-1001', 'c-ada', 'USD', '{"id":"b-1001","customer":"c-ada","currency":"USD","line_items":[{"kind":"service","label":"Deep clean","amount":{"amount":"215.50","currency":"USD"}}],"service_at":"2026-12-09T13:37:05.787321Z","completed_at":null}')"#,
-        r#"INSERT INTO entries (business_id, payment_id, seq, body) VALUES ('acme', 'pay_1', 0, '{"payment":"pay_1","seq":0,"bookings":["b-1001"],"at":"2026-12-02T13:37:05.795562Z","gateway_reference":null,"hold_expires_at":null,"change":{"change":"opened","customer":"c-ada","kind":{"type":"collection","method":{"type":"check"},"reference":"check 1021"},"amount":{"amount":"30.00","currency":"USD"},"allocations":[{"booking":"b-1001","amount":{"amount":"30.00","currency":"USD"}}],"state":{"state":"succeeded"}}}')"#,
-        "INSERT INTO entry_bookings (business_id, booking_id, payment_id, seq) VALUES ('acme', 'b-1001', 'pay_1', 0)",
-        "INSERT INTO booking_summaries (business_id, booking_id, customer_id, currency, price_minor, paid_minor, refunded_minor, in_flight_minor, held_minor, refunds_in_flight_minor, balance_due_minor, status, pending, last_failed, as_of) VALUES ('acme', 'b-1001', 'c-ada', 'USD', 21550, 3000, 0, 0, 0, 0, 18550, 'partially_charged', false, false, now())",
-        "INSERT INTO idempotency_keys (business_id, key, fingerprint, payment_id, completed, created_at, response_status, response_content_type, response_body) VALUES ('acme', 'k-old', 'collection|b-1001|30.00 USD|check|check 1021', 'pay_1', true, now(), 201, 'application/json', '{}')",
-    ] {
-        sqlx::query(statement).execute(&mut conn).await?;
-    }
-    conn.close().await?;
-
-    let store = PostgresStore::connect(&url).await?;
-    store.migrate().await?;
-    let read = ledger(&store, "b-1001").await;
-    assert_eq!(read.version, 0);
-    assert_eq!(read.entries.len(), 1);
-    let summaries = store
-        .list_summaries(&acme().id, &BookingFilter::default())
-        .await?;
-    assert_eq!(summaries[0].service_at, read.account.service_at);
-    assert!(summaries[0].service_at.is_some());
-    assert_eq!(summaries[0].status.status, PaymentStatus::PartiallyCharged);
-    let totals = store.outstanding_totals(&acme().id).await?;
-    assert_eq!(totals.len(), 1);
-    assert_eq!(totals[0].balance_due, usd(18_550));
-    assert_eq!(
-        store
-            .outstanding(&acme().id, &OutstandingQuery::default())
-            .await?
-            .len(),
-        1
-    );
-    // The service goes on from there: a charge of the rest, and the old key replays from the
-    // payment as it stands.
-    let gateway = ScriptedGateway::new();
-    let billing = service(store.clone(), &gateway, "n");
-    billing
-        .attach_card(&acme(), &CustomerId::new("c-ada")?, "pm_card_visa")
-        .await?;
-    let rest = billing.charge(&acme(), charge("b-1001", None)).await?;
-    assert_eq!(rest.bookings[0].status.status, PaymentStatus::ChargedInFull);
-    assert!(store.outstanding_totals(&acme().id).await?.is_empty());
-    let store: Arc<dyn Store> = Arc::new(store);
-    let key = IdempotencyKey::new("k-old")?;
-    let old = store
-        .read(
-            &acme().id,
-            &LedgerRead::bookings(&[booking_id("b-1001")]).with_key(Some(&key)),
-        )
-        .await?
-        .key
-        .expect("the old record");
-    assert!(old.completed && old.first_answer.is_none());
-    Ok(())
 }

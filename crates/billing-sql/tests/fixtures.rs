@@ -1,14 +1,17 @@
-//! Rows written by earlier builds, kept as files (`tests/fixtures/v1/`), must read back with
-//! every later build: a change of stored format adds a version, it never breaks these.
+//! Rows written by earlier builds, kept as files (`tests/fixtures/vN/`), must read back with
+//! every later build: a change of stored format adds a version, it never breaks these. The
+//! fixtures of the version written today are also exactly what today's build writes, so that
+//! renaming a field of a written format fails here rather than in a database.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use billing_core::ids::LinkId;
 use billing_core::money::{Currency, Money};
-use billing_core::payment::{PaymentState, fold};
+use billing_core::payment::{KindName, Origin, Payment, PaymentKind, PaymentState, fold};
 use billing_core::receipt::Outcome;
 use billing_core::status::PaymentStatus;
 use billing_sql::formats::{
-    decode_booking, decode_entry, decode_link_bookings, decode_receipt, encode_booking,
-    encode_entry, encode_link_bookings, encode_receipt,
+    ENTRY_VERSION, FIRST_ANSWER_VERSION, decode_booking, decode_entry, decode_link_bookings,
+    decode_receipt, encode_booking, encode_entry, encode_link_bookings, encode_receipt,
 };
 
 fn lines(name: &str) -> Vec<&'static str> {
@@ -17,9 +20,32 @@ fn lines(name: &str) -> Vec<&'static str> {
         "bookings" => include_str!("fixtures/v1/bookings.jsonl"),
         "link_bookings" => include_str!("fixtures/v1/link_bookings.jsonl"),
         "receipts" => include_str!("fixtures/v1/receipts.jsonl"),
+        "entries v2" => include_str!("fixtures/v2/entries.jsonl"),
+        "receipts v2" => include_str!("fixtures/v2/receipts.jsonl"),
         other => panic!("no fixture {other}"),
     };
     text.lines().filter(|l| !l.trim().is_empty()).collect()
+}
+
+/// The fixture lines of a format in the version written today, read from its folder.
+fn written_today(format: &str, version: u32) -> Vec<String> {
+    let path = format!(
+        "{}/tests/fixtures/v{version}/{format}.jsonl",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{path}: {e} (a new version needs its fixtures)"));
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+fn payment<'a>(payments: &'a [Payment], id: &str) -> &'a Payment {
+    payments
+        .iter()
+        .find(|p| p.id.as_str() == id)
+        .unwrap_or_else(|| panic!("no payment {id}"))
 }
 
 #[test]
@@ -56,6 +82,11 @@ fn entries_of_version_1_read_back_and_fold() {
     // The first builds' own rows: every kind of payment, each folded to a settled state.
     assert!(payments.iter().all(|p| !p.state.is_in_flight()));
     assert!(payments.len() >= 20);
+    // Made by commands (links' payments were charged as merchant-initiated then), with
+    // holds placed without asking for multicapture.
+    assert!(payments.iter().all(|p| p.origin == Origin::Command));
+    assert!(payments.iter().all(|p| !p.multicapture));
+    assert!(entries.iter().all(|e| e.multicapture.is_none()));
 }
 
 #[test]
@@ -103,6 +134,9 @@ fn first_answers_of_version_1_read_back() {
     assert!(matches!(receipts[1].outcome(), Outcome::Declined(f) if f.code == "card_declined"));
     for receipt in &receipts {
         assert!(!receipt.replayed);
+        assert_eq!(receipt.payment.origin, Origin::Command);
+        assert!(!receipt.payment.multicapture);
+        assert!(receipt.bookings.iter().all(|s| !s.status.disputed));
         assert_eq!(
             &decode_receipt(&encode_receipt(receipt).unwrap()).unwrap(),
             receipt
@@ -111,13 +145,130 @@ fn first_answers_of_version_1_read_back() {
 }
 
 #[test]
-fn rows_of_an_unknown_version_are_refused_not_misread() {
-    let newer = lines("entries")[0].replacen('{', "{\"v\":2,", 1);
-    let error = decode_entry(&newer).expect_err("a version this build does not know");
+fn entries_of_version_2_read_back_and_fold() {
+    let entries: Vec<_> = lines("entries v2")
+        .into_iter()
+        .map(|line| decode_entry(line).unwrap_or_else(|e| panic!("{e}: {line}")))
+        .collect();
+    assert_eq!(entries.len(), 19);
+    for entry in &entries {
+        assert_eq!(&decode_entry(&encode_entry(entry).unwrap()).unwrap(), entry);
+    }
+    let payments = fold(&entries).expect("a consistent history");
+    // A hold the gateway let be captured in parts, captured in its dashboard, then disputed
+    // and lost.
+    let hold = payment(&payments, "pay_fx2_000001");
+    assert!(hold.multicapture);
+    assert_eq!(hold.origin, Origin::Command);
+    assert_eq!(hold.state, PaymentState::Captured);
+    let captured = payment(&payments, "pay_fx2_000002");
+    assert_eq!(captured.origin, Origin::Gateway);
+    assert_eq!(captured.amount, Money::from_minor(15_000, Currency::USD));
+    let lost = payment(&payments, "pay_fx2_000003");
+    assert_eq!(
+        lost.kind,
+        PaymentKind::Dispute {
+            of: hold.id.clone(),
+            reason: Some("fraudulent".into())
+        }
+    );
+    assert_eq!(lost.origin, Origin::Gateway);
+    assert_eq!(lost.state, PaymentState::Succeeded);
+    // A dispute won, and one still open on a link's payment.
+    assert_eq!(
+        payment(&payments, "pay_fx2_000005").state,
+        PaymentState::Canceled
+    );
+    let open = payment(&payments, "pay_fx2_000010");
+    assert_eq!(open.kind.name(), KindName::Dispute);
+    assert_eq!(open.state, PaymentState::Pending);
+    // A hold placed where multicapture is not allowed.
+    let single = payment(&payments, "pay_fx2_000006");
+    assert!(!single.multicapture);
+    assert_eq!(single.state, PaymentState::Captured);
+    let linked = payment(&payments, "pay_fx2_000009");
+    assert_eq!(
+        linked.origin,
+        Origin::PaymentLink(LinkId::new("lnk_fx2_000008").unwrap())
+    );
+    assert!(linked.customer_present());
+    let said: Vec<Option<bool>> = entries
+        .iter()
+        .filter(|e| e.multicapture.is_some())
+        .map(|e| e.multicapture)
+        .collect();
+    assert_eq!(said, [Some(true), Some(false)], "only the placements say");
+}
+
+#[test]
+fn first_answers_of_version_2_read_back() {
+    let receipts: Vec<_> = lines("receipts v2")
+        .into_iter()
+        .map(|line| decode_receipt(line).unwrap_or_else(|e| panic!("{e}: {line}")))
+        .collect();
+    assert_eq!(receipts.len(), 4);
+    assert!(receipts[0].payment.multicapture);
+    assert_eq!(
+        receipts[0].bookings[0].status.status,
+        PaymentStatus::PreAuthorized
+    );
+    assert!(!receipts[1].payment.multicapture);
+    assert_eq!(
+        receipts[2].payment.origin,
+        Origin::PaymentLink(LinkId::new("lnk_fx2_000008").unwrap())
+    );
+    // Cash on a booking whose payment was disputed and lost.
+    assert!(receipts[3].bookings[0].status.disputed);
+    assert!(!receipts[0].bookings[0].status.disputed);
+    for receipt in &receipts {
+        assert_eq!(receipt.outcome(), Outcome::Settled);
+        assert_eq!(
+            &decode_receipt(&encode_receipt(receipt).unwrap()).unwrap(),
+            receipt
+        );
+    }
+}
+
+/// The fixtures of the versions written today are what today's build writes, key for key:
+/// a field renamed or dropped without a new version fails here. (When a format moves on to a
+/// new version, its fixtures of that version are added, and this compares against them.)
+#[test]
+fn rows_written_today_are_the_fixtures_of_their_version() {
+    for line in written_today("entries", ENTRY_VERSION) {
+        let written = encode_entry(&decode_entry(&line).unwrap()).unwrap();
+        assert_eq!(written, line);
+    }
+    for line in written_today("receipts", FIRST_ANSWER_VERSION) {
+        let written = encode_receipt(&decode_receipt(&line).unwrap()).unwrap();
+        assert_eq!(written, line);
+    }
+}
+
+#[test]
+fn a_dispute_in_a_version_1_row_is_refused() {
+    // Version 1 knew no disputes: such a row is corrupt, not read as something else.
+    let line = lines("entries v2")
+        .into_iter()
+        .find(|l| l.contains(r#""type":"dispute""#))
+        .unwrap();
+    let as_v1 = line.replacen(r#""v":2"#, r#""v":1"#, 1);
+    let error = decode_entry(&as_v1).expect_err("no disputes in version 1");
     assert!(
-        error.to_string().contains("unknown format version 2"),
+        error.to_string().contains("unknown variant `dispute`"),
         "{error}"
     );
+}
+
+#[test]
+fn rows_of_an_unknown_version_are_refused_not_misread() {
+    let newer = lines("entries")[0].replacen('{', "{\"v\":3,", 1);
+    let error = decode_entry(&newer).expect_err("a version this build does not know");
+    assert!(
+        error.to_string().contains("unknown format version 3"),
+        "{error}"
+    );
+    let newer = lines("receipts v2")[0].replacen(r#""v":2"#, r#""v":3"#, 1);
+    assert!(decode_receipt(&newer).is_err());
     let tagged = lines("bookings")[0].replacen('{', "{\"v\":1,", 1);
     assert!(decode_booking(&tagged).is_ok());
 }

@@ -1,5 +1,6 @@
-//! A database written by the previous schema (migrations 0001–0004, rows as the builds before
-//! billing-sql wrote them) is migrated to 0005 and read back whole through the store.
+//! Databases written by earlier schemas, with rows as the builds of then wrote them, are
+//! migrated and read back whole through the store: one of migrations 0001–0004 (before
+//! billing-sql), and one of 0001–0005 (before disputes and format version 2).
 #![allow(clippy::expect_used)]
 
 mod common;
@@ -11,7 +12,7 @@ use billing_core::booking::LineItemKind;
 use billing_core::idempotency::IdempotencyKey;
 use billing_core::ids::{BookingId, CustomerId};
 use billing_core::money::Currency;
-use billing_core::payment::{PaymentState, fold};
+use billing_core::payment::{KindName, Origin, PaymentState, fold};
 use billing_core::ports::{BookingFilter, Ledger, LedgerRead, OutstandingQuery, OutstandingTotal};
 use billing_core::status::PaymentStatus;
 use billing_core::testkit::ScriptedGateway;
@@ -22,8 +23,12 @@ use sqlx::Connection as _;
 use sqlx::migrate::Migrator;
 use sqlx::sqlite::SqliteConnectOptions;
 
-/// The migrations before this version, applied by a migrator of their own.
-async fn previous_schema(url: &str) -> Result<sqlx::SqliteConnection, Box<dyn std::error::Error>> {
+/// The first `count` migrations, applied by a migrator of their own: the schema of an earlier
+/// build.
+async fn earlier_schema(
+    url: &str,
+    count: usize,
+) -> Result<sqlx::SqliteConnection, Box<dyn std::error::Error>> {
     let dir = tempfile::tempdir()?;
     let source = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
     for entry in std::fs::read_dir(&source)? {
@@ -32,15 +37,13 @@ async fn previous_schema(url: &str) -> Result<sqlx::SqliteConnection, Box<dyn st
             .file_name()
             .and_then(|n| n.to_str())
             .unwrap_or_default();
-        if ["0001_", "0002_", "0003_", "0004_"]
-            .iter()
-            .any(|prefix| name.starts_with(prefix))
-        {
+        let number: usize = name.get(..4).and_then(|n| n.parse().ok()).unwrap_or(0);
+        if (1..=count).contains(&number) {
             std::fs::copy(&path, dir.path().join(name))?;
         }
     }
     let migrator = Migrator::new(dir.path()).await?;
-    assert_eq!(migrator.iter().count(), 4);
+    assert_eq!(migrator.iter().count(), count);
     let options = SqliteConnectOptions::from_str(url)?.create_if_missing(true);
     let mut conn = sqlx::SqliteConnection::connect_with(&options).await?;
     migrator.run(&mut conn).await?;
@@ -90,10 +93,10 @@ fn at(text: &str) -> DateTime<Utc> {
 }
 
 #[tokio::test]
-async fn a_database_of_the_previous_schema_reads_back_after_migrating() -> TestResult {
+async fn a_database_of_schema_0004_reads_back_after_migrating() -> TestResult {
     let dir = tempfile::tempdir()?;
     let url = format!("sqlite://{}", dir.path().join("billing.db").display());
-    let mut old = previous_schema(&url).await?;
+    let mut old = earlier_schema(&url, 4).await?;
     sqlx::raw_sql(OLD_ROWS).execute(&mut old).await?;
     old.close().await?;
 
@@ -152,6 +155,7 @@ async fn a_database_of_the_previous_schema_reads_back_after_migrating() -> TestR
         Some(at("2026-01-10T11:30:00.000123Z"))
     );
     assert_eq!(summaries[0].status.status, PaymentStatus::PartiallyCharged);
+    assert!(summaries.iter().all(|s| !s.status.disputed));
     assert_eq!(summaries[0].as_of, at("2026-01-15T09:00:01.25Z"));
     // ...written at the width this build writes, so that they sort as times.
     let mut conn = sqlx::SqliteConnection::connect(&url).await?;
@@ -208,5 +212,133 @@ async fn a_database_of_the_previous_schema_reads_back_after_migrating() -> TestR
     assert_eq!(after.ledgers[0].version, 2, "opened, then settled");
     assert_eq!(after.ledgers[0].entries.len(), 4);
     assert_eq!(after.ledgers[0].account.currency, Currency::USD);
+    Ok(())
+}
+
+/// Rows as the build of schema 0005 wrote them: bodies of format version 1 tagged `"v":1`,
+/// times with nine fractional digits, versions on bookings, a first answer kept with its key,
+/// and a booking that holds money.
+const ROWS_OF_0005: &str = r#"
+INSERT INTO businesses (id, name, gateway_account, email)
+    VALUES ('acme', 'Acme Cleaning', NULL, NULL);
+INSERT INTO customers (business_id, id, name, email, gateway_customer)
+    VALUES ('acme', 'cust-1', 'Ada', NULL, 'cus_1');
+INSERT INTO saved_cards (business_id, customer_id, payment_method, brand, last4, exp_month,
+    exp_year, is_default)
+    VALUES ('acme', 'cust-1', 'pm_card_visa', 'visa', '4242', 12, 2034, 1);
+INSERT INTO bookings (business_id, id, customer_id, currency, body, version) VALUES
+    ('acme', 'b-1', 'cust-1', 'USD',
+     '{"v":1,"id":"b-1","customer":"cust-1","currency":"USD","line_items":[{"kind":"service","label":"Deep clean","amount":{"amount":"100.00","currency":"USD"}}],"service_at":null,"completed_at":null}', 2),
+    ('acme', 'b-2', 'cust-1', 'USD',
+     '{"v":1,"id":"b-2","customer":"cust-1","currency":"USD","line_items":[{"kind":"service","label":"Windows","amount":{"amount":"50.00","currency":"USD"}}],"service_at":"2026-01-20T09:00:00Z","completed_at":null}', 2);
+INSERT INTO entries (business_id, payment_id, seq, body) VALUES
+    ('acme', 'pay_charge', 0,
+     '{"v":1,"payment":"pay_charge","seq":0,"bookings":["b-1"],"at":"2026-01-15T09:00:00Z","gateway_reference":null,"hold_expires_at":null,"change":{"change":"opened","customer":"cust-1","kind":{"type":"charge","card":{"gateway_customer":"cus_1","payment_method":"pm_card_visa"}},"amount":{"amount":"30.00","currency":"USD"},"allocations":[{"booking":"b-1","amount":{"amount":"30.00","currency":"USD"}}],"state":{"state":"pending"}}}'),
+    ('acme', 'pay_charge', 1,
+     '{"v":1,"payment":"pay_charge","seq":1,"bookings":["b-1"],"at":"2026-01-15T09:00:01Z","gateway_reference":"pi_1","hold_expires_at":null,"change":{"change":"moved","event":{"event":"succeeded"},"state":{"state":"succeeded"}}}'),
+    ('acme', 'pay_hold', 0,
+     '{"v":1,"payment":"pay_hold","seq":0,"bookings":["b-2"],"at":"2026-01-15T10:00:00Z","gateway_reference":null,"hold_expires_at":null,"change":{"change":"opened","customer":"cust-1","kind":{"type":"authorization","card":{"gateway_customer":"cus_1","payment_method":"pm_card_visa"}},"amount":{"amount":"50.00","currency":"USD"},"allocations":[{"booking":"b-2","amount":{"amount":"50.00","currency":"USD"}}],"state":{"state":"pending"}}}'),
+    ('acme', 'pay_hold', 1,
+     '{"v":1,"payment":"pay_hold","seq":1,"bookings":["b-2"],"at":"2026-01-15T10:00:01Z","gateway_reference":"pi_2","hold_expires_at":"2026-01-22T10:00:01Z","change":{"change":"moved","event":{"event":"hold_placed"},"state":{"state":"authorized"}}}');
+INSERT INTO entry_bookings (business_id, booking_id, payment_id, seq) VALUES
+    ('acme', 'b-1', 'pay_charge', 0), ('acme', 'b-1', 'pay_charge', 1),
+    ('acme', 'b-2', 'pay_hold', 0), ('acme', 'b-2', 'pay_hold', 1);
+INSERT INTO booking_summaries (business_id, booking_id, customer_id, currency, price_minor,
+    paid_minor, refunded_minor, in_flight_minor, held_minor, refunds_in_flight_minor,
+    balance_due_minor, status, pending, last_failed, service_at, completed_at, as_of) VALUES
+    ('acme', 'b-1', 'cust-1', 'USD', 10000, 3000, 0, 0, 0, 0, 7000, 'partially_charged', 0, 0,
+     NULL, NULL, '2026-01-15T09:00:01.000000000Z'),
+    ('acme', 'b-2', 'cust-1', 'USD', 5000, 0, 0, 0, 5000, 0, 5000, 'pre_authorized', 0, 0,
+     '2026-01-20T09:00:00.000000000Z', NULL, '2026-01-15T10:00:01.000000000Z');
+INSERT INTO idempotency_keys (business_id, key, fingerprint, payment_id, completed, created_at,
+    first_answer)
+    VALUES ('acme', 'k-hold', 'authorize|b-2|balance', 'pay_hold', 1,
+        '2026-01-15T10:00:00.000000000Z',
+        '{"v":1,"payment":{"id":"pay_hold","customer":"cust-1","kind":{"type":"authorization","card":{"gateway_customer":"cus_1","payment_method":"pm_card_visa"}},"amount":{"amount":"50.00","currency":"USD"},"allocations":[{"booking":"b-2","amount":{"amount":"50.00","currency":"USD"}}],"state":{"state":"authorized"},"gateway_reference":"pi_2","hold_expires_at":"2026-01-22T10:00:01Z","created_at":"2026-01-15T10:00:00Z","updated_at":"2026-01-15T10:00:01Z","entries":2},"bookings":[{"booking":"b-2","customer":"cust-1","currency":"USD","balance":{"price":{"amount":"50.00","currency":"USD"},"paid":{"amount":"0.00","currency":"USD"},"refunded":{"amount":"0.00","currency":"USD"},"in_flight":{"amount":"0.00","currency":"USD"},"held":{"amount":"50.00","currency":"USD"},"refunds_in_flight":{"amount":"0.00","currency":"USD"},"balance_due":{"amount":"50.00","currency":"USD"}},"status":{"status":"pre_authorized","pending":false,"last_failed":false},"service_at":"2026-01-20T09:00:00Z","completed_at":null,"as_of":"2026-01-15T10:00:01Z"}]}');
+"#;
+
+#[tokio::test]
+async fn a_database_of_schema_0005_reads_back_after_migrating() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let url = format!("sqlite://{}", dir.path().join("billing.db").display());
+    let mut old = earlier_schema(&url, 5).await?;
+    sqlx::raw_sql(ROWS_OF_0005).execute(&mut old).await?;
+    old.close().await?;
+
+    let store = Arc::new(SqliteStore::connect(&url).await?);
+    store.migrate().await?;
+
+    // Entries of version 1: made by commands, the hold saying nothing of multicapture.
+    let ids = [booking_id("b-1"), booking_id("b-2")];
+    let key = IdempotencyKey::new("k-hold")?;
+    let read = store
+        .read(&acme().id, &LedgerRead::bookings(&ids).with_key(Some(&key)))
+        .await?;
+    assert_eq!((read.ledgers[0].version, read.ledgers[1].version), (2, 2));
+    let hold = fold(&read.ledgers[1].entries)?.remove(0);
+    assert_eq!(hold.state, PaymentState::Authorized);
+    assert_eq!(hold.origin, Origin::Command);
+    assert!(!hold.multicapture);
+    assert_eq!(hold.hold_expires_at, Some(at("2026-01-22T10:00:01Z")));
+    // The first answer of version 1, as it was answered, with nothing disputed.
+    let answer = read.key.expect("the key").first_answer.expect("its answer");
+    assert_eq!(answer.payment.id, hold.id);
+    assert_eq!(answer.payment.origin, Origin::Command);
+    assert!(!answer.bookings[0].status.disputed);
+    assert_eq!(answer.bookings[0].balance.held, usd(5_000));
+
+    // Summaries undisputed; the one that holds money found by the holding filter.
+    let summaries = store
+        .list_summaries(&acme().id, &BookingFilter::default())
+        .await?;
+    assert_eq!(summaries.len(), 2);
+    assert!(summaries.iter().all(|s| !s.status.disputed));
+    let holding = |held| BookingFilter {
+        holding: Some(held),
+        ..BookingFilter::default()
+    };
+    let listed = |filter| {
+        let store = store.clone();
+        async move {
+            store
+                .list_summaries(&acme().id, &filter)
+                .await
+                .expect("list")
+                .into_iter()
+                .map(|s| s.booking.to_string())
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(listed(holding(true)).await, ["b-2"]);
+    assert_eq!(listed(holding(false)).await, ["b-1"]);
+
+    // The service goes on: the rest of b-1 is charged, its charge disputed at the gateway and
+    // lost; the booking's summary says so, in its column.
+    let gateway = ScriptedGateway::new();
+    let billing = service(store.clone(), &gateway, "new");
+    let rest = billing.charge(&acme(), charge("b-1", None)).await?;
+    assert_eq!(rest.payment.amount, usd(7_000));
+    let reference = rest.payment.gateway_reference.clone().expect("reference");
+    let dispute = gateway.open_dispute(None, &reference, usd(7_000), "fraudulent")?;
+    gateway.close_dispute(None, &dispute.reference, false)?;
+    billing.sync_payment(&acme(), &rest.payment.id).await?;
+    let view = billing.booking(&acme(), &booking_id("b-1")).await?;
+    assert!(view.summary.status.disputed);
+    assert!(
+        view.payments
+            .iter()
+            .any(|p| p.kind.name() == KindName::Dispute && p.origin == Origin::Gateway)
+    );
+    let listed = store
+        .list_summaries(&acme().id, &BookingFilter::default())
+        .await?;
+    assert!(listed[0].status.disputed && !listed[1].status.disputed);
+    let mut conn = sqlx::SqliteConnection::connect(&url).await?;
+    let stored: Vec<(String, i64)> =
+        sqlx::query_as("SELECT booking_id, disputed FROM booking_summaries ORDER BY booking_id")
+            .fetch_all(&mut conn)
+            .await?;
+    conn.close().await?;
+    assert_eq!(stored, [("b-1".to_owned(), 1), ("b-2".to_owned(), 0)]);
     Ok(())
 }

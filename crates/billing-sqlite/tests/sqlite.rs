@@ -270,6 +270,13 @@ async fn reports_and_lists_use_their_indexes() -> TestResult {
             "booking_summaries_by_status",
         ),
         (
+            // A page of the sweep's bookings that hold money.
+            "SELECT booking_id FROM booking_summaries \
+             WHERE business_id = 'acme' AND held_minor > 0 AND booking_id > 'b' \
+             ORDER BY booking_id LIMIT 200",
+            "booking_summaries_holding",
+        ),
+        (
             "SELECT id, name, gateway_account, email FROM businesses \
              WHERE gateway_account = 'acct_1' ORDER BY id LIMIT 1",
             "businesses_by_gateway_account",

@@ -5,8 +5,8 @@ use billing_core::ids::{BookingId, CustomerId};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::entry::{MoneyV1, currency, id};
-use super::{from_text, to_text, unknown, version_of};
+use super::parts::{MoneyV1, currency, id};
+use super::{BOOKING_VERSION, from_text, to_text, unknown, version_of};
 use crate::StoredRowError;
 
 const WHAT: &str = "stored booking";
@@ -41,6 +41,7 @@ struct BookingV1 {
 pub fn encode_booking(account: &BookingAccount) -> Result<String, StoredRowError> {
     to_text(
         WHAT,
+        BOOKING_VERSION,
         &BookingV1 {
             id: account.id.to_string(),
             customer: account.customer.to_string(),

@@ -9,7 +9,7 @@ use billing_core::link::LinkedBooking;
 use billing_core::money::{Currency, Money};
 use serde::{Deserialize, Serialize};
 
-use super::entry::id;
+use super::parts::id;
 use crate::StoredRowError;
 use crate::rows::minor;
 

@@ -1,15 +1,25 @@
 //! The JSON formats of stored rows, apart from the core's types: a booking's billing view, a
-//! ledger entry, a command's first answer, and the bookings a payment link pays. Renaming a field in the core changes nothing
-//! here, so rows written by any earlier version stay readable.
+//! ledger entry, a command's first answer, and the bookings a payment link pays. Renaming a
+//! field in the core changes nothing here, so rows written by any earlier version stay
+//! readable.
 //!
 //! Every format is versioned. A row carries `"v": N` (rows written before versions were
 //! written carry none: they are version 1), and is read by the decoder of its version. A
-//! change of format adds a version: a new struct, its decoder, and fixtures of rows written
-//! with it (`tests/fixtures/`), which every later build must read.
+//! change of format adds a version: a new struct, its decoder (an earlier version is read by
+//! bringing it up to the latest one, then reading that), and fixtures of rows written with it
+//! (`tests/fixtures/vN/`), which every later build must read.
+//!
+//! | format | written | changes |
+//! | --- | --- | --- |
+//! | booking | 1 | |
+//! | entry | 2 | 2: who made a record (`origin`), a hold's `multicapture`, disputes |
+//! | first answer | 2 | 2: the payment's `origin` and `multicapture`, disputes, `disputed` summaries |
+//! | link bookings | 1 | (a bare array) |
 
 mod booking;
 mod entry;
 mod link;
+mod parts;
 mod receipt;
 
 pub use booking::{decode_booking, encode_booking};
@@ -21,8 +31,14 @@ use serde::{Deserialize, Serialize};
 
 use crate::StoredRowError;
 
-/// The version every row is written with today.
-pub const CURRENT: u32 = 1;
+/// The version a booking's billing view is written with today.
+pub const BOOKING_VERSION: u32 = 1;
+
+/// The version a ledger entry is written with today.
+pub const ENTRY_VERSION: u32 = 2;
+
+/// The version a command's first answer is written with today.
+pub const FIRST_ANSWER_VERSION: u32 = 2;
 
 /// The `v` of a stored row (1 when absent).
 #[derive(Deserialize)]
@@ -55,8 +71,9 @@ struct Tagged<'a, T> {
     row: &'a T,
 }
 
-fn to_text<T: Serialize>(what: &'static str, row: &T) -> Result<String, StoredRowError> {
-    serde_json::to_string(&Tagged { v: CURRENT, row }).map_err(|e| StoredRowError::new(what, e))
+/// A row as stored, tagged with the version it is written in.
+fn to_text<T: Serialize>(what: &'static str, v: u32, row: &T) -> Result<String, StoredRowError> {
+    serde_json::to_string(&Tagged { v, row }).map_err(|e| StoredRowError::new(what, e))
 }
 
 fn from_text<'a, T: Deserialize<'a>>(

@@ -1,5 +1,9 @@
 //! A command's first settled answer (`idempotency_keys.first_answer`): the payment and its
 //! bookings' summaries as they stood then.
+//!
+//! Version 2 adds the payment's `origin` and `multicapture`, disputes (a kind), and the
+//! summaries' `disputed` flag. Version 1 answers read as version 2 answers of a command, with
+//! no multicapture and nothing disputed, for the reasons given in the entry format.
 
 use billing_core::ids::{BookingId, CustomerId, PaymentId};
 use billing_core::payment::Payment;
@@ -8,13 +12,13 @@ use billing_core::status::{Balance, BookingStatus, BookingSummary, PaymentStatus
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::entry::{AllocationV1, KindV1, MoneyV1, StateV1, currency, id};
-use super::{from_text, to_text, unknown, version_of};
+use super::parts::{AllocationV1, KindV1, KindV2, MoneyV1, OriginV2, StateV1, currency, id};
+use super::{FIRST_ANSWER_VERSION, from_text, to_text, unknown, version_of};
 use crate::StoredRowError;
 
 const WHAT: &str = "stored first answer";
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Deserialize)]
 struct PaymentV1 {
     id: String,
     customer: String,
@@ -40,14 +44,14 @@ struct BalanceV1 {
     balance_due: MoneyV1,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Deserialize)]
 struct StatusV1 {
     status: String,
     pending: bool,
     last_failed: bool,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Deserialize)]
 struct SummaryV1 {
     booking: String,
     customer: String,
@@ -60,24 +64,112 @@ struct SummaryV1 {
 }
 
 /// Version 1 of a first answer.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Deserialize)]
 struct ReceiptV1 {
     payment: PaymentV1,
     bookings: Vec<SummaryV1>,
 }
 
+#[derive(Debug, Serialize, Deserialize)]
+struct PaymentV2 {
+    id: String,
+    customer: String,
+    kind: KindV2,
+    amount: MoneyV1,
+    allocations: Vec<AllocationV1>,
+    state: StateV1,
+    gateway_reference: Option<String>,
+    hold_expires_at: Option<DateTime<Utc>>,
+    multicapture: bool,
+    origin: OriginV2,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    entries: u32,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct StatusV2 {
+    status: String,
+    pending: bool,
+    last_failed: bool,
+    disputed: bool,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct SummaryV2 {
+    booking: String,
+    customer: String,
+    currency: String,
+    balance: BalanceV1,
+    status: StatusV2,
+    service_at: Option<DateTime<Utc>>,
+    completed_at: Option<DateTime<Utc>>,
+    as_of: DateTime<Utc>,
+}
+
+/// Version 2 of a first answer.
+#[derive(Debug, Serialize, Deserialize)]
+struct ReceiptV2 {
+    payment: PaymentV2,
+    bookings: Vec<SummaryV2>,
+}
+
+impl From<ReceiptV1> for ReceiptV2 {
+    fn from(row: ReceiptV1) -> Self {
+        let p = row.payment;
+        ReceiptV2 {
+            payment: PaymentV2 {
+                id: p.id,
+                customer: p.customer,
+                kind: p.kind.into(),
+                amount: p.amount,
+                allocations: p.allocations,
+                state: p.state,
+                gateway_reference: p.gateway_reference,
+                hold_expires_at: p.hold_expires_at,
+                multicapture: false,
+                origin: OriginV2::Command,
+                created_at: p.created_at,
+                updated_at: p.updated_at,
+                entries: p.entries,
+            },
+            bookings: row
+                .bookings
+                .into_iter()
+                .map(|s| SummaryV2 {
+                    booking: s.booking,
+                    customer: s.customer,
+                    currency: s.currency,
+                    balance: s.balance,
+                    status: StatusV2 {
+                        status: s.status.status,
+                        pending: s.status.pending,
+                        last_failed: s.status.last_failed,
+                        disputed: false,
+                    },
+                    service_at: s.service_at,
+                    completed_at: s.completed_at,
+                    as_of: s.as_of,
+                })
+                .collect(),
+        }
+    }
+}
+
 /// A first answer as stored (a replay's flag is not: a stored answer is always the first).
 pub fn encode_receipt(receipt: &Receipt) -> Result<String, StoredRowError> {
     let p = &receipt.payment;
-    let payment = PaymentV1 {
+    let payment = PaymentV2 {
         id: p.id.to_string(),
         customer: p.customer.to_string(),
-        kind: KindV1::of(&p.kind),
+        kind: KindV2::of(&p.kind),
         amount: MoneyV1::of(&p.amount),
         allocations: p.allocations.iter().map(AllocationV1::of).collect(),
         state: StateV1::of(&p.state),
         gateway_reference: p.gateway_reference.clone(),
         hold_expires_at: p.hold_expires_at,
+        multicapture: p.multicapture,
+        origin: OriginV2::of(&p.origin),
         created_at: p.created_at,
         updated_at: p.updated_at,
         entries: p.entries,
@@ -87,7 +179,7 @@ pub fn encode_receipt(receipt: &Receipt) -> Result<String, StoredRowError> {
         .iter()
         .map(|s| {
             let b = &s.balance;
-            SummaryV1 {
+            SummaryV2 {
                 booking: s.booking.to_string(),
                 customer: s.customer.to_string(),
                 currency: s.currency.code().to_owned(),
@@ -100,10 +192,11 @@ pub fn encode_receipt(receipt: &Receipt) -> Result<String, StoredRowError> {
                     refunds_in_flight: MoneyV1::of(&b.refunds_in_flight),
                     balance_due: MoneyV1::of(&b.balance_due),
                 },
-                status: StatusV1 {
+                status: StatusV2 {
                     status: s.status.status.as_str().to_owned(),
                     pending: s.status.pending,
                     last_failed: s.status.last_failed,
+                    disputed: s.status.disputed,
                 },
                 service_at: s.service_at,
                 completed_at: s.completed_at,
@@ -111,13 +204,14 @@ pub fn encode_receipt(receipt: &Receipt) -> Result<String, StoredRowError> {
             }
         })
         .collect();
-    to_text(WHAT, &ReceiptV1 { payment, bookings })
+    to_text(WHAT, FIRST_ANSWER_VERSION, &ReceiptV2 { payment, bookings })
 }
 
 /// A first answer read back, from any version.
 pub fn decode_receipt(text: &str) -> Result<Receipt, StoredRowError> {
-    let row: ReceiptV1 = match version_of(WHAT, text)? {
-        1 => from_text(WHAT, text)?,
+    let row: ReceiptV2 = match version_of(WHAT, text)? {
+        1 => from_text::<ReceiptV1>(WHAT, text)?.into(),
+        2 => from_text(WHAT, text)?,
         other => return Err(unknown(WHAT, other)),
     };
     let p = row.payment;
@@ -134,6 +228,8 @@ pub fn decode_receipt(text: &str) -> Result<Receipt, StoredRowError> {
         state: p.state.read(),
         gateway_reference: p.gateway_reference,
         hold_expires_at: p.hold_expires_at,
+        multicapture: p.multicapture,
+        origin: p.origin.read(WHAT)?,
         created_at: p.created_at,
         updated_at: p.updated_at,
         entries: p.entries,
@@ -162,6 +258,7 @@ pub fn decode_receipt(text: &str) -> Result<Receipt, StoredRowError> {
                     })?,
                     pending: s.status.pending,
                     last_failed: s.status.last_failed,
+                    disputed: s.status.disputed,
                 },
                 service_at: s.service_at,
                 completed_at: s.completed_at,

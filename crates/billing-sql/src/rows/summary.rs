@@ -48,6 +48,8 @@ pub struct SummaryColumns {
     pub pending: bool,
     /// `last_failed`
     pub last_failed: bool,
+    /// `disputed`
+    pub disputed: bool,
     /// `service_at`
     pub service_at: Option<DateTime<Utc>>,
     /// `completed_at`
@@ -74,6 +76,7 @@ impl SummaryColumns {
             status: summary.status.status.as_str(),
             pending: summary.status.pending,
             last_failed: summary.status.last_failed,
+            disputed: summary.status.disputed,
             service_at: summary.service_at,
             completed_at: summary.completed_at,
             as_of: summary.as_of,
@@ -100,7 +103,7 @@ impl SummaryColumns {
 /// The columns [`SummaryRow`] reads, in a SELECT list.
 pub const SUMMARY_COLUMNS: &str = "booking_id, customer_id, currency, price_minor, \
     paid_minor, refunded_minor, in_flight_minor, held_minor, refunds_in_flight_minor, \
-    balance_due_minor, status, pending, last_failed, service_at, completed_at, as_of";
+    balance_due_minor, status, pending, last_failed, disputed, service_at, completed_at, as_of";
 
 /// A booking summary row as read.
 #[derive(Debug, sqlx::FromRow)]
@@ -118,6 +121,7 @@ pub struct SummaryRow {
     status: String,
     pending: bool,
     last_failed: bool,
+    disputed: bool,
     service_at: Option<DateTime<Utc>>,
     completed_at: Option<DateTime<Utc>>,
     as_of: DateTime<Utc>,
@@ -148,6 +152,7 @@ impl SummaryRow {
                 })?,
                 pending: self.pending,
                 last_failed: self.last_failed,
+                disputed: self.disputed,
             },
             service_at: self.service_at,
             completed_at: self.completed_at,

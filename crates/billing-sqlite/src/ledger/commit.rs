@@ -326,9 +326,10 @@ async fn put_summary(
     sqlx::query(
         "INSERT INTO booking_summaries (business_id, booking_id, customer_id, currency, \
          price_minor, paid_minor, refunded_minor, in_flight_minor, held_minor, \
-         refunds_in_flight_minor, balance_due_minor, status, pending, last_failed, \
+         refunds_in_flight_minor, balance_due_minor, status, pending, last_failed, disputed, \
          service_at, completed_at, as_of) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, \
+         ?18) \
          ON CONFLICT (business_id, booking_id) DO UPDATE SET \
          customer_id = excluded.customer_id, currency = excluded.currency, \
          price_minor = excluded.price_minor, paid_minor = excluded.paid_minor, \
@@ -337,8 +338,8 @@ async fn put_summary(
          refunds_in_flight_minor = excluded.refunds_in_flight_minor, \
          balance_due_minor = excluded.balance_due_minor, status = excluded.status, \
          pending = excluded.pending, last_failed = excluded.last_failed, \
-         service_at = excluded.service_at, completed_at = excluded.completed_at, \
-         as_of = excluded.as_of",
+         disputed = excluded.disputed, service_at = excluded.service_at, \
+         completed_at = excluded.completed_at, as_of = excluded.as_of",
     )
     .bind(business)
     .bind(&s.booking_id)
@@ -354,6 +355,7 @@ async fn put_summary(
     .bind(s.status)
     .bind(s.pending)
     .bind(s.last_failed)
+    .bind(s.disputed)
     .bind(s.service_at.as_ref().map(time_text))
     .bind(s.completed_at.as_ref().map(time_text))
     .bind(time_text(&s.as_of))

@@ -117,7 +117,8 @@ impl Ledger for SqliteStore {
             .with_reader(move |conn| {
                 Box::pin(async move {
                     // Only the filters given are in the statement, so SQLite picks the index
-                    // that serves them (customer, status or pending, each ordered by booking).
+                    // that serves them (customer, status, pending or holding, each ordered by
+                    // booking).
                     let mut query = QueryBuilder::<Sqlite>::new(format!(
                         "SELECT {SUMMARY_COLUMNS} FROM booking_summaries WHERE business_id = "
                     ));
@@ -132,6 +133,17 @@ impl Ledger for SqliteStore {
                     }
                     if let Some(pending) = filter.pending {
                         query.push(" AND pending = ").push_bind(pending);
+                    }
+                    // Written out, not bound: `held_minor > 0` is what lets SQLite use the
+                    // partial index booking_summaries_holding.
+                    match filter.holding {
+                        Some(true) => {
+                            query.push(" AND held_minor > 0");
+                        }
+                        Some(false) => {
+                            query.push(" AND held_minor <= 0");
+                        }
+                        None => {}
                     }
                     if let Some(after) = filter.after {
                         query
