@@ -8,7 +8,8 @@
 //! It also serves the hosted pages customers reach from a payment link or card request
 //! (`/pay/{token}`, `/cards/{token}`, HTML, no login), with a strict Content-Security-Policy and
 //! a rate limit per client address. For the rate limit to see client addresses, serve the
-//! router with `into_make_service_with_connect_info::<SocketAddr>()`.
+//! router with `into_make_service_with_connect_info::<SocketAddr>()`; behind a load balancer,
+//! name it in [`HttpConfig::trusted_proxies`] so that the address it forwards is used.
 //!
 //! The crate depends on the core only, and drives it through one
 //! [`Billing`](billing_core::billing::Billing) service (over whatever store and gateway it was
@@ -80,6 +81,7 @@ use utoipa::OpenApi;
 use utoipa_scalar::{Scalar, Servable};
 
 pub use cards::{CardForm, CardTokenizer};
+pub use pages::client::{InvalidTrustedProxy, TrustedProxy};
 pub use pages::urls::PageUrls;
 pub use problem::{Problem, ProblemDetails};
 pub use state::{AlwaysReady, AppState, HttpConfig, Readiness, ReadinessFn};
@@ -98,7 +100,8 @@ fn openapi_json() -> &'static str {
 
 /// The service: the `/v1` API, `/openapi.json`, `/docs`, `/healthz`, `/readyz`, `/metrics`,
 /// behind request ids, tracing, a body limit, a timeout and metrics; and the hosted pages
-/// (`/pay/{token}`, `/cards/{token}`, `/assets/...`), which answer HTML with their own layers.
+/// (`/pay/{token}`, `/cards/{token}`, their `/return` routes, `/assets/...`), which answer HTML
+/// with their own layers.
 pub fn router(state: AppState) -> Router {
     // Installed before the first request, so that the first one is counted.
     telemetry::prometheus();
@@ -154,6 +157,8 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/payments/{id}/cancel", post(payments::cancel))
         .route("/v1/payments/{id}/refunds", post(payments::refund))
         .route("/v1/payments/{id}/reconcile", post(payments::reconcile))
+        .route("/v1/payments/{id}/mark-failed", post(payments::mark_failed))
+        .route("/v1/payments/{id}/sync", post(payments::sync))
         .route("/v1/reports/outstanding", get(reports::outstanding))
         .route("/v1/webhooks/stripe", post(webhooks::stripe))
         .route("/healthz", get(ops::healthz))

@@ -3,7 +3,7 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::pages::handlers as pages;
+use crate::pages::{card_request, pay};
 use crate::problem::ProblemDetails;
 use crate::routes::{
     bookings, bulk, customers, links, notifications, ops, payments, reports, webhooks,
@@ -38,6 +38,8 @@ use crate::wire::*;
         payments::cancel,
         payments::refund,
         payments::reconcile,
+        payments::mark_failed,
+        payments::sync,
         reports::outstanding,
         links::create_payment_link,
         links::create_card_request,
@@ -46,10 +48,12 @@ use crate::wire::*;
         links::cancel_link,
         notifications::customer_notifications,
         notifications::get_notification,
-        pages::pay_page,
-        pages::pay,
-        pages::card_page,
-        pages::save_card,
+        pay::pay_page,
+        pay::pay,
+        pay::payment_returned,
+        card_request::card_page,
+        card_request::save_card,
+        card_request::card_returned,
         webhooks::stripe,
         ops::healthz,
         ops::readyz,
@@ -59,6 +63,7 @@ use crate::wire::*;
         ProblemDetails, MoneyJson, CardJson, CardList, CustomerJson, CustomerBalanceJson, LineItemJson,
         LineItemKindJson, StatusJson, BookingSummaryJson, BookingJson, BookingList,
         PaymentKindJson, PaymentStateJson, CollectionMethodJson, FailureJson, AllocationJson,
+        OriginJson, SuggestedActionJson,
         PaymentJson, ReceiptJson, PaymentViewJson, BulkResultJson, BulkResponse,
         OutstandingRowJson, OutstandingJson, WebhookAck, HealthJson, NewCustomer, AttachCard,
         LineItemInput, PutBooking, ChargeRequest, CollectionRequest, AuthorizationRequest,
@@ -74,7 +79,7 @@ use crate::wire::*;
         (name = "reports", description = "What customers owe"),
         (name = "links", description = "Payment links and card requests: hosted pages where a customer pays or saves a card, sent by email"),
         (name = "notifications", description = "The emails queued about a customer, and their delivery"),
-        (name = "hosted pages", description = "The HTML pages a customer reaches from a link (no API key: the token in the URL is the key). Rate limited per client address; strict Content-Security-Policy"),
+        (name = "hosted pages", description = "The HTML pages a customer reaches from a link (no API key: the token in the URL is the key). Payments and cards are confirmed on the server with the customer present; a bank's 3-D Secure challenge brings them back to a `/return` route. Rate limited per client address (behind a trusted proxy, the address it forwards); strict Content-Security-Policy"),
         (name = "webhooks", description = "Gateway events"),
         (name = "operations", description = "Health, readiness and metrics"),
     )

@@ -12,6 +12,7 @@ use billing_core::ports::WebhookVerifier;
 use chrono::{DateTime, Utc};
 
 use crate::cards::CardForm;
+use crate::pages::client::TrustedProxy;
 use crate::pages::limit::ClientLimiter;
 
 /// Settings of the HTTP layer. How bulk charges are paced is the core's policy
@@ -31,6 +32,11 @@ pub struct HttpConfig {
     /// Hosted pages: how many client addresses the rate limit tracks at most (its memory
     /// bound; refilled buckets, then the least recently seen, are forgotten first).
     pub page_rate_clients: usize,
+    /// The proxies (load balancers) in front of this service whose `X-Forwarded-For` is
+    /// believed: the rate limit then keys on the client address they forward (the right-most
+    /// one that is not itself a trusted proxy) instead of on theirs. Empty by default: the
+    /// header, which any client can write, is ignored.
+    pub trusted_proxies: Vec<TrustedProxy>,
 }
 
 impl Default for HttpConfig {
@@ -41,6 +47,7 @@ impl Default for HttpConfig {
             page_rate_burst: NonZeroU32::new(30).unwrap_or(NonZeroU32::MIN),
             page_rate_interval: Duration::from_secs(2),
             page_rate_clients: 10_000,
+            trusted_proxies: Vec::new(),
         }
     }
 }

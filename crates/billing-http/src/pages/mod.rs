@@ -5,10 +5,20 @@
 //! Every answer (pages, assets, errors) carries a strict Content-Security-Policy (own assets
 //! and Stripe.js only; no inline script or style), `no-referrer` (the token must not leak to
 //! another site through `Referer`), `no-store`, `nosniff` and `DENY` framing. Requests to the
-//! token routes are rate limited per client address.
+//! token routes are rate limited per client address (behind a trusted proxy, the address it
+//! forwards).
+//!
+//! Payments and card set-ups are confirmed on the server with the customer present: when their
+//! bank asks them to authenticate (3-D Secure), the page hands them to the bank's challenge
+//! (Stripe.js, or the sandbox's own page), which brings them back to a return route
+//! (`/pay/{token}/return`, `/cards/{token}/return`) that reads the outcome from the gateway.
 
-pub(crate) mod handlers;
+mod answers;
+pub(crate) mod card_request;
+pub(crate) mod client;
+mod form;
 pub(crate) mod limit;
+pub(crate) mod pay;
 pub(crate) mod urls;
 mod views;
 
@@ -45,19 +55,21 @@ const CARD_FORM_JS: &str = include_str!("../../assets/card-form.js");
 /// timeout, HTML for bare errors, security headers.
 pub(crate) fn routes(api: Api) -> Router {
     Router::new()
-        .route("/pay/{token}", get(handlers::pay_page).post(handlers::pay))
+        .route("/pay/{token}", get(pay::pay_page).post(pay::pay))
+        .route("/pay/{token}/return", get(pay::payment_returned))
         .route(
             "/cards/{token}",
-            get(handlers::card_page).post(handlers::save_card),
+            get(card_request::card_page).post(card_request::save_card),
         )
+        .route("/cards/{token}/return", get(card_request::card_returned))
         // Anything else under the pages' paths (a link cut short, or with something appended
         // by a mail client) is no link: the same page, rather than the API's problem+json.
-        .route("/pay", any(handlers::no_link))
-        .route("/pay/", any(handlers::no_link))
-        .route("/pay/{token}/{*rest}", any(handlers::no_link))
-        .route("/cards", any(handlers::no_link))
-        .route("/cards/", any(handlers::no_link))
-        .route("/cards/{token}/{*rest}", any(handlers::no_link))
+        .route("/pay", any(answers::no_link))
+        .route("/pay/", any(answers::no_link))
+        .route("/pay/{token}/{*rest}", any(answers::no_link))
+        .route("/cards", any(answers::no_link))
+        .route("/cards/", any(answers::no_link))
+        .route("/cards/{token}/{*rest}", any(answers::no_link))
         // The assets are the same for everyone and reveal nothing: not worth a client's tokens
         // (a page view would otherwise cost three).
         .route_layer(middleware::from_fn_with_state(api.clone(), rate_limit))
@@ -68,14 +80,15 @@ pub(crate) fn routes(api: Api) -> Router {
         .with_state(api)
 }
 
-/// A request path fit for the log: a hosted page's token is a secret.
+/// A request path fit for the log: a hosted page's token is a secret (the query, which the
+/// gateway's return may fill with a client secret, is never logged).
 pub(crate) fn loggable_path(path: &str) -> &str {
-    if path.starts_with("/pay/") {
-        "/pay/{token}"
-    } else if path.starts_with("/cards/") {
-        "/cards/{token}"
-    } else {
-        path
+    match path {
+        p if p.starts_with("/pay/") && p.ends_with("/return") => "/pay/{token}/return",
+        p if p.starts_with("/pay/") => "/pay/{token}",
+        p if p.starts_with("/cards/") && p.ends_with("/return") => "/cards/{token}/return",
+        p if p.starts_with("/cards/") => "/cards/{token}",
+        p => p,
     }
 }
 
@@ -96,13 +109,18 @@ fn asset(content_type: &'static str, body: &'static str) -> Response {
 }
 
 /// One token from the client's bucket, or a 429 page with `Retry-After`. The client is the
-/// connection's peer address (`ConnectInfo`), never a forwarding header, which anyone can write.
+/// connection's peer address (`ConnectInfo`); `X-Forwarded-For`, which anyone can write, is
+/// believed only from a trusted proxy (see [`client::client_address`]).
 async fn rate_limit(State(api): State<Api>, request: Request, next: Next) -> Response {
     let peer = request
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(address)| *address);
-    match api.page_limiter.check(ClientKey::of(peer), Instant::now()) {
+        .map(|ConnectInfo(address)| address.ip());
+    let client = client::client_address(peer, request.headers(), &api.config.trusted_proxies);
+    match api
+        .page_limiter
+        .check(ClientKey::of(client), Instant::now())
+    {
         Ok(()) => next.run(request).await,
         Err(wait) => {
             tracing::warn!(
@@ -178,6 +196,8 @@ mod tests {
     fn tokens_stay_out_of_the_log() {
         assert_eq!(loggable_path("/pay/abc"), "/pay/{token}");
         assert_eq!(loggable_path("/cards/abc"), "/cards/{token}");
+        assert_eq!(loggable_path("/pay/abc/return"), "/pay/{token}/return");
+        assert_eq!(loggable_path("/cards/abc/return"), "/cards/{token}/return");
         assert_eq!(loggable_path("/v1/links/lnk_1"), "/v1/links/lnk_1");
     }
 

@@ -5,7 +5,8 @@ use billing_core::link::{LinkPurpose, LinkToken};
 use billing_core::ports::PageAddresses;
 
 /// The hosted pages' addresses under the configured public base URL: `{base}/pay/{token}` for
-/// a payment link, `{base}/cards/{token}` for a card request. Give it to the core as
+/// a payment link, `{base}/cards/{token}` for a card request, and `.../return` under each for
+/// the customer's browser coming back from their bank. Give it to the core as
 /// [`HostedPages::addresses`](billing_core::billing::HostedPages::addresses).
 ///
 /// The base is the address customers reach this service at (`https://pay.example.com`), from
@@ -51,7 +52,19 @@ impl PageAddresses for PageUrls {
         };
         format!("{}/{page}/{}", self.base, token.expose())
     }
+
+    fn payment_return(&self, token: &LinkToken) -> String {
+        format!("{}/{PAY}/{}/{RETURN}", self.base, token.expose())
+    }
+
+    fn card_return(&self, token: &LinkToken) -> String {
+        format!("{}/{CARDS}/{}/{RETURN}", self.base, token.expose())
+    }
 }
+
+/// The last segment of the routes a customer's browser comes back to from their bank
+/// (`/pay/{token}/return`, `/cards/{token}/return`).
+const RETURN: &str = "return";
 
 /// The first segment of a payment link's page (`/pay/{token}`, routed in `pages::routes`).
 const PAY: &str = "pay";
@@ -83,6 +96,14 @@ mod tests {
         assert_eq!(
             PageUrls::new("http://127.0.0.1:8080").link_url(&payment, &token),
             format!("http://127.0.0.1:8080/pay/{}", token.expose())
+        );
+        assert_eq!(
+            urls.payment_return(&token),
+            format!("https://pay.example.com/pay/{}/return", token.expose())
+        );
+        assert_eq!(
+            urls.card_return(&token),
+            format!("https://pay.example.com/cards/{}/return", token.expose())
         );
     }
 }

@@ -35,15 +35,13 @@ impl From<&BookingLine> for LineView {
     }
 }
 
-/// What Stripe.js needs, in the form's `data-` attributes (never in an inline script, which
-/// the pages' Content-Security-Policy forbids).
+/// What Stripe.js needs to make a payment method, in the form's `data-` attributes (never in
+/// an inline script, which the pages' Content-Security-Policy forbids).
 #[derive(Debug)]
 pub(crate) struct StripeView {
     pub(crate) publishable_key: String,
     /// The business's connected account, or empty.
     pub(crate) account: String,
-    /// A card request's SetupIntent secret, or empty for a payment.
-    pub(crate) client_secret: String,
 }
 
 /// The card form: sandbox fields, or Stripe's card element; the error to show, if any.
@@ -91,7 +89,50 @@ pub(crate) struct PaidPage {
 #[template(path = "processing.html")]
 pub(crate) struct ProcessingPage {
     pub(crate) business: String,
-    pub(crate) amount: String,
+    /// The payment's amount, when known.
+    pub(crate) amount: Option<String>,
+}
+
+/// A payment waiting for the customer to authenticate (3-D Secure) with their bank: Stripe.js
+/// shows the bank's challenge on this page, then the browser goes to the return route. The
+/// client secret is only here, in a `data-` attribute that the page's script reads.
+#[derive(Template)]
+#[template(path = "authenticate.html")]
+pub(crate) struct AuthenticatePage {
+    pub(crate) business: String,
+    /// What the bank is asked to confirm: "this payment of 215.50 USD", "this card".
+    pub(crate) what: String,
+    pub(crate) publishable_key: String,
+    /// The business's connected account, or empty.
+    pub(crate) account: String,
+    pub(crate) client_secret: String,
+    /// Where the browser goes once the bank answered (a path of this service).
+    pub(crate) return_url: String,
+}
+
+impl std::fmt::Debug for AuthenticatePage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The client secret never reaches a log.
+        f.debug_struct("AuthenticatePage")
+            .field("business", &self.business)
+            .field("return_url", &self.return_url)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A link's payment that waits for the customer to authenticate, which they did not finish:
+/// the gateway gives it up after a while, and the link can then be paid again.
+#[derive(Debug, Template)]
+#[template(path = "incomplete.html")]
+pub(crate) struct IncompletePage {
+    pub(crate) business: String,
+}
+
+/// A card whose set-up the gateway is still processing.
+#[derive(Debug, Template)]
+#[template(path = "card_processing.html")]
+pub(crate) struct CardProcessingPage {
+    pub(crate) business: String,
 }
 
 /// A card saved.
@@ -142,6 +183,14 @@ impl MessagePage {
         id: "page-timeout",
         title: "This is taking longer than usual",
         message: "If you were paying, do not pay again yet: your payment may still go through. Check your email for a receipt, or ask the business that sent you this link, before trying again.",
+    };
+
+    /// A payment whose fate this page cannot tell (the store failed after the card processor
+    /// was asked): the customer must not pay again before knowing.
+    pub(crate) const UNCONFIRMED: MessagePage = MessagePage {
+        id: "payment-unconfirmed",
+        title: "We could not confirm your payment",
+        message: "Do not pay again yet: your payment may have gone through. Check your email for a receipt, or ask the business that sent you this link.",
     };
 
     /// Anything that failed on our side.
@@ -216,7 +265,6 @@ mod tests {
                 stripe: Some(StripeView {
                     publishable_key: "pk_test_1".into(),
                     account: String::new(),
-                    client_secret: String::new(),
                 }),
                 error: None,
                 save_card: false,
@@ -235,5 +283,34 @@ mod tests {
             "only the two external scripts"
         );
         assert_eq!(pay.matches("<script src=").count(), 2);
+        assert!(
+            !pay.contains("data-client-secret"),
+            "a form holds no secret"
+        );
+    }
+
+    #[test]
+    fn the_authentication_page_holds_its_secret_in_data_only() {
+        let page = AuthenticatePage {
+            business: "Acme".into(),
+            what: "this payment of 10.00 USD".into(),
+            publishable_key: "pk_test_1".into(),
+            account: "acct_1".into(),
+            client_secret: "pi_1_secret_xyz".into(),
+            return_url: "/pay/tok/return".into(),
+        };
+        assert!(!format!("{page:?}").contains("secret_xyz"));
+        let html = page.render().unwrap_or_default();
+        assert_eq!(html.matches("pi_1_secret_xyz").count(), 1, "{html}");
+        assert!(
+            html.contains("data-client-secret=\"pi_1_secret_xyz\""),
+            "{html}"
+        );
+        assert!(html.contains("id=\"authentication\""));
+        assert!(html.contains("href=\"/pay/tok/return\""), "{html}");
+        assert_eq!(html.matches("<script src=").count(), 2);
+        for bad in ["style=", "<style", "onclick", "javascript:"] {
+            assert!(!html.contains(bad), "{bad} in {html}");
+        }
     }
 }

@@ -107,6 +107,8 @@ pub(crate) struct ListQuery {
     status: Option<String>,
     /// Only bookings with (`true`) or without (`false`) something waiting for the gateway.
     pending: Option<bool>,
+    /// Only bookings with (`true`) or without (`false`) an open hold (something `held`).
+    holding: Option<bool>,
     /// The `next_after` of the previous page.
     after: Option<String>,
     /// At most this many (1 to 500, default 100).
@@ -145,6 +147,7 @@ pub(crate) async fn list_bookings(
         customer: query.customer.as_deref().map(customer_id).transpose()?,
         status,
         pending: query.pending,
+        holding: query.holding,
         after: query.after.as_deref().map(booking_id).transpose()?,
         limit,
     };

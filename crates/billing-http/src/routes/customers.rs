@@ -136,6 +136,10 @@ pub(crate) async fn attach_card(
 }
 
 /// Remove a saved card (detached at the gateway).
+///
+/// A card that a payment still in flight uses (pending, or waiting for the customer to
+/// authenticate) cannot be removed: 409 `card_in_use`, naming the `payment`; settle or cancel
+/// that payment first.
 #[utoipa::path(
     delete, path = "/v1/customers/{id}/payment-methods/{pm}", tag = "customers",
     params(

@@ -68,6 +68,7 @@ pub(crate) fn kind_name(payment: &Payment) -> &'static str {
         KindName::Authorization => "authorization",
         KindName::Capture => "capture",
         KindName::Refund => "refund",
+        KindName::Dispute => "dispute",
     }
 }
 
@@ -125,6 +126,22 @@ pub(crate) fn answer_receipt(
         Err(error) => {
             count_payment(kind, error.code());
             Problem::from(error).into_response()
+        }
+    }
+}
+
+/// [`answer_receipt`] for a use case that settles payments from the gateway's record, in
+/// several steps (reconcile, sync, cancel, mark failed): 200 with the payment as it now stands,
+/// or the refusal, whose storage failure never says that nothing was written.
+pub(crate) fn answer_settled(
+    kind: &'static str,
+    result: Result<Receipt, BillingError>,
+) -> Response {
+    match result {
+        Ok(receipt) => answer_receipt(kind, Ok(receipt), Answer::Ok),
+        Err(error) => {
+            count_payment(kind, error.code());
+            Problem::settling(error).into_response()
         }
     }
 }

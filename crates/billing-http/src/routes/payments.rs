@@ -1,14 +1,22 @@
-//! Payments: read one, capture a hold, cancel a hold, refund, reconcile.
+//! Payments: read one, capture a hold, cancel a payment (a hold, or one waiting for the
+//! customer), refund, and the ways a payment is settled with the gateway: reconcile one in
+//! flight, mark one failed that the gateway never had, sync one with what was done at the
+//! gateway.
 
 use axum::Json;
 use axum::extract::State;
+use axum::response::IntoResponse;
 use axum::response::Response;
+use billing_core::error::BillingError;
 use billing_core::prelude::{CaptureHold, RefundPayment};
 
-use super::{Answer, answer_receipt, run_to_end};
+use super::{Answer, answer_receipt, answer_settled, run_to_end};
 use crate::extract::{ApiPath, IdemKey, OptionalJson, Tenant};
-use crate::problem::{MoneyProblems, Problem, ReadProblems};
+use crate::problem::{
+    CancelPaymentProblems, MarkFailedProblems, MoneyProblems, Problem, ReadProblems, SyncProblems,
+};
 use crate::state::Api;
+use crate::telemetry::count_payment;
 use crate::wire::{
     CaptureRequest, MoneyJson, PaymentJson, PaymentViewJson, ReceiptJson, RefundRequest,
     check_text, parse_amount, payment_id,
@@ -73,15 +81,25 @@ pub(crate) async fn capture(
     Ok(answer_receipt("capture", result, Answer::Created))
 }
 
-/// Release a hold (what was captured stays captured). A hold that is not open is 409
-/// `hold_not_open`.
+/// Cancel a payment: release an open hold (what was captured stays captured), or give up a
+/// charge or hold that waits for the customer to authenticate (3-D Secure), freeing the
+/// booking's balance.
+///
+/// Anything else is 409 `payment_not_cancelable`, with its `state`. A payment that waits for
+/// the customer may have been completed by them meanwhile: the answer is then the payment as
+/// the gateway ended it (succeeded, say). Canceling twice is refused the second time, so no
+/// idempotency key is needed; one is accepted and checked, for symmetry with the other money
+/// routes.
 #[utoipa::path(
     post, path = "/v1/payments/{id}/cancel", tag = "payments",
     params(
-        ("id" = String, Path, description = "The hold's payment id"),
-        ("Idempotency-Key" = Option<String>, Header, description = "Accepted for symmetry; canceling twice is refused as `hold_not_open`"),
+        ("id" = String, Path, description = "The payment id: an open hold, or a charge or hold waiting for the customer to authenticate"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Accepted and checked for symmetry; canceling twice is refused as `payment_not_cancelable`"),
     ),
-    responses((status = 200, description = "Released", body = ReceiptJson), MoneyProblems),
+    responses(
+        (status = 200, description = "Released or canceled: the payment as it now stands", body = ReceiptJson),
+        CancelPaymentProblems,
+    ),
     security(("api_key" = []))
 )]
 pub(crate) async fn cancel(
@@ -92,8 +110,79 @@ pub(crate) async fn cancel(
 ) -> Result<Response, Problem> {
     let id = payment_id(&id)?;
     let billing = api.billing.clone();
-    let result = run_to_end(async move { billing.cancel_hold(&business, &id).await }).await?;
-    Ok(answer_receipt("authorization", result, Answer::Ok))
+    let result = run_to_end(async move { billing.cancel_payment(&business, &id).await }).await?;
+    Ok(answer_settled("cancel", result))
+}
+
+/// Mark a pending payment failed, once the gateway confirms it has no such payment (it never
+/// reached the gateway). Nothing is sent to the gateway: it is only asked.
+///
+/// 200 with the payment, failed with code `marked_failed`, and the booking's balance free
+/// again. Refused while the gateway's search may not show the payment yet (409
+/// `too_recent_to_judge`, with `retry_at` and `Retry-After`). When the gateway has the payment,
+/// it is settled from the gateway's record instead: 409 `payment_exists_at_gateway` with the
+/// `receipt` of the payment as it now stands. A payment whose outcome is known is 409
+/// `payment_not_pending`. Marking twice is refused the second time, so no idempotency key is
+/// needed; one is accepted and checked, for symmetry.
+#[utoipa::path(
+    post, path = "/v1/payments/{id}/mark-failed", tag = "payments",
+    params(
+        ("id" = String, Path, description = "The pending payment"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Accepted and checked for symmetry; marking twice is refused as `payment_not_pending`"),
+    ),
+    responses(
+        (status = 200, description = "Marked failed (`marked_failed`): the gateway has no such payment", body = ReceiptJson),
+        MarkFailedProblems,
+    ),
+    security(("api_key" = []))
+)]
+pub(crate) async fn mark_failed(
+    State(api): State<Api>,
+    Tenant(business): Tenant,
+    IdemKey(_key): IdemKey,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Response, Problem> {
+    let id = payment_id(&id)?;
+    let billing = api.billing.clone();
+    let result = run_to_end(async move { billing.mark_failed(&business, &id).await }).await?;
+    Ok(match result {
+        Err(error @ BillingError::TooRecentToJudge { retry_at, .. }) => {
+            count_payment("mark_failed", error.code());
+            Problem::from(error)
+                .retry_after(retry_at, api.now())
+                .into_response()
+        }
+        other => answer_settled("mark_failed", other),
+    })
+}
+
+/// Bring a payment in line with the gateway: settle it when in flight, then record what was
+/// done at the gateway and is not in the ledger yet — captures made in its dashboard, a hold
+/// released or expired there, refunds made there, disputes opened or decided — as payments of
+/// origin `gateway`.
+///
+/// Webhooks and the periodic sweep do the same on their own; this asks now. Syncing again
+/// records nothing more. 200 with the payment as it now stands (its bookings' summaries show
+/// what changed); 502 `gateway_*` when the gateway could not answer (what it answered before
+/// is kept).
+#[utoipa::path(
+    post, path = "/v1/payments/{id}/sync", tag = "payments",
+    params(("id" = String, Path, description = "The payment id (a charge, hold, capture or refund; a capture or refund syncs the payment it belongs to)")),
+    responses(
+        (status = 200, description = "The payment as it now stands", body = ReceiptJson),
+        SyncProblems,
+    ),
+    security(("api_key" = []))
+)]
+pub(crate) async fn sync(
+    State(api): State<Api>,
+    Tenant(business): Tenant,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Response, Problem> {
+    let id = payment_id(&id)?;
+    let billing = api.billing.clone();
+    let result = run_to_end(async move { billing.sync_payment(&business, &id).await }).await?;
+    Ok(answer_settled("sync", result))
 }
 
 /// Refund all or part of a charge, collection or capture.
@@ -154,5 +243,5 @@ pub(crate) async fn reconcile(
     let id = payment_id(&id)?;
     let billing = api.billing.clone();
     let result = run_to_end(async move { billing.reconcile(&business, &id).await }).await?;
-    Ok(answer_receipt("reconcile", result, Answer::Ok))
+    Ok(answer_settled("reconcile", result))
 }

@@ -52,7 +52,9 @@ pub(crate) async fn stripe(
         .await?
         .map_err(|error| {
             tracing::warn!(event = %id, %error, "webhook not handled; the gateway delivers it again");
-            Problem::from(error)
+            // Settling may have recorded part of what the event is about: never "nothing was
+            // written".
+            Problem::settling(error)
         })?;
     let outcome = handled.as_str();
     tracing::info!(event = %id, %event_type, outcome, "webhook handled");

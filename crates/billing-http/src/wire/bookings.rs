@@ -124,6 +124,9 @@ pub struct BookingSummaryJson {
     pub pending: bool,
     /// The latest charge, hold or capture attempt failed.
     pub last_failed: bool,
+    /// A payment of the booking is disputed by the customer's bank: a dispute is open, or was
+    /// lost (then `paid` no longer counts the money that went back).
+    pub disputed: bool,
 }
 
 impl From<&BookingSummary> for BookingSummaryJson {
@@ -144,6 +147,7 @@ impl From<&BookingSummary> for BookingSummaryJson {
             status: summary.status.status.into(),
             pending: summary.status.pending,
             last_failed: summary.status.last_failed,
+            disputed: summary.status.disputed,
         }
     }
 }
@@ -181,6 +185,8 @@ pub struct BookingJson {
     pub pending: bool,
     /// The latest charge, hold or capture attempt failed.
     pub last_failed: bool,
+    /// A payment of the booking is disputed (open, or lost).
+    pub disputed: bool,
     /// Every payment touching the booking, oldest first.
     pub payments: Vec<PaymentJson>,
 }
@@ -209,6 +215,7 @@ impl From<&BookingView> for BookingJson {
             status: summary.status,
             pending: summary.pending,
             last_failed: summary.last_failed,
+            disputed: summary.disputed,
             payments: view.payments.iter().map(PaymentJson::from).collect(),
         }
     }
@@ -251,4 +258,44 @@ pub struct PutBooking {
     /// When the service was completed (RFC 3339).
     #[serde(default)]
     pub completed_at: Option<DateTime<Utc>>,
+}
+
+#[cfg(test)]
+mod tests {
+    use billing_core::ids::{BookingId, CustomerId};
+    use billing_core::money::{Currency, Money};
+    use billing_core::status::{Balance, BookingStatus};
+
+    use super::*;
+
+    #[test]
+    fn a_summary_says_when_a_payment_is_disputed() {
+        let usd = |amount: &str| Money::parse(amount, Currency::USD).unwrap();
+        let summary = |disputed: bool| BookingSummary {
+            booking: BookingId::new("b1").unwrap(),
+            customer: CustomerId::new("c1").unwrap(),
+            currency: Currency::USD,
+            balance: Balance {
+                price: usd("100.00"),
+                paid: usd("100.00"),
+                refunded: usd("0.00"),
+                in_flight: usd("0.00"),
+                held: usd("0.00"),
+                refunds_in_flight: usd("0.00"),
+                balance_due: usd("0.00"),
+            },
+            status: BookingStatus {
+                status: PaymentStatus::ChargedInFull,
+                pending: false,
+                last_failed: false,
+                disputed,
+            },
+            service_at: None,
+            completed_at: None,
+            as_of: DateTime::<Utc>::default(),
+        };
+        let json = |s: &BookingSummary| serde_json::to_value(BookingSummaryJson::from(s)).unwrap();
+        assert_eq!(json(&summary(true))["disputed"], true);
+        assert_eq!(json(&summary(false))["disputed"], false);
+    }
 }

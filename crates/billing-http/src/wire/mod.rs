@@ -30,8 +30,8 @@ pub use notifications::{DeliveryJson, NotificationJson, NotificationKindJson, No
 pub use ops::{HealthJson, WebhookAck};
 pub use payments::{
     AllocationJson, AuthorizationRequest, CaptureRequest, ChargeRequest, CollectionMethodJson,
-    CollectionRequest, FailureJson, PaymentJson, PaymentKindJson, PaymentStateJson,
-    PaymentViewJson, ReceiptJson, RefundRequest,
+    CollectionRequest, FailureJson, OriginJson, PaymentJson, PaymentKindJson, PaymentStateJson,
+    PaymentViewJson, ReceiptJson, RefundRequest, SuggestedActionJson,
 };
 pub use reports::{OutstandingJson, OutstandingRowJson, cursor, parse_cursor};
 

@@ -1,6 +1,8 @@
 //! Payments: what a money move made, its receipt, and what each money-moving command takes.
 
-use billing_core::payment::{CollectionMethod, Payment, PaymentKind, PaymentState};
+use billing_core::payment::{
+    CollectionMethod, Failure, Origin, Payment, PaymentKind, PaymentState,
+};
 use billing_core::receipt::Receipt;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -22,6 +24,42 @@ pub enum PaymentKindJson {
     Capture,
     /// A refund.
     Refund,
+    /// A dispute (chargeback) the customer's bank opened on a card payment (`of`), recorded
+    /// from the gateway: `pending` while open, `succeeded` when lost (the money went back to
+    /// the customer), `canceled` when won (it stays).
+    Dispute,
+}
+
+/// Who made a payment record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OriginJson {
+    /// Staff or an API client, with the customer away.
+    Command,
+    /// The customer, on a payment link's page (`link`), able to authenticate there.
+    PaymentLink,
+    /// The gateway: made in its dashboard or by its own rules (a capture, a refund, a
+    /// dispute), and recorded from its record.
+    Gateway,
+}
+
+/// A next step the engine suggests to staff after a payment failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SuggestedActionJson {
+    /// The card asks the customer to authenticate (3-D Secure), which they cannot do while
+    /// away: send them a payment link (`POST /v1/payment-links`), whose page lets them
+    /// authenticate and pay.
+    SendPaymentLink,
+}
+
+impl SuggestedActionJson {
+    /// What to suggest after this failure, if anything.
+    pub fn after(failure: &Failure) -> Option<SuggestedActionJson> {
+        failure
+            .suggests_payment_link()
+            .then_some(SuggestedActionJson::SendPaymentLink)
+    }
 }
 
 /// Where a payment record is in its life.
@@ -98,7 +136,7 @@ pub struct AllocationJson {
     pub amount: MoneyJson,
 }
 
-/// A payment record: a charge, collection, hold, capture or refund.
+/// A payment record: a charge, collection, hold, capture, refund or dispute.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct PaymentJson {
     /// Our payment id (`pay_...`).
@@ -131,10 +169,22 @@ pub struct PaymentJson {
     pub label: Option<String>,
     /// Collections: a check number or transfer reference.
     pub reference: Option<String>,
-    /// Refunds: the payment refunded; captures: the hold captured from.
+    /// Refunds: the payment refunded; captures: the hold captured from; disputes: the payment
+    /// disputed.
     pub of: Option<String>,
-    /// Refunds: why.
+    /// Refunds: why; disputes: the card network's reason (`fraudulent`...).
     pub reason: Option<String>,
+    /// Who made it: `command` (staff or an API client), `payment_link` (the customer, on the
+    /// page of `link`), or `gateway` (made there, and recorded from its record).
+    pub origin: OriginJson,
+    /// For a payment made on a payment link's page: the link's id.
+    pub link: Option<String>,
+    /// Holds: whether the hold can be captured in several parts (`final: false`); false for
+    /// holds placed where the gateway account does not allow it. `null` for other kinds.
+    pub multicapture: Option<bool>,
+    /// For a failed payment: what staff can do next, when there is something to suggest
+    /// (`send_payment_link` when the card asks the customer to authenticate).
+    pub suggested_action: Option<SuggestedActionJson>,
 }
 
 impl From<&Payment> for PaymentJson {
@@ -161,6 +211,20 @@ impl From<&Payment> for PaymentJson {
                 }),
                 _ => None,
             },
+            suggested_action: match &payment.state {
+                PaymentState::Failed(failure) => SuggestedActionJson::after(failure),
+                _ => None,
+            },
+            origin: match &payment.origin {
+                Origin::Command => OriginJson::Command,
+                Origin::PaymentLink(_) => OriginJson::PaymentLink,
+                Origin::Gateway => OriginJson::Gateway,
+            },
+            link: match &payment.origin {
+                Origin::PaymentLink(link) => Some(link.to_string()),
+                Origin::Command | Origin::Gateway => None,
+            },
+            multicapture: None,
             gateway_reference: payment.gateway_reference.clone(),
             hold_expires_at: payment.hold_expires_at,
             created_at: payment.created_at,
@@ -179,6 +243,7 @@ impl From<&Payment> for PaymentJson {
             PaymentKind::Authorization { card } => {
                 json.kind = PaymentKindJson::Authorization;
                 json.payment_method = Some(card.payment_method.clone());
+                json.multicapture = Some(payment.multicapture);
             }
             PaymentKind::Collection { method, reference } => {
                 json.kind = PaymentKindJson::Collection;
@@ -200,6 +265,11 @@ impl From<&Payment> for PaymentJson {
             }
             PaymentKind::Refund { of, reason } => {
                 json.kind = PaymentKindJson::Refund;
+                json.of = Some(of.to_string());
+                json.reason.clone_from(reason);
+            }
+            PaymentKind::Dispute { of, reason } => {
+                json.kind = PaymentKindJson::Dispute;
                 json.of = Some(of.to_string());
                 json.reason.clone_from(reason);
             }
@@ -240,7 +310,7 @@ pub struct PaymentViewJson {
     pub refundable: MoneyJson,
     /// For an open hold: what it can still capture.
     pub capturable: MoneyJson,
-    /// For a hold: its captures; otherwise its refunds.
+    /// For a hold: its captures; otherwise its refunds; then, for either, its disputes.
     pub children: Vec<PaymentJson>,
 }
 
@@ -323,4 +393,142 @@ pub struct RefundRequest {
     /// Why, for the records.
     #[serde(default)]
     pub reason: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use billing_core::ids::{CustomerId, LinkId, PaymentId};
+    use billing_core::money::{Currency, Money};
+    use billing_core::payment::CardRef;
+    use chrono::TimeZone;
+    use serde_json::Value;
+
+    use super::*;
+
+    fn payment(kind: PaymentKind, state: PaymentState, origin: Origin) -> Payment {
+        let at = Utc
+            .with_ymd_and_hms(2026, 1, 15, 9, 0, 0)
+            .single()
+            .unwrap_or_default();
+        Payment {
+            id: PaymentId::new("pay_1").unwrap(),
+            customer: CustomerId::new("c1").unwrap(),
+            kind,
+            amount: Money::parse("10.00", Currency::USD).unwrap(),
+            allocations: Vec::new(),
+            state,
+            gateway_reference: None,
+            hold_expires_at: None,
+            multicapture: true,
+            origin,
+            created_at: at,
+            updated_at: at,
+            entries: 1,
+        }
+    }
+
+    fn card() -> CardRef {
+        CardRef {
+            gateway_customer: "cus_1".into(),
+            payment_method: "pm_card_visa".into(),
+        }
+    }
+
+    fn json(payment: &Payment) -> Value {
+        serde_json::to_value(PaymentJson::from(payment)).unwrap()
+    }
+
+    #[test]
+    fn a_payment_says_who_made_it() {
+        let staff = json(&payment(
+            PaymentKind::Charge { card: card() },
+            PaymentState::Succeeded,
+            Origin::Command,
+        ));
+        assert_eq!(staff["origin"], "command");
+        assert_eq!(staff["link"], Value::Null);
+        let customer = json(&payment(
+            PaymentKind::Charge { card: card() },
+            PaymentState::Succeeded,
+            Origin::PaymentLink(LinkId::new("lnk_7").unwrap()),
+        ));
+        assert_eq!(customer["origin"], "payment_link");
+        assert_eq!(customer["link"], "lnk_7");
+        let gateway = json(&payment(
+            PaymentKind::Refund {
+                of: PaymentId::new("pay_0").unwrap(),
+                reason: None,
+            },
+            PaymentState::Succeeded,
+            Origin::Gateway,
+        ));
+        assert_eq!(gateway["origin"], "gateway");
+    }
+
+    #[test]
+    fn holds_say_whether_they_capture_in_parts_and_nothing_else_does() {
+        let hold = json(&payment(
+            PaymentKind::Authorization { card: card() },
+            PaymentState::Authorized,
+            Origin::Command,
+        ));
+        assert_eq!(hold["multicapture"], true);
+        let mut single = payment(
+            PaymentKind::Authorization { card: card() },
+            PaymentState::Authorized,
+            Origin::Command,
+        );
+        single.multicapture = false;
+        assert_eq!(json(&single)["multicapture"], false);
+        let charge = json(&payment(
+            PaymentKind::Charge { card: card() },
+            PaymentState::Succeeded,
+            Origin::Command,
+        ));
+        assert_eq!(charge["multicapture"], Value::Null);
+    }
+
+    #[test]
+    fn a_dispute_names_the_payment_and_the_networks_reason() {
+        let dispute = json(&payment(
+            PaymentKind::Dispute {
+                of: PaymentId::new("pay_0").unwrap(),
+                reason: Some("fraudulent".into()),
+            },
+            PaymentState::Pending,
+            Origin::Gateway,
+        ));
+        assert_eq!(dispute["kind"], "dispute");
+        assert_eq!(dispute["of"], "pay_0");
+        assert_eq!(dispute["reason"], "fraudulent");
+        assert_eq!(dispute["state"], "pending");
+        assert_eq!(dispute["origin"], "gateway");
+    }
+
+    #[test]
+    fn only_a_card_that_asks_to_authenticate_suggests_a_payment_link() {
+        let asks = json(&payment(
+            PaymentKind::Charge { card: card() },
+            PaymentState::Failed(Failure::authentication_required()),
+            Origin::Command,
+        ));
+        assert_eq!(asks["suggested_action"], "send_payment_link");
+        assert_eq!(asks["failure"]["decline_code"], "authentication_required");
+        let declined = json(&payment(
+            PaymentKind::Charge { card: card() },
+            PaymentState::Failed(Failure {
+                code: "card_declined".into(),
+                decline_code: Some("insufficient_funds".into()),
+                message: "The card has insufficient funds.".into(),
+            }),
+            Origin::Command,
+        ));
+        assert_eq!(declined["suggested_action"], Value::Null);
+        let pending = json(&payment(
+            PaymentKind::Charge { card: card() },
+            PaymentState::RequiresAction,
+            Origin::Command,
+        ));
+        assert_eq!(pending["suggested_action"], Value::Null);
+    }
 }

@@ -1,11 +1,9 @@
 //! Charges: amounts, declines, unknown outcomes, gateway failures, duplicates, timeouts.
 
-use billing_core::ports::{
-    CancelRequest, CaptureRequest, CardSetup, GatewayError, GatewayPayment, GatewayRefund,
-    NewGatewayCustomer, PaymentGateway, PaymentRequest, RefundRequest,
-};
+use billing_core::ports::GatewayError;
 
 use crate::common::*;
+use crate::gateways::Decorated;
 
 #[tokio::test]
 async fn charge_an_advance_then_the_rest() {
@@ -140,13 +138,56 @@ async fn an_unknown_gateway_outcome_is_accepted_and_reconciled() {
 }
 
 #[tokio::test]
-async fn a_card_that_needs_authentication_is_accepted() {
-    let h = Harness::new().await;
-    h.seed("c1", "pm_card_authenticationRequired", "b1", "50.00")
+async fn a_card_that_asks_the_absent_customer_to_authenticate_is_a_decline_suggesting_a_link() {
+    let h = Harness::links().await;
+    h.seed("c9", "pm_card_authenticationRequired", "b9", "50.00")
         .await;
-    let reply = h.post("/v1/bookings/b1/charges", json!({})).await;
-    assert_eq!(reply.status, StatusCode::ACCEPTED, "{}", reply.text);
-    assert_eq!(reply.json["payment"]["state"], "requires_action");
+    let reply = h
+        .post_keyed("/v1/bookings/b9/charges", json!({}), "sca-1")
+        .await;
+    reply.assert_problem(StatusCode::PAYMENT_REQUIRED, "card_declined");
+    assert_eq!(reply.json["decline_code"], "authentication_required");
+    assert_eq!(reply.json["suggested_action"], "send_payment_link");
+    let id = reply.json["payment"].as_str().unwrap().to_owned();
+    // The replay says the same, byte for byte.
+    let replay = h
+        .post_keyed("/v1/bookings/b9/charges", json!({}), "sca-1")
+        .await;
+    assert!(replay.replayed());
+    assert_eq!(replay.text, reply.text);
+
+    let read = h.get(&format!("/v1/payments/{id}")).await;
+    assert_eq!(read.json["payment"]["state"], "failed");
+    assert_eq!(
+        read.json["payment"]["suggested_action"],
+        "send_payment_link"
+    );
+    assert_eq!(
+        read.json["payment"]["failure"]["code"],
+        "authentication_required"
+    );
+    let booking = h.get("/v1/bookings/b9").await;
+    assert_eq!(booking.json["pending"], false);
+    assert_eq!(booking.json["last_failed"], true);
+    assert_eq!(
+        booking.json["payments"][0]["suggested_action"],
+        "send_payment_link"
+    );
+    // The booking is free: a payment link can be sent, and cash taken.
+    let link = h
+        .post(
+            "/v1/payment-links",
+            json!({"customer": "c9", "bookings": ["b9"], "send_email": false}),
+        )
+        .await;
+    assert_eq!(link.status, StatusCode::CREATED, "{}", link.text);
+    let cash = h
+        .post(
+            "/v1/bookings/b9/collections",
+            json!({"amount": "20.00", "method": "cash"}),
+        )
+        .await;
+    assert_eq!(cash.status, StatusCode::CREATED, "{}", cash.text);
 }
 
 #[tokio::test]
@@ -196,7 +237,7 @@ async fn a_request_that_times_out_still_finishes_its_money_move() {
             request_timeout: std::time::Duration::from_millis(100),
             ..HttpConfig::default()
         },
-        gateway: Some(SlowGateway::wrap),
+        gateway: Some(Decorated::slow),
         ..Setup::default()
     })
     .await;
@@ -213,83 +254,4 @@ async fn a_request_that_times_out_still_finishes_its_money_move() {
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
     assert_eq!(status, "charged_in_full", "the charge went on to its end");
-}
-
-/// The scripted gateway, slow to charge: a request timeout fires while the charge is at the
-/// gateway.
-#[derive(Clone)]
-struct SlowGateway(ScriptedGateway);
-
-impl SlowGateway {
-    fn wrap(gateway: ScriptedGateway) -> Arc<dyn PaymentGateway> {
-        Arc::new(SlowGateway(gateway))
-    }
-}
-
-#[async_trait::async_trait]
-impl PaymentGateway for SlowGateway {
-    async fn create_customer(&self, c: &NewGatewayCustomer) -> Result<String, GatewayError> {
-        self.0.create_customer(c).await
-    }
-    async fn list_cards(&self, a: Option<String>, c: &str) -> Result<Vec<SavedCard>, GatewayError> {
-        self.0.list_cards(a, c).await
-    }
-    async fn attach_card(
-        &self,
-        a: Option<String>,
-        c: &str,
-        pm: &str,
-    ) -> Result<SavedCard, GatewayError> {
-        self.0.attach_card(a, c, pm).await
-    }
-    async fn detach_card(&self, a: Option<String>, pm: &str) -> Result<(), GatewayError> {
-        self.0.detach_card(a, pm).await
-    }
-    async fn set_default_card(
-        &self,
-        a: Option<String>,
-        c: &str,
-        pm: &str,
-    ) -> Result<(), GatewayError> {
-        self.0.set_default_card(a, c, pm).await
-    }
-    async fn charge(&self, r: &PaymentRequest) -> Result<GatewayPayment, GatewayError> {
-        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-        self.0.charge(r).await
-    }
-    async fn authorize(&self, r: &PaymentRequest) -> Result<GatewayPayment, GatewayError> {
-        self.0.authorize(r).await
-    }
-    async fn capture(&self, r: &CaptureRequest) -> Result<GatewayPayment, GatewayError> {
-        self.0.capture(r).await
-    }
-    async fn cancel(&self, r: &CancelRequest) -> Result<GatewayPayment, GatewayError> {
-        self.0.cancel(r).await
-    }
-    async fn refund(&self, r: &RefundRequest) -> Result<GatewayRefund, GatewayError> {
-        self.0.refund(r).await
-    }
-    async fn find_payment(
-        &self,
-        a: Option<String>,
-        p: &PaymentId,
-    ) -> Result<Option<GatewayPayment>, GatewayError> {
-        self.0.find_payment(a, p).await
-    }
-    async fn find_refund(
-        &self,
-        a: Option<String>,
-        r: &str,
-        p: &PaymentId,
-    ) -> Result<Option<GatewayRefund>, GatewayError> {
-        self.0.find_refund(a, r, p).await
-    }
-    async fn start_card_setup(
-        &self,
-        a: Option<String>,
-        c: &str,
-        k: &str,
-    ) -> Result<CardSetup, GatewayError> {
-        self.0.start_card_setup(a, c, k).await
-    }
 }

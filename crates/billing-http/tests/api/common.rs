@@ -34,6 +34,10 @@ pub const ACME: &str = "Acme & Sons";
 pub const ACME_HTML: &str = "Acme &#38; Sons";
 pub const VISA: &str = "4242 4242 4242 4242";
 pub const DECLINED: &str = "4000 0000 0000 0002";
+/// Asks the customer to authenticate on-session and when set up (then charges without them).
+pub const AUTH_ON_SETUP: &str = "4000 0025 0000 3155";
+/// Always asks the customer to authenticate.
+pub const THREE_D_SECURE_2: &str = "4000 0000 0000 3220";
 /// Where the hosted pages are, as links name them.
 pub const PAGES: &str = "https://pay.example.com";
 
@@ -68,7 +72,7 @@ impl WebhookVerifier for FakeVerifier {
     }
 }
 
-/// The sandbox's card form, faked: two test cards, and what it was given.
+/// The sandbox's card form, faked: Stripe's test cards by number, and what it was given.
 #[derive(Default)]
 pub struct FakeCards {
     pub seen: Mutex<Vec<(u32, u32)>>,
@@ -86,6 +90,9 @@ impl CardTokenizer for FakeCards {
         match number {
             "4242424242424242" => Ok("pm_card_visa".into()),
             "4000000000000002" => Ok("pm_card_chargeDeclined".into()),
+            "4000002500003155" => Ok("pm_card_authenticationRequiredOnSetup".into()),
+            "4000000000003220" => Ok("pm_card_threeDSecure2Required".into()),
+            "4000002760003184" => Ok("pm_card_authenticationRequired".into()),
             _ => Err("This card <is> not supported by the sandbox.".into()),
         }
     }
@@ -104,8 +111,11 @@ pub struct Setup {
     pub config: HttpConfig,
     pub policy: Policy,
     pub readiness: Option<Arc<dyn Readiness>>,
-    /// Wraps the scripted gateway the core is given (a slow one, say).
+    /// Wraps the scripted gateway the core is given (a slow one, say: see `gateways`).
     pub gateway: Option<fn(ScriptedGateway) -> Arc<dyn PaymentGateway>>,
+    /// A scripted gateway on the harness's clock, whose search finds a payment only this
+    /// long after it was made.
+    pub search_lag: Option<Duration>,
 }
 
 impl Default for Setup {
@@ -119,6 +129,7 @@ impl Default for Setup {
             policy: Policy::default(),
             readiness: None,
             gateway: None,
+            search_lag: None,
         }
     }
 }
@@ -174,6 +185,21 @@ impl Reply {
             format!("https://billing.example/problems/{code}")
         );
         assert!(self.json["title"].is_string() && self.json["detail"].is_string());
+    }
+
+    /// Where a redirect sends the browser.
+    pub fn location(&self) -> &str {
+        self.header("location")
+    }
+
+    /// The value of an attribute of the page (its first occurrence).
+    pub fn attribute(&self, name: &str) -> String {
+        let marker = format!("{name}=\"");
+        let Some(at) = self.text.find(&marker) else {
+            panic!("no {name} in {}", self.text);
+        };
+        let rest = &self.text[at + marker.len()..];
+        rest[..rest.find('"').unwrap()].to_owned()
     }
 
     pub fn replayed(&self) -> bool {
@@ -237,8 +263,11 @@ impl Harness {
                 .await
                 .unwrap();
         }
-        let gateway = ScriptedGateway::new();
         let clock = Arc::new(FixedClock::default());
+        let gateway = match setup.search_lag {
+            Some(lag) => ScriptedGateway::with_clock(clock.clone()).with_search_lag(lag),
+            None => ScriptedGateway::new(),
+        };
         let core_gateway: Arc<dyn PaymentGateway> = match setup.gateway {
             Some(wrap) => wrap(gateway.clone()),
             None => Arc::new(gateway.clone()),
@@ -470,6 +499,24 @@ impl Harness {
             fields.push(("save_card", "on"));
         }
         self.submit(path, &fields).await
+    }
+
+    /// A card request for c1, emailed; the path of its page.
+    pub async fn card_request(&self) -> String {
+        let reply = self
+            .post("/v1/card-requests", json!({"customer": "c1"}))
+            .await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+        page_of(&reply.json)
+    }
+
+    /// The id of a payment in a JSON answer (a receipt's, or a problem's).
+    pub fn payment_id(reply: &Reply) -> String {
+        reply.json["payment"]["id"]
+            .as_str()
+            .or_else(|| reply.json["payment"].as_str())
+            .unwrap_or_else(|| panic!("no payment in {}", reply.text))
+            .to_owned()
     }
 
     /// A payment link for c1's bookings, emailed; its JSON.

@@ -3,12 +3,15 @@
 #![allow(clippy::unwrap_used)] // tests: a failed set-up should panic loudly
 
 mod common;
+mod gateways;
 
 mod bookings;
 mod bulk;
 mod card_page;
+mod card_page_authentication;
 mod charges;
 mod customers;
+mod endings;
 mod idempotency;
 mod links;
 mod malformed;
@@ -16,7 +19,10 @@ mod notifications;
 mod ops;
 mod page_guards;
 mod pay_page;
+mod pay_page_authentication;
 mod payments;
+mod problems;
 mod reports;
+mod sync;
 mod tenants;
 mod webhooks;

@@ -41,6 +41,8 @@ async fn operations_routes() {
         "/v1/payments/{id}/cancel",
         "/v1/payments/{id}/refunds",
         "/v1/payments/{id}/reconcile",
+        "/v1/payments/{id}/mark-failed",
+        "/v1/payments/{id}/sync",
         "/v1/reports/outstanding",
         "/v1/webhooks/stripe",
         "/healthz",
@@ -54,6 +56,43 @@ async fn operations_routes() {
         assert!(charge["responses"][status].is_object(), "charge {status}");
     }
     assert!(spec.json["components"]["schemas"]["Problem"].is_object());
+    for (route, statuses) in [
+        ("/v1/payments/{id}/cancel", ["200", "404", "409", "503"]),
+        (
+            "/v1/payments/{id}/mark-failed",
+            ["200", "404", "409", "503"],
+        ),
+        ("/v1/payments/{id}/sync", ["200", "404", "502", "503"]),
+    ] {
+        for status in statuses {
+            assert!(
+                spec.json["paths"][route]["post"]["responses"][status].is_object(),
+                "{route} {status}"
+            );
+        }
+    }
+    let problem = &spec.json["components"]["schemas"]["Problem"]["properties"];
+    for member in ["suggested_action", "state", "reason", "retry_at", "receipt"] {
+        assert!(problem[member].is_object(), "Problem.{member}");
+    }
+    let payment = &spec.json["components"]["schemas"]["PaymentJson"]["properties"];
+    for member in ["origin", "link", "multicapture", "suggested_action"] {
+        assert!(payment[member].is_object(), "PaymentJson.{member}");
+    }
+    assert!(
+        spec.json["components"]["schemas"]["PaymentKindJson"]
+            .to_string()
+            .contains("dispute")
+    );
+    assert!(
+        spec.json["components"]["schemas"]["SuggestedActionJson"]
+            .to_string()
+            .contains("send_payment_link")
+    );
+    assert!(
+        spec.json["components"]["schemas"]["BookingSummaryJson"]["properties"]["disputed"]
+            .is_object()
+    );
 
     let docs = h.call(Method::GET, "/docs", None, None, &[]).await;
     assert_eq!(docs.status, StatusCode::OK);
@@ -121,6 +160,8 @@ async fn the_openapi_document_has_the_link_routes_and_schemas() {
         "/v1/notifications/{id}",
         "/pay/{token}",
         "/cards/{token}",
+        "/pay/{token}/return",
+        "/cards/{token}/return",
     ] {
         assert!(paths.contains_key(path), "{path} is documented");
     }

@@ -179,8 +179,72 @@ async fn every_hosted_answer_carries_the_security_headers() {
             .header("content-type")
             .starts_with("text/javascript")
     );
-    assert!(asset("js").text.contains("confirmCardSetup"));
+    assert!(asset("js").text.contains("handleNextAction"));
+    assert!(asset("js").text.contains("createPaymentMethod"));
     // The JSON API keeps its problem+json.
     let api = h.get("/v1/links/nope").await;
     assert_eq!(api.header("content-type"), "application/problem+json");
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_each_customer_has_a_bucket_and_others_cannot_spoof_one() {
+    let h = Harness::links_with(Setup {
+        config: HttpConfig {
+            page_rate_burst: std::num::NonZeroU32::new(2).unwrap(),
+            trusted_proxies: vec!["10.0.0.0/24".parse().unwrap()],
+            ..HttpConfig::default()
+        },
+        ..Setup::default()
+    })
+    .await;
+    let unknown = format!("/pay/{}", "A".repeat(43));
+    let from = |peer: &str, forwarded: &str, path: &str| {
+        let address: SocketAddr = format!("{peer}:40000").parse().unwrap();
+        Request::builder()
+            .uri(path)
+            .header("x-forwarded-for", forwarded)
+            .extension(ConnectInfo(address))
+            .body(Body::empty())
+            .unwrap()
+    };
+    let returning = format!("{unknown}/return");
+    // Through the proxy, customer A spends their burst (the return route counts too)...
+    for path in [&unknown, &returning] {
+        let reply = h.send(from("10.0.0.2", "198.51.100.1", path)).await;
+        assert_eq!(reply.status, StatusCode::NOT_FOUND, "{path}");
+    }
+    h.send(from("10.0.0.2", "198.51.100.1", &returning))
+        .await
+        .assert_page(StatusCode::TOO_MANY_REQUESTS, "too-many-requests");
+    // ...whatever they write before the proxy's entry, and whichever proxy they come through.
+    assert_eq!(
+        h.send(from("10.0.0.3", "203.0.113.50, 198.51.100.1", &unknown))
+            .await
+            .status,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    // Customer B, through the same proxy, has their own bucket.
+    assert_eq!(
+        h.send(from("10.0.0.2", "198.51.100.2", &unknown))
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    // A client connecting directly cannot pick a bucket with the header.
+    for i in 0..2 {
+        let reply = h
+            .send(from(
+                "203.0.113.7",
+                &format!("198.51.100.{}", 10 + i),
+                &unknown,
+            ))
+            .await;
+        assert_eq!(reply.status, StatusCode::NOT_FOUND, "request {i}");
+    }
+    assert_eq!(
+        h.send(from("203.0.113.7", "198.51.100.99", &unknown))
+            .await
+            .status,
+        StatusCode::TOO_MANY_REQUESTS
+    );
 }

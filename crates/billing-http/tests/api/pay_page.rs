@@ -344,3 +344,17 @@ async fn a_lost_gateway_answer_shows_the_payment_as_processing() {
     let booking = h.get("/v1/bookings/b1").await;
     assert_eq!(booking.json["pending"], true, "{}", booking.text);
 }
+
+#[tokio::test]
+async fn an_answer_that_could_not_be_recorded_shows_the_payment_processing() {
+    let h = Harness::links().await;
+    let link = h.link(&["b1"]).await;
+    // The pending charge lands; the gateway's answer cannot be recorded.
+    h.store.fail_commits(1, 1);
+    let reply = h.pay(&page_of(&link), VISA, false).await;
+    reply.assert_page(StatusCode::ACCEPTED, "payment-processing");
+    assert!(reply.text.contains("do not pay again"), "{}", reply.text);
+    assert!(!reply.text.contains("Nothing was charged"));
+    assert_eq!(h.gateway.payments_made(), 1);
+    assert_eq!(h.get("/v1/bookings/b1").await.json["pending"], true);
+}

@@ -17,6 +17,9 @@ async fn every_v1_route_needs_a_known_key() {
         (Method::POST, "/v1/charges/bulk"),
         (Method::GET, "/v1/payments/pay_000001"),
         (Method::POST, "/v1/payments/pay_000001/refunds"),
+        (Method::POST, "/v1/payments/pay_000001/cancel"),
+        (Method::POST, "/v1/payments/pay_000001/mark-failed"),
+        (Method::POST, "/v1/payments/pay_000001/sync"),
         (Method::GET, "/v1/reports/outstanding"),
     ];
     for (method, path) in routes {
@@ -134,6 +137,18 @@ async fn another_business_sees_none_of_it() {
             None,
         ),
         (Method::POST, format!("/v1/payments/{hold_id}/cancel"), None),
+        (
+            Method::POST,
+            format!("/v1/payments/{charge_id}/cancel"),
+            None,
+        ),
+        (
+            Method::POST,
+            format!("/v1/payments/{charge_id}/mark-failed"),
+            None,
+        ),
+        (Method::POST, format!("/v1/payments/{charge_id}/sync"), None),
+        (Method::POST, format!("/v1/payments/{hold_id}/sync"), None),
     ];
     for (method, path, body) in attempts {
         let reply = as_b(method.clone(), path.clone(), body).await;
