@@ -16,8 +16,23 @@ pub(crate) enum Behavior {
         /// The issuer's decline code.
         decline_code: &'static str,
     },
-    /// The issuer demands 3-D Secure for every payment, on or off session.
-    RequireAuthentication,
+    /// The issuer demands 3-D Secure for every payment and set-up, however the card was set
+    /// up (`4000 0027 6000 3184`, `4000 0000 0000 3220`).
+    AlwaysAuthenticate,
+    /// The issuer demands 3-D Secure on-session and when the card is set up; once set up (by a
+    /// card set-up, or a payment that saved it after authenticating), off-session payments go
+    /// through without it (`4000 0025 0000 3155`).
+    AuthenticateUntilSetUp,
+}
+
+impl Behavior {
+    /// True for a card whose issuer asks for 3-D Secure.
+    pub(crate) fn authenticates(self) -> bool {
+        matches!(
+            self,
+            Behavior::AlwaysAuthenticate | Behavior::AuthenticateUntilSetUp
+        )
+    }
 }
 
 /// One test card.
@@ -64,12 +79,12 @@ const fn declined(
     }
 }
 
-const fn authentication(name: &'static str, number: &'static str) -> TestCard {
+const fn authentication(name: &'static str, number: &'static str, behavior: Behavior) -> TestCard {
     TestCard {
         name,
         number,
         brand: "visa",
-        behavior: Behavior::RequireAuthentication,
+        behavior,
         attachable: true,
     }
 }
@@ -139,9 +154,21 @@ pub(crate) const CARDS: &[TestCard] = &[
             "generic_decline",
         )
     },
-    authentication("authenticationRequired", "4000002760003184"),
-    authentication("authenticationRequiredOnSetup", "4000002500003155"),
-    authentication("threeDSecure2Required", "4000000000003220"),
+    authentication(
+        "authenticationRequired",
+        "4000002760003184",
+        Behavior::AlwaysAuthenticate,
+    ),
+    authentication(
+        "authenticationRequiredOnSetup",
+        "4000002500003155",
+        Behavior::AuthenticateUntilSetUp,
+    ),
+    authentication(
+        "threeDSecure2Required",
+        "4000000000003220",
+        Behavior::AlwaysAuthenticate,
+    ),
 ];
 
 /// The test card behind a test payment method id: `pm_card_visa`, and Stripe's other spelling
@@ -160,6 +187,39 @@ pub(crate) fn by_number(digits: &str) -> Option<&'static TestCard> {
     CARDS.iter().find(|c| c.number == digits)
 }
 
+/// The test card of this name (`visa`, `authenticationRequired`), as the journal keeps it.
+pub(crate) fn by_name(name: &str) -> Option<&'static TestCard> {
+    CARDS.iter().find(|c| c.name == name)
+}
+
+/// The card brands whose networks allow a hold to be captured in several parts, as Stripe
+/// lists them for multicapture.
+pub(crate) const MULTICAPTURE_BRANDS: &[&str] = &["visa", "mastercard", "amex", "discover"];
+
+/// A card that asked for authentication while the customer was away: Stripe's decline
+/// (`authentication_required`), which tells staff to send the customer a payment link.
+pub(crate) fn authentication_required() -> Failure {
+    failure("authentication_required", Some("authentication_required"))
+}
+
+/// The customer failed (or gave up) the 3-D Secure challenge of a payment.
+pub(crate) fn payment_authentication_failed() -> Failure {
+    Failure {
+        code: "payment_intent_authentication_failure".to_owned(),
+        decline_code: None,
+        message: "The customer did not complete the card's authentication (3-D Secure). They can try again, or use another card.".to_owned(),
+    }
+}
+
+/// The customer failed (or gave up) the 3-D Secure challenge of a card set-up.
+pub(crate) fn setup_authentication_failed() -> Failure {
+    Failure {
+        code: "setup_intent_authentication_failure".to_owned(),
+        decline_code: None,
+        message: "The customer did not complete the card's authentication (3-D Secure), so the card was not saved. They can try again, or use another card.".to_owned(),
+    }
+}
+
 /// Why a card typed into the card form was refused. The messages are for the customer.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CardError {
@@ -175,6 +235,9 @@ pub enum CardError {
     /// The security code is not 3 digits (4 for American Express).
     #[error("Your card's security code is invalid.")]
     InvalidCvc,
+    /// The sandbox could not keep the card (its data folder could not be written).
+    #[error("Your card could not be saved just now. Please try again in a moment.")]
+    Unavailable,
 }
 
 /// The digits of a typed card number, spaces and dashes removed, checked by length and by the
@@ -240,8 +303,8 @@ pub(crate) fn failure(code: &str, decline_code: Option<&str>) -> Failure {
         ("processing_error", _) | (_, Some("processing_error")) => {
             "The card could not be processed because of an error at the card network. Try again in a little while."
         }
-        ("authentication_required", _) => {
-            "The customer's bank asks them to confirm this payment themselves. Send them a payment link."
+        ("authentication_required", _) | (_, Some("authentication_required")) => {
+            "The customer's bank asks them to confirm this payment themselves (3-D Secure). Send them a payment link: they can pay on its page."
         }
         _ => {
             "The card was declined by its issuer. Ask the customer to contact their bank or to use another card."
@@ -275,8 +338,17 @@ mod tests {
         assert_eq!(by_test_payment_method("pm_123"), None);
         assert_eq!(
             by_number("4000002500003155").map(|c| c.behavior),
-            Some(Behavior::RequireAuthentication)
+            Some(Behavior::AuthenticateUntilSetUp)
         );
+        assert_eq!(
+            by_number("4000002760003184").map(|c| c.behavior),
+            Some(Behavior::AlwaysAuthenticate)
+        );
+        assert_eq!(
+            by_test_payment_method("pm_card_threeDSecure2Required").map(|c| c.number),
+            Some("4000000000003220")
+        );
+        assert_eq!(by_name("visa").map(|c| c.number), Some("4242424242424242"));
     }
 
     #[test]

@@ -1,11 +1,13 @@
-//! How a sandbox behaves: latency, rate limit, hold length, and injected faults.
+//! How a sandbox behaves: latency, rate limit, hold length, multicapture, where its challenge
+//! page is served, and injected faults.
 
 use std::fmt;
 use std::num::NonZeroU32;
 use std::time::{Duration, Instant};
 
 /// Settings of a [`SandboxGateway`](crate::SandboxGateway). The default answers at once, has no
-/// rate limit and holds cards for 7 days, as Stripe does.
+/// rate limit, holds cards for 7 days as Stripe does, allows multicapture on every account, and
+/// serves its 3-D Secure challenge page under `/sandbox`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SandboxConfig {
     /// How long every call takes (an async sleep before the call is served), to make the
@@ -23,6 +25,45 @@ pub struct SandboxConfig {
     /// keeps (the oldest are dropped, so a long benchmark does not grow without end); 0 keeps
     /// none.
     pub call_log_limit: usize,
+    /// Which accounts may capture a hold in several parts (Stripe's multicapture). Stripe
+    /// decides this per account; the sandbox lets every account do it by default, so that the
+    /// embedded default shows every flow the engine has, as Stripe's fake and the core's
+    /// scripted gateway do by default.
+    pub multicapture: MulticaptureAccounts,
+    /// Where the page of [`SandboxGateway::challenge_pages`](crate::SandboxGateway::challenge_pages)
+    /// is mounted, as the customer's browser reaches it: a path (`/sandbox`, the default) or a
+    /// whole URL (`https://billing.example.com/sandbox`). Next actions send the customer to
+    /// `{challenge_base}/authenticate/{id}?token=...`.
+    pub challenge_base: String,
+    /// For a sandbox kept in a data folder: flush every journal write to the disk (fsync)
+    /// before the call answers, so that a power cut loses nothing either, at the cost of a
+    /// disk flush per call. Off by default: each call's records are written to the journal
+    /// before it answers, which a killed process cannot undo.
+    pub sync_writes: bool,
+}
+
+/// The accounts whose holds can be captured in several parts (Stripe's multicapture).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MulticaptureAccounts {
+    /// Every account, and the platform's own.
+    All,
+    /// No account: a hold is captured once, and a non-final capture is refused.
+    None,
+    /// Only these connected accounts (`acct_...`); not the platform's own.
+    Only(Vec<String>),
+}
+
+impl MulticaptureAccounts {
+    /// Whether holds on `account` (`None`: the platform's) can be captured in several parts.
+    pub fn allows(&self, account: Option<&str>) -> bool {
+        match self {
+            MulticaptureAccounts::All => true,
+            MulticaptureAccounts::None => false,
+            MulticaptureAccounts::Only(accounts) => {
+                account.is_some_and(|a| accounts.iter().any(|allowed| allowed == a))
+            }
+        }
+    }
 }
 
 impl Default for SandboxConfig {
@@ -32,6 +73,9 @@ impl Default for SandboxConfig {
             rate_limit: None,
             hold_duration: chrono::Duration::days(7),
             call_log_limit: 10_000,
+            multicapture: MulticaptureAccounts::All,
+            challenge_base: "/sandbox".to_owned(),
+            sync_writes: false,
         }
     }
 }
@@ -52,6 +96,25 @@ impl SandboxConfig {
     /// The same settings with another call log size.
     pub fn with_call_log_limit(mut self, limit: usize) -> Self {
         self.call_log_limit = limit;
+        self
+    }
+
+    /// The same settings with another multicapture setting.
+    pub fn with_multicapture(mut self, accounts: MulticaptureAccounts) -> Self {
+        self.multicapture = accounts;
+        self
+    }
+
+    /// The same settings with the challenge page mounted elsewhere (a path or a whole URL,
+    /// without a trailing slash).
+    pub fn with_challenge_base(mut self, base: impl Into<String>) -> Self {
+        self.challenge_base = base.into().trim_end_matches('/').to_owned();
+        self
+    }
+
+    /// The same settings, flushing every journal write to the disk.
+    pub fn with_sync_writes(mut self, sync: bool) -> Self {
+        self.sync_writes = sync;
         self
     }
 
@@ -108,6 +171,14 @@ pub enum Operation {
     FindRefund,
     /// `start_card_setup`.
     StartCardSetup,
+    /// `confirm_card_setup`.
+    ConfirmCardSetup,
+    /// `card_setup`.
+    CardSetup,
+    /// `payment_record`.
+    PaymentRecord,
+    /// `events_since`.
+    EventsSince,
 }
 
 impl Operation {
@@ -127,6 +198,10 @@ impl Operation {
             Operation::FindPayment => "find_payment",
             Operation::FindRefund => "find_refund",
             Operation::StartCardSetup => "start_card_setup",
+            Operation::ConfirmCardSetup => "confirm_card_setup",
+            Operation::CardSetup => "card_setup",
+            Operation::PaymentRecord => "payment_record",
+            Operation::EventsSince => "events_since",
         }
     }
 
@@ -134,7 +209,12 @@ impl Operation {
     pub fn is_mutating(self) -> bool {
         !matches!(
             self,
-            Operation::ListCards | Operation::FindPayment | Operation::FindRefund
+            Operation::ListCards
+                | Operation::FindPayment
+                | Operation::FindRefund
+                | Operation::CardSetup
+                | Operation::PaymentRecord
+                | Operation::EventsSince
         )
     }
 }
@@ -198,5 +278,16 @@ mod tests {
         let later = start + Duration::from_secs(60);
         let taken = (0..10).filter(|_| bucket.try_take(later)).count();
         assert_eq!(taken, 4);
+    }
+
+    #[test]
+    fn multicapture_accounts() {
+        assert!(MulticaptureAccounts::All.allows(None));
+        assert!(MulticaptureAccounts::All.allows(Some("acct_1")));
+        assert!(!MulticaptureAccounts::None.allows(Some("acct_1")));
+        let only = MulticaptureAccounts::Only(vec!["acct_1".into()]);
+        assert!(only.allows(Some("acct_1")));
+        assert!(!only.allows(Some("acct_2")));
+        assert!(!only.allows(None), "the platform is not a listed account");
     }
 }

@@ -1,15 +1,19 @@
 //! # billing-sandbox
 //!
 //! [`SandboxGateway`]: an in-process [`PaymentGateway`](billing_core::ports::PaymentGateway)
-//! that behaves like Stripe's test mode — test cards, holds that expire, partial captures,
-//! refunds, idempotency keys, connected accounts — for the service's embedded default, demos,
-//! tests and benchmarks. [`SandboxConfig`] adds latency, a rate limit, and
-//! [`Fault`]s on demand.
+//! that behaves like Stripe's test mode — test cards, 3-D Secure with its own challenge page
+//! ([`SandboxGateway::challenge_pages`]), holds that expire, captures in several parts where
+//! the account allows it, refunds, Stripe's amount rules, idempotency keys, connected accounts
+//! — for the service's embedded default, demos, tests and benchmarks. [`SandboxConfig`] adds
+//! latency, a rate limit, and [`Fault`]s on demand. [`SandboxGateway::open`] keeps it in a
+//! data folder, so that it survives restarts.
 //!
 //! ```
 //! use std::sync::Arc;
 //! use billing_core::prelude::*;
-//! use billing_core::ports::{PaymentGateway, GatewayStatus, NewGatewayCustomer, PaymentRequest};
+//! use billing_core::ports::{
+//!     GatewayStatus, NewGatewayCustomer, PaymentGateway, PaymentRequest, Presence,
+//! };
 //! use billing_core::payment::CardRef;
 //! use billing_core::testkit::FixedClock;
 //! use billing_sandbox::SandboxGateway;
@@ -27,6 +31,7 @@
 //!     card: CardRef { gateway_customer: customer, payment_method: card.payment_method },
 //!     amount: Money::parse("42.00", Currency::USD)?,
 //!     description: None,
+//!     presence: Presence::OffSession,
 //! }).await?;
 //! assert_eq!(paid.status, GatewayStatus::Succeeded);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
@@ -36,11 +41,14 @@
 #![warn(missing_docs)]
 
 mod cards;
+mod challenge;
 mod config;
 mod gateway;
+mod journal;
 mod state;
 
 pub use cards::CardError;
-pub use config::{Fault, Operation, SandboxConfig};
+pub use config::{Fault, MulticaptureAccounts, Operation, SandboxConfig};
 pub use gateway::SandboxGateway;
+pub use journal::{JOURNAL_FILE, JournalError};
 pub use state::SandboxCall;

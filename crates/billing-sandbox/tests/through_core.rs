@@ -164,3 +164,59 @@ async fn a_connection_error_fails_the_payment_and_frees_the_balance() {
     assert_eq!(paid.payment.state, PaymentState::Succeeded);
     assert_eq!(sandbox.payment_attempts(Some(ACCOUNT)), 1);
 }
+
+#[tokio::test]
+async fn a_card_that_asks_for_authentication_with_the_customer_away_is_a_decline() {
+    let (billing, sandbox, business) = service().await;
+    let customer = CustomerId::new("c-1").expect("id");
+    let strict = billing
+        .attach_card(&business, &customer, "pm_card_authenticationRequired")
+        .await
+        .expect("card");
+    billing
+        .set_default_card(&business, &customer, &strict.payment_method)
+        .await
+        .expect("default");
+    let declined = billing
+        .charge(&business, charge("b-1"))
+        .await
+        .expect("receipt");
+    let Outcome::Declined(failure) = declined.outcome() else {
+        panic!("expected a decline, got {:?}", declined.payment.state);
+    };
+    assert!(failure.suggests_payment_link(), "{failure:?}");
+    assert_eq!(sandbox.payment_attempts(Some(ACCOUNT)), 1);
+    // Nothing is left in flight: the booking can be paid another way at once.
+    let visa = billing
+        .attach_card(&business, &customer, "pm_card_visa")
+        .await
+        .expect("card");
+    billing
+        .set_default_card(&business, &customer, &visa.payment_method)
+        .await
+        .expect("default");
+    let paid = billing
+        .charge(&business, charge("b-1"))
+        .await
+        .expect("receipt");
+    assert_eq!(paid.payment.state, PaymentState::Succeeded);
+}
+
+#[tokio::test]
+async fn an_amount_the_sandbox_cannot_charge_is_refused_before_anything_opens() {
+    let (billing, sandbox, business) = service().await;
+    let refused = billing
+        .charge(
+            &business,
+            ChargeBooking {
+                amount: Some(Amount::parse("0.49").expect("amount")),
+                ..charge("b-1")
+            },
+        )
+        .await;
+    assert!(
+        matches!(&refused, Err(BillingError::AmountNotChargeable(why)) if why.reason.contains("0.50")),
+        "{refused:?}"
+    );
+    assert_eq!(sandbox.payment_attempts(Some(ACCOUNT)), 0);
+}

@@ -1,28 +1,27 @@
-//! Customers and their cards: saving a card (a test id or one typed into a card form),
-//! listing, the default card, detaching, and card set-ups.
+//! Customers and their cards: saving a card (a test id or one typed into a card form), listing,
+//! the default card, and detaching.
 
 use chrono::{DateTime, Datelike, Utc};
-use rand::Rng;
-use rand::distr::Alphanumeric;
 
 use billing_core::customer::SavedCard;
-use billing_core::ports::{CardSetup, GatewayError, NewGatewayCustomer};
+use billing_core::ports::{GatewayError, NewGatewayCustomer};
 
 use crate::cards::{self, Behavior, CardError, TestCard};
 use crate::config::Operation;
-use crate::state::{CustomerRecord, Method, Reply, Setup, State};
+use crate::state::{CustomerRecord, Method, State};
 
 use super::{SandboxGateway, invalid, no_such_method};
 
 impl SandboxGateway {
     /// Makes a payment method from a card typed into a card form, as Stripe.js would. Only
     /// the brand, the last four digits and the expiry are kept, never the number or the
-    /// security code. The method can then be attached (or charged) under any one account,
-    /// which keeps it.
+    /// security code. The method can then be attached (or charged, or confirmed on a card
+    /// set-up) under any one account, which keeps it.
     ///
     /// # Errors
     /// A [`CardError`] worded for the customer when the number, expiry or security code is not
-    /// valid, or the card has expired.
+    /// valid, or the card has expired; [`CardError::Unavailable`] when a sandbox kept in a data
+    /// folder could not write it there.
     pub fn create_payment_method_from_card(
         &self,
         number: &str,
@@ -49,66 +48,23 @@ impl SandboxGateway {
         if cvc.len() != cvc_length || !cvc.bytes().all(|b| b.is_ascii_digit()) {
             return Err(CardError::InvalidCvc);
         }
-        let test = cards::by_number(&digits);
         let mut state = self.state();
         let id = state.new_id("pm");
         let seq = state.seq();
-        let method = Method {
+        state.insert_loose_method(Method {
             id: id.clone(),
             brand: brand.to_owned(),
             last4: digits[digits.len() - 4..].to_owned(),
             exp_month,
             exp_year,
-            behavior: test.map_or(Behavior::Succeed, |c| c.behavior),
-            attachable: test.is_none_or(|c| c.attachable),
+            test: cards::by_number(&digits),
             customer: None,
             spent: false,
+            set_up: false,
             seq,
-        };
-        state.loose_methods.insert(id.clone(), method);
+        });
+        state.flush().map_err(|_| CardError::Unavailable)?;
         Ok(id)
-    }
-
-    /// Finishes a card set-up started by [`PaymentGateway::start_card_setup`] with a payment
-    /// method (a test id or one made by the card form): the card is saved on the set-up's
-    /// customer, as Stripe does when the customer confirms the hosted page.
-    ///
-    /// # Errors
-    /// [`GatewayError::NotFound`] for an unknown set-up or payment method,
-    /// [`GatewayError::InvalidRequest`] when the card declines.
-    ///
-    /// [`PaymentGateway::start_card_setup`]: billing_core::ports::PaymentGateway::start_card_setup
-    pub fn confirm_card_setup(
-        &self,
-        account: Option<&str>,
-        setup: &str,
-        payment_method: &str,
-    ) -> Result<SavedCard, GatewayError> {
-        let account = account.map(str::to_owned);
-        let now = self.now();
-        let mut state = self.state();
-        let customer = state
-            .account(&account)
-            .setups
-            .get(setup)
-            .map(|s| s.customer.clone())
-            .ok_or_else(|| GatewayError::NotFound(format!("No such setupintent: '{setup}'")))?;
-        let card = attach(&mut state, &account, &customer, payment_method, now)?;
-        if let Some(s) = state.account(&account).setups.get_mut(setup) {
-            s.payment_method = Some(card.payment_method.clone());
-        }
-        Ok(card)
-    }
-
-    /// The payment method a card set-up was finished with, once the customer finished it.
-    pub fn card_setup_payment_method(&self, account: Option<&str>, setup: &str) -> Option<String> {
-        self.state()
-            .accounts
-            .get(&account.map(str::to_owned))?
-            .setups
-            .get(setup)?
-            .payment_method
-            .clone()
     }
 }
 
@@ -132,14 +88,11 @@ pub(super) async fn create_customer(
                 return Ok(existing);
             }
             let id = state.new_id("cus");
-            let acct = state.account(account);
-            acct.customers.insert(
-                id.clone(),
-                CustomerRecord {
-                    default_method: None,
-                },
-            );
-            acct.by_our_customer.insert(ours.clone(), id.clone());
+            state.account(account).insert_customer(CustomerRecord {
+                id: id.clone(),
+                ours: ours.clone(),
+                default_method: None,
+            });
             Ok(id)
         })
         .await
@@ -177,6 +130,10 @@ pub(super) async fn attach_card(
 ) -> Result<SavedCard, GatewayError> {
     gateway
         .serve(Operation::AttachCard, &account, None, |state, now| {
+            let method = usable_method(state, &account, gateway_customer, payment_method)?;
+            if !method.attachable() {
+                return Err(attach_declined(method.behavior()));
+            }
             attach(state, &account, gateway_customer, payment_method, now)
         })
         .await
@@ -190,19 +147,27 @@ pub(super) async fn detach_card(
     gateway
         .serve(Operation::DetachCard, &account, None, |state, _| {
             let acct = state.account(&account);
-            let method = acct
+            let attached_to = acct
                 .methods
-                .get_mut(payment_method)
-                .ok_or_else(|| no_such_method(payment_method))?;
-            let Some(customer) = method.customer.take() else {
+                .get(payment_method)
+                .ok_or_else(|| no_such_method(payment_method))?
+                .customer
+                .clone();
+            let Some(customer) = attached_to else {
                 return Err(GatewayError::NotFound(format!(
                     "The payment method {payment_method} is not attached to a customer."
                 )));
             };
-            method.spent = true;
-            if let Some(c) = acct.customers.get_mut(&customer)
-                && c.default_method.as_deref() == Some(payment_method)
-            {
+            if let Some(method) = acct.method_mut(payment_method) {
+                method.customer = None;
+                method.spent = true;
+                method.set_up = false;
+            }
+            let was_default = acct
+                .customers
+                .get(&customer)
+                .is_some_and(|c| c.default_method.as_deref() == Some(payment_method));
+            if was_default && let Some(c) = acct.customer_mut(&customer) {
                 c.default_method = None;
             }
             Ok(())
@@ -228,7 +193,7 @@ pub(super) async fn set_default_card(
                 "The customer does not have a payment method with the ID {payment_method}. The payment method must be attached to the customer."
             )));
         }
-        if let Some(c) = acct.customers.get_mut(gateway_customer) {
+        if let Some(c) = acct.customer_mut(gateway_customer) {
             c.default_method = Some(payment_method.to_owned());
         }
         Ok(())
@@ -236,88 +201,135 @@ pub(super) async fn set_default_card(
     .await
 }
 
-pub(super) async fn start_card_setup(
-    gateway: &SandboxGateway,
-    account: Option<String>,
-    gateway_customer: &str,
-    idempotency_key: &str,
-) -> Result<CardSetup, GatewayError> {
-    let fingerprint = format!("setup|{gateway_customer}");
-    gateway
-        .serve(
-            Operation::StartCardSetup,
-            &account,
-            Some(idempotency_key),
-            |state, now| {
-                if let Some(Reply::Setup(answer)) =
-                    state
-                        .account(&account)
-                        .replay(idempotency_key, &fingerprint, now)?
-                {
-                    state.replayed = true;
-                    return Ok(answer);
-                }
-                state.account(&account).customer(gateway_customer)?;
-                let id = state.new_id("seti");
-                let answer = CardSetup {
-                    client_secret: format!("{id}_secret_{}", random_secret()),
-                    reference: id.clone(),
-                };
-                let acct = state.account(&account);
-                acct.setups.insert(
-                    id,
-                    Setup {
-                        customer: gateway_customer.to_owned(),
-                        payment_method: None,
-                    },
-                );
-                acct.save(
-                    idempotency_key,
-                    fingerprint.clone(),
-                    Reply::Setup(answer.clone()),
-                    now,
-                );
-                Ok(answer)
-            },
-        )
-        .await
+/// A payment method checked usable by a customer: a test card by its test id, or a card the
+/// account keeps (a card-form method is kept by the first account that uses it).
+#[derive(Debug, Clone)]
+pub(super) enum Usable {
+    Test(&'static TestCard),
+    Kept(Method),
 }
 
-/// Attaches a payment method to a customer; a test id is saved as a copy with its own id.
-fn attach(
+impl Usable {
+    pub(super) fn behavior(&self) -> Behavior {
+        match self {
+            Usable::Test(card) => card.behavior,
+            Usable::Kept(method) => method.behavior(),
+        }
+    }
+
+    pub(super) fn attachable(&self) -> bool {
+        match self {
+            Usable::Test(card) => card.attachable,
+            Usable::Kept(method) => method.attachable(),
+        }
+    }
+
+    /// Set up for payments without the customer (a bare test id never is).
+    pub(super) fn set_up(&self) -> bool {
+        matches!(self, Usable::Kept(method) if method.set_up)
+    }
+
+    /// The card as the gateway describes it; `id` is the test id a test card was named by.
+    pub(super) fn card(&self, id: &str, now: DateTime<Utc>) -> SavedCard {
+        match self {
+            Usable::Test(card) => test_method(card, id.to_owned(), None, 0, now).saved_card(false),
+            Usable::Kept(method) => method.saved_card(false),
+        }
+    }
+}
+
+/// Checks that `customer` (which must exist) may use the payment method `id`, as Stripe does:
+/// a test id always; a card the account keeps when it is the customer's, or attached to no one
+/// and not used before. Changes nothing but moving a card-form method to the account.
+pub(super) fn usable_method(
+    state: &mut State,
+    account: &Option<String>,
+    customer: &str,
+    id: &str,
+) -> Result<Usable, GatewayError> {
+    state.account(account).customer(customer)?;
+    if let Some(card) = cards::by_test_payment_method(id) {
+        return Ok(Usable::Test(card));
+    }
+    state.take_loose_method(account, id);
+    let method = state
+        .account(account)
+        .methods
+        .get(id)
+        .ok_or_else(|| no_such_method(id))?;
+    match method.customer.as_deref() {
+        Some(owner) if owner == customer => {}
+        Some(_) => {
+            return Err(invalid(format!(
+                "The provided PaymentMethod {id} was previously attached to a different Customer."
+            )));
+        }
+        None if method.spent => {
+            return Err(invalid(format!(
+                "The provided PaymentMethod {id} was previously used without being attached to a Customer or was detached from a Customer, and may not be used again."
+            )));
+        }
+        None => {}
+    }
+    Ok(Usable::Kept(method.clone()))
+}
+
+/// True when the account's payment method `id` is attached to another customer than
+/// `customer` (it may have been saved elsewhere while a challenge waited): it is not theirs to
+/// keep.
+pub(super) fn owned_elsewhere(
+    state: &mut State,
+    account: &Option<String>,
+    customer: &str,
+    id: &str,
+) -> bool {
+    state
+        .account(account)
+        .methods
+        .get(id)
+        .and_then(|m| m.customer.as_deref())
+        .is_some_and(|owner| owner != customer)
+}
+
+/// A method made from a test card.
+fn test_method(
+    card: &'static TestCard,
+    id: String,
+    customer: Option<String>,
+    seq: u64,
+    now: DateTime<Utc>,
+) -> Method {
+    Method {
+        id,
+        brand: card.brand.to_owned(),
+        last4: card.last4().to_owned(),
+        // Stripe's test cards expire in the future: December, a few years on.
+        exp_month: 12,
+        exp_year: u32::try_from(now.year() + 3).unwrap_or(2099),
+        test: Some(card),
+        customer,
+        spent: false,
+        set_up: false,
+        seq,
+    }
+}
+
+/// Attaches a payment method checked by [`usable_method`] to `customer`: a test id is saved
+/// as a copy with its own id, as Stripe does. Answers the saved card.
+pub(super) fn attach(
     state: &mut State,
     account: &Option<String>,
     customer: &str,
     id: &str,
     now: DateTime<Utc>,
 ) -> Result<SavedCard, GatewayError> {
-    state.account(account).customer(customer)?;
-    let test: Option<&'static TestCard> = cards::by_test_payment_method(id);
-    if let Some(card) = test {
-        if !card.attachable {
-            return Err(attach_declined(card.behavior));
-        }
+    if let Some(card) = cards::by_test_payment_method(id) {
         let copy = state.new_id("pm");
         let seq = state.seq();
-        let method = Method {
-            id: copy.clone(),
-            brand: card.brand.to_owned(),
-            last4: card.last4().to_owned(),
-            // Stripe's test cards expire in the future: December, a few years on.
-            exp_month: 12,
-            exp_year: u32::try_from(now.year() + 3).unwrap_or(2099),
-            behavior: card.behavior,
-            attachable: true,
-            customer: Some(customer.to_owned()),
-            spent: false,
-            seq,
-        };
+        let method = test_method(card, copy, Some(customer.to_owned()), seq, now);
         let saved = method.saved_card(false);
-        state.account(account).methods.insert(copy, method);
+        state.account(account).insert_method(method);
         return Ok(saved);
-    }
-    if let Some(method) = state.loose_methods.remove(id) {
-        state.account(account).methods.insert(id.to_owned(), method);
     }
     let acct = state.account(account);
     let is_default = acct
@@ -325,30 +337,30 @@ fn attach(
         .get(customer)
         .and_then(|c| c.default_method.as_deref())
         == Some(id);
-    let method = acct.methods.get_mut(id).ok_or_else(|| no_such_method(id))?;
-    match method.customer.as_deref() {
-        Some(owner) if owner == customer => return Ok(method.saved_card(is_default)),
-        Some(_) => {
-            return Err(invalid(
-                "The payment method you provided has already been attached to a customer.",
-            ));
-        }
-        None if method.spent => {
-            return Err(invalid(format!(
-                "This PaymentMethod {id} was previously used without being attached to a Customer or was detached from a Customer, and may not be used again."
-            )));
-        }
-        None => {}
-    }
-    if !method.attachable {
-        return Err(attach_declined(method.behavior));
-    }
+    let method = acct.method_mut(id).ok_or_else(|| no_such_method(id))?;
     method.customer = Some(customer.to_owned());
+    method.spent = false;
     Ok(method.saved_card(is_default))
 }
 
+/// Attaches a card and marks it set up for payments without the customer, who just
+/// authenticated it (a card set-up, or a payment that saved it).
+pub(super) fn attach_set_up(
+    state: &mut State,
+    account: &Option<String>,
+    customer: &str,
+    id: &str,
+    now: DateTime<Utc>,
+) -> Result<SavedCard, GatewayError> {
+    let saved = attach(state, account, customer, id, now)?;
+    if let Some(method) = state.account(account).method_mut(&saved.payment_method) {
+        method.set_up = true;
+    }
+    Ok(saved)
+}
+
 /// The message Stripe gives when a card that declines is saved.
-fn attach_declined(behavior: Behavior) -> GatewayError {
+pub(super) fn attach_declined(behavior: Behavior) -> GatewayError {
     let message = match behavior {
         Behavior::Decline {
             decline_code: "insufficient_funds",
@@ -365,12 +377,4 @@ fn attach_declined(behavior: Behavior) -> GatewayError {
         _ => "Your card was declined.",
     };
     invalid(message)
-}
-
-fn random_secret() -> String {
-    rand::rng()
-        .sample_iter(&Alphanumeric)
-        .take(24)
-        .map(char::from)
-        .collect()
 }

@@ -1,4 +1,4 @@
-//! Capturing and canceling holds.
+//! Capturing and canceling holds (and giving up payments that wait for the customer).
 
 use billing_core::money::Money;
 use billing_core::ports::{
@@ -6,9 +6,10 @@ use billing_core::ports::{
 };
 
 use crate::config::Operation;
-use crate::state::{Reply, status_name};
+use crate::state::{Reply, arithmetic, status_name};
 
-use super::{SandboxGateway, invalid};
+use super::payments::payment_reply;
+use super::{SandboxGateway, amounts, invalid};
 
 pub(super) async fn capture(
     gateway: &SandboxGateway,
@@ -16,25 +17,25 @@ pub(super) async fn capture(
 ) -> Result<GatewayPayment, GatewayError> {
     let key = request.idempotency_key.as_str();
     let account = &request.account;
+    let base = gateway.challenge_base();
     let fingerprint = format!(
         "capture|{}|{}|{}|{}",
         request.payment_reference, request.capture, request.amount, request.final_capture
     );
     gateway.serve(Operation::Capture, account, Some(key), |state, now| {
-        if let Some(Reply::Payment(answer)) = state.account(account).replay(key, &fingerprint, now)? {
-            state.replayed = true;
-            return Ok(answer);
-        }
         let acct = state.account(account);
-        let intent = acct.intent_mut(&request.payment_reference, now)?;
+        if let Some(reply) = acct.replay(key, &fingerprint, now)? {
+            state.replayed = true;
+            return payment_reply(reply);
+        }
+        let intent = acct.intent(&request.payment_reference, now)?;
         if intent.status != GatewayStatus::RequiresCapture {
-            let why = if intent.expired(now) {
-                format!(
+            let why = match (&intent.status, intent.hold_expires_at) {
+                (GatewayStatus::Expired, Some(at)) => format!(
                     " The hold expired at {} and was released.",
-                    intent.hold_expires_at.map(|t| t.to_rfc3339()).unwrap_or_default()
-                )
-            } else {
-                String::new()
+                    at.to_rfc3339()
+                ),
+                _ => String::new(),
             };
             return Err(invalid(format!(
                 "This PaymentIntent could not be captured because it has a status of {}. Only a PaymentIntent with one of the following statuses may be captured: requires_capture.{why}",
@@ -48,16 +49,19 @@ pub(super) async fn capture(
                 intent.amount.currency()
             )));
         }
-        if !request.amount.is_positive() {
-            return Err(invalid("This value must be greater than or equal to 1."));
+        amounts::check_part(&request.amount)?;
+        if !request.final_capture && !intent.multicapture {
+            return Err(invalid(
+                "You cannot set `final_capture` to false because multicapture is not available for this PaymentIntent. Create it with `payment_method_options[card][request_multicapture]=if_available` and check that the charge's `payment_method_details.card.multicapture.status` is `available`.",
+            ));
         }
-        if request.amount.checked_cmp(&intent.capturable).map_err(|e| invalid(e.to_string()))?.is_gt() {
+        if request.amount.checked_cmp(&intent.capturable).map_err(arithmetic)?.is_gt() {
             return Err(invalid(format!(
                 "The amount to capture ({}) cannot be greater than the amount capturable ({}) on this PaymentIntent.",
                 request.amount, intent.capturable
             )));
         }
-        let arithmetic = |e: billing_core::money::MoneyError| invalid(e.to_string());
+        let intent = acct.intent_mut(&request.payment_reference, now)?;
         intent.received = intent.received.checked_add(&request.amount).map_err(arithmetic)?;
         let left = intent.capturable.checked_sub(&request.amount).map_err(arithmetic)?;
         if request.final_capture || left.is_zero() {
@@ -67,7 +71,7 @@ pub(super) async fn capture(
         } else {
             intent.capturable = left;
         }
-        let answer = intent.view();
+        let answer = intent.view(base);
         acct.save(key, fingerprint.clone(), Reply::Payment(answer.clone()), now);
         Ok(answer)
     })
@@ -80,14 +84,15 @@ pub(super) async fn cancel(
 ) -> Result<GatewayPayment, GatewayError> {
     let key = request.idempotency_key.as_str();
     let account = &request.account;
+    let base = gateway.challenge_base();
     let fingerprint = format!("cancel|{}", request.payment_reference);
     gateway.serve(Operation::Cancel, account, Some(key), |state, now| {
-        if let Some(Reply::Payment(answer)) = state.account(account).replay(key, &fingerprint, now)? {
-            state.replayed = true;
-            return Ok(answer);
-        }
         let acct = state.account(account);
-        let intent = acct.intent_mut(&request.payment_reference, now)?;
+        if let Some(reply) = acct.replay(key, &fingerprint, now)? {
+            state.replayed = true;
+            return payment_reply(reply);
+        }
+        let intent = acct.intent(&request.payment_reference, now)?;
         let cancelable = matches!(
             intent.status,
             GatewayStatus::RequiresCapture
@@ -101,9 +106,15 @@ pub(super) async fn cancel(
                 status_name(&intent.status)
             )));
         }
-        intent.status = GatewayStatus::Canceled;
+        let intent = acct.intent_mut(&request.payment_reference, now)?;
+        // A hold captured in part keeps what was captured: Stripe closes it as succeeded.
+        intent.status = if intent.received.is_positive() {
+            GatewayStatus::Succeeded
+        } else {
+            GatewayStatus::Canceled
+        };
         intent.capturable = Money::zero(intent.amount.currency());
-        let answer = intent.view();
+        let answer = intent.view(base);
         acct.save(key, fingerprint.clone(), Reply::Payment(answer.clone()), now);
         Ok(answer)
     })

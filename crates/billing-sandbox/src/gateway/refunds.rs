@@ -1,12 +1,13 @@
-//! Refunds, bounded by what was captured, and finding one by our refund id.
+//! Refunds, bounded by what was captured and not yet refunded, and finding one by our refund
+//! id.
 
 use billing_core::ids::PaymentId;
 use billing_core::ports::{GatewayError, GatewayRefund, RefundRequest, RefundStatus};
 
 use crate::config::Operation;
-use crate::state::{RefundRecord, Reply};
+use crate::state::{Reply, arithmetic};
 
-use super::{SandboxGateway, invalid};
+use super::{SandboxGateway, amounts, invalid};
 
 pub(super) async fn refund(
     gateway: &SandboxGateway,
@@ -23,15 +24,21 @@ pub(super) async fn refund(
     );
     gateway
         .serve(Operation::Refund, account, Some(key), |state, now| {
-            if let Some(Reply::Refund(answer)) =
-                state.account(account).replay(key, &fingerprint, now)?
-            {
-                state.replayed = true;
-                return Ok(answer);
+            match state.account(account).replay(key, &fingerprint, now)? {
+                Some(Reply::Refund(answer)) => {
+                    state.replayed = true;
+                    return Ok(answer);
+                }
+                Some(_) => {
+                    return Err(invalid(
+                        "This idempotency key was used for another kind of request.",
+                    ));
+                }
+                None => {}
             }
-            let id = state.new_id("re");
-            let acct = state.account(account);
-            let intent = acct.intent_mut(&request.payment_reference, now)?;
+            let intent = state
+                .account(account)
+                .intent(&request.payment_reference, now)?;
             if request.amount.currency() != intent.amount.currency() {
                 return Err(invalid(format!(
                     "The refund is in {}, the payment in {}.",
@@ -39,10 +46,7 @@ pub(super) async fn refund(
                     intent.amount.currency()
                 )));
             }
-            if !request.amount.is_positive() {
-                return Err(invalid("This value must be greater than or equal to 1."));
-            }
-            let arithmetic = |e: billing_core::money::MoneyError| invalid(e.to_string());
+            amounts::check_part(&request.amount)?;
             if !intent.received.is_positive() {
                 return Err(invalid(format!(
                     "This PaymentIntent ({}) does not have a successful charge to refund.",
@@ -51,7 +55,7 @@ pub(super) async fn refund(
             }
             let left = intent
                 .received
-                .checked_sub(&intent.refunded)
+                .checked_sub(&intent.refunded().map_err(arithmetic)?)
                 .map_err(arithmetic)?;
             if left.is_zero() {
                 return Err(invalid(format!(
@@ -70,20 +74,16 @@ pub(super) async fn refund(
                     request.amount
                 )));
             }
-            intent.refunded = intent
-                .refunded
-                .checked_add(&request.amount)
-                .map_err(arithmetic)?;
             let answer = GatewayRefund {
-                reference: id,
+                reference: state.new_id("re"),
                 status: RefundStatus::Succeeded,
                 amount: request.amount,
+                refund: Some(request.refund.clone()),
             };
-            acct.refunds.push(RefundRecord {
-                refund: request.refund.clone(),
-                intent: request.payment_reference.clone(),
-                answer: answer.clone(),
-            });
+            let acct = state.account(account);
+            acct.intent_mut(&request.payment_reference, now)?
+                .refunds
+                .push(answer.clone());
             acct.save(key, fingerprint.clone(), Reply::Refund(answer.clone()), now);
             Ok(answer)
         })
@@ -98,14 +98,13 @@ pub(super) async fn find_refund(
 ) -> Result<Option<GatewayRefund>, GatewayError> {
     gateway
         .serve(Operation::FindRefund, &account, None, |state, now| {
-            let acct = state.account(&account);
-            acct.intent_mut(payment_reference, now)?;
-            Ok(acct
+            let intent = state.account(&account).intent(payment_reference, now)?;
+            Ok(intent
                 .refunds
                 .iter()
                 .rev()
-                .find(|r| r.intent == payment_reference && &r.refund == refund)
-                .map(|r| r.answer.clone()))
+                .find(|r| r.refund.as_ref() == Some(refund))
+                .cloned())
         })
         .await
 }
