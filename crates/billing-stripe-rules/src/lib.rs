@@ -17,6 +17,7 @@
 //! - **HUF and TWD** are zero-decimal for payouts only; charges take two decimals.
 //! - **Three-decimal** currencies (BHD, JOD, KWD, OMR, TND) are sent in thousandths whose last
 //!   digit is 0, as card networks require: 5.124 KWD cannot be charged, 5.120 can.
+//! - **Maximum**: eight digits in Stripe's integer amount (999,999.99 USD).
 //! - **Minimum charge**: Stripe's table for the currencies it publishes one for (USD 0.50,
 //!   GBP 0.30, JPY 50...). For the others Stripe requires the equivalent of USD 0.50 at the
 //!   day's rate, which no table can say: those are left to Stripe.
@@ -49,10 +50,16 @@ pub enum AmountRule {
         /// Stripe's minimum, written in the currency's units (`0.50`).
         minimum: String,
     },
+    /// Over Stripe's largest amount (eight digits in Stripe's integer amount).
+    #[error("Stripe's largest charge is 99,999,999 in the currency's smallest unit")]
+    AboveMaximum,
     /// Far beyond any real amount.
     #[error("the amount is out of range")]
     Overflow,
 }
+
+/// Stripe's largest amount, in its integer unit: eight digits.
+pub const MAXIMUM: i64 = 99_999_999;
 
 /// How Stripe writes one currency's amounts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -191,6 +198,9 @@ pub fn iso_minor(code: &str, iso_digits: u32, amount: i64) -> Option<i64> {
 /// for the currency. Captures and refunds have no minimum: use [`stripe_amount`] for them.
 pub fn charge_amount(code: &str, iso_digits: u32, minor: i64) -> Result<i64, AmountRule> {
     let amount = stripe_amount(code, iso_digits, minor)?;
+    if amount > MAXIMUM {
+        return Err(AmountRule::AboveMaximum);
+    }
     if let Some((_, minimum)) = MINIMUMS.iter().find(|(c, _)| *c == code)
         && amount < *minimum
     {
@@ -282,6 +292,15 @@ mod tests {
         assert_eq!(charge_amount("KWD", 3, 10), Ok(10));
         // Captures and refunds have none.
         assert_eq!(stripe_amount("USD", 2, 1), Ok(1));
+    }
+
+    #[test]
+    fn charges_stay_within_eight_digits() {
+        assert_eq!(charge_amount("USD", 2, MAXIMUM), Ok(MAXIMUM));
+        assert_eq!(
+            charge_amount("USD", 2, MAXIMUM + 1),
+            Err(AmountRule::AboveMaximum)
+        );
     }
 
     #[test]
