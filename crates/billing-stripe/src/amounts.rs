@@ -1,17 +1,7 @@
-//! Amounts as Stripe takes them: integers in Stripe's own minor unit per currency, which is
-//! not always ISO 4217's (docs.stripe.com/currencies):
-//!
-//! - **Zero-decimal** currencies are sent in whole units: BIF, CLP, DJF, GNF, JPY, KMF, KRW,
-//!   MGA, PYG, RWF, VND, VUV, XAF, XOF, XPF. MGA has two decimals in ISO 4217, so a fraction of
-//!   an ariary cannot be charged.
-//! - **ISK and UGX** became zero-decimal, but Stripe keeps them two-decimal for backwards
-//!   compatibility: 5 ISK is sent as `500`, and the amount must be a multiple of 100 (whole
-//!   units). ISO 4217 gives them no decimals, so a `Money` in ISK is always whole.
-//! - **HUF and TWD** are zero-decimal for Stripe *payouts* only; charges take two decimals as
-//!   usual, so they are sent like any two-decimal currency.
-//! - **Three-decimal** currencies (BHD, JOD, KWD, OMR, TND) are sent in thousandths, and the
-//!   last digit must be 0 for card networks: 5.124 KWD cannot be charged, 5.120 can.
-//! - Four-decimal units of account (CLF, UYW) cannot be charged on Stripe.
+//! Amounts as Stripe takes them: integers in Stripe's own unit per currency, which is not always
+//! ISO 4217's. The rules themselves (which currencies, which unit, the minimum charge) live in
+//! `billing-stripe-rules`, shared with the sandbox; this module puts them in the core's terms
+//! (`Money`) and async-stripe's (`Currency`).
 //!
 //! Nothing is ever rounded: an amount Stripe cannot represent exactly is refused before any
 //! request is sent.
@@ -19,6 +9,8 @@
 use std::str::FromStr;
 
 use billing_core::money::{Currency, Money};
+use billing_core::ports::AmountRefused;
+use billing_stripe_rules::{AmountRule, charge_amount, iso_minor, stripe_amount};
 
 /// Why an amount cannot go to Stripe, or an amount from Stripe cannot be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -30,6 +22,16 @@ pub enum AmountError {
         amount: String,
         /// Stripe's rule it breaks.
         rule: &'static str,
+    },
+    /// Under Stripe's minimum charge for the currency.
+    #[error("{amount} cannot be charged on Stripe: its smallest charge in {currency} is {minimum}")]
+    BelowMinimum {
+        /// The amount asked.
+        amount: String,
+        /// The currency.
+        currency: String,
+        /// Stripe's minimum, in the currency's units.
+        minimum: String,
     },
     /// Stripe does not take payments in this currency.
     #[error("Stripe does not take payments in {0}")]
@@ -47,84 +49,75 @@ pub enum AmountError {
     Overflow,
 }
 
-const ZERO_DECIMAL: &[&str] = &[
-    "BIF", "CLP", "DJF", "GNF", "JPY", "KMF", "KRW", "MGA", "PYG", "RWF", "VND", "VUV", "XAF",
-    "XOF", "XPF",
-];
-const TWO_DECIMAL_WHOLE_UNITS: &[&str] = &["ISK", "UGX"];
-const THREE_DECIMAL: &[&str] = &["BHD", "JOD", "KWD", "OMR", "TND"];
-
-/// How Stripe writes one currency's amounts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct StripeUnit {
-    /// Decimal places of Stripe's integer amount.
-    digits: u32,
-    /// Stripe's integer amount must be a multiple of this.
-    step: i64,
-    /// Stripe's rule, for messages.
-    rule: &'static str,
+impl AmountError {
+    fn of_rule(rule: AmountRule, money: &Money) -> AmountError {
+        match rule {
+            AmountRule::UnsupportedCurrency(code) => AmountError::Unsupported(code),
+            AmountRule::NotRepresentable(rule) => AmountError::NotRepresentable {
+                amount: money.to_string(),
+                rule,
+            },
+            AmountRule::BelowMinimum { currency, minimum } => AmountError::BelowMinimum {
+                amount: money.to_string(),
+                currency,
+                minimum,
+            },
+            AmountRule::Overflow => AmountError::Overflow,
+        }
+    }
 }
 
-fn unit(currency: Currency) -> Result<StripeUnit, AmountError> {
-    let code = currency.code();
-    Ok(if ZERO_DECIMAL.contains(&code) {
-        StripeUnit {
-            digits: 0,
-            step: 1,
-            rule: "Stripe takes this currency in whole units",
-        }
-    } else if TWO_DECIMAL_WHOLE_UNITS.contains(&code) {
-        StripeUnit {
-            digits: 2,
-            step: 100,
-            rule: "Stripe takes this currency as two-decimal amounts of whole units",
-        }
-    } else if THREE_DECIMAL.contains(&code) {
-        StripeUnit {
-            digits: 3,
-            step: 10,
-            rule: "Stripe takes three-decimal amounts whose last digit is 0",
-        }
-    } else if currency.minor_unit_digits() <= 2 {
-        StripeUnit {
-            digits: 2,
-            step: 1,
-            rule: "Stripe takes this currency with two decimals",
-        }
-    } else {
-        return Err(AmountError::Unsupported(code.to_owned()));
-    })
+fn minor(money: &Money) -> Result<i64, AmountError> {
+    money.to_minor().map_err(|_| AmountError::Overflow)
 }
 
-fn pow10(exp: u32) -> Result<i64, AmountError> {
-    10_i64.checked_pow(exp).ok_or(AmountError::Overflow)
-}
-
-/// The integer amount and currency to send to Stripe.
+/// The integer amount and currency to send to Stripe for a capture or a refund (no minimum).
+///
+/// # Errors
+/// [`AmountError`] when Stripe cannot take the amount.
 pub fn to_stripe(money: &Money) -> Result<(i64, stripe_types::Currency), AmountError> {
     let currency = money.currency();
-    let unit = unit(currency)?;
-    let minor = money.to_minor().map_err(|_| AmountError::Overflow)?;
-    let ours = currency.minor_unit_digits();
-    let not_representable = || AmountError::NotRepresentable {
-        amount: money.to_string(),
-        rule: unit.rule,
-    };
-    let amount = if unit.digits >= ours {
-        minor
-            .checked_mul(pow10(unit.digits - ours)?)
-            .ok_or(AmountError::Overflow)?
-    } else {
-        let scale = pow10(ours - unit.digits)?;
-        if minor % scale != 0 {
-            return Err(not_representable());
-        }
-        minor / scale
-    };
-    if amount % unit.step != 0 {
-        return Err(not_representable());
-    }
+    let amount = stripe_amount(currency.code(), currency.minor_unit_digits(), minor(money)?)
+        .map_err(|rule| AmountError::of_rule(rule, money))?;
     Ok((amount, stripe_currency(currency)))
+}
+
+/// Like [`to_stripe`], for a new charge or hold, which must also reach Stripe's published
+/// minimum for the currency.
+///
+/// # Errors
+/// [`AmountError`] when Stripe cannot charge the amount.
+pub fn charge_to_stripe(money: &Money) -> Result<(i64, stripe_types::Currency), AmountError> {
+    let currency = money.currency();
+    let amount = charge_amount(currency.code(), currency.minor_unit_digits(), minor(money)?)
+        .map_err(|rule| AmountError::of_rule(rule, money))?;
+    Ok((amount, stripe_currency(currency)))
+}
+
+/// Whether Stripe can charge `money` at all, worded for the business when not.
+///
+/// # Errors
+/// [`AmountRefused`] with the rule the amount breaks.
+pub fn check_charge(money: &Money) -> Result<(), AmountRefused> {
+    charge_to_stripe(money).map(|_| ()).map_err(|error| {
+        let currency = money.currency();
+        let reason = match error {
+            AmountError::Unsupported(code) => {
+                format!("Stripe does not take card payments in {code}.")
+            }
+            AmountError::NotRepresentable { rule, .. } => format!("{rule}."),
+            AmountError::BelowMinimum { minimum, .. } => {
+                format!("the smallest amount Stripe charges in {currency} is {minimum} {currency}.")
+            }
+            AmountError::Unreadable { .. } | AmountError::Overflow => {
+                "the amount is far beyond what a card payment can be.".to_owned()
+            }
+        };
+        AmountRefused {
+            amount: *money,
+            reason,
+        }
+    })
 }
 
 /// Stripe's currency for ours (always known: the parse is infallible, unknown codes are kept).
@@ -135,33 +128,30 @@ pub fn stripe_currency(currency: Currency) -> stripe_types::Currency {
 }
 
 /// The money an amount from Stripe stands for.
+///
+/// # Errors
+/// [`AmountError`] when the amount is not a valid amount of its currency in Stripe's unit.
 pub fn from_stripe(amount: i64, currency: &stripe_types::Currency) -> Result<Money, AmountError> {
     from_stripe_code(amount, &currency.to_string())
 }
 
 /// Like [`from_stripe`], with the currency as Stripe's lower-case code (webhook payloads).
+///
+/// # Errors
+/// As [`from_stripe`].
 pub fn from_stripe_code(amount: i64, code: &str) -> Result<Money, AmountError> {
-    let unreadable = || AmountError::Unreadable {
-        amount,
-        currency: code.to_owned(),
-    };
     let currency = Currency::from_code(code).map_err(|_| AmountError::Unsupported(code.into()))?;
-    let unit = unit(currency)?;
-    if amount % unit.step != 0 {
-        return Err(unreadable());
+    if let Err(AmountRule::UnsupportedCurrency(code)) = billing_stripe_rules::unit(currency.code())
+    {
+        return Err(AmountError::Unsupported(code));
     }
-    let ours = currency.minor_unit_digits();
-    let minor = if unit.digits >= ours {
-        let scale = pow10(unit.digits - ours)?;
-        if amount % scale != 0 {
-            return Err(unreadable());
-        }
-        amount / scale
-    } else {
-        amount
-            .checked_mul(pow10(ours - unit.digits)?)
-            .ok_or(AmountError::Overflow)?
-    };
+    let minor =
+        iso_minor(currency.code(), currency.minor_unit_digits(), amount).ok_or_else(|| {
+            AmountError::Unreadable {
+                amount,
+                currency: code.to_owned(),
+            }
+        })?;
     Ok(Money::from_minor(minor, currency))
 }
 
@@ -230,17 +220,48 @@ mod tests {
             sent("1.2345", "CLF"),
             Err(AmountError::Unsupported(_))
         ));
+        assert!(matches!(
+            from_stripe_code(12_345, "clf"),
+            Err(AmountError::Unsupported(_))
+        ));
+    }
+
+    #[test]
+    fn charges_must_reach_the_minimum_but_captures_and_refunds_need_not() {
+        let small = money("0.49", "USD");
+        assert!(matches!(
+            charge_to_stripe(&small),
+            Err(AmountError::BelowMinimum { ref minimum, .. }) if minimum == "0.50"
+        ));
+        assert_eq!(to_stripe(&small).map(|(a, _)| a), Ok(49));
+        assert_eq!(
+            charge_to_stripe(&money("0.50", "USD")).map(|(a, _)| a),
+            Ok(50)
+        );
+    }
+
+    #[test]
+    fn refusals_are_worded_for_the_business() {
+        let refused = check_charge(&money("0.49", "EUR")).expect_err("under the minimum");
+        assert_eq!(refused.amount, money("0.49", "EUR"));
+        assert!(refused.reason.contains("0.50 EUR"), "{}", refused.reason);
+        let kwd = check_charge(&money("10.125", "KWD")).expect_err("last digit");
+        assert!(kwd.reason.contains("last digit is 0"), "{}", kwd.reason);
+        let clf = check_charge(&money("100", "CLF")).expect_err("not a currency to charge");
+        assert!(clf.reason.contains("CLF"), "{}", clf.reason);
+        assert_eq!(check_charge(&money("10.120", "KWD")), Ok(()));
     }
 
     #[test]
     fn every_known_currency_round_trips() {
         for currency in Currency::all() {
-            let Ok(unit) = unit(currency) else { continue };
+            if billing_stripe_rules::unit(currency.code()).is_err() {
+                continue;
+            }
             // A whole number of units is representable everywhere Stripe takes the currency.
             let amount =
                 Money::from_minor(1234 * 10_i64.pow(currency.minor_unit_digits()), currency);
             let (stripe_amount, stripe_code) = to_stripe(&amount).expect("representable");
-            assert_eq!(stripe_amount % unit.step, 0, "{currency}");
             assert_eq!(
                 from_stripe(stripe_amount, &stripe_code),
                 Ok(amount),

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use billing_core::ports::GatewayError;
 use rand::Rng;
-use stripe::{ApiErrors, StripeError};
+use stripe::{ApiErrors, ApiErrorsType, StripeError};
 
 /// A failed call, before the operation decides what it means.
 #[derive(Debug)]
@@ -139,8 +139,17 @@ fn short(error: &StripeError) -> String {
     }
 }
 
+/// A card error answering for the intent the request keyed: a decline is the intent's state,
+/// whatever came before (a resend under the same key gets Stripe's saved answer).
+fn card_answer(error: &ApiErrors, status: u16) -> bool {
+    status == 402 && (error.payment_intent.is_some() || error.setup_intent.is_some())
+}
+
 /// What a final failure means to the port. `acted` says whether any attempt may have been
-/// carried out, in which case "nothing was done" can no longer be claimed.
+/// carried out, in which case "nothing was done" can no longer be claimed: a refusal that
+/// follows (a 400, 404 or 409 to the resend) says nothing of what the earlier attempt did, and
+/// is an unknown outcome. So is a refused idempotency key, whenever it comes: the key was
+/// used before with other parameters, and that request may have moved money.
 fn give_up(
     kind: CallKind,
     error: StripeError,
@@ -162,7 +171,30 @@ fn give_up(
     };
     let gateway = match error {
         StripeError::Stripe(api, status) if !retryable_status(status) => {
-            return CallError::Api { error: api, status };
+            let key_refused = api.type_ == ApiErrorsType::IdempotencyError;
+            if !kind.mutating || card_answer(&api, status) || !(acted || key_refused) {
+                return CallError::Api { error: api, status };
+            }
+            let said = api.message.as_deref().unwrap_or("no message");
+            tracing::warn!(
+                operation = kind.what,
+                status,
+                request_id = request_id(&api).as_deref().unwrap_or("-"),
+                "Stripe refused a request that may already have been carried out: {said}"
+            );
+            GatewayError::UnknownOutcome(if key_refused {
+                format!(
+                    "Stripe refused the idempotency key of the request to {}: it was used before \
+                     with other parameters, so that earlier request may have been carried out{after}: {said}",
+                    kind.what
+                )
+            } else {
+                format!(
+                    "Stripe refused the request to {} with {status} ({said}) after an earlier \
+                     attempt whose outcome is unknown{after}: that attempt may have been carried out",
+                    kind.what
+                )
+            })
         }
         StripeError::Stripe(_, 429) if !acted => GatewayError::RateLimited,
         StripeError::Stripe(api, status) => unknown_or_unavailable(format!(
@@ -204,6 +236,114 @@ mod tests {
             }
         }
         assert!(backoff(Duration::from_secs(10), 20) <= Duration::from_secs(30));
+    }
+
+    fn api_error(type_: stripe::ApiErrorsType) -> Box<ApiErrors> {
+        Box::new(ApiErrors {
+            advice_code: None,
+            charge: None,
+            code: None,
+            decline_code: None,
+            doc_url: None,
+            message: Some("refused".into()),
+            network_advice_code: None,
+            network_decline_code: None,
+            param: None,
+            payment_intent: None,
+            payment_method: None,
+            payment_method_type: None,
+            request_log_url: None,
+            setup_intent: None,
+            source: None,
+            type_,
+        })
+    }
+
+    fn refused(status: u16) -> StripeError {
+        StripeError::Stripe(api_error(ApiErrorsType::InvalidRequestError), status)
+    }
+
+    /// Plays `errors` as the attempts of one call (the last one final).
+    fn run(kind: CallKind, errors: Vec<StripeError>) -> Result<(), CallError> {
+        let attempts = std::sync::Mutex::new(std::collections::VecDeque::from(errors));
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .expect("runtime");
+        runtime.block_on(with_retries(
+            kind,
+            5,
+            Duration::from_millis(1),
+            Duration::from_secs(1),
+            || {
+                let next = attempts.lock().expect("lock").pop_front();
+                async move { next.map_or(Ok(()), Err) }
+            },
+        ))
+    }
+
+    fn is_unknown(result: &Result<(), CallError>) -> bool {
+        matches!(
+            result,
+            Err(CallError::Gateway(GatewayError::UnknownOutcome(_)))
+        )
+    }
+
+    #[test]
+    fn a_refusal_after_an_attempt_that_may_have_acted_is_an_unknown_outcome() {
+        let kind = CallKind {
+            what: "charge a card (PaymentIntent)",
+            mutating: true,
+        };
+        let reset = || StripeError::ClientError("client error (SendRequest)".into());
+        let server = || StripeError::Stripe(api_error(ApiErrorsType::ApiError), 500);
+        for status in [400, 404, 409] {
+            // 409 is retried: it repeats here until the retries are spent.
+            for first in [reset(), server()] {
+                let said = format!("{first} then {status}");
+                let mut errors = vec![first];
+                errors.extend((0..5).map(|_| refused(status)));
+                assert!(is_unknown(&run(kind, errors)), "{said}");
+            }
+        }
+        // Nothing before it acted: the refusal stands, for the caller to read.
+        let limited = StripeError::Stripe(api_error(ApiErrorsType::InvalidRequestError), 429);
+        assert!(matches!(
+            run(kind, vec![limited, refused(400)]),
+            Err(CallError::Api { status: 400, .. })
+        ));
+        let never_sent = StripeError::ClientError("client error (Connect)".into());
+        assert!(matches!(
+            run(kind, vec![never_sent, refused(404)]),
+            Err(CallError::Api { status: 404, .. })
+        ));
+        // A refused key is never "nothing done", even first.
+        let key = StripeError::Stripe(api_error(ApiErrorsType::IdempotencyError), 400);
+        assert!(is_unknown(&run(kind, vec![key])));
+        // Reads moved nothing: their refusals stand whatever came before.
+        let read = CallKind {
+            what: "retrieve a PaymentIntent",
+            mutating: false,
+        };
+        assert!(matches!(
+            run(read, vec![server(), refused(404)]),
+            Err(CallError::Api { status: 404, .. })
+        ));
+    }
+
+    #[test]
+    fn a_card_error_after_a_lost_answer_is_an_answer_only_when_it_carries_the_intent() {
+        // A resend under the same key gets Stripe's saved answer: a decline carrying the
+        // intent is the intent's state (read by the caller). Without it, nothing says what
+        // the lost attempt did.
+        let kind = CallKind {
+            what: "charge a card (PaymentIntent)",
+            mutating: true,
+        };
+        assert!(!card_answer(&api_error(ApiErrorsType::CardError), 402));
+        let reset = StripeError::ClientError("client error (SendRequest)".into());
+        let bare = StripeError::Stripe(api_error(ApiErrorsType::CardError), 402);
+        assert!(is_unknown(&run(kind, vec![reset, bare])));
     }
 
     #[test]

@@ -11,7 +11,7 @@ use billing_core::ids::{CustomerId, PaymentId};
 use billing_core::money::{Currency, Money};
 use billing_core::payment::CardRef;
 use billing_core::ports::{
-    CaptureRequest, GatewayError, NewGatewayCustomer, PaymentGateway, PaymentRequest,
+    CaptureRequest, GatewayError, NewGatewayCustomer, PaymentGateway, PaymentRequest, Presence,
 };
 use billing_stripe::{StripeConfig, StripeGateway};
 use billing_stripe_fake::FakeStripe;
@@ -56,6 +56,7 @@ fn request(amount: Money) -> PaymentRequest {
         },
         amount,
         description: None,
+        presence: Presence::OffSession,
     }
 }
 

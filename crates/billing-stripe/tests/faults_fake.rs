@@ -9,7 +9,7 @@ use billing_core::ids::{CustomerId, PaymentId};
 use billing_core::money::{Currency, Money};
 use billing_core::payment::CardRef;
 use billing_core::ports::{
-    GatewayError, GatewayStatus, NewGatewayCustomer, PaymentGateway, PaymentRequest,
+    GatewayError, GatewayStatus, NewGatewayCustomer, PaymentGateway, PaymentRequest, Presence,
 };
 use billing_core::prelude::*;
 use billing_core::testkit::{FixedClock, MemoryStore, SequentialIds, SequentialSecrets};
@@ -65,6 +65,7 @@ fn charge_request(payment: &str, customer: &str, pm: &str, minor: i64) -> Paymen
         },
         amount: Money::from_minor(minor, Currency::EUR),
         description: Some("Booking b-1".into()),
+        presence: Presence::OffSession,
     }
 }
 

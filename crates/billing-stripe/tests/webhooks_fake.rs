@@ -6,10 +6,11 @@ use billing_core::ids::{CustomerId, PaymentId};
 use billing_core::money::{Currency, Money};
 use billing_core::payment::CardRef;
 use billing_core::ports::{
-    GatewayStatus, NewGatewayCustomer, PaymentGateway, PaymentRequest, RefundRequest,
+    EventSubject, GatewayStatus, NewGatewayCustomer, PaymentGateway, PaymentRequest, Presence,
+    RefundRequest, WebhookVerifier,
 };
 use billing_stripe::webhooks::{GatewayEvent, WebhookError, verify_event};
-use billing_stripe::{StripeConfig, StripeGateway};
+use billing_stripe::{EmptyWebhookSecret, StripeConfig, StripeGateway, StripeWebhooks};
 use billing_stripe_fake::FakeStripe;
 use chrono::{DateTime, Utc};
 
@@ -57,6 +58,7 @@ fn request(payment: &str, customer: &str, pm: &str) -> PaymentRequest {
         },
         amount: Money::from_minor(3_300, Currency::EUR),
         description: None,
+        presence: Presence::OffSession,
     }
 }
 
@@ -206,4 +208,156 @@ async fn a_finished_card_setup_names_the_customer_and_the_card() {
         }
         other => panic!("{other:?}"),
     }
+}
+
+/// Every event the fake emitted, verified as delivered and read in the core's terms:
+/// `(type, subject, the adapter's reading)`.
+fn delivered(fake: &FakeStripe) -> Vec<(String, EventSubject, GatewayEvent)> {
+    fake.events()
+        .into_iter()
+        .filter(|e| e["account"] == ACCOUNT)
+        .map(|emitted| {
+            let payload = emitted.to_string();
+            // Signed on the fake's clock, which these tests move on.
+            let signature = fake.sign_at(&payload, fake.now());
+            let event = verify_event(&payload, &signature, fake.webhook_secret(), now(fake))
+                .unwrap_or_else(|e| panic!("{e}: {payload}"));
+            let core = event.to_core();
+            assert_eq!(core.account.as_deref(), Some(ACCOUNT));
+            (core.event_type, core.subject, event)
+        })
+        .collect()
+}
+
+fn subjects_of(
+    events: &[(String, EventSubject, GatewayEvent)],
+    event_type: &str,
+) -> Vec<EventSubject> {
+    events
+        .iter()
+        .filter(|(t, _, _)| t == event_type)
+        .map(|(_, s, _)| s.clone())
+        .collect()
+}
+
+#[tokio::test]
+async fn changes_made_at_stripe_reach_the_core_named() {
+    let (fake, gateway, customer, pm) = setup().await;
+    let pid = |id: &str| PaymentId::new(id).expect("id");
+    let paid = gateway
+        .charge(&request("pay_a", &customer, &pm))
+        .await
+        .expect("charged");
+    gateway
+        .refund(&RefundRequest {
+            account: Some(ACCOUNT.into()),
+            payment_reference: paid.reference.clone(),
+            refund: pid("pay_r"),
+            idempotency_key: "pay_r:attempt".into(),
+            amount: Money::from_minor(300, Currency::EUR),
+            reason: None,
+        })
+        .await
+        .expect("refunded");
+    fake.refund_in_dashboard(Some(ACCOUNT), &paid.reference, Some(400))
+        .expect("refunded in the dashboard");
+    let captured = gateway
+        .authorize(&request("pay_h", &customer, &pm))
+        .await
+        .expect("held");
+    fake.capture_in_dashboard(Some(ACCOUNT), &captured.reference, None, true)
+        .expect("captured in the dashboard");
+    let canceled = gateway
+        .authorize(&request("pay_c", &customer, &pm))
+        .await
+        .expect("held");
+    fake.cancel_in_dashboard(Some(ACCOUNT), &canceled.reference)
+        .expect("canceled in the dashboard");
+    let disputed = gateway
+        .charge(&request("pay_d", &customer, &pm))
+        .await
+        .expect("charged");
+    let dispute = fake
+        .open_dispute(Some(ACCOUNT), &disputed.reference, None, None)
+        .expect("disputed");
+    fake.close_dispute(Some(ACCOUNT), dispute["id"].as_str().expect("id"), false)
+        .expect("lost");
+    let expiring = gateway
+        .authorize(&request("pay_e", &customer, &pm))
+        .await
+        .expect("held");
+    fake.advance_clock(std::time::Duration::from_secs(8 * 24 * 3600));
+
+    let events = delivered(&fake);
+    assert!(
+        subjects_of(&events, "payment_intent.succeeded")
+            .contains(&EventSubject::Payment(pid("pay_a")))
+    );
+    let refunds = subjects_of(&events, "refund.created");
+    assert_eq!(
+        refunds,
+        vec![
+            EventSubject::RefundsOf(pid("pay_r")),
+            EventSubject::GatewayPayment(paid.reference.clone()),
+        ],
+        "ours by our refund id; the dashboard's by the payment at Stripe"
+    );
+    assert!(
+        subjects_of(&events, "charge.refunded")
+            .iter()
+            .all(|s| *s == EventSubject::RefundsOf(pid("pay_a")))
+    );
+    assert_eq!(
+        subjects_of(&events, "charge.captured"),
+        vec![EventSubject::Payment(pid("pay_h"))]
+    );
+    let canceled_subjects = subjects_of(&events, "payment_intent.canceled");
+    assert!(canceled_subjects.contains(&EventSubject::Payment(pid("pay_c"))));
+    assert!(canceled_subjects.contains(&EventSubject::Payment(pid("pay_e"))));
+    assert_eq!(
+        subjects_of(&events, "charge.expired"),
+        vec![EventSubject::Payment(pid("pay_e"))]
+    );
+    let expired = events
+        .iter()
+        .find_map(|(_, _, e)| match e {
+            GatewayEvent::PaymentCanceled(i) if i.payment == Some(pid("pay_e")) => Some(i),
+            _ => None,
+        })
+        .expect("the expiry's cancellation");
+    assert_eq!(expired.intent.status, GatewayStatus::Expired);
+    assert_eq!(expired.intent.reference, expiring.reference);
+    for event_type in [
+        "charge.dispute.created",
+        "charge.dispute.funds_withdrawn",
+        "charge.dispute.closed",
+    ] {
+        assert_eq!(
+            subjects_of(&events, event_type),
+            vec![EventSubject::GatewayPayment(disputed.reference.clone())],
+            "{event_type}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_verifier_refuses_an_empty_secret_and_checks_deliveries() {
+    assert_eq!(StripeWebhooks::new("").map(|_| ()), Err(EmptyWebhookSecret));
+    let (fake, gateway, customer, pm) = setup().await;
+    let verifier = StripeWebhooks::new(fake.webhook_secret()).expect("a secret");
+    let paid = gateway
+        .charge(&request("pay_v", &customer, &pm))
+        .await
+        .expect("charged");
+    let object = fake.object(Some(ACCOUNT), &paid.reference).expect("pi");
+    let (payload, signature) =
+        fake.signed_connect_event(ACCOUNT, "payment_intent.succeeded", object);
+    let event = verifier
+        .verify(payload.as_bytes(), &signature)
+        .expect("verified");
+    assert_eq!(
+        event.subject,
+        EventSubject::Payment(PaymentId::new("pay_v").expect("id"))
+    );
+    assert!(verifier.verify(b"{}", &signature).is_err());
 }
