@@ -30,12 +30,13 @@ async fn a_replay_answers_the_first_result_not_the_current_state() {
     let last = calls.last().expect("calls");
     assert!(last.replayed);
     assert_eq!(last.idempotency_key.as_deref(), Some("pay_1:attempt"));
-    // The same key for another endpoint is another request.
+    // The same key for another endpoint is another request, refused — as an unknown outcome,
+    // since the key's first request was carried out and may have moved money.
     let mut as_charge = hold.clone();
     as_charge.amount = usd(2_000);
     assert!(matches!(
         gateway.charge(&as_charge).await,
-        Err(GatewayError::InvalidRequest { .. })
+        Err(GatewayError::UnknownOutcome(_))
     ));
     // Keys are per account.
     let mut elsewhere = hold.clone();

@@ -44,6 +44,9 @@ pub enum AmountError {
         /// Stripe's currency code.
         currency: String,
     },
+    /// Over Stripe's largest amount (eight digits).
+    #[error("{0} is over Stripe's largest amount (eight digits in its smallest unit)")]
+    AboveMaximum(String),
     /// Far beyond any real amount.
     #[error("amount out of range")]
     Overflow,
@@ -62,6 +65,7 @@ impl AmountError {
                 currency,
                 minimum,
             },
+            AmountRule::AboveMaximum => AmountError::AboveMaximum(money.to_string()),
             AmountRule::Overflow => AmountError::Overflow,
         }
     }

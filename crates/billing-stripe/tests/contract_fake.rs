@@ -77,37 +77,4 @@ impl GatewayFixture for Fixture {
     }
 }
 
-// Every case of the contract but `same_key_other_request_is_invalid`, which expects a key
-// reused with other parameters to be refused as an invalid request ("nothing done"). For
-// Stripe that refusal says the key's first request was carried out, and may have moved money:
-// the adapter answers an unknown outcome, so that the core looks the payment up instead of
-// failing it (`tests/unknown_outcomes.rs`, `a_key_reused_with_other_parameters_...`). The
-// list is the contract macro's own, less that case; keep it in step with the macro.
-billing_core::gateway_contract!(@cases async { Fixture::start().await };
-    cards_attach_list_default_detach,
-    unknown_objects_are_not_found,
-    charge_succeeds,
-    zero_decimal_currency_charge,
-    declined_card_fails,
-    insufficient_funds_decline,
-    off_session_authentication_declines,
-    on_session_authentication_asks_the_page,
-    on_session_charge_keeps_the_card_when_asked,
-    authorize_places_a_hold,
-    partial_capture_releases_the_rest,
-    over_capture_is_invalid,
-    cancel_releases_a_hold,
-    refund_in_parts,
-    over_refund_is_invalid,
-    same_key_same_request_replays,
-    find_payment_by_our_id,
-    find_refund_by_our_id,
-    card_setup_starts,
-    card_setup_confirms_on_session,
-    card_setup_asks_for_authentication,
-    connected_account_scopes_objects,
-    payment_record_lists_refunds,
-    amounts_follow_the_gateway_rules,
-    multicapture_as_the_account_allows,
-    timings_and_events_are_readable
-);
+billing_core::gateway_contract!(async { Fixture::start().await });

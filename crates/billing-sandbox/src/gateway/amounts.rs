@@ -4,13 +4,9 @@
 
 use billing_core::money::Money;
 use billing_core::ports::{AmountRefused, GatewayError};
-use billing_stripe_rules::{AmountRule, charge_amount, stripe_amount};
+use billing_stripe_rules::{AmountRule, MAXIMUM, charge_amount, stripe_amount};
 
 use super::invalid;
-
-/// Stripe's largest amount: eight digits of its integer amount (999,999.99 in a two-decimal
-/// currency).
-const MAXIMUM: i64 = 99_999_999;
 
 /// Stripe's integer amount of a charge or hold, with its minimum; or the rule it breaks.
 fn charge_rule(amount: &Money) -> Result<i64, AmountRule> {
@@ -35,12 +31,7 @@ pub(super) fn chargeable(amount: &Money) -> Result<(), AmountRefused> {
     if !amount.is_positive() {
         return Err(refused("the amount must be more than zero".to_owned()));
     }
-    let sent = charge_rule(amount).map_err(|rule| refused(rule.to_string()))?;
-    if sent > MAXIMUM {
-        return Err(refused(format!(
-            "Stripe's largest amount has eight digits ({MAXIMUM} in its smallest unit)"
-        )));
-    }
+    charge_rule(amount).map_err(|rule| refused(rule.to_string()))?;
     Ok(())
 }
 
@@ -74,7 +65,7 @@ fn check(amount: &Money, rule: Result<i64, AmountRule>) -> Result<(), GatewayErr
         Err(AmountRule::BelowMinimum { minimum, .. }) => Err(invalid(format!(
             "Amount must be at least {minimum} {code} (amount_too_small)."
         ))),
-        Err(AmountRule::Overflow) => Err(invalid(format!(
+        Err(AmountRule::AboveMaximum | AmountRule::Overflow) => Err(invalid(format!(
             "Amount must be no more than {MAXIMUM} (amount_too_large)."
         ))),
     }

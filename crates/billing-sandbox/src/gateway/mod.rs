@@ -39,6 +39,12 @@ fn invalid(message: impl Into<String>) -> GatewayError {
     }
 }
 
+/// A key already used by another request: that request was carried out and may have moved
+/// money, so this is never "nothing done".
+fn key_reused(message: &str) -> GatewayError {
+    GatewayError::UnknownOutcome(message.to_owned())
+}
+
 fn no_such_method(id: &str) -> GatewayError {
     GatewayError::NotFound(format!("No such PaymentMethod: '{id}'"))
 }

@@ -15,13 +15,13 @@ use crate::config::Operation;
 use crate::state::{Intent, Reply, State};
 
 use super::customers::{Usable, attach_set_up, owned_elsewhere, usable_method};
-use super::{SandboxGateway, amounts, invalid, random_secret};
+use super::{SandboxGateway, amounts, invalid, key_reused, random_secret};
 
 /// The answer kept under a key used for a charge or hold.
 pub(super) fn payment_reply(reply: Reply) -> Result<GatewayPayment, GatewayError> {
     match reply {
         Reply::Payment(answer) => Ok(answer),
-        Reply::Refund(_) | Reply::Setup(_) => Err(invalid(
+        Reply::Refund(_) | Reply::Setup(_) => Err(key_reused(
             "This idempotency key was used for another kind of request.",
         )),
     }

@@ -7,7 +7,7 @@ use billing_core::ports::{GatewayError, GatewayRefund, RefundRequest, RefundStat
 use crate::config::Operation;
 use crate::state::{Reply, arithmetic};
 
-use super::{SandboxGateway, amounts, invalid};
+use super::{SandboxGateway, amounts, invalid, key_reused};
 
 pub(super) async fn refund(
     gateway: &SandboxGateway,
@@ -30,7 +30,7 @@ pub(super) async fn refund(
                     return Ok(answer);
                 }
                 Some(_) => {
-                    return Err(invalid(
+                    return Err(key_reused(
                         "This idempotency key was used for another kind of request.",
                     ));
                 }

@@ -9,7 +9,7 @@ use crate::config::Operation;
 use crate::state::{Reply, Setup, SetupStage};
 
 use super::customers::{attach_set_up, usable_method};
-use super::{SandboxGateway, invalid, random_secret};
+use super::{SandboxGateway, invalid, key_reused, random_secret};
 
 pub(super) async fn start_card_setup(
     gateway: &SandboxGateway,
@@ -33,7 +33,7 @@ pub(super) async fn start_card_setup(
                         return Ok(answer);
                     }
                     Some(_) => {
-                        return Err(invalid(
+                        return Err(key_reused(
                             "This idempotency key was used for another kind of request.",
                         ));
                     }

@@ -217,12 +217,11 @@ impl Account {
             // A key older than Stripe keeps them is a new key.
             Some(saved) if expired(saved, now) => Ok(None),
             Some(saved) if saved.fingerprint == fingerprint => Ok(Some(saved.reply.clone())),
-            Some(_) => Err(GatewayError::InvalidRequest {
-                message: format!(
-                    "Keys for idempotent requests can only be used with the same parameters they were first used with. Try using a key other than '{key}' if you meant to execute a different request."
-                ),
-                request_id: None,
-            }),
+            // The key's first request was carried out and may have moved money: not a
+            // refusal that did nothing.
+            Some(_) => Err(GatewayError::UnknownOutcome(format!(
+                "Keys for idempotent requests can only be used with the same parameters they were first used with. Try using a key other than '{key}' if you meant to execute a different request."
+            ))),
         }
     }
 

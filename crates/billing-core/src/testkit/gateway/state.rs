@@ -178,7 +178,9 @@ impl Account {
         if saved.fingerprint == fingerprint {
             Ok(Some(saved.reply.clone()))
         } else {
-            Err(invalid(&format!(
+            // The key's first request was carried out and may have moved money: not a
+            // refusal that did nothing.
+            Err(GatewayError::UnknownOutcome(format!(
                 "Keys for idempotent requests can only be used with the same parameters they were first used with. Try using a key other than '{key}' if you meant to execute a different request."
             )))
         }
@@ -297,8 +299,12 @@ pub(super) fn arithmetic(error: crate::money::MoneyError) -> GatewayError {
     invalid(&error.to_string())
 }
 
+/// A key already used by another kind of request: that request was carried out and may have
+/// moved money, so this is never "nothing done".
 pub(super) fn another_kind_of_request() -> GatewayError {
-    invalid("This idempotency key was used for another kind of request.")
+    GatewayError::UnknownOutcome(
+        "This idempotency key was used for another kind of request.".into(),
+    )
 }
 
 pub(super) fn payment_reply(reply: Reply) -> Result<GatewayPayment, GatewayError> {

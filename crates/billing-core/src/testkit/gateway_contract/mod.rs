@@ -55,8 +55,8 @@ pub use holds::{
     partial_capture_releases_the_rest,
 };
 pub use idempotency::{
-    connected_account_scopes_objects, find_payment_by_our_id, same_key_other_request_is_invalid,
-    same_key_same_request_replays,
+    connected_account_scopes_objects, find_payment_by_our_id,
+    same_key_other_request_is_refused_as_unknown, same_key_same_request_replays,
 };
 pub use records::{
     amounts_follow_the_gateway_rules, multicapture_as_the_account_allows,
@@ -260,7 +260,7 @@ macro_rules! gateway_contract {
             refund_in_parts,
             over_refund_is_invalid,
             same_key_same_request_replays,
-            same_key_other_request_is_invalid,
+            same_key_other_request_is_refused_as_unknown,
             find_payment_by_our_id,
             find_refund_by_our_id,
             card_setup_starts,
