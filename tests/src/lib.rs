@@ -65,6 +65,56 @@ pub struct Service {
     data_dir: tempfile::TempDir,
     _postgres: Option<TestPostgres>,
     client: reqwest::Client,
+    log: Option<PathBuf>,
+}
+
+/// How to start `billingd serve`, beyond its store.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// More `serve` flags.
+    pub args: Vec<String>,
+    /// Environment variables for the process.
+    pub env: Vec<(String, String)>,
+    /// The port to listen on (a restart keeps the one it had); any free port when `None`.
+    pub port: Option<u16>,
+    /// Write the service's log to `billingd.log` in its data folder (for [`Service::log`])
+    /// rather than to the terminal.
+    pub log_to_file: bool,
+}
+
+impl Options {
+    /// With more `serve` flags.
+    pub fn args(mut self, args: &[&str]) -> Self {
+        self.args.extend(args.iter().map(|a| (*a).to_owned()));
+        self
+    }
+
+    /// With an environment variable.
+    pub fn env(mut self, name: &str, value: &str) -> Self {
+        self.env.push((name.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// Listening on this port.
+    pub fn port(mut self, port: u16) -> Self {
+        self.port = Some(port);
+        self
+    }
+
+    /// With the log in a file, for [`Service::log`].
+    pub fn log_to_file(mut self) -> Self {
+        self.log_to_file = true;
+        self
+    }
+}
+
+/// A port free on 127.0.0.1 now (for a service whose address must be known before it starts,
+/// such as the webhook endpoint a fake Stripe delivers to).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|address| address.port())
+        .expect("a free port")
 }
 
 /// A business's view of the service: its API key.
@@ -92,6 +142,11 @@ pub struct Answer {
 impl Service {
     /// Starts the service on a fresh store with extra `serve` flags.
     pub fn start_with(store: Store, extra: &[&str]) -> Service {
+        Service::launch(store, Options::default().args(extra))
+    }
+
+    /// Starts the service on a fresh store as `options` say.
+    pub fn launch(store: Store, options: Options) -> Service {
         let data_dir = tempfile::tempdir().expect("temp dir");
         let (database_url, postgres) = match store {
             Store::Sqlite => (
@@ -104,7 +159,7 @@ impl Service {
                 (url, Some(pg))
             }
         };
-        Service::spawn(database_url, data_dir, postgres, extra, Stdio::inherit())
+        Service::spawn(database_url, data_dir, postgres, &options, None)
     }
 
     /// Starts the service on a database someone else owns (a benchmark's server, or the
@@ -112,32 +167,125 @@ impl Service {
     /// `billingd.log` there (a benchmark's thousands of request lines would flood the terminal).
     pub fn start_on(database_url: &str, extra: &[&str]) -> Service {
         let data_dir = tempfile::tempdir().expect("temp dir");
-        let log = std::fs::File::create(data_dir.path().join("billingd.log")).expect("log file");
         Service::spawn(
             database_url.to_owned(),
             data_dir,
             None,
-            extra,
-            Stdio::from(log),
+            &Options::default().args(extra).log_to_file(),
+            None,
         )
+    }
+
+    /// Kills the service (`kill -9`: no shutdown, as a crash) and starts it again on the same
+    /// database, data folder and port, as `options` say (their port is ignored).
+    pub fn restart(&mut self, options: Options) {
+        self.kill();
+        let port = self.port();
+        let data_dir = std::mem::replace(&mut self.data_dir, tempfile::tempdir().expect("temp"));
+        let postgres = self._postgres.take();
+        let log = self.log.take();
+        let restarted = Service::spawn(
+            self.database_url.clone(),
+            data_dir,
+            postgres,
+            &Options {
+                port: Some(port),
+                ..options
+            },
+            log,
+        );
+        *self = restarted;
+    }
+
+    /// Kills the service at once (`kill -9`), as a crash would.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// The port the service listens on.
+    pub fn port(&self) -> u16 {
+        self.base_url
+            .rsplit(':')
+            .next()
+            .and_then(|port| port.parse().ok())
+            .expect("the base URL ends with its port")
+    }
+
+    /// The service's data folder.
+    pub fn data_dir(&self) -> &std::path::Path {
+        self.data_dir.path()
+    }
+
+    /// What the service logged so far (started with [`Options::log_to_file`]).
+    pub fn log(&self) -> String {
+        self.log
+            .as_ref()
+            .and_then(|path| std::fs::read_to_string(path).ok())
+            .unwrap_or_default()
+    }
+
+    /// Waits (up to `within`) until the log has a line containing `text`.
+    pub async fn wait_for_log(&self, text: &str, within: Duration) {
+        let deadline = Instant::now() + within;
+        while !self.log().contains(text) {
+            assert!(
+                Instant::now() < deadline,
+                "{text:?} not logged within {within:?}:\n{}",
+                self.log()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Runs another `billingd` command (`reconcile`...) on the service's database and data
+    /// folder, with more flags, and returns what it did.
+    pub async fn command(&self, args: &[&str]) -> std::process::Output {
+        let mut command = Command::new(billingd_binary());
+        command
+            .args(args)
+            .args(["--database-url", &self.database_url, "--data-dir"])
+            .arg(self.data_dir.path())
+            .env_remove("STRIPE_SECRET_KEY");
+        tokio::task::spawn_blocking(move || command.output())
+            .await
+            .expect("the command's thread")
+            .expect("billingd runs")
     }
 
     fn spawn(
         database_url: String,
         data_dir: tempfile::TempDir,
         postgres: Option<TestPostgres>,
-        extra: &[&str],
-        log: Stdio,
+        options: &Options,
+        log: Option<PathBuf>,
     ) -> Service {
+        let listen = format!("127.0.0.1:{}", options.port.unwrap_or(0));
+        let log = log.or_else(|| {
+            options
+                .log_to_file
+                .then(|| data_dir.path().join("billingd.log"))
+        });
+        let stderr = match &log {
+            Some(path) => Stdio::from(
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(path)
+                    .expect("log file"),
+            ),
+            None => Stdio::inherit(),
+        };
         let mut command = Command::new(billingd_binary());
         command
-            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .args(["serve", "--listen", &listen, "--data-dir"])
             .arg(data_dir.path())
             .args(["--database-url", &database_url])
-            .args(extra)
+            .args(&options.args)
+            .envs(options.env.iter().map(|(k, v)| (k, v)))
             .env_remove("STRIPE_SECRET_KEY")
             .stdout(Stdio::piped())
-            .stderr(log);
+            .stderr(stderr);
         let mut child = command.spawn().expect("billingd starts");
         let stdout = child.stdout.take().expect("stdout");
         let (sender, receiver) = std::sync::mpsc::channel();
@@ -161,6 +309,7 @@ impl Service {
                 .timeout(Duration::from_secs(120))
                 .build()
                 .expect("client"),
+            log,
         };
         service.wait_ready();
         service

@@ -113,6 +113,9 @@ pub fn check_charge(money: &Money) -> Result<(), AmountRefused> {
             AmountError::BelowMinimum { minimum, .. } => {
                 format!("the smallest amount Stripe charges in {currency} is {minimum} {currency}.")
             }
+            AmountError::AboveMaximum(_) => {
+                "the largest amount Stripe charges has eight digits in the currency's smallest unit.".to_owned()
+            }
             AmountError::Unreadable { .. } | AmountError::Overflow => {
                 "the amount is far beyond what a card payment can be.".to_owned()
             }

@@ -3,6 +3,8 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use billing_http::TrustedProxy;
+use billing_sandbox::MulticaptureAccounts;
 use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 
 /// The billing service for booking businesses.
@@ -28,8 +30,9 @@ pub enum Command {
     /// Manage businesses (tenants).
     #[command(subcommand)]
     Business(BusinessCommand),
-    /// Settle every business's payments left pending (an unknown gateway outcome) from the
-    /// gateway's records, and exit.
+    /// Sweep every business once, as the service's background worker does, print what it did,
+    /// and exit: payments left pending settled from the gateway's records, holds past their
+    /// expiry brought in line, and the gateway's recent events read for what webhooks missed.
     Reconcile(ReconcileArgs),
 }
 
@@ -44,7 +47,8 @@ pub enum BusinessCommand {
 /// Where the data lives.
 #[derive(Debug, Clone, Args)]
 pub struct StoreArgs {
-    /// The folder for the default SQLite database.
+    /// The folder for the default SQLite database, the outbox and the sandbox gateway's
+    /// journal (its customers, cards and payments).
     #[arg(long, value_name = "DIR", default_value = "./.data")]
     pub data_dir: PathBuf,
     /// The database: `sqlite://path/file.db` (`sqlite:` URLs) or `postgres://...`; the default
@@ -85,6 +89,45 @@ pub struct GatewayArgs {
     /// rate limited); none when absent.
     #[arg(long, value_name = "PER_SECOND")]
     pub sandbox_rate_limit: Option<u32>,
+    /// Sandbox only: which accounts can capture a hold in several parts (Stripe's
+    /// multicapture, which Stripe decides per account): `all`, `none`, or connected accounts
+    /// `acct_1,acct_2` (the platform's own holds then cannot). Without it, a capture that is
+    /// not the last is refused (422 `multicapture_unavailable`).
+    #[arg(
+        long,
+        value_name = "all|none|ACCOUNTS",
+        env = "BILLINGD_SANDBOX_MULTICAPTURE",
+        default_value = "all",
+        value_parser = multicapture_accounts
+    )]
+    pub sandbox_multicapture: MulticaptureAccounts,
+}
+
+/// Reads `--sandbox-multicapture`.
+fn multicapture_accounts(text: &str) -> Result<MulticaptureAccounts, String> {
+    match text.trim() {
+        "all" => Ok(MulticaptureAccounts::All),
+        "none" => Ok(MulticaptureAccounts::None),
+        list => {
+            let accounts: Vec<String> = list
+                .split(',')
+                .map(str::trim)
+                .filter(|a| !a.is_empty())
+                .map(str::to_owned)
+                .collect();
+            let valid = |a: &String| {
+                a.len() > 5
+                    && a.starts_with("acct_")
+                    && a[5..].bytes().all(|b| b.is_ascii_alphanumeric())
+            };
+            if accounts.is_empty() || !accounts.iter().all(valid) {
+                return Err(format!(
+                    "{text:?}: give `all`, `none`, or connected accounts such as acct_1A2b,acct_3C4d"
+                ));
+            }
+            Ok(MulticaptureAccounts::Only(accounts))
+        }
+    }
 }
 
 /// The customer-facing pages: payment links and card requests.
@@ -102,6 +145,18 @@ pub struct PagesArgs {
     /// (Stripe Elements). Without it, Stripe mode serves no card form.
     #[arg(long, value_name = "KEY", env = "STRIPE_PUBLISHABLE_KEY")]
     pub stripe_publishable_key: Option<String>,
+    /// A proxy (load balancer) in front of the service whose `X-Forwarded-For` is believed, as
+    /// an address (`10.0.0.7`) or a CIDR range (`10.0.0.0/8`); repeat it for several, or give a
+    /// comma-separated list in the environment. The pages' rate limit then counts each customer
+    /// by the address the proxy forwards. Without it the header, which anyone can write, is
+    /// ignored, and the limit counts connections' addresses.
+    #[arg(
+        long = "trusted-proxy",
+        value_name = "ADDR_OR_CIDR",
+        env = "BILLINGD_TRUSTED_PROXIES",
+        value_delimiter = ','
+    )]
+    pub trusted_proxies: Vec<TrustedProxy>,
 }
 
 /// Where email goes: an SMTP server, or the outbox folder (the default).
@@ -208,10 +263,18 @@ pub struct ServeArgs {
     /// Email.
     #[command(flatten)]
     pub mail: MailArgs,
-    /// How often payments left pending (an unknown gateway outcome, older than a minute) are
-    /// settled from the gateway's records; 0 turns the background reconciler off.
+    /// How often every business is swept: payments left pending settled from the gateway's
+    /// records, holds past their expiry brought in line, the gateway's recent events read for
+    /// what webhooks missed. 0 turns the background sweep off.
     #[arg(long, value_name = "SECS", default_value_t = 60)]
     pub reconcile_every_secs: u64,
+    /// A payment is reconciled by the sweep once pending this long, so that a command still
+    /// waiting on the gateway finishes on its own first.
+    #[arg(long, value_name = "SECS", default_value_t = 300)]
+    pub reconcile_after_secs: u32,
+    /// What else the sweep takes up.
+    #[command(flatten)]
+    pub sweep: SweepArgs,
     /// Logs.
     #[command(flatten)]
     pub log: LogArgs,
@@ -219,6 +282,19 @@ pub struct ServeArgs {
     /// curl lines.
     #[arg(long)]
     pub demo: bool,
+}
+
+/// What a sweep takes up (the engine's policy).
+#[derive(Debug, Clone, Args)]
+pub struct SweepArgs {
+    /// How long a payment from a link page may wait for its customer to authenticate (3-D
+    /// Secure) before the sweep gives it up, so that the link can be paid again.
+    #[arg(long, value_name = "SECS", default_value_t = 3600)]
+    pub authentication_timeout_secs: u32,
+    /// How far back each sweep reads the gateway's events, for changes whose webhook never
+    /// arrived (Stripe keeps events 30 days).
+    #[arg(long, value_name = "HOURS", default_value_t = 72)]
+    pub event_lookback_hours: u32,
 }
 
 /// `billingd demo`
@@ -276,8 +352,16 @@ pub struct CreateBusinessArgs {
 pub struct ReconcileArgs {
     /// Only payments pending for longer than this, so that commands still at the gateway are
     /// left to finish.
-    #[arg(long, value_name = "N", default_value_t = 60)]
-    pub older_than_secs: i64,
+    #[arg(
+        long,
+        value_name = "SECS",
+        default_value_t = 60,
+        alias = "reconcile-after-secs"
+    )]
+    pub older_than_secs: u32,
+    /// What else the sweep takes up.
+    #[command(flatten)]
+    pub sweep: SweepArgs,
     /// The store.
     #[command(flatten)]
     pub store: StoreArgs,
@@ -315,6 +399,85 @@ mod tests {
         assert_eq!(args.mail.smtp_host, None);
         assert_eq!(args.mail.smtp_tls, "starttls");
         assert_eq!(args.reconcile_every_secs, 60);
+        assert_eq!(args.reconcile_after_secs, 300);
+        assert_eq!(args.sweep.authentication_timeout_secs, 3600);
+        assert_eq!(args.sweep.event_lookback_hours, 72);
+        assert_eq!(args.gateway.sandbox_multicapture, MulticaptureAccounts::All);
+        assert!(args.pages.trusted_proxies.is_empty());
+    }
+
+    fn serve_args(flags: &[&str]) -> Result<ServeArgs, clap::Error> {
+        let cli = Cli::try_parse_from(["billingd", "serve"].iter().chain(flags))?;
+        match cli.command {
+            Command::Serve(args) => Ok(*args),
+            other => panic!("serve, not {other:?}"),
+        }
+    }
+
+    #[test]
+    fn sandbox_multicapture_takes_all_none_or_accounts() {
+        let multicapture = |value: &str| {
+            serve_args(&["--sandbox-multicapture", value]).map(|a| a.gateway.sandbox_multicapture)
+        };
+        assert_eq!(multicapture("none").ok(), Some(MulticaptureAccounts::None));
+        assert_eq!(multicapture("all").ok(), Some(MulticaptureAccounts::All));
+        assert_eq!(
+            multicapture("acct_1A, acct_2B").ok(),
+            Some(MulticaptureAccounts::Only(vec![
+                "acct_1A".to_owned(),
+                "acct_2B".to_owned()
+            ]))
+        );
+        for refused in ["", "some", "acct_", "acct_1,cus_2", "acct_1;drop"] {
+            let error = multicapture(refused).err().map(|e| e.to_string());
+            assert!(
+                error
+                    .as_deref()
+                    .is_some_and(|e| e.contains("--sandbox-multicapture")),
+                "{refused:?}: {error:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn trusted_proxies_repeat_and_refuse_what_is_no_address() {
+        let args = serve_args(&[
+            "--trusted-proxy",
+            "10.0.0.0/8",
+            "--trusted-proxy",
+            "192.0.2.7",
+        ])
+        .expect("parses");
+        let proxies: Vec<String> = args
+            .pages
+            .trusted_proxies
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(proxies, ["10.0.0.0/8", "192.0.2.7"]);
+        let refused = serve_args(&["--trusted-proxy", "10.0.0.0/33"])
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(refused.contains("--trusted-proxy"), "{refused}");
+    }
+
+    #[test]
+    fn reconcile_takes_the_sweep_settings() {
+        let cli = Cli::try_parse_from([
+            "billingd",
+            "reconcile",
+            "--reconcile-after-secs",
+            "0",
+            "--event-lookback-hours",
+            "1",
+        ])
+        .expect("parses");
+        let Command::Reconcile(args) = cli.command else {
+            panic!("reconcile");
+        };
+        assert_eq!(args.older_than_secs, 0);
+        assert_eq!(args.sweep.event_lookback_hours, 1);
     }
 
     #[test]

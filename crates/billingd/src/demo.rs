@@ -73,6 +73,14 @@ const CUSTOMERS: &[(&str, &str, &str, &str)] = &[
         "alan@example.com",
         "pm_card_chargeCustomerFail",
     ),
+    // Her bank asks her to authenticate (3-D Secure) every payment, which she cannot do for a
+    // charge made while she is away: Stripe's test card for Europe's everyday decline.
+    (
+        "c-marie",
+        "Marie Curie",
+        "marie@example.com",
+        "pm_card_authenticationRequired",
+    ),
 ];
 
 fn usd(amount: &str) -> Result<Money, AnyError> {
@@ -317,6 +325,28 @@ pub async fn seed(billing: &Billing, live: bool) -> Result<Demo, AnyError> {
         .await?;
     made("b-1008", "charged_in_full (by check)");
 
+    // Declined because the customer must authenticate: the answer suggests a payment link,
+    // where she pays on the page and her bank's challenge is shown.
+    billing
+        .put_booking(
+            b,
+            booking(
+                "b-1009",
+                "c-marie",
+                &[(Service, "Spring clean", "150.00")],
+                1,
+            )?,
+        )
+        .await?;
+    let asked = billing.charge(b, charge("b-1009", None)?).await?;
+    if !matches!(asked.outcome(), Outcome::Declined(f) if f.suggests_payment_link()) {
+        return Err("the demo's 3-D Secure card was not declined for authentication".into());
+    }
+    made(
+        "b-1009",
+        "not_charged, last attempt needs the customer to authenticate: send a payment link",
+    );
+
     Ok(Demo {
         business,
         api_key,
@@ -354,7 +384,7 @@ pub fn instructions(demo: &Demo, base: &str) -> String {
     out.push_str(&format!("  open {base}/docs\n"));
     if let Some(link) = &demo.payment_link {
         out.push_str(&format!(
-            "pay b-1001 as its customer would (test card 4242 4242 4242 4242, any future expiry, any CVC; 4000 0000 0000 0002 declines):\n  open {link}\n"
+            "pay b-1001 as its customer would (test card 4242 4242 4242 4242, any future expiry, any CVC; 4000 0000 0000 0002 declines; 4000 0025 0000 3155 shows the sandbox's 3-D Secure challenge):\n  open {link}\n"
         ));
     }
     out

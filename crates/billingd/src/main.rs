@@ -6,9 +6,11 @@
 //! `reconcile` are the operator's tasks. See `billingd --help`.
 #![forbid(unsafe_code)]
 
+mod chaos;
 mod cli;
 mod demo;
 mod mail;
+mod sweep;
 mod wiring;
 mod workers;
 
@@ -27,8 +29,10 @@ use billing_stripe::StripeWebhooks;
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
-use cli::{BusinessCommand, Cli, Command, CreateBusinessArgs, LogArgs, LogFormat, ServeArgs};
-use wiring::{AnyError, SystemClock};
+use cli::{
+    BusinessCommand, Cli, Command, CreateBusinessArgs, LogArgs, LogFormat, ServeArgs, SweepArgs,
+};
+use wiring::{AnyError, SandboxPlace};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -87,21 +91,22 @@ fn init_logs(args: &LogArgs) {
 }
 
 async fn run(command: Command) -> Result<(), AnyError> {
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let clock = wiring::clock_from_env()?;
     match command {
         Command::Serve(args) => serve(*args, clock).await,
         Command::Demo(args) => {
             let (store, _) = wiring::store(&args.store, None).await?;
-            let (gateway, _) = wiring::gateway(&args.gateway, Arc::clone(&clock))?;
-            let billing = wiring::engine(store, gateway, clock);
+            let gateway = wiring::gateway(
+                &args.gateway,
+                SandboxPlace {
+                    data_dir: Some(&args.store.data_dir),
+                    challenge_base: None,
+                },
+                Arc::clone(&clock),
+            )?;
+            let billing = wiring::engine(store, Arc::clone(&gateway.port), clock);
             let made = demo::seed(&billing, false).await?;
             print!("{}", demo::instructions(&made, "http://127.0.0.1:8080"));
-            if args.gateway.stripe_secret_key.is_none() {
-                println!(
-                    "note: the sandbox gateway keeps its cards in memory; a service started later \
-                     cannot charge these cards. `billingd serve --demo` seeds and serves in one process."
-                );
-            }
             Ok(())
         }
         Command::Migrate(args) => {
@@ -112,11 +117,32 @@ async fn run(command: Command) -> Result<(), AnyError> {
         Command::Business(BusinessCommand::Create(args)) => create_business(args, clock).await,
         Command::Reconcile(args) => {
             let (store, _) = wiring::store(&args.store, None).await?;
-            let (gateway, _) = wiring::gateway(&args.gateway, Arc::clone(&clock))?;
-            let billing = wiring::engine(store, gateway, clock);
-            let older_than = chrono::Duration::seconds(args.older_than_secs.max(0));
-            reconcile(&billing, older_than).await
+            let gateway = wiring::gateway(
+                &args.gateway,
+                SandboxPlace {
+                    data_dir: Some(&args.store.data_dir),
+                    challenge_base: None,
+                },
+                Arc::clone(&clock),
+            )?;
+            let policy = policy(args.older_than_secs, &args.sweep, BulkPacing::default());
+            let billing =
+                wiring::engine(store, Arc::clone(&gateway.port), clock).with_policy(policy);
+            reconcile(&billing).await
         }
+    }
+}
+
+/// The engine's policy from the sweep's settings.
+fn policy(reconcile_after_secs: u32, sweep: &SweepArgs, bulk: BulkPacing) -> Policy {
+    Policy {
+        bulk,
+        reconcile_after: chrono::Duration::seconds(i64::from(reconcile_after_secs)),
+        authentication_timeout: chrono::Duration::seconds(i64::from(
+            sweep.authentication_timeout_secs,
+        )),
+        event_lookback: chrono::Duration::hours(i64::from(sweep.event_lookback_hours)),
+        ..Policy::default()
     }
 }
 
@@ -149,40 +175,25 @@ async fn create_business(args: CreateBusinessArgs, clock: Arc<dyn Clock>) -> Res
     Ok(())
 }
 
-/// `billingd reconcile`: every business's payments left pending, settled from the gateway.
-async fn reconcile(billing: &Billing, older_than: chrono::Duration) -> Result<(), AnyError> {
-    let businesses = billing.businesses().await?;
-    let (mut settled, mut failed) = (0_usize, 0_usize);
-    for business in &businesses {
-        for (payment, result) in billing.reconcile_pending(business, older_than).await? {
-            match result {
-                Ok(receipt) => {
-                    settled += 1;
-                    println!(
-                        "{} {payment}: {}",
-                        business.id,
-                        receipt.payment.state.name()
-                    );
-                }
-                Err(error) => {
-                    failed += 1;
-                    println!("{} {payment}: not settled ({})", business.id, error.code());
-                }
-            }
-        }
+/// `billingd reconcile`: one sweep of every business, each thing done printed; fails when
+/// something was left for a later sweep.
+async fn reconcile(billing: &Billing) -> Result<(), AnyError> {
+    let swept = sweep::sweep_all(billing).await?;
+    for line in &swept.lines {
+        println!("{} {}", line.business, line.text);
     }
-    println!(
-        "reconciled {settled} payment(s) across {} business(es); {failed} left pending",
-        businesses.len()
-    );
-    if failed > 0 {
-        return Err(format!("{failed} payment(s) could not be settled").into());
+    println!("{}", swept.summary());
+    match swept.failures() {
+        0 => Ok(()),
+        failed => Err(format!("{failed} item(s) could not be settled; run it again later").into()),
     }
-    Ok(())
 }
 
 /// `billingd serve`.
 async fn serve(args: ServeArgs, clock: Arc<dyn Clock>) -> Result<(), AnyError> {
+    // Refused before anything starts: a webhook endpoint without its secret would take
+    // anyone's events.
+    let webhooks = webhook_verifier(args.stripe_webhook_secret.as_deref())?;
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
@@ -190,23 +201,28 @@ async fn serve(args: ServeArgs, clock: Arc<dyn Clock>) -> Result<(), AnyError> {
     let base = format!("http://{address}");
     let public_url = public_url(args.pages.public_url.as_deref(), &base)?;
     let (store, readiness) = wiring::store(&args.store, args.database_pool_size).await?;
-    let (gateway, cards) = wiring::gateway(&args.gateway, Arc::clone(&clock))?;
+    let gateway = wiring::gateway(
+        &args.gateway,
+        SandboxPlace {
+            data_dir: Some(&args.store.data_dir),
+            challenge_base: Some(format!("{public_url}/sandbox")),
+        },
+        Arc::clone(&clock),
+    )?;
     let pages = HostedPages {
         addresses: Arc::new(PageUrls::new(public_url.clone())),
         link_lifetime: chrono::Duration::hours(i64::from(args.pages.link_lifetime_hours.max(1))),
         templates: Arc::new(MailTemplates),
     };
-    let policy = Policy {
-        bulk: BulkPacing {
-            concurrency: args.bulk_concurrency.max(1),
-            rate_per_second: NonZeroU32::new(args.bulk_rate_limit)
-                .ok_or("--bulk-rate-limit must be at least 1")?,
-            ..BulkPacing::default()
-        },
-        ..Policy::default()
+    let bulk = BulkPacing {
+        concurrency: args.bulk_concurrency.max(1),
+        rate_per_second: NonZeroU32::new(args.bulk_rate_limit)
+            .ok_or("--bulk-rate-limit must be at least 1")?,
+        ..BulkPacing::default()
     };
+    let policy = policy(args.reconcile_after_secs, &args.sweep, bulk);
     let log: Arc<dyn NotificationLog> = store.clone();
-    let billing = wiring::engine(store, gateway, Arc::clone(&clock))
+    let billing = wiring::engine(store, Arc::clone(&gateway.port), Arc::clone(&clock))
         .with_policy(policy)
         .with_hosted_pages(pages);
     let mailer = mail::mailer(&args.mail, &args.store.data_dir)?;
@@ -216,13 +232,20 @@ async fn serve(args: ServeArgs, clock: Arc<dyn Clock>) -> Result<(), AnyError> {
         demo::payment_link(&billing, &mut made).await?;
         print!("{}", demo::instructions(&made, &base));
     }
-    let mut state = AppState::new(billing.clone())
-        .with_config(HttpConfig::default())
-        .with_readiness(readiness);
-    if let Some(secret) = &args.stripe_webhook_secret {
-        state = state.with_webhooks(Arc::new(StripeWebhooks::new(secret.clone())));
+    let config = HttpConfig {
+        trusted_proxies: args.pages.trusted_proxies.clone(),
+        ..HttpConfig::default()
+    };
+    if !config.trusted_proxies.is_empty() {
+        tracing::info!(proxies = ?config.trusted_proxies, "X-Forwarded-For believed from these proxies");
     }
-    let card_form = match (cards, &args.pages.stripe_publishable_key) {
+    let mut state = AppState::new(billing.clone())
+        .with_config(config)
+        .with_readiness(readiness);
+    if let Some(webhooks) = webhooks {
+        state = state.with_webhooks(Arc::new(webhooks));
+    }
+    let card_form = match (gateway.sandbox_cards(), &args.pages.stripe_publishable_key) {
         (Some(sandbox), _) => Some(CardForm::Sandbox(sandbox)),
         (None, Some(key)) => Some(CardForm::Stripe {
             publishable_key: key.clone(),
@@ -237,7 +260,11 @@ async fn serve(args: ServeArgs, clock: Arc<dyn Clock>) -> Result<(), AnyError> {
     if let Some(form) = card_form {
         state = state.with_card_form(form);
     }
-    let app = router(state);
+    let mut app = router(state);
+    if let Some(sandbox) = &gateway.sandbox {
+        // Where the sandbox's next actions send a customer, in place of their bank's page.
+        app = app.nest("/sandbox", sandbox.challenge_pages());
+    }
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let workers = [
         tokio::spawn(workers::deliver_emails(
@@ -247,7 +274,7 @@ async fn serve(args: ServeArgs, clock: Arc<dyn Clock>) -> Result<(), AnyError> {
             args.mail.mail_max_attempts,
             stopped.clone(),
         )),
-        tokio::spawn(workers::reconcile_pending(
+        tokio::spawn(workers::sweep(
             billing,
             std::time::Duration::from_secs(args.reconcile_every_secs),
             stopped,
@@ -269,8 +296,25 @@ async fn serve(args: ServeArgs, clock: Arc<dyn Clock>) -> Result<(), AnyError> {
             tracing::warn!(%error, "a background worker ended badly");
         }
     }
+    // The sandbox's data folder is released only now, with its last write done.
+    drop(gateway);
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The webhook endpoint's verifier: none without a secret; a secret given but blank (on the
+/// command line or in `STRIPE_WEBHOOK_SECRET`) is a mistake, refused.
+fn webhook_verifier(secret: Option<&str>) -> Result<Option<StripeWebhooks>, AnyError> {
+    // clap takes an empty environment variable for an absent one: look at it here.
+    let from_env = std::env::var_os("STRIPE_WEBHOOK_SECRET");
+    let secret = match (secret, from_env) {
+        (Some(secret), _) => secret.to_owned(),
+        (None, Some(value)) => value.to_string_lossy().into_owned(),
+        (None, None) => return Ok(None),
+    };
+    StripeWebhooks::new(secret)
+        .map(Some)
+        .map_err(|error| format!("--stripe-webhook-secret (STRIPE_WEBHOOK_SECRET): {error}").into())
 }
 
 /// The public address of the pages: the configured one (an absolute http(s) URL, no query or

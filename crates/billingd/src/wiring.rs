@@ -4,6 +4,7 @@
 //! the port's trait object; [`engine`] puts them in one `Billing`, which every command drives
 //! the same way, whatever the four combinations (SQLite | Postgres) × (sandbox | Stripe).
 
+use std::fs::{File, OpenOptions, TryLockError};
 use std::num::NonZeroU32;
 use std::path::Path;
 use std::sync::Arc;
@@ -14,7 +15,7 @@ use billing_core::ids::PaymentId;
 use billing_core::ports::{Clock, IdGenerator, PaymentGateway, SecretSource, Store};
 use billing_http::{CardTokenizer, Readiness, ReadinessFn};
 use billing_postgres::PostgresStore;
-use billing_sandbox::{SandboxConfig, SandboxGateway};
+use billing_sandbox::{JOURNAL_FILE, SandboxConfig, SandboxGateway};
 use billing_sqlite::SqliteStore;
 use billing_stripe::{StripeConfig, StripeGateway};
 use chrono::{DateTime, Utc};
@@ -39,6 +40,46 @@ impl Clock for SystemClock {
             tokio::time::sleep(wait).await;
         }
     }
+}
+
+/// The environment variable that runs the service's clock ahead of the system's, in seconds:
+/// for tests only, to see what the service does with payments made a day earlier (Stripe's
+/// idempotency window) without waiting a day. Unset in any real deployment.
+pub const CLOCK_AHEAD_VARIABLE: &str = "BILLINGD_CLOCK_AHEAD_SECS";
+
+/// The system clock run ahead by a fixed time (see [`CLOCK_AHEAD_VARIABLE`]).
+#[derive(Debug, Clone, Copy)]
+pub struct ClockAhead(chrono::Duration);
+
+#[async_trait::async_trait]
+impl Clock for ClockAhead {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now() + self.0
+    }
+
+    async fn sleep_until(&self, at: DateTime<Utc>) {
+        if let Ok(wait) = (at - self.now()).to_std() {
+            tokio::time::sleep(wait).await;
+        }
+    }
+}
+
+/// The service's clock: the system's, unless [`CLOCK_AHEAD_VARIABLE`] says otherwise.
+pub fn clock_from_env() -> Result<Arc<dyn Clock>, AnyError> {
+    let Some(value) = std::env::var_os(CLOCK_AHEAD_VARIABLE) else {
+        return Ok(Arc::new(SystemClock));
+    };
+    let seconds = value
+        .to_str()
+        .and_then(|v| v.trim().parse::<u32>().ok())
+        .ok_or_else(|| format!("{CLOCK_AHEAD_VARIABLE} must be a number of seconds"))?;
+    tracing::warn!(
+        seconds,
+        "the service's clock runs ahead of the system's ({CLOCK_AHEAD_VARIABLE}): for tests only"
+    );
+    Ok(Arc::new(ClockAhead(chrono::Duration::seconds(i64::from(
+        seconds,
+    )))))
 }
 
 /// Payment ids `pay_<UUID v7>`: unique across processes sharing a store, and time-ordered, so
@@ -182,37 +223,121 @@ pub async fn store(
     }
 }
 
-/// A gateway and, for the sandbox, the card form of its hosted pages.
-pub type Gateway = (Arc<dyn PaymentGateway>, Option<Arc<dyn CardTokenizer>>);
+/// The configured gateway, and what the service serves for the sandbox.
+pub struct Gateway {
+    /// The gateway, for the engine.
+    pub port: Arc<dyn PaymentGateway>,
+    /// The sandbox, when it is the gateway: its card form and its challenge pages.
+    pub sandbox: Option<SandboxGateway>,
+    /// Held while the sandbox uses its data folder, so that no other process writes there.
+    _folder: Option<File>,
+}
 
-/// The configured gateway (Stripe when a secret key is given, else the sandbox) and, for the
-/// sandbox, its card form.
-pub fn gateway(args: &GatewayArgs, clock: Arc<dyn Clock>) -> Result<Gateway, AnyError> {
-    match &args.stripe_secret_key {
-        Some(key) => {
-            let mut config = StripeConfig::new(key.clone()).with_card_only(args.stripe_card_only);
-            if let Some(base) = &args.stripe_api_base {
-                config = config.with_base_url(base.clone());
-            }
-            let stripe = StripeGateway::new(config)?;
-            tracing::info!(api_base = ?args.stripe_api_base, "gateway: Stripe");
-            Ok((Arc::new(stripe), None))
+impl std::fmt::Debug for Gateway {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Gateway")
+            .field("sandbox", &self.sandbox.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Gateway {
+    /// The card form of the sandbox's hosted pages, when the sandbox is the gateway.
+    pub fn sandbox_cards(&self) -> Option<Arc<dyn CardTokenizer>> {
+        self.sandbox
+            .clone()
+            .map(|sandbox| Arc::new(SandboxCards(sandbox)) as Arc<dyn CardTokenizer>)
+    }
+}
+
+/// Where the sandbox keeps its state, and where customers reach its challenge page.
+#[derive(Debug, Clone, Default)]
+pub struct SandboxPlace<'a> {
+    /// The data folder whose journal keeps the sandbox's customers, cards and payments across
+    /// restarts; `None` keeps them in memory.
+    pub data_dir: Option<&'a Path>,
+    /// The challenge page's public address (`{public URL}/sandbox`); `None` for the default
+    /// path `/sandbox`.
+    pub challenge_base: Option<String>,
+}
+
+/// The configured gateway: Stripe when a secret key is given, else the sandbox, kept in the
+/// data folder when one is given.
+pub fn gateway(
+    args: &GatewayArgs,
+    place: SandboxPlace<'_>,
+    clock: Arc<dyn Clock>,
+) -> Result<Gateway, AnyError> {
+    if let Some(key) = &args.stripe_secret_key {
+        let mut config = StripeConfig::new(key.clone()).with_card_only(args.stripe_card_only);
+        if let Some(base) = &args.stripe_api_base {
+            config = config.with_base_url(base.clone());
         }
-        None => {
-            let mut config = SandboxConfig::default()
-                .with_latency(Duration::from_millis(args.sandbox_latency_ms));
-            if let Some(rate) = args.sandbox_rate_limit.and_then(NonZeroU32::new) {
-                config = config.with_rate_limit(rate);
-            }
-            tracing::info!(
-                latency_ms = args.sandbox_latency_ms,
-                rate_limit = ?args.sandbox_rate_limit,
-                "gateway: the in-process sandbox (Stripe's test cards, nothing leaves this process)"
-            );
-            let sandbox = SandboxGateway::with_config(clock, config);
-            let cards: Arc<dyn CardTokenizer> = Arc::new(SandboxCards(sandbox.clone()));
-            Ok((Arc::new(sandbox), Some(cards)))
+        let stripe = StripeGateway::new(config)?;
+        tracing::info!(api_base = ?args.stripe_api_base, "gateway: Stripe");
+        return Ok(Gateway {
+            port: Arc::new(stripe),
+            sandbox: None,
+            _folder: None,
+        });
+    }
+    let mut config = SandboxConfig::default()
+        .with_latency(Duration::from_millis(args.sandbox_latency_ms))
+        .with_multicapture(args.sandbox_multicapture.clone());
+    if let Some(rate) = args.sandbox_rate_limit.and_then(NonZeroU32::new) {
+        config = config.with_rate_limit(rate);
+    }
+    if let Some(base) = place.challenge_base {
+        config = config.with_challenge_base(base);
+    }
+    let (sandbox, folder) = match place.data_dir {
+        Some(dir) => {
+            let folder = lock_sandbox_folder(dir)?;
+            let sandbox = SandboxGateway::open(dir, clock, config)?;
+            (sandbox, Some(folder))
         }
+        None => (SandboxGateway::with_config(clock, config), None),
+    };
+    tracing::info!(
+        latency_ms = args.sandbox_latency_ms,
+        rate_limit = ?args.sandbox_rate_limit,
+        multicapture = ?args.sandbox_multicapture,
+        journal = ?place.data_dir.map(|d| d.join(JOURNAL_FILE)),
+        "gateway: the in-process sandbox (Stripe's test cards, nothing leaves this process)"
+    );
+    Ok(Gateway {
+        port: Arc::new(sandbox.clone()),
+        sandbox: Some(sandbox),
+        _folder: folder,
+    })
+}
+
+/// The lock file beside the sandbox's journal.
+const SANDBOX_LOCK_FILE: &str = "sandbox.lock";
+
+/// Takes the data folder's sandbox for this process: two processes appending to one journal
+/// would each miss what the other wrote. Released when the returned file is dropped (or the
+/// process ends, however it ends).
+fn lock_sandbox_folder(dir: &Path) -> Result<File, AnyError> {
+    std::fs::create_dir_all(dir)
+        .map_err(|e| format!("cannot create the data folder {}: {e}", dir.display()))?;
+    let path = dir.join(SANDBOX_LOCK_FILE);
+    let file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(TryLockError::WouldBlock) => Err(format!(
+            "the sandbox gateway's data folder {} is in use by another billingd process: one \
+             process uses it at a time (a running `billingd serve` sweeps its own payments in \
+             the background; stop it before running another command on its folder)",
+            dir.display()
+        )
+        .into()),
+        Err(TryLockError::Error(e)) => Err(format!("cannot lock {}: {e}", path.display()).into()),
     }
 }
 
@@ -224,7 +349,7 @@ pub fn engine(
 ) -> Billing {
     Billing::new(
         store,
-        gateway,
+        crate::chaos::arm_from_env(gateway),
         clock,
         Arc::new(UuidIds),
         Arc::new(OsSecrets),
@@ -272,6 +397,19 @@ mod tests {
             format!("sqlite://{}", data.join("billing.db").display())
         );
         assert!(data.is_dir(), "the folder is made");
+    }
+
+    #[test]
+    fn one_process_at_a_time_uses_a_sandbox_folder() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let first = lock_sandbox_folder(dir.path()).expect("the first takes it");
+        let refused = lock_sandbox_folder(dir.path())
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(refused.contains("in use by another billingd"), "{refused}");
+        drop(first);
+        assert!(lock_sandbox_folder(dir.path()).is_ok(), "released on drop");
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! The service's background work, beside the HTTP server: delivering queued emails, and
-//! settling payments whose gateway outcome was lost. Each loop stops when told to, between two
+//! sweeping every business (payments whose gateway outcome was lost, holds past their expiry,
+//! the gateway's events that webhooks missed). Each loop stops when told to, between two
 //! rounds, so that a shutdown never cuts a send or a settlement in half.
 
 use std::sync::Arc;
@@ -46,50 +47,29 @@ pub async fn deliver_emails(
     }
 }
 
-/// Settles every business's payments pending for over a minute, every `every` (never when
-/// zero), until stopped.
-pub async fn reconcile_pending(
-    billing: Billing,
-    every: Duration,
-    mut stopped: watch::Receiver<bool>,
-) {
+/// Sweeps every business (`Billing::sweep`) every `every` (never when zero), until stopped:
+/// logs what it settled, and warns of what it left for the next round.
+pub async fn sweep(billing: Billing, every: Duration, mut stopped: watch::Receiver<bool>) {
     if every.is_zero() {
         return;
     }
-    // Commands still at the gateway get this long to finish on their own.
-    let older_than = chrono::Duration::seconds(60);
     while !stop_after(every, &mut stopped).await {
-        let businesses = match billing.businesses().await {
-            Ok(businesses) => businesses,
+        let swept = match crate::sweep::sweep_all(&billing).await {
+            Ok(swept) => swept,
             Err(error) => {
-                tracing::warn!(%error, "reconciler: cannot list businesses");
+                tracing::warn!(%error, "sweep: cannot list businesses");
                 continue;
             }
         };
-        for business in &businesses {
-            match billing.reconcile_pending(business, older_than).await {
-                Ok(results) => {
-                    for (payment, result) in results {
-                        match result {
-                            Ok(receipt) => tracing::info!(
-                                business = %business.id,
-                                %payment,
-                                state = receipt.payment.state.name(),
-                                "pending payment settled"
-                            ),
-                            Err(error) => tracing::warn!(
-                                business = %business.id,
-                                %payment,
-                                code = error.code(),
-                                "pending payment not settled"
-                            ),
-                        }
-                    }
-                }
-                Err(error) => {
-                    tracing::warn!(business = %business.id, %error, "reconciler round failed");
-                }
+        for line in &swept.lines {
+            if line.failed {
+                tracing::warn!(business = %line.business, "sweep: {}", line.text);
+            } else {
+                tracing::info!(business = %line.business, "sweep: {}", line.text);
             }
+        }
+        if swept.failures() > 0 {
+            tracing::warn!("{}", swept.summary());
         }
     }
 }

@@ -181,6 +181,13 @@ fn serve_help_shows_every_setting() {
         "--sandbox-rate-limit",
         "--bulk-concurrency",
         "--bulk-rate-limit",
+        "--sandbox-multicapture",
+        "--trusted-proxy",
+        "BILLINGD_TRUSTED_PROXIES",
+        "--reconcile-every-secs",
+        "--reconcile-after-secs",
+        "--authentication-timeout-secs",
+        "--event-lookback-hours",
         "--log-format",
         "BILLINGD_LOG_FORMAT",
         "--demo",
@@ -300,6 +307,7 @@ async fn serve_demo_seeds_every_state() {
         ("b-1006", "refunded", false),
         ("b-1007", "not_charged", true),
         ("b-1008", "charged_in_full", false),
+        ("b-1009", "not_charged", true),
     ];
     for (id, status, last_failed) in expected {
         let (code, booking) = call(

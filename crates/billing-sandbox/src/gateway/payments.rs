@@ -15,7 +15,7 @@ use crate::config::Operation;
 use crate::state::{Intent, Reply, State};
 
 use super::customers::{Usable, attach_set_up, owned_elsewhere, usable_method};
-use super::{SandboxGateway, amounts, invalid, key_reused, random_secret};
+use super::{SandboxGateway, amounts, key_reused, random_secret};
 
 /// The answer kept under a key used for a charge or hold.
 pub(super) fn payment_reply(reply: Reply) -> Result<GatewayPayment, GatewayError> {

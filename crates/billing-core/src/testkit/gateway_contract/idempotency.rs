@@ -3,8 +3,8 @@
 use crate::ports::{GatewayStatus, PaymentGateway};
 
 use super::{
-    GatewayFixture, assert_invalid, assert_not_found, charged, customer, customer_with_visa, eur,
-    hold, payment_request, pid, refund_request,
+    GatewayFixture, assert_not_found, charged, customer, customer_with_visa, eur, hold,
+    payment_request, pid, refund_request,
 };
 
 /// The same idempotency key with the same request answers the same payment: one attempt.
