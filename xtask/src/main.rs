@@ -1,4 +1,4 @@
-//! The project's own tasks: `cargo xtask ci | test | tidy | bench [core|storage|http|sqlite|report|footprint|bulk] | db start|stop`.
+//! The project's own tasks: `cargo xtask ci | test | tidy | chaos [--runs N] [--seed S] | bench [core|storage|http|sqlite|report|footprint|bulk] | db start|stop`.
 #![forbid(unsafe_code)]
 
 mod tidy;
@@ -13,6 +13,7 @@ fn main() -> ExitCode {
         ["ci"] => ci(),
         ["test", rest @ ..] => test(rest),
         ["tidy"] => tidy::tidy(),
+        ["chaos", rest @ ..] => chaos(rest),
         ["bench"] => bench("all"),
         ["bench", which] => bench(which),
         ["db", "start"] => run(
@@ -41,7 +42,7 @@ fn main() -> ExitCode {
         ),
         _ => {
             eprintln!(
-                "usage: cargo xtask <task>\n\n  ci                 fmt check, clippy -D warnings, tidy, every test and doc test\n  test [ARGS]        every test (nextest when installed) and doc test\n  tidy               architecture rules: billing-core's allow-list, dependency directions\n                     between the crates, no source file over 800 lines\n  bench [NAME]       benchmarks: core, storage, http, sqlite, report, footprint, bulk, or all\n                     (figures go into docs/benchmarks.md)\n  db start|stop      a local Postgres for development (prints DATABASE_URL)"
+                "usage: cargo xtask <task>\n\n  ci                 fmt check, clippy -D warnings, tidy, every test and doc test, and the\n                     chaos campaigns (8 runs: 112 kills)\n  test [ARGS]        every test (nextest when installed) and doc test\n  tidy               architecture rules: billing-core's allow-list, dependency directions\n                     between the crates, no source file over 800 lines\n  chaos [ARGS]       the crash campaign (billingd killed at every recovery point, restarted,\n                     compared with the fake Stripe's records) and the webhook campaign;\n                     --runs N (14 kills each, default 8), --seed S, --jobs J\n  bench [NAME]       benchmarks: core, storage, http, sqlite, report, footprint, bulk, or all\n                     (figures go into docs/benchmarks.md)\n  db start|stop      a local Postgres for development (prints DATABASE_URL)"
             );
             Err("unknown task".to_owned())
         }
@@ -98,7 +99,66 @@ fn ci() -> Result<(), String> {
         ],
     )?;
     tidy::tidy()?;
-    test(&[])
+    test(&[])?;
+    chaos(&CI_CHAOS)
+}
+
+/// What `cargo xtask ci` runs of the campaigns: 8 runs of 14 kills, two at a time.
+const CI_CHAOS: [&str; 4] = ["--runs", "8", "--jobs", "2"];
+
+/// `cargo xtask chaos`: builds `billingd` and the fake Stripe, then runs the campaigns
+/// (`tests/src/bin/chaos.rs`) against them; prints how long it took.
+fn chaos(args: &[&str]) -> Result<(), String> {
+    let started = std::time::Instant::now();
+    run(
+        "cargo",
+        &[
+            "build",
+            "-p",
+            "billingd",
+            "-p",
+            "billing-stripe-fake",
+            "--bins",
+        ],
+    )?;
+    let metadata = output("cargo", &["metadata", "--format-version", "1", "--no-deps"])?;
+    let metadata: serde_json::Value = serde_json::from_str(&metadata)
+        .map_err(|e| format!("cannot read `cargo metadata`: {e}"))?;
+    let target = metadata["target_directory"]
+        .as_str()
+        .map(std::path::PathBuf::from)
+        .ok_or("`cargo metadata` gave no target_directory")?
+        .join("debug");
+    let mut command = Command::new("cargo");
+    command
+        .args([
+            "run",
+            "-q",
+            "-p",
+            "billing-blackbox",
+            "--bin",
+            "chaos",
+            "--",
+        ])
+        .args(args)
+        .env("BILLINGD_BINARY", target.join("billingd"))
+        .env(
+            "BILLING_STRIPE_FAKE_BINARY",
+            target.join("billing-stripe-fake"),
+        );
+    eprintln!(
+        "$ cargo run -p billing-blackbox --bin chaos -- {}",
+        args.join(" ")
+    );
+    let status = command
+        .status()
+        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    eprintln!("xtask: chaos took {:.0} s", started.elapsed().as_secs_f64());
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("the chaos campaigns failed ({status})"))
+    }
 }
 
 fn nextest_installed() -> bool {
