@@ -1,6 +1,6 @@
 //! The [`Ledger`] port on PostgreSQL: a read of everything a use case decides from in one
-//! statement, and a commit in one statement (`billing_commit`, migration 0005, replaced by 0006)
-//! that lands only if no booking it was decided from moved. Every value is bound, never written
+//! statement, and a commit in one statement (`billing_commit`, migration 0005, replaced by 0006
+//! and 0007) that lands only if no booking it was decided from moved. Every value is bound, never written
 //! into SQL text.
 
 use std::collections::BTreeMap;
@@ -34,13 +34,18 @@ use crate::store::PostgresStore;
 /// versions (kind 0), each booking's entries in the order written (kind 1), the record under
 /// the key (kind 2), and the first booking's customer (kind 3) with their cards (kind 4).
 ///
-/// The entries are read in a `LATERAL` subquery per booking and then per link, each kept apart
-/// by `OFFSET 0` (which stops Postgres from flattening it into a join): a join once let a
-/// generic plan made on small tables read every entry of the business for each booking. Each
-/// step can only be an index lookup, whatever the statistics said when the plan was made.
+/// Each booking, and then its links and entries, is read in a `LATERAL` subquery per id, kept
+/// apart by `OFFSET 0` (which stops Postgres from flattening it into a join), so that each step
+/// can only be a lookup of one key, whatever the statistics said when the plan was made. A join
+/// once let a generic plan made on small tables read every entry of the business for each
+/// booking, and `id = ANY ($2)` let one scan every booking of the business (`business_id`
+/// alone as the index condition, the ids as a filter): 0.7 s a read at 100,000 bookings.
 const READ: &str = "WITH wanted AS MATERIALIZED ( \
-        SELECT b.id, b.version, b.body, b.customer_id FROM bookings b \
-        WHERE b.business_id = $1 AND b.id = ANY ($2::text[])) \
+        SELECT b.id, b.version, b.body, b.customer_id \
+        FROM (SELECT DISTINCT unnest($2::text[]) AS id) want \
+        CROSS JOIN LATERAL ( \
+            SELECT b.id, b.version, b.body, b.customer_id FROM bookings b \
+            WHERE b.business_id = $1 AND b.id = want.id OFFSET 0) b) \
     SELECT 0::int2 AS kind, w.id, w.version AS num, w.body::text AS body FROM wanted w \
     UNION ALL \
     SELECT 1::int2, w.id, e.position, e.body::text FROM wanted w \

@@ -110,6 +110,51 @@ async fn concurrent_charges_from_two_pools_take_the_balance_exactly() -> TestRes
     Ok(())
 }
 
+/// Commits of many new bookings at once, eight at a time: each booking's balance goes into its
+/// shard of the outstanding totals, and two commits that took the shards in their bookings'
+/// order could each hold a shard the other waited for (a deadlock, seen loading a benchmark).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn commits_of_many_bookings_at_once_never_deadlock() -> TestResult {
+    use billing_core::booking::{BookingAccount, LineItem, LineItemKind};
+    use billing_core::status::summarize;
+    let (_server, _url, store) = database("batches").await;
+    let gateway = ScriptedGateway::new();
+    let billing = service(store.clone(), &gateway, "a");
+    seed(&billing, "b-0", 10_000, "Deep clean").await;
+    let now = chrono::Utc::now();
+    let writers = (0..8).map(|writer| {
+        let store = store.clone();
+        async move {
+            for batch in 0..16 {
+                let mut write = LedgerWrite::default();
+                for n in 0..200 {
+                    let account = BookingAccount::new(
+                        booking_id(&format!("w{writer}-{batch}-{n:03}")),
+                        CustomerId::new("cust-1")?,
+                        Currency::USD,
+                        vec![LineItem::new(
+                            LineItemKind::Service,
+                            "Deep clean",
+                            usd(10_000),
+                        )?],
+                    )?;
+                    write.summaries.push(summarize(&account, &[], now)?);
+                    write.read.push((account.id.clone(), 0));
+                    write.bookings.push(account);
+                }
+                store.commit(&acme().id, &write).await?;
+            }
+            Ok::<(), Box<dyn std::error::Error + Send + Sync>>(())
+        }
+    });
+    for result in futures::future::join_all(writers).await {
+        result.map_err(|e| format!("a batch was not committed: {e}"))?;
+    }
+    let owed = store.outstanding_totals(&acme().id).await?;
+    assert_eq!(owed.first().map(|t| t.bookings), Some(8 * 16 * 200 + 1));
+    Ok(())
+}
+
 /// A commit waits for a booking's row lock held by another transaction, then finds what that
 /// transaction committed: the booking moved, so the commit is a conflict and writes nothing.
 #[tokio::test]
