@@ -53,6 +53,30 @@ async fn the_file_is_created_in_wal_mode_with_read_only_readers() -> TestResult 
     Ok(())
 }
 
+/// The writer never copies the WAL into the database file itself (a commit would wait for
+/// that copy and its sync); a connection of its own does, in the background.
+#[tokio::test]
+async fn commits_reach_the_database_file_without_the_writer_checkpointing() -> TestResult {
+    let (dir, _url, store) = database().await;
+    let gateway = ScriptedGateway::new();
+    let billing = service(store.clone(), &gateway, "a");
+    seed(&billing, "b-1", 10_000).await;
+    billing.charge(&acme(), charge("b-1", None)).await?;
+    // Below SQLite's own threshold (1,000 pages), the writer would not have checkpointed yet:
+    // only the background checkpoints can bring the tables into the file.
+    let file = dir.path().join("billing.db");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while std::fs::metadata(&file)?.len() < 16 * 4096 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the database file has {} bytes: nothing checkpointed",
+            std::fs::metadata(&file)?.len()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    Ok(())
+}
+
 #[tokio::test]
 async fn the_ledger_tables_refuse_update_and_delete() -> TestResult {
     let (_dir, url, store) = database().await;
