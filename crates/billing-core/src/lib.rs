@@ -62,6 +62,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod automation;
 pub mod billing;
 pub mod booking;
 pub mod customer;
