@@ -48,7 +48,7 @@ pub(crate) async fn card_page(
         return unavailable();
     };
     match open(&api, &token, Purpose::CardRequest).await {
-        Ok((link, form)) => card_form(StatusCode::OK, &link, form, None),
+        Ok((link, form)) => card_form(&token, StatusCode::OK, &link, form, None),
         Err(refused) => refused,
     }
 }
@@ -90,7 +90,13 @@ pub(crate) async fn save_card(
     let payment_method = match payment_method(&api, form, &fields) {
         Ok(method) => method,
         Err(error) => {
-            return card_form(StatusCode::UNPROCESSABLE_ENTITY, &link, form, Some(error));
+            return card_form(
+                &token,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &link,
+                form,
+                Some(error),
+            );
         }
     };
     drop(fields);
@@ -160,6 +166,7 @@ pub(crate) async fn card_returned(
         // Nothing named (or nothing readable): the form again, to try once more.
         return match open(&api, &token, Purpose::CardRequest).await {
             Ok((link, form)) => card_form(
+                &token,
                 StatusCode::UNPROCESSABLE_ENTITY,
                 &link,
                 form,
@@ -297,9 +304,9 @@ async fn form_again(
     message: &str,
 ) -> Response {
     match link {
-        Some(link) => card_form(status, link, form, Some(message.to_owned())),
+        Some(link) => card_form(token, status, link, form, Some(message.to_owned())),
         None => match open(api, token, Purpose::CardRequest).await {
-            Ok((link, form)) => card_form(status, &link, form, Some(message.to_owned())),
+            Ok((link, form)) => card_form(token, status, &link, form, Some(message.to_owned())),
             Err(refused) => refused,
         },
     }

@@ -104,7 +104,13 @@ pub(crate) fn payment_method(
 }
 
 /// The card form's view for this mode.
-fn form_view(form: &CardForm, link: &LinkPage, error: Option<String>, save_card: bool) -> FormView {
+fn form_view(
+    action: String,
+    form: &CardForm,
+    link: &LinkPage,
+    error: Option<String>,
+    save_card: bool,
+) -> FormView {
     let stripe = match form {
         CardForm::Sandbox(_) => None,
         CardForm::Stripe { publishable_key } => Some(StripeView {
@@ -113,6 +119,7 @@ fn form_view(form: &CardForm, link: &LinkPage, error: Option<String>, save_card:
         }),
     };
     FormView {
+        action,
         stripe,
         error,
         save_card,
@@ -127,8 +134,9 @@ pub(crate) fn link_amount(link: &LinkPage) -> String {
     }
 }
 
-/// The payment page, with an error when the form is shown again.
+/// The payment page of `token`, with an error when the form is shown again.
 pub(crate) fn pay_form(
+    token: &str,
     status: StatusCode,
     link: &LinkPage,
     form: &CardForm,
@@ -142,13 +150,14 @@ pub(crate) fn pay_form(
             customer: link.customer_name.clone(),
             amount: link_amount(link),
             bookings: link.bookings.iter().map(LineView::from).collect(),
-            form: form_view(form, link, error, save_card),
+            form: form_view(format!("/pay/{token}"), form, link, error, save_card),
         },
     )
 }
 
-/// The card request's page, with an error when the form is shown again.
+/// The card request's page of `token`, with an error when the form is shown again.
 pub(crate) fn card_form(
+    token: &str,
     status: StatusCode,
     link: &LinkPage,
     form: &CardForm,
@@ -164,7 +173,7 @@ pub(crate) fn card_form(
                 .iter()
                 .map(|c| CardLabel::from(c).describe())
                 .collect(),
-            form: form_view(form, link, error, false),
+            form: form_view(format!("/cards/{token}"), form, link, error, false),
         },
     )
 }

@@ -61,7 +61,7 @@ pub(crate) async fn pay_page(
         return unavailable();
     };
     match open(&api, &token, Purpose::Payment).await {
-        Ok((link, form)) => pay_form(StatusCode::OK, &link, form, None, false),
+        Ok((link, form)) => pay_form(&token, StatusCode::OK, &link, form, None, false),
         Err(refused) => refused,
     }
 }
@@ -100,8 +100,16 @@ pub(crate) async fn pay(
         return too_large();
     };
     let save_card = fields.save_card();
-    let again =
-        |status, error: &str| pay_form(status, &link, form, Some(error.to_owned()), save_card);
+    let again = |status, error: &str| {
+        pay_form(
+            &token,
+            status,
+            &link,
+            form,
+            Some(error.to_owned()),
+            save_card,
+        )
+    };
     let payment_method = match payment_method(&api, form, &fields) {
         Ok(method) => method,
         Err(error) => return again(StatusCode::UNPROCESSABLE_ENTITY, &error),
@@ -293,9 +301,16 @@ async fn form_again(
 ) -> Response {
     let status = StatusCode::PAYMENT_REQUIRED;
     match link {
-        Some(link) => pay_form(status, link, form, Some(error.to_owned()), save_card),
+        Some(link) => pay_form(token, status, link, form, Some(error.to_owned()), save_card),
         None => match open(api, token, Purpose::Payment).await {
-            Ok((link, form)) => pay_form(status, &link, form, Some(error.to_owned()), save_card),
+            Ok((link, form)) => pay_form(
+                token,
+                status,
+                &link,
+                form,
+                Some(error.to_owned()),
+                save_card,
+            ),
             Err(refused) => refused,
         },
     }

@@ -47,6 +47,9 @@ pub(crate) struct StripeView {
 /// The card form: sandbox fields, or Stripe's card element; the error to show, if any.
 #[derive(Debug)]
 pub(crate) struct FormView {
+    /// Where the form posts: its page's own address, also when it is shown again on the
+    /// return from the customer's bank (whose address takes no card).
+    pub(crate) action: String,
     pub(crate) stripe: Option<StripeView>,
     pub(crate) error: Option<String>,
     pub(crate) save_card: bool,
@@ -262,6 +265,7 @@ mod tests {
             amount: "10.00 USD".into(),
             bookings: Vec::new(),
             form: FormView {
+                action: "/pay/t".into(),
                 stripe: Some(StripeView {
                     publishable_key: "pk_test_1".into(),
                     account: String::new(),
@@ -274,6 +278,8 @@ mod tests {
         .unwrap_or_default();
         assert!(pay.contains("https://js.stripe.com/v3/"), "{pay}");
         assert!(pay.contains("data-publishable-key=\"pk_test_1\""), "{pay}");
+        // Shown again on the return route too, the form still posts to the page.
+        assert!(pay.contains("method=\"post\" action=\"/pay/t\""), "{pay}");
         for bad in ["style=", "<style", "onclick", "onsubmit", "javascript:"] {
             assert!(!pay.contains(bad), "{bad} in {pay}");
         }
