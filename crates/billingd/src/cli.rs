@@ -362,6 +362,11 @@ pub struct ReconcileArgs {
     /// What else the sweep takes up.
     #[command(flatten)]
     pub sweep: SweepArgs,
+    /// The public address of the service's pages, as `serve --public-url` gives it; the
+    /// default listening address when absent. A sweep that settles a link's payment completes
+    /// the link and queues its receipt.
+    #[arg(long, value_name = "URL", env = "BILLINGD_PUBLIC_URL")]
+    pub public_url: Option<String>,
     /// The store.
     #[command(flatten)]
     pub store: StoreArgs,

@@ -126,8 +126,19 @@ async fn run(command: Command) -> Result<(), AnyError> {
                 Arc::clone(&clock),
             )?;
             let policy = policy(args.older_than_secs, &args.sweep, BulkPacing::default());
-            let billing =
-                wiring::engine(store, Arc::clone(&gateway.port), clock).with_policy(policy);
+            // Settling a link's payment completes the link and queues its receipt, which the
+            // pages' templates write.
+            let pages = HostedPages {
+                addresses: Arc::new(PageUrls::new(public_url(
+                    args.public_url.as_deref(),
+                    "http://127.0.0.1:8080",
+                )?)),
+                link_lifetime: HostedPages::default_lifetime(),
+                templates: Arc::new(MailTemplates),
+            };
+            let billing = wiring::engine(store, Arc::clone(&gateway.port), clock)
+                .with_policy(policy)
+                .with_hosted_pages(pages);
             reconcile(&billing).await
         }
     }
