@@ -2,6 +2,8 @@
 //! SQLite or a throwaway Postgres database, and talks to it over HTTP.
 #![forbid(unsafe_code)]
 
+pub mod stripe_fake;
+
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};

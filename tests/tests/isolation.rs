@@ -110,6 +110,27 @@ async fn another_business_sees_nothing_and_changes_nothing() {
             format!("/v1/payments/{charge_id}/reconcile"),
             Some(json!({})),
         ),
+        // Not 409 `payment_not_cancelable`: that would tell another business it exists.
+        (
+            Method::POST,
+            format!("/v1/payments/{charge_id}/cancel"),
+            Some(json!({})),
+        ),
+        (
+            Method::POST,
+            format!("/v1/payments/{charge_id}/mark-failed"),
+            Some(json!({})),
+        ),
+        (
+            Method::POST,
+            format!("/v1/payments/{hold_id}/sync"),
+            Some(json!({})),
+        ),
+        (
+            Method::POST,
+            format!("/v1/payments/{charge_id}/sync"),
+            Some(json!({})),
+        ),
     ];
     for (method, path, body) in routes {
         let answer = service
@@ -134,11 +155,20 @@ async fn another_business_sees_nothing_and_changes_nothing() {
         .post(&globex, "/v1/charges/bulk", json!({"bookings": ["b-1"]}))
         .await;
     assert_eq!(bulk.json["results"][0]["status"], 404, "{bulk:?}");
-    // Listing and reports show nothing of Acme's.
+    // Listing and reports show nothing of Acme's, whatever the filter.
     assert_eq!(
         service.get(&globex, "/v1/bookings").await.json["data"],
         json!([])
     );
+    let holding = service.get(&acme, "/v1/bookings?holding=true").await;
+    assert_eq!(holding.json["data"][0]["id"], "b-1", "{holding:?}");
+    for filter in ["holding=true", "holding=false"] {
+        let listed = service
+            .get(&globex, &format!("/v1/bookings?{filter}"))
+            .await;
+        assert_eq!(listed.status, StatusCode::OK, "{filter}: {listed:?}");
+        assert_eq!(listed.json["data"], json!([]), "{filter}");
+    }
     assert_eq!(
         service.get(&globex, "/v1/reports/outstanding").await.json["customers"],
         json!([])
