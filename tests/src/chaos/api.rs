@@ -225,6 +225,35 @@ impl Fake {
         Ok(webhooks["pending"].as_u64().unwrap_or(0))
     }
 
+    /// Every event the fake emitted on the platform account, oldest first, read through its
+    /// Stripe API (`GET /v1/events`, newest first, a page at a time) with `secret_key`.
+    pub async fn events(&self, secret_key: &str) -> Fallible<Vec<Value>> {
+        let mut newest_first: Vec<Value> = Vec::new();
+        loop {
+            let mut url = format!("{}/v1/events?limit=100", self.base);
+            if let Some(last) = newest_first.last().and_then(|e| e["id"].as_str()) {
+                url.push_str("&starting_after=");
+                url.push_str(last);
+            }
+            let response = self
+                .client
+                .get(&url)
+                .bearer_auth(secret_key)
+                .send()
+                .await
+                .map_err(|e| format!("fake GET /v1/events: {e}"))?;
+            let page = read(response).await?.expect_ok("fake GET /v1/events")?;
+            let data = page.json["data"].as_array().cloned().unwrap_or_default();
+            let more = page.json["has_more"] == Value::Bool(true) && !data.is_empty();
+            newest_first.extend(data);
+            if !more {
+                break;
+            }
+        }
+        newest_first.reverse();
+        Ok(newest_first)
+    }
+
     /// The delivery attempts so far.
     pub async fn delivery_attempts(&self) -> Fallible<Vec<Value>> {
         let webhooks = self.send(Method::GET, "webhooks", None).await?;

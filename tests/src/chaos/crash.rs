@@ -16,6 +16,8 @@ use super::{Fallible, ledger};
 
 /// How long an armed `billingd` may take to reach its pause once asked.
 const MARKER_DEADLINE: Duration = Duration::from_secs(45);
+/// How long a client's repeat of a killed request may take to be answered.
+const RETRY_DEADLINE: Duration = Duration::from_secs(60);
 /// How long the end of a run may take to settle everything (a link's payment never sent to
 /// the gateway can only be given up past Stripe's search lag, a minute).
 const SETTLE_DEADLINE: Duration = Duration::from_secs(240);
@@ -45,6 +47,8 @@ pub struct RunOutcome {
     pub discrepancies: Vec<String>,
     /// How many payments the ledger ended with.
     pub payments: usize,
+    /// Steps whose request the client sent again after the restart.
+    pub retries: usize,
     /// How long it took.
     pub elapsed: Duration,
 }
@@ -135,6 +139,15 @@ pub async fn run(binaries: &Binaries, seed: u64, dir: &Path) -> Fallible<RunOutc
         running = config
             .start(None, &format!("billingd-{number:02}-restart"))
             .await?;
+        // Half the time the client, which got no answer, sends the same request again (the
+        // same Idempotency-Key; the customer presses "Pay" again): the restarted process
+        // must settle or refuse it, never move the money a second time.
+        if rng.chance(50) {
+            outcome.retries += 1;
+            if let Some(problem) = retry(&api, &step, number).await {
+                outcome.discrepancies.push(problem);
+            }
+        }
         if let Some((kind, point)) = plan.get(number) {
             next = Some(steps::prepare(&api, &mut rng, number + 1, *kind, *point).await?);
         }
@@ -143,16 +156,17 @@ pub async fn run(binaries: &Binaries, seed: u64, dir: &Path) -> Fallible<RunOutc
     let settled = settle(&config, &api, &fake).await;
     let bookings = api.bookings().await?;
     let state = fake.state().await?;
+    let links = links_once(&api, &prepared, &bookings).await?;
     running.stop().await?;
+    keep(dir, "ledger.json", &Value::from(bookings.clone()))?;
+    keep(dir, "stripe-state.json", &state)?;
     if let Err(error) = settled {
         outcome.discrepancies.push(error);
     }
     outcome
         .discrepancies
         .extend(ledger::compare(&bookings, &state)?);
-    outcome
-        .discrepancies
-        .extend(links_once(&api, &prepared, &bookings).await?);
+    outcome.discrepancies.extend(links);
     for kill in &mut outcome.kills {
         kill.own = paused_own_call(kill, &prepared, &bookings);
     }
@@ -162,6 +176,13 @@ pub async fn run(binaries: &Binaries, seed: u64, dir: &Path) -> Fallible<RunOutc
         .sum();
     outcome.elapsed = started.elapsed();
     Ok(outcome)
+}
+
+/// Writes what was compared into the run's folder, to read when a run disagrees.
+pub fn keep(dir: &Path, name: &str, value: &Value) -> Fallible<()> {
+    let text = serde_json::to_string_pretty(value).map_err(|e| e.to_string())?;
+    let path = dir.join(name);
+    std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))
 }
 
 /// Starts `billingd` armed for the step, sends its request, waits for the marker, and kills
@@ -206,6 +227,28 @@ async fn kill_at(
     })
 }
 
+/// Sends a killed step's request again to the restarted process: any answer but a server
+/// error will do (the comparison at the end judges the money); a problem otherwise.
+async fn retry(api: &Api, step: &Prepared, number: usize) -> Option<String> {
+    let what = format!(
+        "step {number} ({} {})",
+        step.kind.label(),
+        step.point.name()
+    );
+    match tokio::time::timeout(RETRY_DEADLINE, step.send(api)).await {
+        Ok(Ok(answer)) if answer.status >= 500 => Some(format!(
+            "{what}: the client's repeat was answered {} {}",
+            answer.status, answer.text
+        )),
+        Ok(Ok(_)) => None,
+        Ok(Err(error)) => Some(format!("{what}: the client's repeat: {error}")),
+        Err(_) => Some(format!(
+            "{what}: the client's repeat had no answer within {} s",
+            RETRY_DEADLINE.as_secs()
+        )),
+    }
+}
+
 /// Reconciles until no payment is pending and the fake has delivered every event, with
 /// `billingd reconcile` (every payment, however recent) beside the running service.
 async fn settle(config: &ServiceConfig, api: &Api, fake: &Fake) -> Fallible<()> {
@@ -228,7 +271,8 @@ async fn settle(config: &ServiceConfig, api: &Api, fake: &Fake) -> Fallible<()> 
                 Ok(out) | Err(out) => out,
             };
         }
-        tokio::time::sleep(POLL * 20).await;
+        // Each `billingd reconcile` is a process of its own: not more than one every 2 s.
+        tokio::time::sleep(POLL * 80).await;
     }
 }
 

@@ -10,7 +10,18 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::Value;
 
 use super::Fallible;
-use super::api::cents;
+use super::api::{cents, dollars};
+
+/// A refund the fake Stripe holds.
+#[derive(Debug, Clone, Default)]
+struct StripeRefund {
+    /// `re_...`
+    id: String,
+    /// Our refund id in its metadata; `None` for one made in the dashboard.
+    ours: Option<String>,
+    amount: i64,
+    status: String,
+}
 
 /// What the fake Stripe holds about one PaymentIntent.
 #[derive(Debug, Clone, Default)]
@@ -20,8 +31,7 @@ struct Intent {
     received: i64,
     capturable: i64,
     refunded: i64,
-    /// Succeeded refunds by our refund id (`None`: made in the dashboard), with their amount.
-    refunds: Vec<(Option<String>, i64, String)>,
+    refunds: Vec<StripeRefund>,
     /// Disputes: (amount, status).
     disputes: Vec<(i64, String)>,
 }
@@ -56,12 +66,11 @@ fn intents(state: &Value) -> Fallible<(BTreeMap<String, Intent>, Vec<String>)> {
                     .as_array()
                     .into_iter()
                     .flatten()
-                    .map(|r| {
-                        (
-                            r["metadata"]["refund_id"].as_str().map(str::to_owned),
-                            r["amount"].as_i64().unwrap_or(0),
-                            r["status"].as_str().unwrap_or_default().to_owned(),
-                        )
+                    .map(|r| StripeRefund {
+                        id: r["id"].as_str().unwrap_or_default().to_owned(),
+                        ours: r["metadata"]["refund_id"].as_str().map(str::to_owned),
+                        amount: r["amount"].as_i64().unwrap_or(0),
+                        status: r["status"].as_str().unwrap_or_default().to_owned(),
                     })
                     .collect(),
                 disputes: pi["disputes"]
@@ -96,6 +105,11 @@ struct Payment {
     amount: i64,
     of: Option<String>,
     booking: String,
+    /// `command`, `payment_link` or `gateway`.
+    origin: String,
+    /// The gateway's id: the PaymentIntent of a charge or hold, the `re_...` of a refund made
+    /// at the gateway.
+    reference: Option<String>,
 }
 
 fn payments(bookings: &[Value], problems: &mut Vec<String>) -> BTreeMap<String, Payment> {
@@ -131,6 +145,8 @@ fn payments(bookings: &[Value], problems: &mut Vec<String>) -> BTreeMap<String, 
                     amount,
                     of: p["of"].as_str().map(str::to_owned),
                     booking: booking_id.to_owned(),
+                    origin: p["origin"].as_str().unwrap_or_default().to_owned(),
+                    reference: p["gateway_reference"].as_str().map(str::to_owned),
                 },
             );
         }
@@ -138,21 +154,39 @@ fn payments(bookings: &[Value], problems: &mut Vec<String>) -> BTreeMap<String, 
     found
 }
 
-/// What the ledger says moved for a charge or hold: captured and refunded.
+/// The charge or hold a payment comes from (itself for those): the one with a PaymentIntent.
+fn root<'a>(payment: &'a Payment, all: &'a BTreeMap<String, Payment>) -> Option<&'a Payment> {
+    let mut at = payment;
+    // A refund of a capture of a hold is two steps from it; nothing is deeper.
+    for _ in 0..3 {
+        if matches!(at.kind.as_str(), "charge" | "authorization") {
+            return Some(at);
+        }
+        at = all.get(at.of.as_deref()?)?;
+    }
+    None
+}
+
+/// What the ledger says moved for a charge or hold: captured, and refunded (of the charge,
+/// or of the hold's captures).
 fn ledger_moved(payment: &Payment, all: &BTreeMap<String, Payment>) -> (i64, i64) {
-    let children = |kind: &str| -> i64 {
-        all.values()
-            .filter(|c| c.kind == kind && c.of.as_deref() == Some(payment.id.as_str()))
-            .filter(|c| c.state == "succeeded")
-            .map(|c| c.amount)
-            .sum()
-    };
     let captured = match payment.kind.as_str() {
         "charge" if payment.state == "succeeded" => payment.amount,
-        "authorization" => children("capture"),
+        "authorization" => all
+            .values()
+            .filter(|c| c.kind == "capture" && c.of.as_deref() == Some(payment.id.as_str()))
+            .filter(|c| c.state == "succeeded")
+            .map(|c| c.amount)
+            .sum(),
         _ => 0,
     };
-    (captured, children("refund"))
+    let refunded = all
+        .values()
+        .filter(|r| r.kind == "refund" && r.state == "succeeded")
+        .filter(|r| root(r, all).is_some_and(|p| p.id == payment.id))
+        .map(|r| r.amount)
+        .sum();
+    (captured, refunded)
 }
 
 /// The ledger state a gateway status allows for a charge or hold.
@@ -168,6 +202,17 @@ fn states_agree(payment: &Payment, intent: &Intent) -> bool {
     }
 }
 
+/// Per booking, what the gateway did: captured, refunded, lost in disputes, still capturable,
+/// and whether a dispute is open or lost.
+#[derive(Debug, Clone, Copy, Default)]
+struct Moved {
+    received: i64,
+    refunded: i64,
+    lost: i64,
+    capturable: i64,
+    disputed: bool,
+}
+
 /// Every discrepancy between the ledger (`bookings`, as `GET /v1/bookings/{id}` answers) and
 /// the fake's records; empty when they agree.
 pub fn compare(bookings: &[Value], fake_state: &Value) -> Fallible<Vec<String>> {
@@ -177,7 +222,7 @@ pub fn compare(bookings: &[Value], fake_state: &Value) -> Fallible<Vec<String>> 
         problems.push(format!("{pi} at the gateway carries no payment id of ours"));
     }
     let all = payments(bookings, &mut problems);
-    let mut per_booking: BTreeMap<&str, (i64, i64, i64, i64, bool)> = BTreeMap::new();
+    let mut per_booking: BTreeMap<&str, Moved> = BTreeMap::new();
     for payment in all.values() {
         if matches!(payment.state.as_str(), "pending" | "requires_action")
             && payment.kind != "dispute"
@@ -211,55 +256,27 @@ pub fn compare(bookings: &[Value], fake_state: &Value) -> Fallible<Vec<String>> 
                         payment.kind, payment.id, payment.state, intent.status, intent.received
                     ));
                 }
-                let open_disputes = intent
-                    .disputes
-                    .iter()
-                    .any(|(_, s)| !matches!(s.as_str(), "won" | "lost"));
-                let sums = per_booking.entry(&payment.booking).or_default();
-                sums.0 += intent.received;
-                sums.1 += intent.refunded;
-                sums.2 += intent.lost();
-                sums.3 += if payment.kind == "authorization" {
-                    intent.capturable
-                } else {
-                    0
-                };
-                sums.4 |= open_disputes || intent.lost() > 0;
+                let moved = per_booking.entry(&payment.booking).or_default();
+                moved.received += intent.received;
+                moved.refunded += intent.refunded;
+                moved.lost += intent.lost();
+                if payment.kind == "authorization" {
+                    moved.capturable += intent.capturable;
+                }
+                moved.disputed |= intent.lost() > 0
+                    || intent
+                        .disputes
+                        .iter()
+                        .any(|(_, s)| !matches!(s.as_str(), "won" | "lost"));
                 compare_disputes(payment, intent, &all, &mut problems);
             }
-            "refund" => {
-                let Some(intent) = payment.of.as_ref().and_then(|of| intents.get(of)) else {
-                    if payment.state == "succeeded" {
-                        problems.push(format!(
-                            "refund {} succeeded of a payment the gateway does not have",
-                            payment.id
-                        ));
-                    }
-                    continue;
-                };
-                let at_gateway: Vec<_> = intent
-                    .refunds
-                    .iter()
-                    .filter(|(id, _, status)| {
-                        id.as_deref() == Some(payment.id.as_str()) && status == "succeeded"
-                    })
-                    .collect();
-                let ours = payment.state == "succeeded";
-                let agrees = match (ours, at_gateway.as_slice()) {
-                    (true, [(_, amount, _)]) => *amount == payment.amount,
-                    (false, []) => true,
-                    _ => false,
-                };
-                if !agrees && !matches!(payment.state.as_str(), "pending") {
-                    problems.push(format!(
-                        "refund {} is {} for {} in the ledger; the gateway has {:?}",
-                        payment.id, payment.state, payment.amount, at_gateway
-                    ));
-                }
+            "refund" if payment.origin != "gateway" => {
+                compare_our_refund(payment, &all, &intents, &mut problems);
             }
             _ => {}
         }
     }
+    compare_gateway_refunds(&all, &intents, &mut problems);
     for (id, intent) in &intents {
         if !all.contains_key(id) && (intent.received > 0 || intent.capturable > 0) {
             problems.push(format!(
@@ -267,19 +284,99 @@ pub fn compare(bookings: &[Value], fake_state: &Value) -> Fallible<Vec<String>> 
                 intent.id, intent.received, intent.capturable
             ));
         }
-        for (refund, amount, status) in &intent.refunds {
-            let known = refund.as_ref().is_none_or(|r| all.contains_key(r));
-            if !known && status == "succeeded" {
-                problems.push(format!(
-                    "refund {refund:?} of {amount} at the gateway is not in the ledger"
-                ));
-            }
-        }
     }
     for booking in bookings {
         compare_booking(booking, &per_booking, &mut problems);
     }
     Ok(problems)
+}
+
+/// A refund staff asked for: at the gateway once, under our id, for its amount, exactly when
+/// the ledger says it succeeded.
+fn compare_our_refund(
+    payment: &Payment,
+    all: &BTreeMap<String, Payment>,
+    intents: &BTreeMap<String, Intent>,
+    problems: &mut Vec<String>,
+) {
+    let Some(intent) = root(payment, all).and_then(|r| intents.get(&r.id)) else {
+        if payment.state == "succeeded" {
+            problems.push(format!(
+                "refund {} succeeded of a payment the gateway does not have",
+                payment.id
+            ));
+        }
+        return;
+    };
+    let at_gateway: Vec<(&str, i64)> = intent
+        .refunds
+        .iter()
+        .filter(|r| r.ours.as_deref() == Some(payment.id.as_str()) && r.status == "succeeded")
+        .map(|r| (r.id.as_str(), r.amount))
+        .collect();
+    let agrees = match (payment.state == "succeeded", at_gateway.as_slice()) {
+        (true, [(_, amount)]) => *amount == payment.amount,
+        (false, []) => true,
+        _ => false,
+    };
+    if !agrees {
+        problems.push(format!(
+            "refund {} is {} for {} in the ledger; the gateway has {at_gateway:?}",
+            payment.id, payment.state, payment.amount
+        ));
+    }
+}
+
+/// Refunds at the gateway: each succeeded one in the ledger (ours under our id; one made in the
+/// dashboard as the gateway's, under its `re_...`, for its whole amount, perhaps split across
+/// a hold's captures), and every refund the ledger records from the gateway is one of them.
+fn compare_gateway_refunds(
+    all: &BTreeMap<String, Payment>,
+    intents: &BTreeMap<String, Intent>,
+    problems: &mut Vec<String>,
+) {
+    let mut recorded: BTreeMap<&str, i64> = BTreeMap::new();
+    for refund in all
+        .values()
+        .filter(|p| p.kind == "refund" && p.origin == "gateway")
+    {
+        let Some(reference) = refund.reference.as_deref() else {
+            problems.push(format!(
+                "refund {} was recorded from the gateway without its id",
+                refund.id
+            ));
+            continue;
+        };
+        if refund.state == "succeeded" {
+            *recorded.entry(reference).or_default() += refund.amount;
+        } else {
+            problems.push(format!(
+                "refund {} recorded from the gateway is {}",
+                refund.id, refund.state
+            ));
+        }
+    }
+    let mut at_gateway: BTreeMap<&str, i64> = BTreeMap::new();
+    for refund in intents.values().flat_map(|i| &i.refunds) {
+        if refund.status != "succeeded" {
+            continue;
+        }
+        match &refund.ours {
+            Some(ours) if !all.contains_key(ours) => problems.push(format!(
+                "refund {} ({ours}) of {} at the gateway is not in the ledger",
+                refund.id, refund.amount
+            )),
+            Some(_) => {}
+            None => {
+                at_gateway.insert(&refund.id, refund.amount);
+            }
+        }
+    }
+    if recorded != at_gateway {
+        problems.push(format!(
+            "refunds made at the gateway: the ledger has {recorded:?}, the gateway {at_gateway:?}"
+        ));
+    }
 }
 
 /// A payment's disputes: open ones pending, lost ones succeeded, won ones canceled.
@@ -318,15 +415,16 @@ fn compare_disputes(
 
 /// One booking's totals against the gateway's: nothing charged twice (captured never over the
 /// price), paid and refunded as the gateway moved them, nothing pending or in flight.
-fn compare_booking(
-    booking: &Value,
-    gateway: &BTreeMap<&str, (i64, i64, i64, i64, bool)>,
-    problems: &mut Vec<String>,
-) {
+fn compare_booking(booking: &Value, gateway: &BTreeMap<&str, Moved>, problems: &mut Vec<String>) {
     let id = booking["id"].as_str().unwrap_or_default();
     let amount = |key: &str| cents(&booking[key]).unwrap_or(i64::MIN);
-    let (received, refunded, lost, capturable, disputed) =
-        gateway.get(id).copied().unwrap_or_default();
+    let Moved {
+        received,
+        refunded,
+        lost,
+        capturable,
+        disputed,
+    } = gateway.get(id).copied().unwrap_or_default();
     let price = amount("price");
     if received > price {
         problems.push(format!(
@@ -346,9 +444,10 @@ fn compare_booking(
             "booking {id}: the ledger says {paid} paid; the gateway captured {received}, refunded {refunded}, lost {lost} in disputes"
         ));
     }
-    if amount("refunded") != refunded {
+    // A booking's `refunded` counts what went back to the customer: refunds and lost disputes.
+    if amount("refunded") != refunded + lost {
         problems.push(format!(
-            "booking {id}: the ledger says {} refunded, the gateway {refunded}",
+            "booking {id}: the ledger says {} refunded, the gateway refunded {refunded} and lost {lost} in disputes",
             amount("refunded")
         ));
     }
@@ -371,21 +470,33 @@ fn compare_booking(
 
 /// A booking's final state, without the ids the gateway and the engine make afresh on every
 /// run: two runs of the same seed compare equal on this.
+///
+/// What the gateway did on its own is summed per kind and state: Stripe reports a hold's
+/// captures as one running total, so two captures made in its dashboard are recorded as two
+/// entries when their webhooks come one after the other and as one entry when the second
+/// change is already there when the first event is read. The money is the same either way.
 pub fn outline(booking: &Value) -> String {
-    let mut payments: Vec<String> = booking["payments"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|p| {
-            format!(
-                "{} {} {} {}",
-                p["kind"].as_str().unwrap_or_default(),
-                p["state"].as_str().unwrap_or_default(),
-                p["amount"]["amount"].as_str().unwrap_or_default(),
-                p["origin"].as_str().unwrap_or_default()
-            )
-        })
-        .collect();
+    let mut payments: Vec<String> = Vec::new();
+    let mut by_gateway: BTreeMap<(String, String), i64> = BTreeMap::new();
+    for p in booking["payments"].as_array().into_iter().flatten() {
+        let kind = p["kind"].as_str().unwrap_or_default().to_owned();
+        let state = p["state"].as_str().unwrap_or_default().to_owned();
+        let origin = p["origin"].as_str().unwrap_or_default();
+        if origin == "gateway" && kind != "dispute" {
+            *by_gateway.entry((kind, state)).or_default() += cents(&p["amount"]).unwrap_or(0);
+        } else {
+            payments.push(format!(
+                "{kind} {state} {} {origin}",
+                p["amount"]["amount"].as_str().unwrap_or_default()
+            ));
+        }
+    }
+    for ((kind, state), total) in by_gateway {
+        payments.push(format!(
+            "{kind} {state} {} gateway (in all)",
+            dollars(total)
+        ));
+    }
     payments.sort_unstable();
     let field = |key: &str| {
         booking[key]["amount"]
@@ -469,5 +580,75 @@ mod tests {
         }
         let found = compare(&[booking("50.00", "succeeded")], &state).expect("compared");
         assert!(found.iter().any(|p| p.contains("pay_2")), "{found:?}");
+    }
+
+    /// The booking of [`booking`] refunded 20.00 in the dashboard; the ledger's record of it
+    /// when `recorded`.
+    fn refunded_in_dashboard(recorded: bool) -> (Value, Value) {
+        let mut ledger = booking(if recorded { "30.00" } else { "50.00" }, "succeeded");
+        ledger["refunded"] = money(if recorded { "20.00" } else { "0.00" });
+        if recorded && let Some(payments) = ledger["payments"].as_array_mut() {
+            payments.push(json!({
+                "id": "pay_r", "kind": "refund", "state": "succeeded", "amount": money("20.00"),
+                "of": "pay_1", "origin": "gateway", "gateway_reference": "re_1",
+                "allocations": [{"booking": "b1", "amount": money("20.00")}],
+            }));
+        }
+        let mut state = fake(5000);
+        state["accounts"][0]["payment_intents"][0]["amount_refunded"] = json!(2000);
+        state["accounts"][0]["payment_intents"][0]["refunds"] = json!([
+            {"id": "re_1", "amount": 2000, "status": "succeeded", "metadata": {}},
+        ]);
+        (ledger, state)
+    }
+
+    #[test]
+    fn a_refund_made_in_the_dashboard_is_matched_by_its_gateway_id() {
+        let (ledger, state) = refunded_in_dashboard(true);
+        let found = compare(&[ledger], &state).expect("compared");
+        assert!(found.is_empty(), "{found:?}");
+        let (ledger, state) = refunded_in_dashboard(false);
+        let found = compare(&[ledger], &state).expect("compared");
+        assert!(found.iter().any(|p| p.contains("re_1")), "{found:?}");
+    }
+
+    #[test]
+    fn a_lost_dispute_counts_as_refunded() {
+        let mut ledger = booking("0.00", "succeeded");
+        ledger["refunded"] = money("50.00");
+        ledger["disputed"] = json!(true);
+        if let Some(payments) = ledger["payments"].as_array_mut() {
+            payments.push(json!({
+                "id": "pay_d", "kind": "dispute", "state": "succeeded", "amount": money("50.00"),
+                "of": "pay_1", "origin": "gateway", "gateway_reference": "dp_1",
+                "allocations": [{"booking": "b1", "amount": money("50.00")}],
+            }));
+        }
+        let mut state = fake(5000);
+        state["accounts"][0]["payment_intents"][0]["disputes"] =
+            json!([{"id": "dp_1", "amount": 5000, "status": "lost"}]);
+        let found = compare(std::slice::from_ref(&ledger), &state).expect("compared");
+        assert!(found.is_empty(), "{found:?}");
+        ledger["refunded"] = money("0.00");
+        let found = compare(&[ledger], &state).expect("compared");
+        assert!(found.iter().any(|p| p.contains("refunded")), "{found:?}");
+    }
+
+    #[test]
+    fn outlines_sum_what_the_gateway_did_and_keep_the_rest() {
+        let capture = |id: &str, amount: &str| {
+            json!({"id": id, "kind": "capture", "state": "succeeded", "amount": money(amount),
+                   "origin": "gateway"})
+        };
+        let hold = json!({"id": "pay_h", "kind": "authorization", "state": "captured",
+                          "amount": money("50.00"), "origin": "command"});
+        let mut one = booking("30.00", "succeeded");
+        one["payments"] = json!([hold, capture("pay_a", "30.00")]);
+        let mut two = one.clone();
+        two["payments"] = json!([hold, capture("pay_b", "10.00"), capture("pay_c", "20.00")]);
+        assert_eq!(outline(&one), outline(&two));
+        let mut other = one.clone();
+        other["payments"] = json!([hold, capture("pay_b", "10.00")]);
+        assert_ne!(outline(&one), outline(&other));
     }
 }

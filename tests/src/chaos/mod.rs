@@ -40,16 +40,21 @@ pub struct Options {
     pub jobs: usize,
     /// Skip the webhook campaign.
     pub no_webhooks: bool,
+    /// Keep the runs' folders (databases, logs, what was compared) even when all agreed.
+    pub keep: bool,
 }
 
 /// The usage line.
-pub const USAGE: &str = "usage: chaos [--runs N] [--seed S] [--jobs J] [--no-webhooks]
+pub const USAGE: &str = "usage: chaos [--runs N] [--seed S] [--jobs J] [--no-webhooks] [--keep]
 
   --runs N        crash runs; each kills billingd at every recovery point of every
                   operation once (14 kills), default 8
   --seed S        the first run's seed (run n has S + n); default: from the clock, printed
-  --jobs J        runs at once, default 2
-  --no-webhooks   skip the webhook campaign";
+  --jobs J        runs at once, default 4 (a run mostly waits: for the gateway, for
+                  restarts, and a minute for Stripe's search to see a payment)
+  --no-webhooks   skip the webhook campaign
+  --keep          keep every run's folder (database, logs, ledger.json and
+                  stripe-state.json), not only when something disagreed";
 
 impl Options {
     /// Reads the command line.
@@ -59,8 +64,9 @@ impl Options {
             seed: std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(1, |d| d.as_secs() % 100_000),
-            jobs: 2,
+            jobs: 4,
             no_webhooks: false,
+            keep: false,
         };
         let mut args = args.iter();
         while let Some(arg) = args.next() {
@@ -77,6 +83,7 @@ impl Options {
                     options.jobs = usize::try_from(number("--jobs")?.max(1)).unwrap_or(1);
                 }
                 "--no-webhooks" => options.no_webhooks = true,
+                "--keep" => options.keep = true,
                 other => return Err(format!("unknown argument {other:?}\n{USAGE}")),
             }
         }
@@ -116,6 +123,9 @@ pub async fn main(options: Options) -> Fallible<()> {
             kept.display()
         ))
     } else {
+        if options.keep {
+            println!("logs kept in {}", work.keep().display());
+        }
         Ok(())
     }
 }
@@ -140,8 +150,9 @@ async fn crash_runs(
             let outcome = crash::run(&binaries, seed, &dir).await;
             match &outcome {
                 Ok(run) => println!(
-                    "  run {seed}: {} kills, {} payments, {} discrepancies, {} missed pauses, {:.0} s",
+                    "  run {seed}: {} kills, {} requests repeated, {} payments, {} discrepancies, {} missed pauses, {:.0} s",
                     run.kills.len(),
+                    run.retries,
                     run.payments,
                     run.discrepancies.len(),
                     run.missed.len(),
@@ -173,6 +184,7 @@ fn report(
     let mut failed = false;
     let mut per_point: BTreeMap<(Kind, Point), usize> = BTreeMap::new();
     let (mut kills, mut elsewhere, mut payments, mut discrepancies, mut missed) = (0, 0, 0, 0, 0);
+    let mut retries = 0;
     let mut details = String::new();
     for (seed, run) in runs {
         match run {
@@ -183,6 +195,7 @@ fn report(
                     elsewhere += usize::from(!kill.own);
                 }
                 payments += run.payments;
+                retries += run.retries;
                 discrepancies += run.discrepancies.len();
                 missed += run.missed.len();
                 for problem in run.discrepancies.iter().chain(&run.missed) {
@@ -198,9 +211,10 @@ fn report(
     failed |= discrepancies > 0 || missed > 0;
     let _ = writeln!(
         out,
-        "\ncrash campaign: `cargo xtask chaos --runs {} --seed {}`, {:.0} s\n",
+        "\ncrash campaign: `cargo xtask chaos --runs {} --seed {} --jobs {}`, {:.0} s\n",
         options.runs,
         options.seed,
+        options.jobs,
         crash_time.as_secs_f64()
     );
     let _ = writeln!(out, "| kills          | before_gateway | after_gateway |");
@@ -232,9 +246,20 @@ fn report(
     let finished = runs.iter().filter(|(_, r)| r.is_ok()).count();
     let _ = writeln!(
         out,
-        "\nruns: {finished} of {}; kills: {kills} ({elsewhere} paused at a call of the reconciler or a webhook rather than the step's own); payments compared: {payments}; missed pauses: {missed}; discrepancies: {discrepancies}",
+        "\n| runs | kills | requests repeated after a kill | payments compared | missed pauses | discrepancies |"
+    );
+    let _ = writeln!(out, "|---:|---:|---:|---:|---:|---:|");
+    let _ = writeln!(
+        out,
+        "| {finished} of {} | {kills} | {retries} | {payments} | {missed} | {discrepancies} |",
         runs.len()
     );
+    if elsewhere > 0 {
+        let _ = writeln!(
+            out,
+            "\n{elsewhere} kill(s) paused at a call of the reconciler or of a webhook rather than the step's own request"
+        );
+    }
     match webhook {
         None => {}
         Some(Ok(w)) => {

@@ -268,7 +268,11 @@ pub async fn prepare(
                 )
                 .await?
                 .expect_ok("a payment link")?;
-            link = issued.json["link"]["id"].as_str().map(str::to_owned);
+            // The link's fields are at the top of the answer, beside its URL.
+            let id = issued.json["id"]
+                .as_str()
+                .ok_or_else(|| format!("a payment link without an id: {}", issued.text))?;
+            link = Some(id.to_owned());
             let url = issued.json["url"]
                 .as_str()
                 .ok_or_else(|| format!("a payment link without a URL: {}", issued.text))?;

@@ -1,9 +1,10 @@
-//! The webhook campaign: the same changes made at Stripe (captures, a release, refunds,
-//! disputes lost and won, in its dashboard) and the same link payments, once with every event
-//! delivered twice, shuffled and late, and once delivered as they come; webhooks are the only
-//! way the changes reach `billingd` (its background sweep is off). Both runs must end with the
-//! same ledger, each equal to the fake's records, with every link completed once and its
-//! emails in the outbox once.
+//! The webhook campaign: the same changes made at Stripe (captures whole and in two parts, a
+//! release, refunds, disputes lost and won, in its dashboard; a hold running out) and the same
+//! link payments (one of them authenticated with 3-D Secure by a customer who never comes back
+//! to the page), once with every event delivered twice, shuffled and up to 2 s late, and once
+//! delivered in order; webhooks are the only way the changes reach `billingd` (its background
+//! sweep is off). Both runs must end with the same ledger, each equal to the fake's records,
+//! with every link completed once and its emails in the outbox once.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -11,7 +12,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use super::api::{Api, Fake, dollars};
-use super::crash::notifications;
+use super::crash::{self, notifications};
 use super::process::{Binaries, FakeProcess, POLL, ServiceConfig, free_port};
 use super::rng::Rng;
 use super::steps::{self, CUSTOMERS};
@@ -53,6 +54,8 @@ pub struct WebhookOutcome {
 struct RunEnd {
     outline: Vec<String>,
     attempts: Vec<Value>,
+    /// The fake's events, oldest first.
+    events: Vec<Value>,
 }
 
 /// Runs the campaign of `seed` in `dir`: a disordered run, then an in-order one.
@@ -92,25 +95,42 @@ pub async fn run(binaries: &Binaries, seed: u64, dir: &Path) -> Fallible<Webhook
             in_order.outline.len()
         ));
     }
-    let firsts: Vec<&Value> = disordered
+    // Each delivery's first attempt, in the order they were made (a repeat is a delivery of
+    // an event already delivered), against the order the events were emitted in.
+    let emitted: Vec<&str> = disordered
+        .events
+        .iter()
+        .filter_map(|e| e["id"].as_str())
+        .collect();
+    let firsts: Vec<&str> = disordered
         .attempts
         .iter()
         .filter(|a| a["attempt"] == 1)
+        .filter_map(|a| a["event_id"].as_str())
         .collect();
     let mut seen: Vec<&str> = Vec::new();
-    for attempt in &firsts {
-        let event = attempt["event_id"].as_str().unwrap_or_default();
-        if seen.contains(&event) {
+    let mut latest = None;
+    for event in &firsts {
+        if seen.contains(event) {
             outcome.repeats += 1;
-        } else {
-            // Event ids grow with their creation: an id smaller than one seen came late.
-            if seen.iter().any(|s| *s > event) {
-                outcome.out_of_order += 1;
-            }
-            seen.push(event);
+            continue;
         }
+        let order = emitted.iter().position(|e| e == event);
+        // Delivered after an event emitted later than it.
+        if order < latest {
+            outcome.out_of_order += 1;
+        }
+        latest = latest.max(order);
+        seen.push(event);
     }
-    outcome.events = seen.len();
+    if seen.len() != emitted.len() {
+        outcome.discrepancies.push(format!(
+            "delivered disordered: {} events emitted, {} delivered",
+            emitted.len(),
+            seen.len()
+        ));
+    }
+    outcome.events = emitted.len();
     outcome.deliveries = firsts.len();
     outcome.elapsed = started.elapsed();
     Ok(outcome)
@@ -174,20 +194,13 @@ async fn one_run(
     let api = Api::new(&config.base(), &key)?;
     let running = config.start(None, "billingd").await?;
     steps::customers(&api).await?;
-    let links = changes(&api, &fake, &mut Rng::new(seed)).await?;
+    let links = changes(&api, &fake, &mut Rng::new(seed), delivery).await?;
 
-    let deadline = Instant::now() + DELIVERY_DEADLINE;
-    while fake.deliveries_pending().await? > 0 {
-        if Instant::now() > deadline {
-            return Err(format!(
-                "the fake did not deliver every event within {} s",
-                DELIVERY_DEADLINE.as_secs()
-            ));
-        }
-        tokio::time::sleep(POLL * 4).await;
-    }
+    all_delivered(&fake).await?;
     let bookings = api.bookings().await?;
     let state = fake.state().await?;
+    crash::keep(dir, "ledger.json", &Value::from(bookings.clone()))?;
+    crash::keep(dir, "stripe-state.json", &state)?;
     let label = match delivery {
         Delivery::Disordered => "delivered disordered",
         Delivery::InOrder => "delivered in order",
@@ -199,10 +212,12 @@ async fn one_run(
         problems.push(format!("{label}: {problem}"));
     }
     let attempts = fake.delivery_attempts().await?;
+    let events = fake.events(&fake_process.secret_key).await?;
     running.stop().await?;
     Ok(RunEnd {
         outline: bookings.iter().map(ledger::outline).collect(),
         attempts,
+        events,
     })
 }
 
@@ -229,15 +244,32 @@ async fn paid(
     }
 }
 
-/// The changes of a run, the same for a seed: what is done at Stripe, and link payments (one
-/// refunded in the dashboard afterwards). The links made, with their customers.
-async fn changes(api: &Api, fake: &Fake, rng: &mut Rng) -> Fallible<Vec<(String, String)>> {
+/// The changes of a run, the same for a seed: what is done at Stripe (captures, a release,
+/// refunds, disputes, a hold running out), and link payments (one refunded in the dashboard
+/// afterwards, one authenticated at the card's bank by a customer who never comes back to the
+/// page, so that only the webhook completes it). The links made,
+/// with their customers.
+async fn changes(
+    api: &Api,
+    fake: &Fake,
+    rng: &mut Rng,
+    delivery: Delivery,
+) -> Fallible<Vec<(String, String)>> {
     let price = |rng: &mut Rng| rng.between(40, 300) * 100 + rng.between(0, 99);
     let who = CUSTOMERS[0].0;
+    // In order: every event of a change is delivered before the next change is made (the
+    // fake delivers concurrently, so two changes' events could otherwise cross).
+    let delivered = || async {
+        match delivery {
+            Delivery::InOrder => all_delivered(fake).await,
+            Delivery::Disordered => Ok(()),
+        }
+    };
 
     // A hold captured whole in the dashboard.
     let p = price(rng);
     let (_, pi) = paid(api, "w-captured", who, p, "authorizations").await?;
+    delivered().await?;
     fake.post("dashboard/capture", json!({"payment_intent": pi}))
         .await?;
 
@@ -245,12 +277,14 @@ async fn changes(api: &Api, fake: &Fake, rng: &mut Rng) -> Fallible<Vec<(String,
     let p = price(rng);
     let (_, pi) = paid(api, "w-two-parts", who, p, "authorizations").await?;
     let first = rng.between(50, p / 2);
+    delivered().await?;
     fake.post(
         "dashboard/capture",
         json!({"payment_intent": pi, "amount": first, "final_capture": false}),
     )
     .await?;
     let second = rng.between(50, p - first);
+    delivered().await?;
     fake.post(
         "dashboard/capture",
         json!({"payment_intent": pi, "amount": second, "final_capture": true}),
@@ -260,6 +294,7 @@ async fn changes(api: &Api, fake: &Fake, rng: &mut Rng) -> Fallible<Vec<(String,
     // A hold released there.
     let p = price(rng);
     let (_, pi) = paid(api, "w-released", who, p, "authorizations").await?;
+    delivered().await?;
     fake.post("dashboard/cancel", json!({"payment_intent": pi}))
         .await?;
 
@@ -267,12 +302,14 @@ async fn changes(api: &Api, fake: &Fake, rng: &mut Rng) -> Fallible<Vec<(String,
     let p = price(rng);
     let (payment, pi) = paid(api, "w-refunded", who, p, "charges").await?;
     let theirs = rng.between(50, p / 2);
+    delivered().await?;
     fake.post(
         "dashboard/refund",
         json!({"payment_intent": pi, "amount": theirs}),
     )
     .await?;
     let ours = rng.between(50, p - theirs);
+    delivered().await?;
     api.post(
         &format!("/v1/payments/{payment}/refunds"),
         json!({"amount": dollars(ours)}),
@@ -284,6 +321,7 @@ async fn changes(api: &Api, fake: &Fake, rng: &mut Rng) -> Fallible<Vec<(String,
     for (booking, outcome) in [("w-dispute-lost", "lost"), ("w-dispute-won", "won")] {
         let p = price(rng);
         let (_, pi) = paid(api, booking, who, p, "charges").await?;
+        delivered().await?;
         let dispute = fake
             .post(
                 "disputes",
@@ -293,13 +331,15 @@ async fn changes(api: &Api, fake: &Fake, rng: &mut Rng) -> Fallible<Vec<(String,
         let id = dispute["id"]
             .as_str()
             .ok_or_else(|| format!("a dispute without an id: {dispute}"))?;
+        delivered().await?;
         fake.post(&format!("disputes/{id}/close"), json!({"outcome": outcome}))
             .await?;
     }
 
-    // Link payments, the second refunded whole in the dashboard.
+    // Link payments: the second refunded whole in the dashboard; the third asks for 3-D
+    // Secure, and its customer authenticates at the bank but never comes back to the page.
     let mut links = Vec::new();
-    for n in 1..=2 {
+    for n in 1..=3 {
         let customer = format!("cust-webhook-link-{n}");
         let booking = format!("w-link-{n}");
         let body = json!({"id": customer, "name": "Link Payer", "email": format!("{customer}@example.com")});
@@ -314,34 +354,81 @@ async fn changes(api: &Api, fake: &Fake, rng: &mut Rng) -> Fallible<Vec<(String,
             )
             .await?
             .expect_ok("a payment link")?;
-        let link = issued.json["link"]["id"].as_str().unwrap_or_default();
-        let url = issued.json["url"].as_str().unwrap_or_default();
-        let page = api.pay_link(url, "pm_card_visa").await?;
-        if page.status != 200 {
+        let (Some(link), Some(url)) = (issued.json["id"].as_str(), issued.json["url"].as_str())
+        else {
             return Err(format!(
-                "link {link}: the pay page answered {}",
+                "a payment link without an id or URL: {}",
+                issued.text
+            ));
+        };
+        let card = if n == 3 {
+            "pm_card_threeDSecure2Required"
+        } else {
+            "pm_card_visa"
+        };
+        delivered().await?;
+        let page = api.pay_link(url, card).await?;
+        let expected = if n == 3 { 202 } else { 200 };
+        if page.status != expected {
+            return Err(format!(
+                "link {link}: the pay page answered {}, not {expected}",
                 page.status
             ));
         }
-        if n == 2 {
-            let shown = api
-                .get(&format!("/v1/links/{link}"))
-                .await?
-                .expect_ok("a link")?;
-            let payment = shown.json["payment"].as_str().unwrap_or_default();
-            let found = api
-                .get(&format!("/v1/payments/{payment}"))
-                .await?
-                .expect_ok("a link's payment")?;
-            let pi = found.json["payment"]["gateway_reference"]
-                .as_str()
-                .unwrap_or_default();
-            fake.post("dashboard/refund", json!({"payment_intent": pi}))
-                .await?;
+        if n > 1 {
+            let pi = link_intent(api, &booking, link).await?;
+            delivered().await?;
+            if n == 2 {
+                fake.post("dashboard/refund", json!({"payment_intent": pi}))
+                    .await?;
+            } else {
+                fake.post("authenticate", json!({"intent": pi, "success": true}))
+                    .await?;
+            }
         }
         links.push((link.to_owned(), customer));
     }
+
+    // A hold left to run out: Stripe's clock moves past its 7 days, last, since every hold
+    // still open would run out with it.
+    let p = price(rng);
+    paid(api, "w-expired", who, p, "authorizations").await?;
+    delivered().await?;
+    fake.post("clock/advance", json!({"seconds": 8 * 24 * 60 * 60}))
+        .await?;
     Ok(links)
+}
+
+/// The PaymentIntent of the payment made on `link`'s page for `booking`.
+async fn link_intent(api: &Api, booking: &str, link: &str) -> Fallible<String> {
+    let shown = api
+        .get(&format!("/v1/bookings/{booking}"))
+        .await?
+        .expect_ok("a link's booking")?;
+    shown.json["payments"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|p| p["link"] == link)
+        .and_then(|p| p["gateway_reference"].as_str())
+        .map(str::to_owned)
+        .ok_or_else(|| format!("link {link}: no payment with a gateway id on {booking}"))
+}
+
+/// Waits until the fake has no delivery left to make (late or retried), within
+/// [`DELIVERY_DEADLINE`].
+async fn all_delivered(fake: &Fake) -> Fallible<()> {
+    let deadline = Instant::now() + DELIVERY_DEADLINE;
+    while fake.deliveries_pending().await? > 0 {
+        if Instant::now() > deadline {
+            return Err(format!(
+                "the fake did not deliver every event within {} s",
+                DELIVERY_DEADLINE.as_secs()
+            ));
+        }
+        tokio::time::sleep(POLL * 4).await;
+    }
+    Ok(())
 }
 
 /// Every link completed, once; one receipt and one business notice queued per link, and each
