@@ -107,59 +107,20 @@ fn ci() -> Result<(), String> {
 /// (about two and a half minutes on 2 cores, the build aside), and the webhook campaign.
 const CI_CHAOS: [&str; 4] = ["--runs", "8", "--jobs", "4"];
 
-/// `cargo xtask chaos`: builds `billingd` and the fake Stripe, then runs the campaigns
-/// (`tests/src/bin/chaos.rs`) against them; prints how long it took.
+/// `cargo xtask chaos`: the campaigns (`tests/src/bin/chaos.rs`) against `billingd` and the
+/// fake Stripe of the test build; prints how long it took.
 fn chaos(args: &[&str]) -> Result<(), String> {
     let started = std::time::Instant::now();
-    run(
-        "cargo",
-        &[
-            "build",
-            "-p",
-            "billingd",
-            "-p",
-            "billing-stripe-fake",
-            "--bins",
-        ],
-    )?;
-    let metadata = output("cargo", &["metadata", "--format-version", "1", "--no-deps"])?;
-    let metadata: serde_json::Value = serde_json::from_str(&metadata)
-        .map_err(|e| format!("cannot read `cargo metadata`: {e}"))?;
-    let target = metadata["target_directory"]
-        .as_str()
-        .map(std::path::PathBuf::from)
-        .ok_or("`cargo metadata` gave no target_directory")?
-        .join("debug");
-    let mut command = Command::new("cargo");
-    command
-        .args([
-            "run",
-            "-q",
-            "-p",
-            "billing-blackbox",
-            "--bin",
-            "chaos",
-            "--",
-        ])
-        .args(args)
-        .env("BILLINGD_BINARY", target.join("billingd"))
-        .env(
-            "BILLING_STRIPE_FAKE_BINARY",
-            target.join("billing-stripe-fake"),
-        );
-    eprintln!(
-        "$ cargo run -p billing-blackbox --bin chaos -- {}",
-        args.join(" ")
-    );
-    let status = command
-        .status()
-        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    // The test build (nothing to do after `cargo xtask test`) holds the campaign, `billingd`
+    // and the fake Stripe.
+    let mut build = Command::new("cargo");
+    build.args(["test", "--no-run", "--quiet"]).args(TEST_BUILD);
+    run_command(build)?;
+    let mut command = Command::new(target_dir()?.join("debug").join("chaos"));
+    command.args(args).envs(test_binaries()?);
+    let result = run_command(command);
     eprintln!("xtask: chaos took {:.0} s", started.elapsed().as_secs_f64());
-    if status.success() {
-        Ok(())
-    } else {
-        Err(format!("the chaos campaigns failed ({status})"))
-    }
+    result.map_err(|e| format!("the chaos campaigns failed: {e}"))
 }
 
 fn nextest_installed() -> bool {
@@ -170,23 +131,64 @@ fn nextest_installed() -> bool {
 }
 
 fn test(extra: &[&str]) -> Result<(), String> {
+    let mut command = Command::new("cargo");
     if nextest_installed() {
-        let mut args = vec![
-            "nextest",
-            "run",
-            "--workspace",
-            "--all-features",
-            "--no-fail-fast",
-        ];
-        args.extend_from_slice(extra);
-        run("cargo", &args)?;
+        command.args(["nextest", "run"]);
     } else {
-        let mut args = vec!["test", "--workspace", "--all-features", "--no-fail-fast"];
-        args.extend_from_slice(extra);
-        run("cargo", &args)?;
+        command.arg("test");
     }
+    command
+        .args(TEST_BUILD)
+        .arg("--no-fail-fast")
+        .args(extra)
+        .envs(test_binaries()?);
+    run_command(command)?;
     // nextest does not run doc tests.
     run("cargo", &["test", "--workspace", "--all-features", "--doc"])
+}
+
+/// How every test is built. The packages whose tests start `billingd`, the fake Stripe or the
+/// campaign have integration tests, so this build also makes those programs, with the same
+/// features: given to the tests by [`test_binaries`], they are not built a second time with
+/// other features (which would compile the workspace's dependencies again).
+const TEST_BUILD: [&str; 2] = ["--workspace", "--all-features"];
+
+/// The programs of the test build the black-box tests start, as the environment variables
+/// that name them.
+fn test_binaries() -> Result<[(&'static str, std::path::PathBuf); 2], String> {
+    let debug = target_dir()?.join("debug");
+    Ok([
+        ("BILLINGD_BINARY", debug.join("billingd")),
+        (
+            "BILLING_STRIPE_FAKE_BINARY",
+            debug.join("billing-stripe-fake"),
+        ),
+    ])
+}
+
+/// The workspace's target folder.
+fn target_dir() -> Result<std::path::PathBuf, String> {
+    let metadata = output("cargo", &["metadata", "--format-version", "1", "--no-deps"])?;
+    let metadata: serde_json::Value = serde_json::from_str(&metadata)
+        .map_err(|e| format!("cannot read `cargo metadata`: {e}"))?;
+    metadata["target_directory"]
+        .as_str()
+        .map(std::path::PathBuf::from)
+        .ok_or_else(|| "`cargo metadata` gave no target_directory".to_owned())
+}
+
+/// Runs a command made by the caller, echoing it, and fails when it fails.
+fn run_command(mut command: Command) -> Result<(), String> {
+    let shown = format!("{command:?}");
+    eprintln!("$ {shown}");
+    let status = command
+        .status()
+        .map_err(|e| format!("cannot run {shown}: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{shown} failed ({status})"))
+    }
 }
 
 fn bench(which: &str) -> Result<(), String> {
