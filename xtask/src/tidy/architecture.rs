@@ -258,8 +258,9 @@ mod tests {
             package("billing-sql", &["billing-core"]),
             package("billing-sqlite", &["billing-core", "billing-sql"]),
             package("billing-postgres", &["billing-core", "billing-sql"]),
-            package("billing-sandbox", &["billing-core"]),
-            package("billing-stripe", &["billing-core"]),
+            package("billing-stripe-rules", &[]),
+            package("billing-sandbox", &["billing-core", "billing-stripe-rules"]),
+            package("billing-stripe", &["billing-core", "billing-stripe-rules"]),
             package("billing-mail", &["billing-core"]),
             package("billing-http", &["billing-core"]),
             package("billing-stripe-fake", &[]),
@@ -352,9 +353,10 @@ mod tests {
             "an adapter on test support"
         );
         let mut packages = workspace();
-        packages[11]
-            .deps
-            .push(("billing-testservers".into(), false));
+        packages
+            .iter_mut()
+            .filter(|p| p.name == "billingd")
+            .for_each(|p| p.deps.push(("billing-testservers".into(), false)));
         assert_eq!(check(&packages).len(), 1, "the binary on test support");
     }
 
