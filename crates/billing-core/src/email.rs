@@ -139,6 +139,63 @@ pub struct PaymentFailedData {
     pub url: Option<String>,
 }
 
+/// An automatic charge or hold coming, told to the customer beforehand.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpcomingChargeData {
+    /// The business's name.
+    pub business_name: String,
+    /// The customer's name.
+    pub customer_name: String,
+    /// What will be taken (as it stands when the notice is sent).
+    pub amount: Money,
+    /// True for a hold (pre-authorization), false for a charge.
+    pub hold: bool,
+    /// The card it will be taken from, if one is on file.
+    pub card: Option<CardLabel>,
+    /// When.
+    pub at: DateTime<Utc>,
+    /// The booking it is for.
+    pub bookings: Vec<BookingLine>,
+}
+
+/// Why automation tells the business about a booking.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AutomationConcern {
+    /// An automatic charge failed for the last time; the customer was sent a payment link.
+    RetriesSpent {
+        /// Why the last attempt failed, in words for the business.
+        reason: String,
+    },
+    /// A hold will run out before its capture, and the business asked to be told.
+    HoldRunningOut {
+        /// When the hold runs out.
+        expires_at: DateTime<Utc>,
+    },
+    /// The card on file runs out before an automatic charge; the customer was asked for a
+    /// new one.
+    CardExpiring {
+        /// The card.
+        card: CardLabel,
+        /// When the charge is due.
+        due_at: DateTime<Utc>,
+    },
+}
+
+/// A booking that needs the business's attention, told by automation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AutomationNoticeData {
+    /// The business's name.
+    pub business_name: String,
+    /// The customer's name.
+    pub customer_name: String,
+    /// The booking's id.
+    pub booking: String,
+    /// The booking, as it stands.
+    pub bookings: Vec<BookingLine>,
+    /// What happened.
+    pub concern: AutomationConcern,
+}
+
 /// What an email says, by kind: the data its templates are filled with.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EmailContent {
@@ -154,6 +211,10 @@ pub enum EmailContent {
     BusinessCardSavedNotice(CardSavedData),
     /// A failed charge, to the customer.
     PaymentFailed(PaymentFailedData),
+    /// An automatic charge or hold coming, to the customer.
+    UpcomingCharge(UpcomingChargeData),
+    /// A booking that needs attention, told to the business by automation.
+    AutomationNotice(AutomationNoticeData),
 }
 
 impl EmailContent {
@@ -166,6 +227,8 @@ impl EmailContent {
             EmailContent::BusinessPaymentNotice(_) => NotificationKind::BusinessPaymentNotice,
             EmailContent::BusinessCardSavedNotice(_) => NotificationKind::BusinessCardSavedNotice,
             EmailContent::PaymentFailed(_) => NotificationKind::PaymentFailed,
+            EmailContent::UpcomingCharge(_) => NotificationKind::UpcomingCharge,
+            EmailContent::AutomationNotice(_) => NotificationKind::BusinessAutomationNotice,
         }
     }
 }

@@ -9,7 +9,7 @@ use crate::money::{Currency, Money, MoneyError};
 use crate::payment::FoldError;
 use crate::ports::{
     AmountRefused, BusinessesError, DirectoryError, GatewayError, LedgerError, LinkStoreError,
-    NotificationLogError,
+    NotificationLogError, ScheduleError,
 };
 use crate::receipt::Receipt;
 use crate::status::BalanceError;
@@ -183,6 +183,12 @@ pub enum BillingError {
     /// The notification log failed.
     #[error(transparent)]
     Notifications(#[from] NotificationLogError),
+    /// Payment automation's store failed.
+    #[error(transparent)]
+    Schedules(#[from] ScheduleError),
+    /// The booking was canceled: nothing more is taken for it but its cancellation fee.
+    #[error("booking {0} is canceled")]
+    BookingCanceled(BookingId),
     /// Stored entries do not fold into a valid history.
     #[error("stored history is inconsistent: {0}")]
     Inconsistent(String),
@@ -310,7 +316,9 @@ impl BillingError {
             | BillingError::Businesses(_)
             | BillingError::Directory(_)
             | BillingError::Links(_)
-            | BillingError::Notifications(_) => "storage_unavailable",
+            | BillingError::Notifications(_)
+            | BillingError::Schedules(_) => "storage_unavailable",
+            BillingError::BookingCanceled(_) => "booking_canceled",
             BillingError::Inconsistent(_) => "inconsistent_history",
             BillingError::AmountNotChargeable(_) => "amount_not_chargeable",
             BillingError::PaymentNotCancelable { .. } => "payment_not_cancelable",

@@ -108,6 +108,23 @@ id_type!(
     LinkId,
     "link"
 );
+id_type!(
+    /// A run of payment automation on a booking (a charge, a hold, a notice...), named by the
+    /// engine.
+    RunId,
+    "run"
+);
+
+impl RunId {
+    /// A payment id's text with `run_` in place of its `pay_` prefix, like [`LinkId`]'s.
+    pub(crate) fn from_payment_id(payment: &PaymentId) -> RunId {
+        let text = payment.as_str();
+        RunId(match text.strip_prefix("pay_") {
+            Some(rest) => format!("run_{rest}"),
+            None => text.to_owned(),
+        })
+    }
+}
 
 impl LinkId {
     /// A payment id's text with `lnk_` in place of its `pay_` prefix, like

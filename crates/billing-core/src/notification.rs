@@ -25,17 +25,23 @@ pub enum NotificationKind {
     BusinessCardSavedNotice,
     /// To the customer: a charge did not go through.
     PaymentFailed,
+    /// To the customer: an automatic charge or hold is coming.
+    UpcomingCharge,
+    /// To the business: automation needs someone to act on a booking.
+    BusinessAutomationNotice,
 }
 
 impl NotificationKind {
     /// Every kind, in declaration order.
-    pub const ALL: [NotificationKind; 6] = [
+    pub const ALL: [NotificationKind; 8] = [
         NotificationKind::PaymentLink,
         NotificationKind::CardRequest,
         NotificationKind::Receipt,
         NotificationKind::BusinessPaymentNotice,
         NotificationKind::BusinessCardSavedNotice,
         NotificationKind::PaymentFailed,
+        NotificationKind::UpcomingCharge,
+        NotificationKind::BusinessAutomationNotice,
     ];
 
     /// The stable snake_case name stores and APIs use.
@@ -47,6 +53,8 @@ impl NotificationKind {
             NotificationKind::BusinessPaymentNotice => "business_payment_notice",
             NotificationKind::BusinessCardSavedNotice => "business_card_saved_notice",
             NotificationKind::PaymentFailed => "payment_failed",
+            NotificationKind::UpcomingCharge => "upcoming_charge",
+            NotificationKind::BusinessAutomationNotice => "business_automation_notice",
         }
     }
 
@@ -61,7 +69,9 @@ impl NotificationKind {
     pub fn is_for_business(&self) -> bool {
         matches!(
             self,
-            NotificationKind::BusinessPaymentNotice | NotificationKind::BusinessCardSavedNotice
+            NotificationKind::BusinessPaymentNotice
+                | NotificationKind::BusinessCardSavedNotice
+                | NotificationKind::BusinessAutomationNotice
         )
     }
 }

@@ -86,7 +86,9 @@ pub use pages::urls::PageUrls;
 pub use problem::{Problem, ProblemDetails};
 pub use state::{AlwaysReady, AppState, HttpConfig, Readiness, ReadinessFn};
 
-use routes::{bookings, bulk, customers, links, notifications, ops, payments, reports, webhooks};
+use routes::{
+    automation, bookings, bulk, customers, links, notifications, ops, payments, reports, webhooks,
+};
 
 /// The OpenAPI document as JSON, built once.
 fn openapi_json() -> &'static str {
@@ -152,6 +154,20 @@ pub fn router(state: AppState) -> Router {
             "/v1/bookings/{id}/authorizations",
             post(bookings::authorize),
         )
+        .route(
+            "/v1/settings/payments",
+            get(automation::get_settings).put(automation::put_settings),
+        )
+        .route(
+            "/v1/bookings/{id}/automation",
+            get(automation::get_booking_automation).put(automation::put_booking_automation),
+        )
+        .route("/v1/bookings/{id}/cancel", post(automation::cancel_booking))
+        .route(
+            "/v1/customers/{id}/automation",
+            put(automation::put_customer_automation),
+        )
+        .route("/v1/automation/runs", get(automation::list_runs))
         .route("/v1/payments/{id}", get(payments::get_payment))
         .route("/v1/payments/{id}/captures", post(payments::capture))
         .route("/v1/payments/{id}/cancel", post(payments::cancel))

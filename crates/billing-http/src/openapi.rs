@@ -6,7 +6,7 @@ use utoipa::{Modify, OpenApi};
 use crate::pages::{card_request, pay};
 use crate::problem::ProblemDetails;
 use crate::routes::{
-    bookings, bulk, customers, links, notifications, ops, payments, reports, webhooks,
+    automation, bookings, bulk, customers, links, notifications, ops, payments, reports, webhooks,
 };
 use crate::wire::*;
 
@@ -58,6 +58,13 @@ use crate::wire::*;
         ops::healthz,
         ops::readyz,
         ops::metrics,
+        automation::get_settings,
+        automation::put_settings,
+        automation::get_booking_automation,
+        automation::put_booking_automation,
+        automation::cancel_booking,
+        automation::put_customer_automation,
+        automation::list_runs,
     ),
     components(schemas(
         ProblemDetails, MoneyJson, CardJson, CardList, CustomerJson, CustomerBalanceJson, LineItemJson,
@@ -70,6 +77,10 @@ use crate::wire::*;
         CaptureRequest, RefundRequest, BulkRequest, LinkTypeJson, LinkStatusJson,
         LinkedBookingJson, LinkJson, IssuedLinkJson, LinkList, NotificationKindJson, DeliveryJson,
         NotificationJson, NotificationList, PaymentLinkRequest, CardRequestRequest,
+        PaymentSettingsJson, PolicyJson, PolicyNameJson, ShareJson, HoldRenewalJson,
+        CancellationFeeJson, ActionJson, ReasonJson, DeclineKindJson, PlannedJson, FailuresJson,
+        RunJson, RunList, BookingAutomationJson, PutBookingAutomation, CustomerAutomationJson,
+        CancelRequest, CancellationJson,
     )),
     modifiers(&BearerAuth),
     tags(
@@ -80,6 +91,7 @@ use crate::wire::*;
         (name = "links", description = "Payment links and card requests: hosted pages where a customer pays or saves a card, sent by email"),
         (name = "notifications", description = "The emails queued about a customer, and their delivery"),
         (name = "hosted pages", description = "The HTML pages a customer reaches from a link (no API key: the token in the URL is the key). Payments and cards are confirmed on the server with the customer present; a bank's 3-D Secure challenge brings them back to a `/return` route. Rate limited per client address (behind a trusted proxy, the address it forwards); strict Content-Security-Policy"),
+        (name = "automation", description = "Payment automation: when each booking's money is taken (the business's payment policy, a booking's own), deposits, holds renewed before they run out, failed charges retried by decline type, cancellations and their fee, the runs and their outcomes"),
         (name = "webhooks", description = "Gateway events"),
         (name = "operations", description = "Health, readiness and metrics"),
     )

@@ -8,8 +8,9 @@
 
 use askama::Template;
 pub use billing_core::email::{
-    BookingLine, CardLabel, CardRequestData, CardSavedData, EmailContent, PaymentData,
-    PaymentFailedData, PaymentLinkData,
+    AutomationConcern, AutomationNoticeData, BookingLine, CardLabel, CardRequestData,
+    CardSavedData, EmailContent, PaymentData, PaymentFailedData, PaymentLinkData,
+    UpcomingChargeData,
 };
 use billing_core::notification::{MAX_SUBJECT, OutboundMessage};
 use billing_core::ports::{EmailTemplates, TemplateError};
@@ -64,6 +65,25 @@ pub fn render(to: &str, data: &EmailContent) -> Result<OutboundMessage, RenderEr
             ),
             PaymentFailedText { v: &view }.render()?,
             PaymentFailedHtml { v: &view }.render()?,
+        ),
+        EmailContent::UpcomingCharge(d) => (
+            format!(
+                "{}: {} will be {} on {}",
+                view.business,
+                view.amount,
+                if d.hold { "held" } else { "charged" },
+                view.when
+            ),
+            UpcomingChargeText { v: &view }.render()?,
+            UpcomingChargeHtml { v: &view }.render()?,
+        ),
+        EmailContent::AutomationNotice(_) => (
+            format!(
+                "Needs attention: booking {} ({})",
+                view.booking, view.customer
+            ),
+            AutomationNoticeText { v: &view }.render()?,
+            AutomationNoticeHtml { v: &view }.render()?,
         ),
     };
     Ok(OutboundMessage {
@@ -127,6 +147,15 @@ struct LineView {
     due: String,
 }
 
+/// What an automation notice is about; its details are in the view's `reason`, `expires`,
+/// `card` and `when`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Concern {
+    RetriesSpent,
+    HoldRunningOut,
+    CardExpiring,
+}
+
 /// Everything a template may show, formatted once for both bodies. Fields a kind does not have
 /// stay empty, and its templates do not show them.
 struct View {
@@ -139,6 +168,10 @@ struct View {
     card: String,
     when: String,
     reason: String,
+    /// A hold (pre-authorization) rather than a charge.
+    hold: bool,
+    booking: String,
+    concern: Option<Concern>,
 }
 
 impl View {
@@ -153,6 +186,9 @@ impl View {
             card: String::new(),
             when: String::new(),
             reason: String::new(),
+            hold: false,
+            booking: String::new(),
+            concern: None,
         }
     }
 
@@ -215,6 +251,39 @@ impl View {
                     .unwrap_or_default(),
                 ..View::empty(&d.business_name, &d.customer_name)
             },
+            EmailContent::UpcomingCharge(d) => View {
+                amount: d.amount.to_string(),
+                bookings: lines(&d.bookings),
+                card: card(&d.card).unwrap_or_default(),
+                when: moment(&d.at),
+                hold: d.hold,
+                ..View::empty(&d.business_name, &d.customer_name)
+            },
+            EmailContent::AutomationNotice(d) => {
+                let base = View {
+                    bookings: lines(&d.bookings),
+                    booking: d.booking.clone(),
+                    ..View::empty(&d.business_name, &d.customer_name)
+                };
+                match &d.concern {
+                    AutomationConcern::RetriesSpent { reason } => View {
+                        reason: reason.clone(),
+                        concern: Some(Concern::RetriesSpent),
+                        ..base
+                    },
+                    AutomationConcern::HoldRunningOut { expires_at } => View {
+                        expires: moment(expires_at),
+                        concern: Some(Concern::HoldRunningOut),
+                        ..base
+                    },
+                    AutomationConcern::CardExpiring { card, due_at } => View {
+                        card: card.describe(),
+                        when: moment(due_at),
+                        concern: Some(Concern::CardExpiring),
+                        ..base
+                    },
+                }
+            }
         })
     }
 }
@@ -291,5 +360,29 @@ struct PaymentFailedText<'a> {
 #[derive(Template)]
 #[template(path = "payment_failed.html")]
 struct PaymentFailedHtml<'a> {
+    v: &'a View,
+}
+
+#[derive(Template)]
+#[template(path = "upcoming_charge.txt")]
+struct UpcomingChargeText<'a> {
+    v: &'a View,
+}
+
+#[derive(Template)]
+#[template(path = "upcoming_charge.html")]
+struct UpcomingChargeHtml<'a> {
+    v: &'a View,
+}
+
+#[derive(Template)]
+#[template(path = "automation_notice.txt")]
+struct AutomationNoticeText<'a> {
+    v: &'a View,
+}
+
+#[derive(Template)]
+#[template(path = "automation_notice.html")]
+struct AutomationNoticeHtml<'a> {
     v: &'a View,
 }

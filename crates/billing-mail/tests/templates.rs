@@ -5,12 +5,13 @@ mod common;
 
 use billing_core::notification::{MAX_SUBJECT, NotificationKind};
 use billing_mail::templates::{
-    CardLabel, CardRequestData, CardSavedData, EmailContent, PaymentFailedData, RenderError, render,
+    AutomationConcern, CardLabel, CardRequestData, CardSavedData, EmailContent, PaymentFailedData,
+    RenderError, render,
 };
-use common::{at, payment_link, receipt, usd};
+use common::{at, automation_notice, concerns, payment_link, receipt, upcoming_charge, usd};
 
 fn every_kind(customer: &str) -> Vec<EmailContent> {
-    vec![
+    let mut all = vec![
         EmailContent::PaymentLink(payment_link(customer)),
         EmailContent::CardRequest(CardRequestData {
             business_name: "Acme Cleaning".into(),
@@ -39,7 +40,16 @@ fn every_kind(customer: &str) -> Vec<EmailContent> {
             bookings: common::bookings(),
             url: Some("https://pay.example.com/l/retry".into()),
         }),
-    ]
+        EmailContent::UpcomingCharge(upcoming_charge(customer, false)),
+        EmailContent::UpcomingCharge(upcoming_charge(customer, true)),
+    ];
+    // Every concern, so that each one's wording is checked for escaping too.
+    all.extend(
+        concerns()
+            .into_iter()
+            .map(|concern| EmailContent::AutomationNotice(automation_notice(customer, concern))),
+    );
+    all
 }
 
 #[test]
@@ -157,6 +167,18 @@ fn every_kind_renders_both_bodies_with_its_essentials() {
                 "Your card was declined.",
                 "https://pay.example.com/l/retry",
             ],
+            NotificationKind::UpcomingCharge => &[
+                "215.50 USD",
+                "14 Jan 2026, 09:00 UTC",
+                "Visa ending 4242",
+                "Deep clean",
+                "Thu 15 Jan 2026",
+                "please contact Acme Cleaning",
+            ],
+            // Each concern's own wording is checked in `each_automation_concern_says_what_happened`.
+            NotificationKind::BusinessAutomationNotice => {
+                &["bk_123", "needs attention", "Deep clean", "185.50 USD"]
+            }
         };
         for needed in essentials {
             assert!(
@@ -189,6 +211,11 @@ fn subjects_name_the_business_and_the_amount() {
             "Payment received: 215.50 USD from Ada Lovelace",
             "Card saved by Ada Lovelace",
             "Acme Cleaning: your payment of 215.50 USD did not go through",
+            "Acme Cleaning: 215.50 USD will be charged on 14 Jan 2026, 09:00 UTC",
+            "Acme Cleaning: 215.50 USD will be held on 14 Jan 2026, 09:00 UTC",
+            "Needs attention: booking bk_123 (Ada Lovelace)",
+            "Needs attention: booking bk_123 (Ada Lovelace)",
+            "Needs attention: booking bk_123 (Ada Lovelace)",
         ]
     );
 }
@@ -228,4 +255,153 @@ fn only_web_links_are_put_in_emails() {
             "{url}"
         );
     }
+}
+
+#[test]
+fn an_upcoming_charge_says_what_when_which_card_and_whom_to_ask() {
+    let message = render(
+        "ada@example.com",
+        &EmailContent::UpcomingCharge(upcoming_charge("Ada Lovelace", false)),
+    )
+    .expect("rendered");
+    let text = &message.text_body;
+    let html = message.html_body.as_deref().expect("html");
+    assert!(
+        text.contains("215.50 USD will be charged on 14 Jan 2026, 09:00 UTC by Acme Cleaning."),
+        "{text}"
+    );
+    assert!(text.contains("\nCard: Visa ending 4242\n"), "{text}");
+    assert!(
+        text.contains(
+            "- Thu 15 Jan 2026: Deep clean\n  price 215.50 USD, paid 30.00 USD, due 185.50 USD\n"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("If something is wrong, please contact Acme Cleaning"));
+    assert!(!text.contains("hold"), "a charge is not a hold: {text}");
+    assert!(
+        html.contains(
+            "<strong>215.50 USD</strong> will be charged on 14 Jan 2026, 09:00 UTC by Acme Cleaning."
+        ),
+        "{html}"
+    );
+    assert!(html.contains("<p>Card: Visa ending 4242</p>"), "{html}");
+    assert!(!html.contains("pre-authorization"), "{html}");
+}
+
+#[test]
+fn an_upcoming_hold_says_held_and_explains_the_capture() {
+    let message = render(
+        "ada@example.com",
+        &EmailContent::UpcomingCharge(upcoming_charge("Ada", true)),
+    )
+    .expect("rendered");
+    let html = message.html_body.as_deref().expect("html");
+    for body in [message.text_body.as_str(), html] {
+        assert!(
+            body.contains("215.50 USD") && body.contains("will be held on 14 Jan 2026, 09:00 UTC"),
+            "{body}"
+        );
+        assert!(body.contains("pre-authorization"), "{body}");
+        assert!(body.contains("after the service"), "{body}");
+        assert!(!body.contains("will be charged"), "{body}");
+    }
+}
+
+#[test]
+fn an_upcoming_charge_without_a_card_on_file_names_none() {
+    let mut data = upcoming_charge("Ada", false);
+    data.card = None;
+    let message = render("ada@example.com", &EmailContent::UpcomingCharge(data)).expect("rendered");
+    let html = message.html_body.as_deref().expect("html");
+    for body in [message.text_body.as_str(), html] {
+        assert!(!body.contains("Card:"), "{body}");
+        assert!(body.contains("will be charged on"), "{body}");
+    }
+}
+
+#[test]
+fn each_automation_concern_says_what_happened() {
+    let expected: [&[&str]; 3] = [
+        &[
+            "An automatic charge failed for the last time: The card was declined (insufficient funds).",
+            "was sent a payment link",
+            "needs attention",
+        ],
+        &[
+            "The hold on this booking runs out on 20 Jan 2026, 12:00 UTC, before it can be captured.",
+        ],
+        &[
+            "The card on file, American Express ending 0005, runs out before the automatic charge due on 1 Feb 2026, 08:00 UTC.",
+            "was asked for a new card.",
+        ],
+    ];
+    // The other concerns' sentences, which must not leak into this one's email.
+    let markers = ["for the last time", "runs out on", "asked for a new card"];
+    for (i, (concern, needed)) in concerns().into_iter().zip(expected).enumerate() {
+        let message = render(
+            "owner@acme.example",
+            &EmailContent::AutomationNotice(automation_notice("Ada Lovelace", concern.clone())),
+        )
+        .expect("rendered");
+        let html = message.html_body.as_deref().expect("html");
+        for body in [message.text_body.as_str(), html] {
+            for sentence in needed {
+                assert!(
+                    body.contains(sentence),
+                    "{concern:?} lacks {sentence}: {body}"
+                );
+            }
+            for (j, marker) in markers.iter().enumerate() {
+                assert_eq!(
+                    body.contains(marker),
+                    i == j,
+                    "{concern:?}, {marker}: {body}"
+                );
+            }
+            assert!(body.contains("Ada Lovelace"), "{body}");
+            assert!(body.contains("bk_123"), "{body}");
+            assert!(body.contains("Thu 22 Jan 2026"), "the bookings: {body}");
+        }
+        assert!(
+            message
+                .text_body
+                .starts_with("Booking bk_123 (Ada Lovelace) needs attention.\n\n"),
+            "{}",
+            message.text_body
+        );
+        assert!(
+            message
+                .text_body
+                .trim_end()
+                .ends_with("\n-- \nSent to Acme Cleaning by its billing."),
+            "{}",
+            message.text_body
+        );
+    }
+}
+
+#[test]
+fn an_automation_notice_escapes_the_reason_and_booking_in_html() {
+    let mut data = automation_notice(
+        "Ada",
+        AutomationConcern::RetriesSpent {
+            reason: "<img src=x onerror=alert(1)>".into(),
+        },
+    );
+    data.booking = "bk_<i>1</i>".into();
+    let message =
+        render("owner@acme.example", &EmailContent::AutomationNotice(data)).expect("rendered");
+    let html = message.html_body.as_deref().expect("html");
+    assert!(!html.contains("<img"), "{html}");
+    assert!(!html.contains("<i>1</i>"), "{html}");
+    assert!(
+        html.contains("&#60;img src=x onerror=alert(1)&#62;"),
+        "{html}"
+    );
+    assert!(
+        message.text_body.contains("<img src=x onerror=alert(1)>"),
+        "{}",
+        message.text_body
+    );
 }

@@ -2,7 +2,8 @@
 //!
 //! PostgreSQL storage for the billing engine: [`PostgresStore`] implements every port of the
 //! core's [`Store`](billing_core::ports::Store) (the ledger, customers and cards, businesses,
-//! payment links, notifications), with the behaviour of the in-memory reference store.
+//! payment links, notifications, payment automation's schedules), with the behaviour of the
+//! in-memory reference store.
 //!
 //! - Money is stored in integer minor units (BIGINT) beside its currency code. Ledger entries
 //!   are append-only (a trigger refuses UPDATE, DELETE and TRUNCATE on them), their bodies in
@@ -15,7 +16,8 @@
 //! - Every value is bound (the extended protocol), never written into SQL text.
 //! - Plans cannot go wrong with the tables' statistics: statements run with generic plans (no
 //!   planning per call) and sequential scans disabled, so that a plan made while a table was
-//!   small never turns a lookup into a scan of the table as it grows.
+//!   small never turns a lookup into a scan of the table as it grows; and without JIT
+//!   compilation, which a generic plan's estimates would call for as the tables grow.
 //! - What all customers owe is kept by a trigger as balances change (`outstanding_totals`), and
 //!   a page of the report reads a covering partial index in order: neither grows with the
 //!   number of bookings.
@@ -38,6 +40,7 @@ mod ledger;
 mod links;
 mod notifications;
 mod pool;
+mod schedules;
 mod store;
 
 pub use store::{DEFAULT_MAX_CONNECTIONS, PostgresStore, StoreError};

@@ -61,10 +61,14 @@ impl PostgresStore {
             // never choose a sequential scan. Without the second setting, a generic plan made
             // while a table was nearly empty (right after a load, before autovacuum analyzed it)
             // read the whole table at every call, and kept doing so as the table grew: a charge
-            // then cost milliseconds of server time instead of tens of microseconds.
+            // then cost milliseconds of server time instead of tens of microseconds. And no JIT
+            // compilation: a generic plan's estimates grow with the tables (a bound limit is
+            // taken for a tenth of the rows), so that at a million rows a take of due schedules
+            // crossed `jit_above_cost` and spent 14 ms compiling a statement that runs in one.
             .options([
                 ("plan_cache_mode", "force_generic_plan"),
                 ("enable_seqscan", "off"),
+                ("jit", "off"),
             ]);
         let store = PostgresStore {
             pool: ConnPool::new(options, max_connections, ACQUIRE_TIMEOUT),

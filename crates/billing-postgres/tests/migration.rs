@@ -1,6 +1,7 @@
 //! Databases written by earlier schemas, with rows as the builds of then wrote them, migrate
 //! and read back through the store: one of migrations 0001–0004 (before optimistic commits),
-//! and one of 0001–0005 (before disputes and format version 2).
+//! one of 0001–0005 (before disputes and format version 2), and one of 0001–0007 (before
+//! automation, which widens the notifications' kinds).
 #![allow(clippy::expect_used)]
 
 mod common;
@@ -9,8 +10,11 @@ use std::sync::Arc;
 
 use billing_core::idempotency::IdempotencyKey;
 use billing_core::ids::CustomerId;
+use billing_core::notification::{DeliveryState, Notification, NotificationKind, OutboundMessage};
 use billing_core::payment::{KindName, Origin, PaymentState, fold};
-use billing_core::ports::{BookingFilter, Ledger, LedgerRead, OutstandingQuery, Store};
+use billing_core::ports::{
+    BookingFilter, Ledger, LedgerRead, NotificationLog, OutstandingQuery, Store,
+};
 use billing_core::status::PaymentStatus;
 use billing_core::testkit::ScriptedGateway;
 use billing_postgres::PostgresStore;
@@ -258,5 +262,97 @@ async fn a_database_of_schema_0005_migrates_and_reads_back() -> TestResult {
         stored,
         [("b-1".to_owned(), true), ("b-2".to_owned(), false)]
     );
+    Ok(())
+}
+
+/// A database of schema 0007 with notifications of every kind it knew migrates: the rows read
+/// back as they were, both new kinds are queued, and a kind no build knows is still refused.
+#[tokio::test]
+async fn a_database_of_schema_0007_keeps_its_notifications_after_migrating() -> TestResult {
+    let (_server, url) = tokio::task::spawn_blocking(|| {
+        let server = TestPostgres::start().expect("test postgres");
+        let url = server.create_database("schema7").expect("database");
+        (server, url)
+    })
+    .await?;
+    let mut conn = sqlx::PgConnection::connect(&url).await?;
+    let all = sqlx::migrate!("./migrations");
+    let earlier = sqlx::migrate::Migrator {
+        migrations: std::borrow::Cow::Owned(all.migrations[..7].to_vec()),
+        ..sqlx::migrate!("./migrations")
+    };
+    earlier.run(&mut conn).await?;
+    sqlx::raw_sql(
+        "INSERT INTO notifications (business_id, id, customer_id, kind, to_address, subject, \
+         text_body, html_body, created_at, state, attempts, attempted_at, outcome, \
+         next_attempt_at) VALUES \
+         ('acme', 'ntf-1', 'cust-1', 'payment_link', 'ada@example.com', 'Pay', 'Pay here', \
+          NULL, '2026-01-15T09:00:00Z', 'queued', 0, NULL, NULL, '2026-01-15T09:00:00Z'), \
+         ('acme', 'ntf-2', 'cust-1', 'card_request', 'ada@example.com', 'Card', 'Save', \
+          '<p>Save</p>', '2026-01-15T09:01:00Z', 'sent', 0, '2026-01-15T09:01:01Z', '250 OK', \
+          NULL), \
+         ('acme', 'ntf-3', 'cust-1', 'receipt', 'ada@example.com', 'Receipt', 'Thanks', NULL, \
+          '2026-01-15T09:02:00Z', 'failed', 2, '2026-01-15T09:03:00Z', '451 later', \
+          '2026-01-15T10:00:00Z'), \
+         ('acme', 'ntf-4', 'cust-1', 'business_payment_notice', 'owner@example.com', 'Paid', \
+          'Paid', NULL, '2026-01-15T09:03:00Z', 'queued', 0, NULL, NULL, \
+          '2026-01-15T09:03:00Z'), \
+         ('acme', 'ntf-5', 'cust-1', 'business_card_saved_notice', 'owner@example.com', \
+          'Saved', 'Saved', NULL, '2026-01-15T09:04:00Z', 'queued', 0, NULL, NULL, \
+          '2026-01-15T09:04:00Z'), \
+         ('acme', 'ntf-6', 'cust-1', 'payment_failed', 'ada@example.com', 'Failed', 'Failed', \
+          NULL, '2026-01-15T09:05:00Z', 'queued', 0, NULL, NULL, '2026-01-15T09:05:00Z')",
+    )
+    .execute(&mut conn)
+    .await?;
+    conn.close().await?;
+
+    let store = PostgresStore::connect(&url).await?;
+    store.migrate().await?;
+    let ada = CustomerId::new("cust-1")?;
+    let log = store.customer_log(&acme().id, &ada, 10).await?;
+    assert_eq!(log.len(), 6);
+    assert_eq!(log[0].kind, NotificationKind::PaymentFailed);
+    assert!(matches!(
+        log[3].delivery,
+        DeliveryState::Failed { attempts: 2, .. }
+    ));
+    for (n, kind) in [
+        NotificationKind::UpcomingCharge,
+        NotificationKind::BusinessAutomationNotice,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let message = OutboundMessage {
+            to: "ada@example.com".into(),
+            subject: kind.as_str().into(),
+            text_body: "Soon".into(),
+            html_body: None,
+        };
+        let at = chrono::DateTime::parse_from_rfc3339("2026-01-16T09:00:00Z")?.to_utc();
+        let notification = Notification::queued(
+            format!("ntf-new-{n}").parse()?,
+            ada.clone(),
+            kind,
+            &message,
+            at,
+        );
+        store
+            .record_queued(&acme().id, &notification, &message)
+            .await?;
+        let read = store.notification(&acme().id, &notification.id).await?;
+        assert_eq!(read.map(|n| n.kind), Some(kind));
+    }
+    let mut conn = sqlx::PgConnection::connect(&url).await?;
+    let refused = sqlx::query("UPDATE notifications SET kind = 'spam' WHERE id = 'ntf-1'")
+        .execute(&mut conn)
+        .await
+        .expect_err("a kind no build knows");
+    assert!(
+        refused.to_string().contains("notifications_kind_check"),
+        "{refused}"
+    );
+    conn.close().await?;
     Ok(())
 }

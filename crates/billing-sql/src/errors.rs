@@ -3,6 +3,7 @@
 
 use billing_core::ports::{
     BusinessesError, DirectoryError, LedgerError, LinkStoreError, NotificationLogError,
+    ScheduleError,
 };
 
 /// True when the error says a row could not be decoded.
@@ -48,6 +49,15 @@ pub fn notification_error(error: sqlx::Error) -> NotificationLogError {
         NotificationLogError::Corrupt(error.to_string())
     } else {
         NotificationLogError::Unavailable(error.to_string())
+    }
+}
+
+/// The schedule store's error.
+pub fn schedule_error(error: sqlx::Error) -> ScheduleError {
+    if undecodable(&error) {
+        ScheduleError::Corrupt(error.to_string())
+    } else {
+        ScheduleError::Unavailable(error.to_string())
     }
 }
 

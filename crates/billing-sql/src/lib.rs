@@ -5,11 +5,13 @@
 //! transactions and its connection handling:
 //!
 //! - [`formats`]: the JSON formats of stored rows (a booking's billing view, a ledger entry, a
-//!   command's first answer), versioned and apart from the core's types, so that renaming a
-//!   field in the core never makes an old row unreadable. Rows written by earlier versions
-//!   are kept as fixtures in `tests/fixtures/` and read by a test.
+//!   command's first answer, automation's settings, schedules and runs), versioned and apart
+//!   from the core's types, so that renaming a field in the core never makes an old row
+//!   unreadable. Rows written by earlier versions are kept as fixtures in `tests/fixtures/`
+//!   and read by a test.
 //! - [`rows`]: the rows both databases read back (summaries, links, notifications, customers,
-//!   cards, businesses), decoded into the core's types, and the columns they are written from.
+//!   cards, businesses, automation's settings, schedules and runs), decoded into the core's
+//!   types, and the columns they are written from.
 //! - [`errors`]: sqlx errors as the ports' errors.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -61,6 +63,12 @@ impl From<StoredRowError> for billing_core::ports::LinkStoreError {
 impl From<StoredRowError> for billing_core::ports::NotificationLogError {
     fn from(error: StoredRowError) -> Self {
         billing_core::ports::NotificationLogError::Corrupt(error.to_string())
+    }
+}
+
+impl From<StoredRowError> for billing_core::ports::ScheduleError {
+    fn from(error: StoredRowError) -> Self {
+        billing_core::ports::ScheduleError::Corrupt(error.to_string())
     }
 }
 

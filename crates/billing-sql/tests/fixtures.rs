@@ -4,15 +4,22 @@
 //! renaming a field of a written format fails here rather than in a database.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use billing_core::automation::{
+    Action, DeclineKind, HoldRenewal, PaymentPolicy, Percent, Reason, Share,
+};
 use billing_core::ids::LinkId;
 use billing_core::money::{Currency, Money};
 use billing_core::payment::{KindName, Origin, Payment, PaymentKind, PaymentState, fold};
+use billing_core::ports::RunOutcome;
 use billing_core::receipt::Outcome;
 use billing_core::status::PaymentStatus;
 use billing_sql::formats::{
-    ENTRY_VERSION, FIRST_ANSWER_VERSION, decode_booking, decode_entry, decode_link_bookings,
-    decode_receipt, encode_booking, encode_entry, encode_link_bookings, encode_receipt,
+    ENTRY_VERSION, FIRST_ANSWER_VERSION, RUN_VERSION, SCHEDULE_VERSION, SETTINGS_VERSION,
+    decode_booking, decode_entry, decode_link_bookings, decode_receipt, decode_run,
+    decode_schedule, decode_settings, encode_booking, encode_entry, encode_link_bookings,
+    encode_receipt, encode_run, encode_schedule, encode_settings,
 };
+use chrono::Duration;
 
 fn lines(name: &str) -> Vec<&'static str> {
     let text = match name {
@@ -20,6 +27,9 @@ fn lines(name: &str) -> Vec<&'static str> {
         "bookings" => include_str!("fixtures/v1/bookings.jsonl"),
         "link_bookings" => include_str!("fixtures/v1/link_bookings.jsonl"),
         "receipts" => include_str!("fixtures/v1/receipts.jsonl"),
+        "payment_settings" => include_str!("fixtures/v1/payment_settings.jsonl"),
+        "booking_schedules" => include_str!("fixtures/v1/booking_schedules.jsonl"),
+        "automation_runs" => include_str!("fixtures/v1/automation_runs.jsonl"),
         "entries v2" => include_str!("fixtures/v2/entries.jsonl"),
         "receipts v2" => include_str!("fixtures/v2/receipts.jsonl"),
         other => panic!("no fixture {other}"),
@@ -242,6 +252,142 @@ fn rows_written_today_are_the_fixtures_of_their_version() {
         let written = encode_receipt(&decode_receipt(&line).unwrap()).unwrap();
         assert_eq!(written, line);
     }
+    for line in written_today("payment_settings", SETTINGS_VERSION) {
+        let settings = decode_settings(SETTINGS_VERSION, &line).unwrap();
+        assert_eq!(encode_settings(&settings).unwrap(), line);
+    }
+    for line in written_today("booking_schedules", SCHEDULE_VERSION) {
+        let body = decode_schedule(SCHEDULE_VERSION, &line).unwrap();
+        assert_eq!(encode_schedule(&body).unwrap(), line);
+    }
+    for line in written_today("automation_runs", RUN_VERSION) {
+        let body = decode_run(RUN_VERSION, &line).unwrap();
+        assert_eq!(encode_run(&body).unwrap(), line);
+    }
+}
+
+#[test]
+fn payment_settings_of_version_1_read_back() {
+    let settings: Vec<_> = lines("payment_settings")
+        .into_iter()
+        .map(|line| decode_settings(1, line).unwrap_or_else(|e| panic!("{e}: {line}")))
+        .collect();
+    let policies: Vec<&str> = settings.iter().map(|s| s.policy.name()).collect();
+    assert_eq!(
+        policies,
+        [
+            "manual",
+            "charge_at_booking",
+            "authorize_at_booking",
+            "authorize_before_service",
+            "charge_before_service",
+            "charge_after_completion"
+        ]
+    );
+    assert_eq!(settings[0].hold_margin, Duration::hours(12));
+    assert_eq!(
+        settings[1].deposit,
+        Some(Share::Percent(Percent::parse("12.5").unwrap()))
+    );
+    assert_eq!(settings[1].upcoming_notice, Some(Duration::days(1)));
+    let fee = settings[2].cancellation_fee.unwrap();
+    assert_eq!(
+        fee.fee,
+        Share::Fixed(Money::from_minor(10_120, Currency::KWD))
+    );
+    assert_eq!(fee.window, Duration::days(2));
+    assert_eq!(settings[2].hold_renewal, HoldRenewal::TellStaff);
+    assert_eq!(
+        settings[3].policy,
+        PaymentPolicy::AuthorizeBeforeService {
+            lead: Duration::days(2)
+        }
+    );
+    assert_eq!(
+        settings[5].policy,
+        PaymentPolicy::ChargeAfterCompletion {
+            delay: Duration::minutes(90)
+        }
+    );
+}
+
+#[test]
+fn booking_schedules_of_version_1_read_back() {
+    let bodies: Vec<_> = lines("booking_schedules")
+        .into_iter()
+        .map(|line| decode_schedule(1, line).unwrap_or_else(|e| panic!("{e}: {line}")))
+        .collect();
+    assert_eq!(bodies.len(), 7);
+    assert!(bodies[0].policy.is_none() && bodies[0].next.is_none());
+    let every = &bodies[1];
+    assert!(every.paused);
+    assert_eq!(every.booked_at.timestamp_subsec_nanos(), 123_456_789);
+    let failures = every.failures.unwrap();
+    assert_eq!((failures.count, failures.last), (2, DeclineKind::Soft));
+    let next = every.next.unwrap();
+    assert_eq!(
+        (next.action, next.reason),
+        (
+            Action::Charge(Money::from_minor(12_345, Currency::USD)),
+            Reason::Retry
+        )
+    );
+    assert_eq!(every.card_flagged.as_deref(), Some("pm_card_visa"));
+    let actions: Vec<Action> = bodies[2..].iter().map(|b| b.next.unwrap().action).collect();
+    assert_eq!(
+        actions,
+        [
+            Action::Hold(Money::from_minor(6_465, Currency::USD)),
+            Action::Capture,
+            Action::RenewHold,
+            Action::HoldRunningOut,
+            Action::GiveUp
+        ]
+    );
+    assert_eq!(bodies[6].failures.unwrap().last, DeclineKind::Hard);
+}
+
+#[test]
+fn automation_runs_of_version_1_read_back() {
+    let runs: Vec<_> = lines("automation_runs")
+        .into_iter()
+        .map(|line| decode_run(1, line).unwrap_or_else(|e| panic!("{e}: {line}")))
+        .collect();
+    let outcomes: Vec<&str> = runs.iter().map(|r| r.outcome.name()).collect();
+    assert_eq!(
+        outcomes,
+        [
+            "succeeded",
+            "pending",
+            "declined",
+            "declined",
+            "notified",
+            "notified",
+            "failed",
+            "succeeded"
+        ]
+    );
+    assert_eq!(
+        runs[2].outcome,
+        RunOutcome::Declined {
+            code: "insufficient_funds".into(),
+            kind: DeclineKind::Soft
+        }
+    );
+    assert_eq!(
+        runs[2].action,
+        Action::Charge(Money::from_minor(10_120, Currency::KWD))
+    );
+    assert_eq!(runs[2].attempt, 2);
+    assert_eq!(
+        runs[6].outcome,
+        RunOutcome::Failed("no card on file ☃".into())
+    );
+    assert!(runs[4].payment.is_none());
+    assert_eq!(
+        runs[0].payment.as_ref().map(|p| p.as_str()),
+        Some("pay_fx_000001")
+    );
 }
 
 #[test]

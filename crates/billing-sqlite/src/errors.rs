@@ -2,6 +2,7 @@
 
 use billing_core::ports::{
     BusinessesError, DirectoryError, LedgerError, LinkStoreError, NotificationLogError,
+    ScheduleError,
 };
 
 use crate::writer::Unavailable;
@@ -33,5 +34,11 @@ impl From<Unavailable> for LinkStoreError {
 impl From<Unavailable> for NotificationLogError {
     fn from(error: Unavailable) -> Self {
         NotificationLogError::Unavailable(error.0)
+    }
+}
+
+impl From<Unavailable> for ScheduleError {
+    fn from(error: Unavailable) -> Self {
+        ScheduleError::Unavailable(error.0)
     }
 }

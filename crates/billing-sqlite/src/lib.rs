@@ -4,9 +4,10 @@
 //! [`Store`](billing_core::ports::Store) — the [`Ledger`](billing_core::ports::Ledger),
 //! [`CustomerDirectory`](billing_core::ports::CustomerDirectory),
 //! [`Businesses`](billing_core::ports::Businesses),
-//! [`PaymentLinks`](billing_core::ports::PaymentLinks) and
-//! [`NotificationLog`](billing_core::ports::NotificationLog) — with the behaviour of the
-//! in-memory reference store (the core's conformance suite checks it).
+//! [`PaymentLinks`](billing_core::ports::PaymentLinks),
+//! [`NotificationLog`](billing_core::ports::NotificationLog) and
+//! [`Schedules`](billing_core::ports::Schedules) — with the behaviour of the in-memory
+//! reference store (the core's conformance suite checks it).
 //!
 //! - Rows are written in `billing-sql`'s versioned formats; money in integer minor units
 //!   beside its currency code; ledger entries append-only (triggers refuse updates and
@@ -36,6 +37,7 @@ mod errors;
 mod ledger;
 mod links;
 mod notifications;
+mod schedules;
 mod store;
 mod writer;
 

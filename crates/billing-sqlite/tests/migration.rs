@@ -1,6 +1,7 @@
 //! Databases written by earlier schemas, with rows as the builds of then wrote them, are
 //! migrated and read back whole through the store: one of migrations 0001–0004 (before
-//! billing-sql), and one of 0001–0005 (before disputes and format version 2).
+//! billing-sql), one of 0001–0005 (before disputes and format version 2), and one of 0001–0006
+//! (before automation, whose migration makes the notifications table again).
 #![allow(clippy::expect_used)]
 
 mod common;
@@ -12,8 +13,11 @@ use billing_core::booking::LineItemKind;
 use billing_core::idempotency::IdempotencyKey;
 use billing_core::ids::{BookingId, CustomerId};
 use billing_core::money::Currency;
+use billing_core::notification::{DeliveryState, Notification, NotificationKind, OutboundMessage};
 use billing_core::payment::{KindName, Origin, PaymentState, fold};
-use billing_core::ports::{BookingFilter, Ledger, LedgerRead, OutstandingQuery, OutstandingTotal};
+use billing_core::ports::{
+    BookingFilter, Ledger, LedgerRead, NotificationLog, OutstandingQuery, OutstandingTotal,
+};
 use billing_core::status::PaymentStatus;
 use billing_core::testkit::ScriptedGateway;
 use billing_sqlite::SqliteStore;
@@ -340,5 +344,133 @@ async fn a_database_of_schema_0005_reads_back_after_migrating() -> TestResult {
             .await?;
     conn.close().await?;
     assert_eq!(stored, [("b-1".to_owned(), 1), ("b-2".to_owned(), 0)]);
+    Ok(())
+}
+
+/// Notifications as the build of schema 0006 wrote them: one of each kind it knew, queued,
+/// sent and failed.
+const NOTIFICATIONS_OF_0006: &str = r#"
+INSERT INTO notifications (business_id, id, customer_id, kind, to_address, subject, text_body,
+    html_body, created_at, state, attempts, attempted_at, outcome, next_attempt_at) VALUES
+    ('acme', 'ntf-1', 'cust-1', 'payment_link', 'ada@example.com', 'Pay', 'Pay here', NULL,
+     '2026-01-15T09:00:00.000000000Z', 'queued', 0, NULL, NULL,
+     '2026-01-15T09:00:00.000000000Z'),
+    ('acme', 'ntf-2', 'cust-1', 'card_request', 'ada@example.com', 'Card', 'Save a card',
+     '<p>Save a card</p>', '2026-01-15T09:01:00.000000000Z', 'sent', 0,
+     '2026-01-15T09:01:01.000000000Z', '250 OK', NULL),
+    ('acme', 'ntf-3', 'cust-1', 'receipt', 'ada@example.com', 'Receipt', 'Thanks', NULL,
+     '2026-01-15T09:02:00.000000000Z', 'failed', 2, '2026-01-15T09:03:00.000000000Z',
+     '451 try later', '2026-01-15T10:00:00.000000000Z'),
+    ('acme', 'ntf-4', 'cust-1', 'business_payment_notice', 'owner@example.com', 'Paid', 'Paid',
+     NULL, '2026-01-15T09:03:00.000000000Z', 'queued', 0, NULL, NULL,
+     '2026-01-15T09:03:00.000000000Z'),
+    ('acme', 'ntf-5', 'cust-1', 'business_card_saved_notice', 'owner@example.com', 'Saved',
+     'Saved', NULL, '2026-01-15T09:04:00.000000000Z', 'queued', 0, NULL, NULL,
+     '2026-01-15T09:04:00.000000000Z'),
+    ('acme', 'ntf-6', 'cust-1', 'payment_failed', 'ada@example.com', 'Failed', 'Failed', NULL,
+     '2026-01-15T09:05:00.000000000Z', 'queued', 0, NULL, NULL,
+     '2026-01-15T09:05:00.000000000Z');
+"#;
+
+/// The notifications table is made again with the new kinds' CHECK: its rows, its indexes and
+/// its other constraints stay as they were, and both new kinds are queued.
+#[tokio::test]
+async fn a_database_of_schema_0006_keeps_its_notifications_after_migrating() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let url = format!("sqlite://{}", dir.path().join("billing.db").display());
+    let mut old = earlier_schema(&url, 6).await?;
+    sqlx::raw_sql(NOTIFICATIONS_OF_0006)
+        .execute(&mut old)
+        .await?;
+    old.close().await?;
+
+    let store = Arc::new(SqliteStore::connect(&url).await?);
+    store.migrate().await?;
+    let ada = CustomerId::new("cust-1")?;
+    let log = store.customer_log(&acme().id, &ada, 10).await?;
+    let kinds: Vec<&str> = log.iter().map(|n| n.kind.as_str()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "payment_failed",
+            "business_card_saved_notice",
+            "business_payment_notice",
+            "receipt",
+            "card_request",
+            "payment_link"
+        ]
+    );
+    assert!(matches!(
+        log[3].delivery,
+        DeliveryState::Failed { attempts: 2, .. }
+    ));
+    assert!(matches!(log[4].delivery, DeliveryState::Sent { .. }));
+    // Due as before: the queued ones, and the failed one once its retry time came.
+    let due = store
+        .claim_due(
+            None,
+            at("2026-01-15T09:30:00Z"),
+            at("2026-01-15T09:35:00Z"),
+            10,
+        )
+        .await?;
+    let due: Vec<&str> = due.iter().map(|d| d.notification.id.as_str()).collect();
+    assert_eq!(due, ["ntf-1", "ntf-4", "ntf-5", "ntf-6"]);
+
+    for (n, kind) in [
+        NotificationKind::UpcomingCharge,
+        NotificationKind::BusinessAutomationNotice,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let message = OutboundMessage {
+            to: "ada@example.com".into(),
+            subject: kind.as_str().into(),
+            text_body: "Soon".into(),
+            html_body: None,
+        };
+        let notification = Notification::queued(
+            format!("ntf-new-{n}").parse()?,
+            ada.clone(),
+            kind,
+            &message,
+            at("2026-01-16T09:00:00Z"),
+        );
+        store
+            .record_queued(&acme().id, &notification, &message)
+            .await?;
+        let read = store.notification(&acme().id, &notification.id).await?;
+        assert_eq!(read.map(|n| n.kind), Some(kind));
+    }
+
+    let mut conn = sqlx::SqliteConnection::connect(&url).await?;
+    let indexes: Vec<String> = sqlx::query_scalar(
+        "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'notifications' \
+         AND sql IS NOT NULL ORDER BY name",
+    )
+    .fetch_all(&mut conn)
+    .await?;
+    assert_eq!(
+        indexes,
+        [
+            "notifications_by_customer",
+            "notifications_due",
+            "notifications_due_by_business"
+        ]
+    );
+    for refused in [
+        // A kind no build knows, and a sent email still due: the table's checks stand.
+        "UPDATE notifications SET kind = 'spam' WHERE id = 'ntf-1'",
+        "UPDATE notifications SET next_attempt_at = '2026-01-17T00:00:00.000000000Z' \
+         WHERE id = 'ntf-2'",
+    ] {
+        let error = sqlx::query(refused)
+            .execute(&mut conn)
+            .await
+            .expect_err(refused);
+        assert!(error.to_string().contains("CHECK"), "{error}");
+    }
+    conn.close().await?;
     Ok(())
 }

@@ -207,6 +207,8 @@ pub struct PaymentSettings {
     pub hold_margin: Duration,
     /// Charged when a booking is canceled late.
     pub cancellation_fee: Option<CancellationFee>,
+    /// When set, the customer is told this long before an automatic charge or hold.
+    pub upcoming_notice: Option<Duration>,
 }
 
 impl Default for PaymentSettings {
@@ -218,6 +220,7 @@ impl Default for PaymentSettings {
             hold_renewal: HoldRenewal::Renew,
             hold_margin: Duration::hours(12),
             cancellation_fee: None,
+            upcoming_notice: None,
         }
     }
 }

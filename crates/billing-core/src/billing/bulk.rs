@@ -165,18 +165,31 @@ impl Billing {
             key: key.as_ref(),
             hold: false,
             refuse_duplicates: key.is_none(),
+            origin: crate::payment::Origin::Command,
+            replacing: None,
         };
+        self.send_paced(business, &payment).await
+    }
+
+    /// A charge or hold opened, then sent when the gateway's pace allows, and sent again after
+    /// a rate-limited refusal: bulk charges and automation share the pace.
+    pub(super) async fn send_paced(
+        &self,
+        business: &Business,
+        payment: &CardPayment<'_>,
+    ) -> Result<Receipt, BillingError> {
+        let key = payment.key;
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let open = match self.open_card_payment(business, &payment).await? {
+            let open = match self.open_card_payment(business, payment).await? {
                 Opened::Replay(record, fingerprint) => {
                     return self.replay(business, record, &fingerprint).await;
                 }
                 Opened::New(open) => *open,
             };
             self.pacer.acquire(self.clock.as_ref()).await;
-            let result = self.send_opened(business, open, key.as_ref()).await;
+            let result = self.send_opened(business, open, key).await;
             let rate_limited = matches!(
                 result,
                 Err(BillingError::Gateway {

@@ -7,14 +7,14 @@ use super::moves::{OpenPayment, Opened, Payer};
 use crate::customer::Business;
 use crate::error::BillingError;
 use crate::idempotency::{Fingerprint, IdempotencyKey};
-use crate::ids::BookingId;
+use crate::ids::{BookingId, PaymentId};
 use crate::money::{Amount, Money, MoneyError};
 use crate::payment::{
     Allocation, CardRef, CollectionMethod, KindName, Opening, Origin, PaymentKind, PaymentState,
 };
 use crate::ports::LedgerRead;
 use crate::receipt::Receipt;
-use crate::status::BookingSummary;
+use crate::status::{BookingSummary, hold_remaining};
 
 /// Which card a gateway payment uses.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -91,6 +91,11 @@ pub(super) struct CardPayment<'a> {
     pub(super) hold: bool,
     /// Refuse the same charge made moments ago (a charge without a key, not said intended).
     pub(super) refuse_duplicates: bool,
+    /// Who makes it: a command, or automation.
+    pub(super) origin: Origin,
+    /// A hold this one replaces (automation renewing a hold that would run out): what it can
+    /// still capture counts as available, since it is released once the new one is placed.
+    pub(super) replacing: Option<&'a PaymentId>,
 }
 
 /// An amount as a command asks it, in a fingerprint: the money, or "balance".
@@ -216,6 +221,8 @@ impl Billing {
             key,
             hold: false,
             refuse_duplicates: key.is_none() && !command.allow_duplicate,
+            origin: Origin::Command,
+            replacing: None,
         };
         let opened = self.open_card_payment(business, &payment).await?;
         self.proceed(business, opened, key).await
@@ -235,6 +242,8 @@ impl Billing {
             key,
             hold: true,
             refuse_duplicates: false,
+            origin: Origin::Command,
+            replacing: None,
         };
         let opened = self.open_card_payment(business, &payment).await?;
         self.proceed(business, opened, key).await
@@ -268,7 +277,13 @@ impl Billing {
                 let card = card_of(payer, booking, ledgers, p.source)?;
                 let summary = ledgers.summary(booking)?;
                 let asked = resolve(p.amount.as_ref(), summary.currency)?;
-                let amount = checked_amount(asked, summary, summary.balance.chargeable())?;
+                let mut available = summary.balance.chargeable();
+                if let Some(old) = p.replacing {
+                    let old = ledgers.payment(old)?;
+                    available =
+                        available.checked_add(&hold_remaining(old, booking, &ledgers.payments)?)?;
+                }
+                let amount = checked_amount(asked, summary, available)?;
                 self.gateway.check_amount(&amount)?;
                 if p.refuse_duplicates {
                     refuse_duplicate(ledgers, booking, KindName::Charge, &amount, window)?;
@@ -284,7 +299,7 @@ impl Billing {
                     amount,
                     allocations: single(booking, amount),
                     state: PaymentState::Pending,
-                    origin: Origin::Command,
+                    origin: p.origin.clone(),
                 };
                 Ok(opening)
             },

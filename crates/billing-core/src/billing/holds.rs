@@ -37,6 +37,16 @@ impl Billing {
         business: &Business,
         command: CaptureHold,
     ) -> Result<Receipt, BillingError> {
+        self.capture_as(business, command, Origin::Command).await
+    }
+
+    /// A capture, made by `origin` (a command, or automation).
+    pub(super) async fn capture_as(
+        &self,
+        business: &Business,
+        command: CaptureHold,
+        origin: Origin,
+    ) -> Result<Receipt, BillingError> {
         let key = command.idempotency_key.as_ref();
         let hold_id = &command.authorization;
         let bookings = self.bookings_of(business, hold_id).await?;
@@ -110,7 +120,7 @@ impl Billing {
                         amount,
                         allocations: single(&booking, amount),
                         state: PaymentState::Pending,
-                        origin: Origin::Command,
+                        origin: origin.clone(),
                     };
                     Ok(opening)
                 },

@@ -85,6 +85,11 @@ impl Ledgers {
         read
     }
 
+    /// The version a booking was read at (0 for one not stored).
+    pub(super) fn version(&self, booking: &BookingId) -> u64 {
+        self.versions.get(booking).copied().unwrap_or(0)
+    }
+
     /// Records that a commit decided from `read` landed: each booking is one version further.
     pub(super) fn committed(&mut self, read: &[(BookingId, u64)]) {
         for (booking, version) in read {

@@ -21,6 +21,7 @@
 //! dashboard, disputes, holds that run out) is brought into the ledger as records of the
 //! gateway's ([`Billing::sync_payment`]).
 
+mod automation;
 mod bulk;
 mod businesses;
 mod card_requests;
@@ -41,6 +42,7 @@ mod notifications;
 mod reads;
 mod reconcile;
 mod refunds;
+mod scheduler;
 mod sweep;
 #[cfg(test)]
 mod tests;
@@ -49,6 +51,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 
+pub use automation::{BookingAutomation, CancelBooking, Cancellation};
 pub use bulk::{BulkCharge, BulkChargeResult, BulkPacing};
 pub use businesses::{ApiKey, IssuedApiKey, NewBusiness};
 pub use card_requests::CardRequestAnswer;
@@ -59,8 +62,10 @@ pub use link_pages::{LinkPage, LinkPaid, PayLink};
 pub use links::{CreatePaymentLink, HostedPages, IssuedLink, MAX_LINK_BOOKINGS};
 pub use reads::{BookingView, OutstandingPage, PaymentView, PriceAdjustment};
 pub use refunds::RefundPayment;
+pub use scheduler::SchedulerReport;
 pub use sweep::SweepReport;
 
+use crate::automation::RetrySchedule;
 use crate::ports::{Clock, IdGenerator, PaymentGateway, SecretSource, Store};
 pub use crate::receipt::{Outcome, Receipt};
 
@@ -84,6 +89,13 @@ pub struct Policy {
     pub reconcile_after: Duration,
     /// How far back the sweep reads the gateway's events, for what webhooks missed.
     pub event_lookback: Duration,
+    /// How long a scheduler keeps a booking it took: past it, another may take it again.
+    pub automation_lease: Duration,
+    /// When failed automatic charges and holds are tried again.
+    pub retries: RetrySchedule,
+    /// How often a booking that needs attention is looked at again (to clear the flag once it
+    /// is settled some other way), and a run that could not be made is tried again.
+    pub automation_recheck: Duration,
 }
 
 impl Default for Policy {
@@ -96,6 +108,9 @@ impl Default for Policy {
             authentication_timeout: Duration::hours(1),
             reconcile_after: Duration::minutes(5),
             event_lookback: Duration::days(3),
+            automation_lease: Duration::minutes(5),
+            retries: RetrySchedule::default(),
+            automation_recheck: Duration::hours(1),
         }
     }
 }

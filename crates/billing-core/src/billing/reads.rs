@@ -196,16 +196,21 @@ impl Billing {
         account.price()?;
         self.customer(business, &account.customer).await?;
         let id = account.id.clone();
-        self.write_booking(business, &id, |existing| {
-            if let Some((current, has_payments)) = existing
-                && has_payments
-                && (current.customer != account.customer || current.currency != account.currency)
-            {
-                return Err(BillingError::BookingHasPayments(account.id.clone()));
-            }
-            Ok(account.clone())
-        })
-        .await
+        let written = self
+            .write_booking(business, &id, |existing| {
+                if let Some((current, has_payments)) = existing
+                    && has_payments
+                    && (current.customer != account.customer
+                        || current.currency != account.currency)
+                {
+                    return Err(BillingError::BookingHasPayments(account.id.clone()));
+                }
+                Ok(account.clone())
+            })
+            .await?;
+        // A new date, completion or price may change what automation does, and when.
+        self.replan_booking(business, &written.0.account).await?;
+        Ok(written)
     }
 
     /// Adjusts a booking's price by appending a line item (an extra raises it, a discount lowers
@@ -227,6 +232,7 @@ impl Billing {
                 None => Err(BillingError::BookingNotFound(booking.clone())),
             })
             .await?;
+        self.replan_booking(business, &view.account).await?;
         Ok(view)
     }
 

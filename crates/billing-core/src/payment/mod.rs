@@ -147,6 +147,9 @@ pub enum Origin {
     PaymentLink(LinkId),
     /// The gateway: made in its dashboard or by its own rules, and recorded from its record.
     Gateway,
+    /// Payment automation, by the business's payment policy (merchant-initiated, the
+    /// customer away).
+    Automation,
 }
 
 /// Why a payment failed, in words fit for the business.

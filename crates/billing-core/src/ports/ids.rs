@@ -1,4 +1,4 @@
-use crate::ids::{LinkId, NotificationId, PaymentId};
+use crate::ids::{LinkId, NotificationId, PaymentId, RunId};
 
 /// Makes new payment and notification ids. They must be unique across every process sharing one
 /// store (random or time-ordered UUIDs, say). Making an id cannot fail, so this port has no error
@@ -18,5 +18,11 @@ pub trait IdGenerator: Send + Sync {
     /// of its `pay_` prefix, like [`IdGenerator::notification_id`].
     fn link_id(&self) -> LinkId {
         LinkId::from_payment_id(&self.payment_id())
+    }
+
+    /// A fresh, never used run id: by default a fresh payment id's text with `run_` in place
+    /// of its `pay_` prefix, like [`IdGenerator::notification_id`].
+    fn run_id(&self) -> RunId {
+        RunId::from_payment_id(&self.payment_id())
     }
 }

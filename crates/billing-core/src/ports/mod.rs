@@ -15,6 +15,7 @@ mod ledger;
 mod links;
 mod mail;
 mod notifications;
+mod schedules;
 mod secrets;
 
 pub use businesses::{Businesses, BusinessesError};
@@ -39,12 +40,21 @@ pub use links::{LinkByToken, LinkStoreError, PageAddresses, PaymentLinks};
 pub use mail::MockMailer;
 pub use mail::{EmailTemplates, MailError, MailReceipt, Mailer, TemplateError};
 pub use notifications::{DeliveryFailure, DueNotification, NotificationLog, NotificationLogError};
+pub use schedules::{
+    AutomationRun, BookingSchedule, DueSchedule, RunFilter, RunOutcome, ScheduleError,
+    ScheduleFilter, Schedules,
+};
 pub use secrets::SecretSource;
 
 /// Everything the engine keeps: the ledger, customers and their cards, businesses and their
-/// API keys, payment links, and the log of notifications. A storage adapter implements every
-/// port of it; the core holds it as one `Arc<dyn Store>`.
-pub trait Store: Ledger + CustomerDirectory + Businesses + PaymentLinks + NotificationLog {}
+/// API keys, payment links, the log of notifications, and payment automation's schedules. A
+/// storage adapter implements every port of it; the core holds it as one `Arc<dyn Store>`.
+pub trait Store:
+    Ledger + CustomerDirectory + Businesses + PaymentLinks + NotificationLog + Schedules
+{
+}
 
-impl<T> Store for T where T: Ledger + CustomerDirectory + Businesses + PaymentLinks + NotificationLog
-{}
+impl<T> Store for T where
+    T: Ledger + CustomerDirectory + Businesses + PaymentLinks + NotificationLog + Schedules
+{
+}

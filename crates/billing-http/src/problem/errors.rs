@@ -65,7 +65,8 @@ pub fn status_of(error: &BillingError) -> StatusCode {
         | BillingError::TooRecentToJudge { .. }
         | BillingError::PaymentExistsAtGateway(_)
         | BillingError::CardInUse { .. }
-        | BillingError::CaptureInFlight(_) => StatusCode::CONFLICT,
+        | BillingError::CaptureInFlight(_)
+        | BillingError::BookingCanceled(_) => StatusCode::CONFLICT,
         BillingError::LinkAlreadyUsed => StatusCode::GONE,
         BillingError::HostedPagesNotConfigured => StatusCode::NOT_IMPLEMENTED,
         BillingError::Ledger(_)
@@ -73,6 +74,7 @@ pub fn status_of(error: &BillingError) -> StatusCode {
         | BillingError::Directory(_)
         | BillingError::Links(_)
         | BillingError::Notifications(_)
+        | BillingError::Schedules(_)
         | BillingError::OutcomeNotRecorded { .. } => StatusCode::SERVICE_UNAVAILABLE,
         BillingError::Inconsistent(_) => StatusCode::INTERNAL_SERVER_ERROR,
         BillingError::NoCardOnFile(_)
@@ -116,7 +118,10 @@ fn detail_of(error: &BillingError) -> String {
         }
         // Customers and their cards, links and emails are written after the gateway acted
         // (a customer made there, a card attached, a link's payment made).
-        BillingError::Directory(_) | BillingError::Links(_) | BillingError::Notifications(_) => {
+        BillingError::Directory(_)
+        | BillingError::Links(_)
+        | BillingError::Notifications(_)
+        | BillingError::Schedules(_) => {
             tracing::error!(%error, "storage failed");
             MAYBE_IN_PART.to_owned()
         }

@@ -109,6 +109,9 @@ pub(crate) struct ListQuery {
     pending: Option<bool>,
     /// Only bookings with (`true`) or without (`false`) an open hold (something `held`).
     holding: Option<bool>,
+    /// Only bookings automation flagged as needing attention (`true`: retries spent, a hold
+    /// running out) or not flagged (`false`). Combines with `customer`, `status` and paging.
+    needs_attention: Option<bool>,
     /// The `next_after` of the previous page.
     after: Option<String>,
     /// At most this many (1 to 500, default 100).
@@ -151,7 +154,19 @@ pub(crate) async fn list_bookings(
         after: query.after.as_deref().map(booking_id).transpose()?,
         limit,
     };
-    let summaries = api.billing.list_bookings(&business, &filter).await?;
+    let summaries = match query.needs_attention {
+        Some(needs) => {
+            if filter.pending.is_some() || filter.holding.is_some() {
+                return Err(Problem::invalid_query(
+                    "needs_attention combines with customer, status and paging only",
+                ));
+            }
+            api.billing
+                .bookings_by_attention(&business, needs, &filter)
+                .await?
+        }
+        None => api.billing.list_bookings(&business, &filter).await?,
+    };
     let full_page = u32::try_from(summaries.len()).unwrap_or(u32::MAX) >= limit;
     Ok(Json(BookingList {
         next_after: summaries

@@ -7,6 +7,7 @@
 //! made under an idempotency key and hands it back on a replay; rendered the same way, the
 //! replay's status and body are the first answer's, byte for byte.
 
+pub(crate) mod automation;
 pub(crate) mod bookings;
 pub(crate) mod bulk;
 pub(crate) mod customers;

@@ -5,6 +5,7 @@
 //! Every answer is made from the core's values alone (a receipt, a view, a page), so that the
 //! same value always writes the same bytes: a replayed command answers exactly as it first did.
 
+mod automation;
 mod bookings;
 mod bulk;
 mod customers;
@@ -14,6 +15,12 @@ mod ops;
 mod payments;
 mod reports;
 
+pub use automation::{
+    ActionJson, BookingAutomationJson, CancelRequest, CancellationFeeJson, CancellationJson,
+    CustomerAutomationJson, DeclineKindJson, FailuresJson, HoldRenewalJson, PaymentSettingsJson,
+    PlannedJson, PolicyJson, PolicyNameJson, PutBookingAutomation, ReasonJson, RunJson, RunList,
+    ShareJson,
+};
 pub use bookings::{
     BookingJson, BookingList, BookingSummaryJson, LineItemInput, LineItemJson, LineItemKindJson,
     PutBooking, StatusJson,

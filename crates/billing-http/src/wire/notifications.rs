@@ -21,6 +21,10 @@ pub enum NotificationKindJson {
     BusinessCardSavedNotice,
     /// To the customer: a charge did not go through.
     PaymentFailed,
+    /// To the customer: an automatic charge or hold is coming.
+    UpcomingCharge,
+    /// To the business: automation needs someone to act on a booking.
+    BusinessAutomationNotice,
 }
 
 impl From<NotificationKind> for NotificationKindJson {
@@ -34,6 +38,10 @@ impl From<NotificationKind> for NotificationKindJson {
                 NotificationKindJson::BusinessCardSavedNotice
             }
             NotificationKind::PaymentFailed => NotificationKindJson::PaymentFailed,
+            NotificationKind::UpcomingCharge => NotificationKindJson::UpcomingCharge,
+            NotificationKind::BusinessAutomationNotice => {
+                NotificationKindJson::BusinessAutomationNotice
+            }
         }
     }
 }

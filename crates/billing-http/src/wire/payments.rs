@@ -41,6 +41,8 @@ pub enum OriginJson {
     /// The gateway: made in its dashboard or by its own rules (a capture, a refund, a
     /// dispute), and recorded from its record.
     Gateway,
+    /// Payment automation, by the business's payment policy (the customer away).
+    Automation,
 }
 
 /// A next step the engine suggests to staff after a payment failed.
@@ -219,10 +221,11 @@ impl From<&Payment> for PaymentJson {
                 Origin::Command => OriginJson::Command,
                 Origin::PaymentLink(_) => OriginJson::PaymentLink,
                 Origin::Gateway => OriginJson::Gateway,
+                Origin::Automation => OriginJson::Automation,
             },
             link: match &payment.origin {
                 Origin::PaymentLink(link) => Some(link.to_string()),
-                Origin::Command | Origin::Gateway => None,
+                Origin::Command | Origin::Gateway | Origin::Automation => None,
             },
             multicapture: None,
             gateway_reference: payment.gateway_reference.clone(),

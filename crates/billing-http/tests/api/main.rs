@@ -5,6 +5,7 @@
 mod common;
 mod gateways;
 
+mod automation;
 mod bookings;
 mod bulk;
 mod card_page;

@@ -2,7 +2,10 @@
 #![allow(dead_code)]
 
 use billing_core::money::{Currency, Money};
-use billing_mail::templates::{BookingLine, CardLabel, PaymentData, PaymentLinkData};
+use billing_mail::templates::{
+    AutomationConcern, AutomationNoticeData, BookingLine, CardLabel, PaymentData, PaymentLinkData,
+    UpcomingChargeData,
+};
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 
 pub fn usd(minor: i64) -> Money {
@@ -57,4 +60,48 @@ pub fn receipt(customer: &str) -> PaymentData {
         bookings: bookings(),
         paid_at: at(2026, 1, 15, 9, 5),
     }
+}
+
+pub fn upcoming_charge(customer: &str, hold: bool) -> UpcomingChargeData {
+    UpcomingChargeData {
+        business_name: "Acme Cleaning".into(),
+        customer_name: customer.into(),
+        amount: usd(21550),
+        hold,
+        card: Some(CardLabel {
+            brand: "visa".into(),
+            last4: "4242".into(),
+        }),
+        at: at(2026, 1, 14, 9, 0),
+        bookings: bookings(),
+    }
+}
+
+pub fn automation_notice(customer: &str, concern: AutomationConcern) -> AutomationNoticeData {
+    AutomationNoticeData {
+        business_name: "Acme Cleaning".into(),
+        customer_name: customer.into(),
+        booking: "bk_123".into(),
+        bookings: bookings(),
+        concern,
+    }
+}
+
+/// One of each concern, in declaration order.
+pub fn concerns() -> Vec<AutomationConcern> {
+    vec![
+        AutomationConcern::RetriesSpent {
+            reason: "The card was declined (insufficient funds).".into(),
+        },
+        AutomationConcern::HoldRunningOut {
+            expires_at: at(2026, 1, 20, 12, 0),
+        },
+        AutomationConcern::CardExpiring {
+            card: CardLabel {
+                brand: "amex".into(),
+                last4: "0005".into(),
+            },
+            due_at: at(2026, 2, 1, 8, 0),
+        },
+    ]
 }

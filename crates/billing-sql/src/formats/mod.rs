@@ -1,13 +1,15 @@
 //! The JSON formats of stored rows, apart from the core's types: a booking's billing view, a
-//! ledger entry, a command's first answer, and the bookings a payment link pays. Renaming a
-//! field in the core changes nothing here, so rows written by any earlier version stay
-//! readable.
+//! ledger entry, a command's first answer, the bookings a payment link pays, and payment
+//! automation's settings, booking schedules and runs. Renaming a field in the core changes
+//! nothing here, so rows written by any earlier version stay readable.
 //!
 //! Every format is versioned. A row carries `"v": N` (rows written before versions were
 //! written carry none: they are version 1), and is read by the decoder of its version. A
 //! change of format adds a version: a new struct, its decoder (an earlier version is read by
 //! bringing it up to the latest one, then reading that), and fixtures of rows written with it
-//! (`tests/fixtures/vN/`), which every later build must read.
+//! (`tests/fixtures/vN/`), which every later build must read. Automation's rows (settings,
+//! schedules, runs) keep their version in a `format` column beside the body instead of a `"v"`
+//! in it: one parse per read, and rows of a version found without reading their bodies.
 //!
 //! | format | written | changes |
 //! | --- | --- | --- |
@@ -15,13 +17,21 @@
 //! | entry | 2 | 2: who made a record (`origin`), a hold's `multicapture`, disputes |
 //! | first answer | 2 | 2: the payment's `origin` and `multicapture`, disputes, `disputed` summaries |
 //! | link bookings | 1 | (a bare array) |
+//! | payment settings | 1 | (version in the row's `format` column) |
+//! | booking schedule | 1 | (version in the row's `format` column) |
+//! | automation run | 1 | (version in the row's `format` column) |
 
+mod automation;
 mod booking;
 mod entry;
 mod link;
 mod parts;
 mod receipt;
 
+pub use automation::{
+    RUN_VERSION, RunBody, SCHEDULE_VERSION, SETTINGS_VERSION, ScheduleBody, decode_run,
+    decode_schedule, decode_settings, encode_run, encode_schedule, encode_settings,
+};
 pub use booking::{decode_booking, encode_booking};
 pub use entry::{decode_entry, encode_entry};
 pub use link::{decode_link_bookings, encode_link_bookings};

@@ -116,8 +116,12 @@ pub(super) enum KindV2 {
 #[serde(rename_all = "snake_case", tag = "type")]
 pub(super) enum OriginV2 {
     Command,
-    PaymentLink { link: String },
+    PaymentLink {
+        link: String,
+    },
     Gateway,
+    /// Payment automation (added within version 2: older builds never wrote it).
+    Automation,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -356,6 +360,7 @@ impl OriginV2 {
                 link: link.to_string(),
             },
             Origin::Gateway => OriginV2::Gateway,
+            Origin::Automation => OriginV2::Automation,
         }
     }
 
@@ -364,6 +369,7 @@ impl OriginV2 {
             OriginV2::Command => Origin::Command,
             OriginV2::PaymentLink { link } => Origin::PaymentLink(id::<LinkId>(what, &link)?),
             OriginV2::Gateway => Origin::Gateway,
+            OriginV2::Automation => Origin::Automation,
         })
     }
 }

@@ -5,11 +5,16 @@
 mod directory;
 mod links;
 mod notifications;
+mod schedules;
 mod summary;
 
 pub use directory::{BusinessRow, CardRow, CustomerRow};
 pub use links::{LINK_COLUMNS, LinkRow, PurposeColumns, StateColumns};
 pub use notifications::{ClaimedRow, NOTIFICATION_COLUMNS, NotificationRow};
+pub use schedules::{
+    RUN_COLUMNS, RunRow, SCHEDULE_COLUMNS, ScheduleColumns, ScheduleRow, SettingsRow, StoredBody,
+    TakenRow,
+};
 pub use summary::{SUMMARY_COLUMNS, SummaryColumns, SummaryRow};
 
 use crate::StoredRowError;

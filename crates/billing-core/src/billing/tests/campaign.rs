@@ -371,6 +371,7 @@ impl Run {
                         crate::payment::Origin::PaymentLink(_) => "link",
                         crate::payment::Origin::Gateway => "gateway",
                         crate::payment::Origin::Command => "command",
+                        crate::payment::Origin::Automation => "automation",
                     };
                     format!(
                         "  {:?} {} {} {origin} {:?}",

@@ -1,6 +1,7 @@
 //! Use-case tests: the seeds' scenarios on the in-memory store and scripted gateway, and the
 //! gateway's awkward answers through a mocked `PaymentGateway`.
 
+mod automation;
 mod bulk;
 mod campaign;
 mod endings;

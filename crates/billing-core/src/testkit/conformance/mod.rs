@@ -14,6 +14,7 @@ mod links;
 mod notifications;
 mod records;
 mod reports;
+mod schedules;
 
 use std::sync::Arc;
 
@@ -35,6 +36,12 @@ pub use notifications::{
 };
 pub use records::entries_keep_their_origin_multicapture_and_disputes;
 pub use reports::{outstanding_report_sums_balances, summaries_filter_and_page};
+pub use schedules::{
+    due_schedules_are_taken_once_by_concurrent_schedulers,
+    due_schedules_are_taken_once_under_a_lease,
+    payment_settings_round_trip_and_replan_open_bookings, runs_are_listed_newest_first,
+    schedules_list_and_customers_pause, schedules_round_trip_and_compare_versions,
+};
 
 use crate::billing::{Billing, ChargeBooking, PaymentSource};
 use crate::booking::{BookingAccount, LineItem, LineItemKind};
@@ -177,7 +184,13 @@ macro_rules! store_conformance {
             links_round_trip_by_id_and_token,
             links_close_once,
             business_email_round_trips,
-            entries_keep_their_origin_multicapture_and_disputes
+            entries_keep_their_origin_multicapture_and_disputes,
+            schedules_round_trip_and_compare_versions,
+            payment_settings_round_trip_and_replan_open_bookings,
+            due_schedules_are_taken_once_under_a_lease,
+            due_schedules_are_taken_once_by_concurrent_schedulers,
+            schedules_list_and_customers_pause,
+            runs_are_listed_newest_first
         );
     };
     (@cases $fixture:expr; $($case:ident),*) => {

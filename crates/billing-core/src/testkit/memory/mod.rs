@@ -37,6 +37,10 @@ struct Tenant {
     cards: BTreeMap<CustomerId, Vec<SavedCard>>,
     notifications: BTreeMap<NotificationId, StoredNotification>,
     links: BTreeMap<LinkId, StoredLink>,
+    payment_settings: Option<crate::automation::PaymentSettings>,
+    schedules: BTreeMap<BookingId, crate::ports::BookingSchedule>,
+    paused_customers: std::collections::BTreeSet<CustomerId>,
+    runs: Vec<crate::ports::AutomationRun>,
 }
 
 /// A notification, its message, and what the log needs to schedule it.
@@ -569,6 +573,7 @@ impl Businesses for MemoryStore {
 }
 
 mod log;
+mod schedules;
 
 #[cfg(test)]
 mod conformance {
