@@ -275,6 +275,9 @@ pub struct ServeArgs {
     /// What else the sweep takes up.
     #[command(flatten)]
     pub sweep: SweepArgs,
+    /// Payment automation.
+    #[command(flatten)]
+    pub automation: AutomationArgs,
     /// Logs.
     #[command(flatten)]
     pub log: LogArgs,
@@ -282,6 +285,22 @@ pub struct ServeArgs {
     /// curl lines.
     #[arg(long)]
     pub demo: bool,
+}
+
+/// Payment automation's scheduler.
+#[derive(Debug, Clone, Args)]
+pub struct AutomationArgs {
+    /// How often due bookings are looked for (charges, holds, captures, retries, notices by
+    /// each business's payment policy). 0 turns automation off in this process.
+    #[arg(long, value_name = "MS", default_value_t = 1000)]
+    pub automation_tick_ms: u64,
+    /// At most this many due bookings are taken at once.
+    #[arg(long, value_name = "N", default_value_t = 100)]
+    pub automation_batch: u32,
+    /// How long a taken booking is this process's: past it (the process died), another takes
+    /// it again. Longer than a gateway call can take.
+    #[arg(long, value_name = "SECS", default_value_t = 300)]
+    pub automation_lease_secs: u32,
 }
 
 /// What a sweep takes up (the engine's policy).

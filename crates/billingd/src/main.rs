@@ -231,7 +231,12 @@ async fn serve(args: ServeArgs, clock: Arc<dyn Clock>) -> Result<(), AnyError> {
             .ok_or("--bulk-rate-limit must be at least 1")?,
         ..BulkPacing::default()
     };
-    let policy = policy(args.reconcile_after_secs, &args.sweep, bulk);
+    let policy = Policy {
+        automation_lease: chrono::Duration::seconds(i64::from(
+            args.automation.automation_lease_secs.max(1),
+        )),
+        ..policy(args.reconcile_after_secs, &args.sweep, bulk)
+    };
     let log: Arc<dyn NotificationLog> = store.clone();
     let billing = wiring::engine(store, Arc::clone(&gateway.port), Arc::clone(&clock))
         .with_policy(policy)
@@ -283,6 +288,12 @@ async fn serve(args: ServeArgs, clock: Arc<dyn Clock>) -> Result<(), AnyError> {
             Arc::clone(&clock),
             std::time::Duration::from_millis(args.mail.mail_poll_ms.max(10)),
             args.mail.mail_max_attempts,
+            stopped.clone(),
+        )),
+        tokio::spawn(workers::automation(
+            billing.clone(),
+            std::time::Duration::from_millis(args.automation.automation_tick_ms),
+            args.automation.automation_batch.max(1),
             stopped.clone(),
         )),
         tokio::spawn(workers::sweep(

@@ -1,6 +1,6 @@
-//! The service's background work, beside the HTTP server: delivering queued emails, and
-//! sweeping every business (payments whose gateway outcome was lost, holds past their expiry,
-//! the gateway's events that webhooks missed). Each loop stops when told to, between two
+//! The service's background work, beside the HTTP server: delivering queued emails, running
+//! payment automation's due bookings, and sweeping every business (payments whose gateway
+//! outcome was lost, holds past their expiry, the gateway's events that webhooks missed). Each loop stops when told to, between two
 //! rounds, so that a shutdown never cuts a send or a settlement in half.
 
 use std::sync::Arc;
@@ -42,6 +42,47 @@ pub async fn deliver_emails(
             Err(error) => tracing::warn!(%error, "email delivery round failed"),
         }
         if stop_after(every, &mut stopped).await {
+            return;
+        }
+    }
+}
+
+/// Runs payment automation's due bookings every `tick` (never when zero), until stopped: a
+/// full batch is followed at once by the next, so that a backlog drains at the gateway's pace.
+pub async fn automation(
+    billing: Billing,
+    tick: Duration,
+    batch: u32,
+    mut stopped: watch::Receiver<bool>,
+) {
+    if tick.is_zero() {
+        return;
+    }
+    loop {
+        let full = match billing.run_due(batch).await {
+            Ok(report) => {
+                for (business, run) in &report.runs {
+                    tracing::info!(
+                        %business,
+                        booking = %run.booking,
+                        action = ?run.action,
+                        outcome = run.outcome.name(),
+                        payment = ?run.payment.as_ref().map(ToString::to_string),
+                        "automation ran"
+                    );
+                }
+                for (business, booking, error) in &report.errors {
+                    tracing::warn!(%business, %booking, %error, "automation: left for a later run");
+                }
+                report.taken >= batch as usize
+            }
+            Err(error) => {
+                tracing::warn!(%error, "automation: cannot take due bookings");
+                false
+            }
+        };
+        let wait = if full { Duration::ZERO } else { tick };
+        if stop_after(wait, &mut stopped).await {
             return;
         }
     }
