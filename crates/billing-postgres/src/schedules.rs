@@ -37,7 +37,10 @@ static ONE: LazyLock<String> = LazyLock::new(|| {
 /// Takes the due records of every business: `$1` now, `$2` limit, `$3` the lease's end. Locks
 /// them in the take's order, a range of the partial index booking_schedules_due read up to the
 /// limit (skipping rows another take has locked, so concurrent takes get disjoint sets), leases
-/// them, and returns them as leased with when each was due.
+/// them, and returns them as leased with when each was due. Each locked row is updated by its
+/// `ctid` (which cannot move while the statement holds its lock): joined on the key instead,
+/// the generic plan, which expects a tenth of the table from `LIMIT $2`, merge-joined the whole
+/// primary key index, and a take with a million records due took minutes.
 static TAKE: LazyLock<String> = LazyLock::new(|| {
     let returned = SCHEDULE_COLUMNS
         .split(", ")
@@ -45,11 +48,11 @@ static TAKE: LazyLock<String> = LazyLock::new(|| {
         .collect::<Vec<_>>()
         .join(", ");
     format!(
-        "WITH due AS (SELECT business_id, booking_id, due_at FROM booking_schedules \
+        "WITH due AS (SELECT ctid AS row_id, due_at FROM booking_schedules \
          WHERE due_at IS NOT NULL AND due_at <= $1 \
          ORDER BY due_at, business_id, booking_id LIMIT $2 FOR UPDATE SKIP LOCKED) \
          UPDATE booking_schedules AS s SET due_at = $3, version = s.version + 1 \
-         FROM due WHERE s.business_id = due.business_id AND s.booking_id = due.booking_id \
+         FROM due WHERE s.ctid = due.row_id \
          RETURNING {returned}, due.due_at AS was_due"
     )
 });

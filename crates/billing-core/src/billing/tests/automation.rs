@@ -646,3 +646,54 @@ async fn the_customer_is_told_before_an_automatic_charge_once() {
         [(Action::Charge(usd("80.00")), RunOutcome::Succeeded)]
     );
 }
+
+#[tokio::test]
+async fn a_hold_that_would_run_out_before_the_service_is_renewed_then_captured() {
+    let (w, gateway) = automated(PaymentPolicy::AuthorizeAtBooking, &[("b-1", "150.00")]).await;
+    schedule_service(&w, "b-1", Duration::days(10), None).await;
+    assert_eq!(
+        run(&w).await,
+        [(Action::Hold(usd("150.00")), RunOutcome::Succeeded)]
+    );
+    let first = w
+        .billing
+        .booking(&w.business, &booking_id("b-1"))
+        .await
+        .expect("b")
+        .payments[0]
+        .clone();
+    let expires = first.hold_expires_at.expect("the gateway says when it runs out");
+    let next = w
+        .billing
+        .booking_automation(&w.business, &booking_id("b-1"))
+        .await
+        .expect("automation");
+    assert_eq!(
+        next.next().map(|p| (p.at, p.action)),
+        Some((expires - Duration::hours(12), Action::RenewHold))
+    );
+    w.clock.advance(expires - Duration::hours(12) - w.billing.now());
+    assert_eq!(run(&w).await, [(Action::RenewHold, RunOutcome::Succeeded)]);
+    let view = w
+        .billing
+        .booking(&w.business, &booking_id("b-1"))
+        .await
+        .expect("b");
+    assert_eq!(view.summary.status.status, PaymentStatus::PreAuthorized);
+    assert_eq!(view.summary.balance.held, usd("150.00"), "one hold counted");
+    let old = view
+        .payments
+        .iter()
+        .find(|p| p.id == first.id)
+        .expect("the old hold");
+    assert_eq!(old.state, PaymentState::Canceled, "the old hold released");
+    assert_eq!(gateway.count("authorize"), 2);
+    // The service happens and is marked done: the new hold is captured.
+    w.clock.advance(Duration::days(4));
+    let mut account = view.account;
+    account.completed_at = Some(w.billing.now());
+    w.billing.put_booking(&w.business, account).await.expect("put");
+    assert_eq!(run(&w).await, [(Action::Capture, RunOutcome::Succeeded)]);
+    assert_eq!(status(&w, "b-1").await, PaymentStatus::ChargedInFull);
+    assert_eq!(gateway.total_received(Currency::USD), usd("150.00"));
+}
