@@ -119,7 +119,10 @@ fn main() -> Result<(), Error> {
     }
     let base = rows.first().map_or(1.0, |r| r.1);
     println!();
-    println!("server: {:?}; {count} takes of {TAKE} per size", server.kind());
+    println!(
+        "server: {:?}; {count} takes of {TAKE} per size",
+        server.kind()
+    );
     println!();
     println!("| bookings waiting | median take | p99 take | median / smallest's |");
     println!("|---|---|---|---|");

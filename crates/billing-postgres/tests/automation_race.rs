@@ -28,7 +28,12 @@ const BOOKINGS: usize = 1_000;
 const BATCH: u32 = 50;
 
 /// One scheduler process: its own store handle and ids, the shared gateway and clock.
-fn process(store: PostgresStore, gateway: &ScriptedGateway, clock: &Arc<FixedClock>, prefix: &str) -> Billing {
+fn process(
+    store: PostgresStore,
+    gateway: &ScriptedGateway,
+    clock: &Arc<FixedClock>,
+    prefix: &str,
+) -> Billing {
     Billing::new(
         Arc::new(store),
         Arc::new(gateway.clone()),
@@ -93,11 +98,17 @@ async fn two_schedulers_racing_over_a_thousand_due_bookings_charge_each_once() {
                 let line = LineItem::new(LineItemKind::Service, "Clean", usd(1_000)).expect("line");
                 let account = BookingAccount::new(id, customer.clone(), Currency::USD, vec![line])
                     .expect("booking");
-                one.put_booking(business, account).await.expect("put booking");
+                one.put_booking(business, account)
+                    .await
+                    .expect("put booking");
             }
         })
         .await;
-    assert_eq!(gateway.count("charge"), 0, "manual policy: nothing charged yet");
+    assert_eq!(
+        gateway.count("charge"),
+        0,
+        "manual policy: nothing charged yet"
+    );
     // Charging at booking makes every booking due at once.
     one.set_payment_settings(
         &business,
@@ -123,7 +134,10 @@ async fn two_schedulers_racing_over_a_thousand_due_bookings_charge_each_once() {
         *runs.entry(id).or_default() += 1;
     }
     let twice: Vec<_> = runs.iter().filter(|(_, n)| **n > 1).collect();
-    assert!(twice.is_empty(), "bookings acted on more than once: {twice:?}");
+    assert!(
+        twice.is_empty(),
+        "bookings acted on more than once: {twice:?}"
+    );
     assert_eq!(runs.len(), BOOKINGS, "every booking acted on");
     assert_eq!(first.len() + second.len(), BOOKINGS);
     assert!(
@@ -146,7 +160,11 @@ async fn two_schedulers_racing_over_a_thousand_due_bookings_charge_each_once() {
         let Some(last) = page.last() else { break };
         after = Some(last.booking.clone());
         for summary in &page {
-            assert_eq!(summary.status.status, PaymentStatus::ChargedInFull, "{summary:?}");
+            assert_eq!(
+                summary.status.status,
+                PaymentStatus::ChargedInFull,
+                "{summary:?}"
+            );
             assert_eq!(summary.balance.paid, usd(1_000), "{summary:?}");
         }
         paid += page.len();

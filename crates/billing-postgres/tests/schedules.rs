@@ -121,7 +121,10 @@ async fn every_statement_is_served_by_its_index_in_a_generic_plan() -> TestResul
         if name == "take" {
             // Each row taken is updated where the lock found it, one by one: never a join
             // that reads the primary key index (or the table) beyond the rows taken.
-            assert!(plan.contains("TID Cond: (ctid = due.row_id)"), "{name}\n{plan}");
+            assert!(
+                plan.contains("TID Cond: (ctid = due.row_id)"),
+                "{name}\n{plan}"
+            );
             assert!(!plan.contains("Merge Join"), "{name}\n{plan}");
             assert!(!plan.contains("Hash Join"), "{name}\n{plan}");
         }

@@ -662,7 +662,9 @@ async fn a_hold_that_would_run_out_before_the_service_is_renewed_then_captured()
         .expect("b")
         .payments[0]
         .clone();
-    let expires = first.hold_expires_at.expect("the gateway says when it runs out");
+    let expires = first
+        .hold_expires_at
+        .expect("the gateway says when it runs out");
     let next = w
         .billing
         .booking_automation(&w.business, &booking_id("b-1"))
@@ -672,7 +674,8 @@ async fn a_hold_that_would_run_out_before_the_service_is_renewed_then_captured()
         next.next().map(|p| (p.at, p.action)),
         Some((expires - Duration::hours(12), Action::RenewHold))
     );
-    w.clock.advance(expires - Duration::hours(12) - w.billing.now());
+    w.clock
+        .advance(expires - Duration::hours(12) - w.billing.now());
     assert_eq!(run(&w).await, [(Action::RenewHold, RunOutcome::Succeeded)]);
     let view = w
         .billing
@@ -692,7 +695,10 @@ async fn a_hold_that_would_run_out_before_the_service_is_renewed_then_captured()
     w.clock.advance(Duration::days(4));
     let mut account = view.account;
     account.completed_at = Some(w.billing.now());
-    w.billing.put_booking(&w.business, account).await.expect("put");
+    w.billing
+        .put_booking(&w.business, account)
+        .await
+        .expect("put");
     assert_eq!(run(&w).await, [(Action::Capture, RunOutcome::Succeeded)]);
     assert_eq!(status(&w, "b-1").await, PaymentStatus::ChargedInFull);
     assert_eq!(gateway.total_received(Currency::USD), usd("150.00"));
