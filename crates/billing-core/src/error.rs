@@ -189,6 +189,12 @@ pub enum BillingError {
     /// The booking was canceled: nothing more is taken for it but its cancellation fee.
     #[error("booking {0} is canceled")]
     BookingCanceled(BookingId),
+    /// A payment for the booking is being settled: a checkout waits until it has ended.
+    #[error("a payment for booking {0} is in flight; start the checkout once it has ended")]
+    PaymentInFlight(BookingId),
+    /// A checkout's return URL is refused.
+    #[error(transparent)]
+    InvalidReturnUrl(#[from] crate::link::ReturnUrlError),
     /// Stored entries do not fold into a valid history.
     #[error("stored history is inconsistent: {0}")]
     Inconsistent(String),
@@ -319,6 +325,8 @@ impl BillingError {
             | BillingError::Notifications(_)
             | BillingError::Schedules(_) => "storage_unavailable",
             BillingError::BookingCanceled(_) => "booking_canceled",
+            BillingError::PaymentInFlight(_) => "payment_in_flight",
+            BillingError::InvalidReturnUrl(_) => "invalid_return_url",
             BillingError::Inconsistent(_) => "inconsistent_history",
             BillingError::AmountNotChargeable(_) => "amount_not_chargeable",
             BillingError::PaymentNotCancelable { .. } => "payment_not_cancelable",

@@ -178,6 +178,9 @@ pub struct PaymentLink {
     pub expires_at: DateTime<Utc>,
     /// Where it stands.
     pub state: LinkState,
+    /// When the link is a booking page's checkout: the booking, what the page does, and where
+    /// it sends the customer back.
+    pub checkout: Option<Checkout>,
 }
 
 impl PaymentLink {
@@ -206,9 +209,173 @@ impl PaymentLink {
     }
 }
 
+/// What a checkout's page does with the customer's card, by the booking's payment policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CheckoutStep {
+    /// Charge what is due at booking (the deposit, or all of it), and keep the card.
+    Charge,
+    /// Place a hold for the booking's balance, and keep the card.
+    Hold,
+    /// Only keep the card: the policy takes the money later.
+    SaveCard,
+}
+
+impl CheckoutStep {
+    /// `charge`, `hold` or `save_card`: the stable name stores and the API use.
+    pub fn name(self) -> &'static str {
+        match self {
+            CheckoutStep::Charge => "charge",
+            CheckoutStep::Hold => "hold",
+            CheckoutStep::SaveCard => "save_card",
+        }
+    }
+
+    /// The step of a [`CheckoutStep::name`].
+    pub fn from_name(name: &str) -> Option<CheckoutStep> {
+        [
+            CheckoutStep::Charge,
+            CheckoutStep::Hold,
+            CheckoutStep::SaveCard,
+        ]
+        .into_iter()
+        .find(|step| step.name() == name)
+    }
+}
+
+/// A booking page's checkout: a link that pays, holds or saves a card for one booking as its
+/// payment policy says, then sends the customer back to the business's page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Checkout {
+    /// The booking checked out.
+    pub booking: BookingId,
+    /// What the page does.
+    pub step: CheckoutStep,
+    /// Where the customer goes back to, and the only page that may embed the checkout.
+    pub return_url: ReturnUrl,
+}
+
+/// Why a return URL is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReturnUrlError {
+    /// Not an absolute URL.
+    #[error("a return URL is an absolute URL: {0}")]
+    Unparsable(String),
+    /// Not `https` (plain `http` only to this machine, for development).
+    #[error("a return URL uses https (http only for localhost)")]
+    NotHttps,
+    /// It carries a user name or password.
+    #[error("a return URL carries no user name or password")]
+    HasCredentials,
+    /// Longer than 2,000 characters.
+    #[error("a return URL has at most 2000 characters")]
+    TooLong,
+}
+
+/// The business's page a checkout returns to: an absolute `https` URL (`http` to
+/// `localhost`, `127.0.0.1` or `[::1]` only) without credentials. Its origin is the one page
+/// allowed to frame the checkout and to receive its result message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReturnUrl(url::Url);
+
+/// The longest return URL accepted.
+const MAX_RETURN_URL: usize = 2_000;
+
+impl ReturnUrl {
+    /// A return URL as the business gave it.
+    ///
+    /// # Errors
+    /// [`ReturnUrlError`] when it is not an absolute `https` URL without credentials.
+    pub fn parse(text: &str) -> Result<ReturnUrl, ReturnUrlError> {
+        if text.len() > MAX_RETURN_URL {
+            return Err(ReturnUrlError::TooLong);
+        }
+        let url = url::Url::parse(text).map_err(|e| ReturnUrlError::Unparsable(e.to_string()))?;
+        let local = matches!(
+            url.host(),
+            Some(url::Host::Domain("localhost"))
+                | Some(url::Host::Ipv4(std::net::Ipv4Addr::LOCALHOST))
+                | Some(url::Host::Ipv6(std::net::Ipv6Addr::LOCALHOST))
+        );
+        match url.scheme() {
+            "https" if url.host().is_some() => {}
+            "http" if local => {}
+            _ => return Err(ReturnUrlError::NotHttps),
+        }
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(ReturnUrlError::HasCredentials);
+        }
+        Ok(ReturnUrl(url))
+    }
+
+    /// The URL as text.
+    pub fn as_str(&self) -> &str {
+        self.0.as_str()
+    }
+
+    /// Its origin (`https://shop.example`), as a Content-Security-Policy source and a
+    /// `postMessage` target.
+    pub fn origin(&self) -> String {
+        self.0.origin().ascii_serialization()
+    }
+
+    /// The URL with the checkout's result added to its query: `checkout` (the link's id) and
+    /// `result` (`paid`, `authorized` or `card_saved`). The business's page reads them as a
+    /// hint only, and asks the API how the booking stands.
+    pub fn with_result(&self, checkout: &LinkId, result: &str) -> String {
+        let mut url = self.0.clone();
+        url.query_pairs_mut()
+            .append_pair("checkout", checkout.as_str())
+            .append_pair("result", result);
+        url.into()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn return_urls_are_https_without_credentials() {
+        let ok = ReturnUrl::parse("https://shop.example/booked?id=7").expect("https");
+        assert_eq!(ok.origin(), "https://shop.example");
+        assert_eq!(
+            ok.with_result(&LinkId::new("lnk_1").expect("id"), "paid"),
+            "https://shop.example/booked?id=7&checkout=lnk_1&result=paid"
+        );
+        let local = ReturnUrl::parse("http://127.0.0.1:8080/done").expect("loopback");
+        assert_eq!(local.origin(), "http://127.0.0.1:8080");
+        assert!(ReturnUrl::parse("http://localhost/done").is_ok());
+        assert_eq!(
+            ReturnUrl::parse("http://shop.example/"),
+            Err(ReturnUrlError::NotHttps)
+        );
+        assert_eq!(
+            ReturnUrl::parse("javascript:alert(1)"),
+            Err(ReturnUrlError::NotHttps)
+        );
+        assert_eq!(
+            ReturnUrl::parse("https://me:pw@shop.example/"),
+            Err(ReturnUrlError::HasCredentials)
+        );
+        assert!(matches!(
+            ReturnUrl::parse("/relative"),
+            Err(ReturnUrlError::Unparsable(_))
+        ));
+        let long = format!("https://shop.example/{}", "a".repeat(MAX_RETURN_URL));
+        assert_eq!(ReturnUrl::parse(&long), Err(ReturnUrlError::TooLong));
+    }
+
+    #[test]
+    fn checkout_steps_round_trip_through_their_names() {
+        for step in [
+            CheckoutStep::Charge,
+            CheckoutStep::Hold,
+            CheckoutStep::SaveCard,
+        ] {
+            assert_eq!(CheckoutStep::from_name(step.name()), Some(step));
+        }
+        assert_eq!(CheckoutStep::from_name("refund"), None);
+    }
 
     #[test]
     fn tokens_are_43_url_safe_characters_that_parse_back() {

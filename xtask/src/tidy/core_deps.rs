@@ -13,6 +13,8 @@ const CORE_ALLOWED: &[&str] = &[
     // link tokens: hashed (SHA-256) and compared in constant time; pure computation.
     "sha2",
     "subtle",
+    // checkout return URLs: parsed and checked (WHATWG URL); pure computation.
+    "url",
     // bulk charges run a bounded number at once (`buffered`); the testkit's suites join_all.
     "futures-util",
     // an async mutex: turns per booking, the testkit's in-memory store.

@@ -30,6 +30,9 @@ pub struct BookingFacts {
     pub needs_attention: bool,
     /// The failed attempts of the current automatic step, if its last attempt failed.
     pub failures: Option<FailedAttempts>,
+    /// A checkout is open until then: the customer is paying on its page, and no charge or
+    /// hold is made before.
+    pub checkout_until: Option<DateTime<Utc>>,
 }
 
 /// The failed attempts of an automatic step.
@@ -114,9 +117,14 @@ pub fn next_action(
     if balance.in_flight.is_positive() {
         return Ok(None);
     }
-    let Some(step) = policy_step(settings, facts)? else {
+    let Some(mut step) = policy_step(settings, facts)? else {
         return Ok(None);
     };
+    if let Some(until) = facts.checkout_until
+        && matches!(step.action, Action::Charge(_) | Action::Hold(_))
+    {
+        step.at = step.at.max(until);
+    }
     let Some(failed) = facts.failures else {
         return Ok(Some(step));
     };
@@ -269,6 +277,7 @@ mod tests {
             paused: false,
             needs_attention: false,
             failures: None,
+            checkout_until: None,
         }
     }
 
@@ -328,6 +337,43 @@ mod tests {
         assert_eq!(
             plan(&settings(after), &done).map(|p| (p.at, p.action)),
             Some((service + Duration::hours(5), Action::Charge(usd(20_000))))
+        );
+    }
+
+    #[test]
+    fn an_open_checkout_defers_charges_and_holds_but_not_captures() {
+        let until = t0() + Duration::hours(1);
+        let checking_out = BookingFacts {
+            checkout_until: Some(until),
+            ..facts(balance(20_000, 0, 0, 0))
+        };
+        for (policy, action) in [
+            (PaymentPolicy::ChargeAtBooking, Action::Charge(usd(20_000))),
+            (PaymentPolicy::AuthorizeAtBooking, Action::Hold(usd(20_000))),
+        ] {
+            let planned = plan(&settings(policy), &checking_out).map(|p| (p.at, p.action));
+            assert_eq!(planned, Some((until, action)), "{}", policy.name());
+        }
+        // A step already later than the checkout keeps its time.
+        let lead = Duration::days(2);
+        let service = t0() + Duration::days(21);
+        let before = PaymentPolicy::ChargeBeforeService { lead };
+        assert_eq!(
+            plan(&settings(before), &checking_out).map(|p| p.at),
+            Some(service - lead)
+        );
+        // A capture is the business's money already held: not the customer's checkout's.
+        let held_and_done = BookingFacts {
+            completed_at: Some(t0()),
+            ..BookingFacts {
+                checkout_until: Some(until),
+                ..facts(balance(20_000, 0, 20_000, 0))
+            }
+        };
+        assert_eq!(
+            plan(&settings(PaymentPolicy::AuthorizeAtBooking), &held_and_done)
+                .map(|p| (p.at, p.action)),
+            Some((t0(), Action::Capture))
         );
     }
 

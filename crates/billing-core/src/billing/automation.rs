@@ -432,7 +432,7 @@ impl Billing {
 
     /// Reads a booking's record (a new one when it has none), changes it and saves it at the
     /// version read, again on a concurrent change. The change is due for planning at once.
-    async fn change_schedule<F>(
+    pub(super) async fn change_schedule<F>(
         &self,
         business: &Business,
         account: &BookingAccount,

@@ -175,12 +175,14 @@ impl Billing {
         };
         // Two tabs (or a tab and its return) may both save the card; only the first closes
         // the request and tells the business.
-        if self
+        let closed = self
             .store
             .close_link(&business.id, &link.id, &completed)
-            .await?
-            && let Some(to) = business.email.clone()
-        {
+            .await?;
+        if closed {
+            self.checkout_completed(business, link).await?;
+        }
+        if closed && let Some(to) = business.email.clone() {
             let customer = self.customer(business, &link.customer).await?;
             let content = EmailContent::BusinessCardSavedNotice(CardSavedData {
                 business_name: business.name.clone(),

@@ -17,7 +17,7 @@ use crate::email::{BookingLine, CardLabel, EmailContent, PaymentData};
 use crate::error::BillingError;
 use crate::idempotency::Fingerprint;
 use crate::ids::{BookingId, PaymentId};
-use crate::link::{LinkPurpose, LinkState, LinkToken, PaymentLink};
+use crate::link::{CheckoutStep, LinkPurpose, LinkState, LinkToken, PaymentLink};
 use crate::payment::{Allocation, CardRef, Opening, Origin, Payment, PaymentKind, PaymentState};
 use crate::ports::{LedgerRead, NextAction};
 use crate::receipt::Receipt;
@@ -133,6 +133,10 @@ impl Billing {
             gateway_customer,
             payment_method: method.to_owned(),
         };
+        // A booking page's checkout holds when the policy says so, and always keeps the card:
+        // the policy takes the rest with it later.
+        let hold = matches!(&link.checkout, Some(c) if c.step == CheckoutStep::Hold);
+        let save_card = command.save_card || link.checkout.is_some();
         let booking_ids = link.bookings();
         let opened = self
             .open(
@@ -144,7 +148,11 @@ impl Billing {
                     self.gateway.check_amount(amount)?;
                     let opening = Opening {
                         customer: customer.id.clone(),
-                        kind: PaymentKind::Charge { card: card.clone() },
+                        kind: if hold {
+                            PaymentKind::Authorization { card: card.clone() }
+                        } else {
+                            PaymentKind::Charge { card: card.clone() }
+                        },
                         amount: *amount,
                         allocations: bookings
                             .iter()
@@ -175,7 +183,7 @@ impl Billing {
         // payment succeeds, when asked to.
         let call = GatewayCall::of(&business, &open.payment, &open.ledgers.payments)?
             .ok_or_else(|| BillingError::Inconsistent("a link's charge has no request".into()))?
-            .on_session(return_url, command.save_card);
+            .on_session(return_url, save_card);
         let sent = self.send(&open.payment, &call).await;
         let (moves, next_action, card) = match sent {
             Ok(answered) => (Ok(answered.moves), answered.next_action, answered.card),
@@ -294,17 +302,20 @@ impl Billing {
         let Origin::PaymentLink(link) = &payment.origin else {
             return Ok(());
         };
-        if payment.state != PaymentState::Succeeded {
+        // A checkout's hold is done once placed; it is paid when captured.
+        let held = matches!(payment.kind, PaymentKind::Authorization { .. })
+            && payment.state == PaymentState::Authorized;
+        if payment.state != PaymentState::Succeeded && !held {
             return Ok(());
         }
-        let open = self
+        let Some(link) = self
             .store
             .link(&business.id, link)
             .await?
-            .is_some_and(|l| l.state == LinkState::Open);
-        if !open {
+            .filter(|l| l.state == LinkState::Open)
+        else {
             return Ok(());
-        }
+        };
         let card = match card {
             Some(card) => Some(card),
             None => self.charged_card(business, payment).await,
@@ -320,23 +331,27 @@ impl Billing {
         };
         if !self
             .store
-            .close_link(&business.id, link, &completed)
+            .close_link(&business.id, &link.id, &completed)
             .await?
         {
             return Ok(());
         }
-        self.email_payment(
-            business,
-            &customer,
-            payment,
-            kept.as_ref().or(card.as_ref()),
-        )
-        .await?;
+        // Nothing was paid for a hold: its receipt is the capture's.
+        if !held {
+            self.email_payment(
+                business,
+                &customer,
+                payment,
+                kept.as_ref().or(card.as_ref()),
+            )
+            .await?;
+        }
         if let (Some(kept), Some(gateway_customer)) = (kept, &customer.gateway_customer) {
             self.keep_card(business, &customer.id, gateway_customer, kept)
                 .await?;
         }
-        Ok(())
+        // Last: automation goes on with the card kept.
+        self.checkout_completed(business, &link).await
     }
 
     /// The card a payment charged, as the gateway describes it, when it can say.

@@ -13,7 +13,7 @@ use crate::customer::{Business, Customer};
 use crate::email::{BookingLine, CardRequestData, EmailContent, PaymentLinkData};
 use crate::error::BillingError;
 use crate::ids::{BookingId, BusinessId, CustomerId, LinkId};
-use crate::link::{LinkPurpose, LinkState, LinkToken, LinkedBooking, PaymentLink};
+use crate::link::{Checkout, LinkPurpose, LinkState, LinkToken, LinkedBooking, PaymentLink};
 use crate::money::{Amount, Money};
 use crate::notification::{Notification, NotificationKind};
 use crate::ports::{EmailTemplates, PageAddresses};
@@ -227,21 +227,7 @@ impl Billing {
         email: Option<String>,
         content: impl FnOnce(&PaymentLink, String) -> EmailContent,
     ) -> Result<IssuedLink, BillingError> {
-        let pages = self.pages()?;
-        let now = self.now();
-        let link = PaymentLink {
-            id: self.ids.link_id(),
-            customer: customer.id.clone(),
-            purpose,
-            created_at: now,
-            expires_at: now + pages.link_lifetime,
-            state: LinkState::Open,
-        };
-        let token = LinkToken::from_random(self.secrets.secret_bytes());
-        self.store
-            .create_link(&business.id, &link, &token.hash())
-            .await?;
-        let url = pages.addresses.link_url(&link.purpose, &token);
+        let (link, url) = self.store_link(business, customer, purpose, None).await?;
         let notification = match email {
             Some(to) => {
                 let content = content(&link, url.clone());
@@ -257,6 +243,56 @@ impl Billing {
             url,
             notification,
         })
+    }
+
+    /// Makes and stores a checkout's link: the customer is on the business's page, so nothing
+    /// is emailed, and it works for [`checkout_lifetime`](super::checkout_lifetime) at most.
+    pub(super) async fn issue_checkout(
+        &self,
+        business: &Business,
+        customer: &Customer,
+        purpose: LinkPurpose,
+        checkout: Checkout,
+    ) -> Result<IssuedLink, BillingError> {
+        let (link, url) = self
+            .store_link(business, customer, purpose, Some(checkout))
+            .await?;
+        Ok(IssuedLink {
+            link,
+            url,
+            notification: None,
+        })
+    }
+
+    /// Stores a new open link with a fresh token: the link, and its page's URL.
+    async fn store_link(
+        &self,
+        business: &Business,
+        customer: &Customer,
+        purpose: LinkPurpose,
+        checkout: Option<Checkout>,
+    ) -> Result<(PaymentLink, String), BillingError> {
+        let pages = self.pages()?;
+        let now = self.now();
+        let lifetime = match checkout {
+            Some(_) => pages.link_lifetime.min(super::checkout_lifetime()),
+            None => pages.link_lifetime,
+        };
+        let link = PaymentLink {
+            id: self.ids.link_id(),
+            customer: customer.id.clone(),
+            purpose,
+            created_at: now,
+            expires_at: now + lifetime,
+            state: LinkState::Open,
+            checkout,
+        };
+        let token = LinkToken::from_random(self.secrets.secret_bytes());
+        self.store
+            .create_link(&business.id, &link, &token.hash())
+            .await?;
+        let url = pages.addresses.link_url(&link.purpose, &token);
+        Ok((link, url))
     }
 
     /// The bookings as emails and pages list them: date, service, price, paid, due.

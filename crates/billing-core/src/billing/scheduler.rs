@@ -371,6 +371,7 @@ impl Billing {
             paused: schedule.paused || customer_paused,
             needs_attention: schedule.needs_attention,
             failures: schedule.failures,
+            checkout_until: schedule.checkout_until,
         };
         Ok((effective, facts))
     }

@@ -45,6 +45,9 @@ pub struct BookingSchedule {
     /// The saved card this booking was last flagged for, as running out before a charge: the
     /// customer is asked for a new card once per card.
     pub card_flagged: Option<String>,
+    /// A checkout for the booking is open until then: the customer is paying (or saving a
+    /// card) on its page, so automation charges and holds nothing before.
+    pub checkout_until: Option<DateTime<Utc>>,
     /// How many writes made the record (0: not stored yet). A write lands only on the version
     /// it was decided from: see [`Schedules::save_schedule`].
     pub version: u64,
@@ -65,6 +68,7 @@ impl BookingSchedule {
             next: None,
             due_at: Some(booked_at),
             card_flagged: None,
+            checkout_until: None,
             version: 0,
         }
     }

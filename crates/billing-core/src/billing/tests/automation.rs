@@ -30,7 +30,7 @@ fn process(world: &World, gateway: &ScriptedGateway, prefix: &str) -> Billing {
 
 /// A business with an address and `policy`, one customer with a card on file, the given
 /// bookings, hosted pages, and the gateway on the world's clock.
-async fn automated(policy: PaymentPolicy, bookings: &[(&str, &str)]) -> (World, ScriptedGateway) {
+pub(super) async fn automated(policy: PaymentPolicy, bookings: &[(&str, &str)]) -> (World, ScriptedGateway) {
     let clock = Arc::new(FixedClock::default());
     let gateway = ScriptedGateway::with_clock(clock.clone());
     let store = Arc::new(MemoryStore::new());
@@ -107,7 +107,7 @@ async fn schedule_service(
         .expect("put");
 }
 
-async fn status(w: &World, id: &str) -> PaymentStatus {
+pub(super) async fn status(w: &World, id: &str) -> PaymentStatus {
     w.billing
         .booking(&w.business, &booking_id(id))
         .await
@@ -119,7 +119,7 @@ async fn status(w: &World, id: &str) -> PaymentStatus {
 
 /// Runs everything due now, as often as something was acted on (a deposit is followed by the
 /// rest at once), and says what was done.
-async fn run(w: &World) -> Vec<(Action, RunOutcome)> {
+pub(super) async fn run(w: &World) -> Vec<(Action, RunOutcome)> {
     let mut done = Vec::new();
     for _ in 0..10 {
         let report = w.billing.run_due(100).await.expect("run");

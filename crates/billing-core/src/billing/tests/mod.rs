@@ -4,6 +4,7 @@
 mod automation;
 mod bulk;
 mod campaign;
+mod checkouts;
 mod endings;
 mod events;
 mod gateway_sync;

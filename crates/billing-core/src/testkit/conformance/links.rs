@@ -2,7 +2,10 @@
 
 use super::{StoreFixture, at, id, usd};
 use crate::ids::{BusinessId, LinkId};
-use crate::link::{LinkPurpose, LinkState, LinkToken, LinkedBooking, PaymentLink, TokenHash};
+use crate::link::{
+    Checkout, CheckoutStep, LinkPurpose, LinkState, LinkToken, LinkedBooking, PaymentLink,
+    ReturnUrl, TokenHash,
+};
 use crate::money::{Currency, Money};
 use crate::ports::{LinkByToken, LinkStoreError};
 
@@ -27,7 +30,17 @@ fn open_link(link: &str, customer: &str, purpose: LinkPurpose, seconds: i64) -> 
         created_at: at(seconds),
         expires_at: at(seconds + 7 * 86_400),
         state: LinkState::Open,
+        checkout: None,
     }
+}
+
+/// A booking page's checkout of `booking`.
+fn checkout(booking: &str, step: CheckoutStep, return_url: &str) -> Option<Checkout> {
+    Some(Checkout {
+        booking: id(booking),
+        step,
+        return_url: ReturnUrl::parse(return_url).expect("a valid return URL"),
+    })
 }
 
 fn link_ids(links: &[PaymentLink]) -> Vec<String> {
@@ -57,16 +70,27 @@ pub async fn links_round_trip_by_id_and_token<F: StoreFixture>(fixture: F) {
     );
     let card_request = open_link("lnk-2", "cust-1", LinkPurpose::CardRequest, 60);
     let kwd = |minor| Money::from_minor(minor, Currency::KWD);
-    let dinars = open_link(
-        "lnk-3",
-        "cust-1",
-        LinkPurpose::Payment {
-            amount: kwd(12_345),
-            bookings: vec![linked("b-3", kwd(12_345), kwd(-5))],
-        },
-        60,
-    );
-    let other_customer = open_link("lnk-4", "cust-2", LinkPurpose::CardRequest, 120);
+    // Checkouts come back with their booking, step and return URL (query and all).
+    let dinars = PaymentLink {
+        checkout: checkout(
+            "b-3",
+            CheckoutStep::Hold,
+            "https://shop.example/booked?booking=b-3&lang=fr",
+        ),
+        ..open_link(
+            "lnk-3",
+            "cust-1",
+            LinkPurpose::Payment {
+                amount: kwd(12_345),
+                bookings: vec![linked("b-3", kwd(12_345), kwd(-5))],
+            },
+            60,
+        )
+    };
+    let other_customer = PaymentLink {
+        checkout: checkout("b-4", CheckoutStep::SaveCard, "http://localhost:8080/done"),
+        ..open_link("lnk-4", "cust-2", LinkPurpose::CardRequest, 120)
+    };
     for (link, seed) in [
         (&payment, 1),
         (&card_request, 2),
@@ -79,7 +103,12 @@ pub async fn links_round_trip_by_id_and_token<F: StoreFixture>(fixture: F) {
             .expect("link created");
     }
 
-    for (link, seed) in [(&payment, 1), (&card_request, 2), (&dinars, 3)] {
+    for (link, seed) in [
+        (&payment, 1),
+        (&card_request, 2),
+        (&dinars, 3),
+        (&other_customer, 4),
+    ] {
         assert_eq!(
             store.link(&acme, &link.id).await.expect("read"),
             Some(link.clone())

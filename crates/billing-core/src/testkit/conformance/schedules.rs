@@ -49,6 +49,7 @@ fn every_field() -> BookingSchedule {
             reason: Reason::Retry,
         }),
         card_flagged: Some("pm_card_visa".to_owned()),
+        checkout_until: Some(at(25)),
         ..record("bk-1", "cust-1", Some(30))
     }
 }
@@ -89,6 +90,7 @@ pub async fn schedules_round_trip_and_compare_versions<F: StoreFixture>(fixture:
             canceled_at: None,
             failures: None,
             card_flagged: None,
+            checkout_until: None,
             next: Some(Planned {
                 at: at(40),
                 action,
