@@ -8,7 +8,7 @@ use billing_core::ids::{BusinessId, CustomerId, LinkId};
 use billing_core::link::{LinkState, PaymentLink, TokenHash};
 use billing_core::ports::{LinkByToken, LinkStoreError, PaymentLinks};
 use billing_sql::errors::{is_unique_violation, link_error};
-use billing_sql::rows::{LinkRow, PurposeColumns, StateColumns};
+use billing_sql::rows::{LinkRow, PurposeColumns, StateColumns, checkout_column};
 
 use crate::pool::on_pool;
 use crate::store::PostgresStore;
@@ -16,7 +16,8 @@ use crate::store::PostgresStore;
 /// The columns [`LinkRow`] reads, in a SELECT list.
 /// (`bookings` as text: sqlx decodes `json` into a `String` only through a cast.)
 const COLUMNS: &str = "business_id, id, token_hash, customer_id, kind, amount_minor, currency, \
-    bookings::text AS bookings, created_at, expires_at, state, closed_at, payment_id, card";
+    bookings::text AS bookings, created_at, expires_at, state, closed_at, payment_id, card, \
+    checkout::text AS checkout";
 
 /// One link by key.
 static BY_ID: LazyLock<String> = LazyLock::new(|| {
@@ -44,6 +45,7 @@ impl PaymentLinks for PostgresStore {
         token_hash: &TokenHash,
     ) -> Result<(), LinkStoreError> {
         let purpose = PurposeColumns::of(&link.purpose)?;
+        let checkout = checkout_column(link)?;
         let state = StateColumns::of(&link.state);
         // One statement: the primary key and the hash's UNIQUE constraint refuse a duplicate
         // with nothing written.
@@ -51,8 +53,9 @@ impl PaymentLinks for PostgresStore {
             sqlx::query(
                 "INSERT INTO payment_links (business_id, id, token_hash, customer_id, kind, \
                  amount_minor, currency, bookings, created_at, expires_at, state, closed_at, \
-                 payment_id, card) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8::json, $9, $10, $11, $12, $13, $14)",
+                 payment_id, card, checkout) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8::json, $9, $10, $11, $12, $13, $14, \
+                 $15::json)",
             )
             .bind(business.as_str())
             .bind(link.id.as_str())
@@ -68,6 +71,7 @@ impl PaymentLinks for PostgresStore {
             .bind(state.closed_at)
             .bind(state.payment_id)
             .bind(state.card)
+            .bind(&checkout)
             .execute(conn)
             .await
         });

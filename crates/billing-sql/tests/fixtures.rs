@@ -32,6 +32,7 @@ fn lines(name: &str) -> Vec<&'static str> {
         "automation_runs" => include_str!("fixtures/v1/automation_runs.jsonl"),
         "entries v2" => include_str!("fixtures/v2/entries.jsonl"),
         "receipts v2" => include_str!("fixtures/v2/receipts.jsonl"),
+        "booking_schedules v2" => include_str!("fixtures/v2/booking_schedules.jsonl"),
         other => panic!("no fixture {other}"),
     };
     text.lines().filter(|l| !l.trim().is_empty()).collect()
@@ -309,6 +310,30 @@ fn payment_settings_of_version_1_read_back() {
             delay: Duration::minutes(90)
         }
     );
+}
+
+#[test]
+fn booking_schedules_of_version_2_read_back_with_their_checkout() {
+    let v1: Vec<_> = lines("booking_schedules")
+        .into_iter()
+        .map(|line| decode_schedule(1, line).unwrap())
+        .collect();
+    let v2: Vec<_> = lines("booking_schedules v2")
+        .into_iter()
+        .map(|line| decode_schedule(2, line).unwrap_or_else(|e| panic!("{e}: {line}")))
+        .collect();
+    assert_eq!(v2.len(), v1.len());
+    // Version 1 rows read as no checkout open; version 2 adds only that.
+    assert!(v1.iter().all(|b| b.checkout_until.is_none()));
+    let until = v2[1].checkout_until.unwrap();
+    assert_eq!(until.timestamp_subsec_millis(), 500);
+    for (i, (old, new)) in v1.iter().zip(&v2).enumerate() {
+        let without = billing_sql::formats::ScheduleBody {
+            checkout_until: None,
+            ..new.clone()
+        };
+        assert_eq!(&without, old, "row {i}");
+    }
 }
 
 #[test]

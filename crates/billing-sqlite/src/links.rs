@@ -8,7 +8,7 @@ use billing_core::ids::{BusinessId, CustomerId, LinkId};
 use billing_core::link::{LinkState, PaymentLink, TokenHash};
 use billing_core::ports::{LinkByToken, LinkStoreError, PaymentLinks};
 use billing_sql::errors::{is_unique_violation, link_error};
-use billing_sql::rows::{LINK_COLUMNS, LinkRow, PurposeColumns, StateColumns};
+use billing_sql::rows::{LINK_COLUMNS, LinkRow, PurposeColumns, StateColumns, checkout_column};
 
 use crate::store::{SqliteStore, time_text};
 
@@ -59,6 +59,7 @@ impl PaymentLinks for SqliteStore {
         token_hash: &TokenHash,
     ) -> Result<(), LinkStoreError> {
         let purpose = PurposeColumns::of(&link.purpose)?;
+        let checkout = checkout_column(link)?;
         let state = State::of(&link.state);
         let business = business.as_str().to_owned();
         let (id, customer) = (link.id.clone(), link.customer.as_str().to_owned());
@@ -71,8 +72,8 @@ impl PaymentLinks for SqliteStore {
                 let inserted = sqlx::query(
                     "INSERT INTO payment_links (business_id, id, token_hash, customer_id, kind, \
                      amount_minor, currency, bookings, created_at, expires_at, state, closed_at, \
-                     payment_id, card) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+                     payment_id, card, checkout) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
                 )
                 .bind(business)
                 .bind(id.as_str())
@@ -88,6 +89,7 @@ impl PaymentLinks for SqliteStore {
                 .bind(state.closed_at)
                 .bind(state.payment_id)
                 .bind(state.card)
+                .bind(checkout)
                 .execute(conn)
                 .await;
                 match inserted {

@@ -27,7 +27,7 @@ use crate::StoredRowError;
 pub const SETTINGS_VERSION: u32 = 1;
 
 /// The version a booking schedule's body is written with today.
-pub const SCHEDULE_VERSION: u32 = 1;
+pub const SCHEDULE_VERSION: u32 = 2;
 
 /// The version a run's body is written with today.
 pub const RUN_VERSION: u32 = 1;
@@ -134,6 +134,14 @@ struct ScheduleV1 {
     card_flagged: Option<String>,
 }
 
+/// Version 2 of a booking schedule's body: version 1 and when an open checkout ends.
+#[derive(Debug, Serialize, Deserialize)]
+struct ScheduleV2 {
+    #[serde(flatten)]
+    v1: ScheduleV1,
+    checkout_until: Option<DateTime<Utc>>,
+}
+
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "type")]
 enum OutcomeV1 {
@@ -170,6 +178,8 @@ pub struct ScheduleBody {
     pub next: Option<Planned>,
     /// The card last flagged as running out.
     pub card_flagged: Option<String>,
+    /// When the open checkout of the booking ends (version 2).
+    pub checkout_until: Option<DateTime<Utc>>,
 }
 
 impl ScheduleBody {
@@ -182,6 +192,7 @@ impl ScheduleBody {
             failures: schedule.failures,
             next: schedule.next,
             card_flagged: schedule.card_flagged.clone(),
+            checkout_until: schedule.checkout_until,
         }
     }
 }
@@ -488,6 +499,7 @@ impl ScheduleV1 {
                 })
                 .transpose()?,
             card_flagged: self.card_flagged,
+            checkout_until: None,
         })
     }
 }
@@ -556,12 +568,27 @@ pub fn decode_settings(version: u32, text: &str) -> Result<PaymentSettings, Stor
 
 /// A booking schedule's body as stored, in [`SCHEDULE_VERSION`].
 pub fn encode_schedule(body: &ScheduleBody) -> Result<String, StoredRowError> {
-    to_json(SCHEDULE, &ScheduleV1::of(body)?)
+    let v2 = ScheduleV2 {
+        v1: ScheduleV1::of(body)?,
+        checkout_until: body.checkout_until,
+    };
+    to_json(SCHEDULE, &v2)
 }
 
 /// A booking schedule's body read back from a body of `version`.
 pub fn decode_schedule(version: u32, text: &str) -> Result<ScheduleBody, StoredRowError> {
-    from_json::<ScheduleV1>(SCHEDULE, version, text)?.read()
+    match version {
+        1 => from_json::<ScheduleV1>(SCHEDULE, version, text)?.read(),
+        2 => {
+            let v2: ScheduleV2 =
+                serde_json::from_str(text).map_err(|e| StoredRowError::new(SCHEDULE, e))?;
+            Ok(ScheduleBody {
+                checkout_until: v2.checkout_until,
+                ..v2.v1.read()?
+            })
+        }
+        other => Err(unknown(SCHEDULE, other)),
+    }
 }
 
 /// A run's body as stored, in [`RUN_VERSION`].

@@ -5,7 +5,7 @@
 //! object with its `v`.
 
 use billing_core::ids::BookingId;
-use billing_core::link::LinkedBooking;
+use billing_core::link::{Checkout, CheckoutStep, LinkedBooking, ReturnUrl};
 use billing_core::money::{Currency, Money};
 use serde::{Deserialize, Serialize};
 
@@ -68,4 +68,73 @@ pub fn decode_link_bookings(
             })
         })
         .collect()
+}
+
+const CHECKOUT: &str = "stored link checkout";
+
+/// Version 1 of a checkout (`payment_links.checkout`): `{"v":1, "booking", "step",
+/// "return_url"}`.
+#[derive(Debug, Serialize, Deserialize)]
+struct CheckoutV1 {
+    v: u32,
+    booking: String,
+    step: String,
+    return_url: String,
+}
+
+/// A link's checkout as stored.
+pub fn encode_checkout(checkout: &Checkout) -> Result<String, StoredRowError> {
+    let row = CheckoutV1 {
+        v: 1,
+        booking: checkout.booking.to_string(),
+        step: checkout.step.name().to_owned(),
+        return_url: checkout.return_url.as_str().to_owned(),
+    };
+    serde_json::to_string(&row).map_err(|e| StoredRowError::new(CHECKOUT, e))
+}
+
+/// A link's checkout read back.
+pub fn decode_checkout(text: &str) -> Result<Checkout, StoredRowError> {
+    let row: CheckoutV1 =
+        serde_json::from_str(text).map_err(|e| StoredRowError::new(CHECKOUT, e))?;
+    if row.v != 1 {
+        return Err(StoredRowError::new(
+            CHECKOUT,
+            format!("unknown format version {}", row.v),
+        ));
+    }
+    Ok(Checkout {
+        booking: id::<BookingId>(CHECKOUT, &row.booking)?,
+        step: CheckoutStep::from_name(&row.step)
+            .ok_or_else(|| StoredRowError::new(CHECKOUT, format!("unknown step {:?}", row.step)))?,
+        return_url: ReturnUrl::parse(&row.return_url)
+            .map_err(|e| StoredRowError::new(CHECKOUT, e))?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn checkouts_round_trip_and_refuse_what_they_cannot_read() {
+        let checkout = Checkout {
+            booking: BookingId::new("b-1").expect("id"),
+            step: CheckoutStep::Hold,
+            return_url: ReturnUrl::parse("https://shop.example/done?x=1").expect("url"),
+        };
+        let text = encode_checkout(&checkout).expect("encode");
+        assert_eq!(
+            text,
+            r#"{"v":1,"booking":"b-1","step":"hold","return_url":"https://shop.example/done?x=1"}"#
+        );
+        assert_eq!(decode_checkout(&text), Ok(checkout));
+        for bad in [
+            text.replace(r#""v":1"#, r#""v":2"#),
+            text.replace("hold", "refund"),
+            text.replace("https:", "http:"),
+        ] {
+            assert!(decode_checkout(&bad).is_err(), "{bad}");
+        }
+    }
 }

@@ -18,7 +18,8 @@
 //! | first answer | 2 | 2: the payment's `origin` and `multicapture`, disputes, `disputed` summaries |
 //! | link bookings | 1 | (a bare array) |
 //! | payment settings | 1 | (version in the row's `format` column) |
-//! | booking schedule | 1 | (version in the row's `format` column) |
+//! | booking schedule | 2 | (version in the row's `format` column); 2: `checkout_until` |
+//! | link checkout | 1 | (a booking page's checkout: booking, step, return URL) |
 //! | automation run | 1 | (version in the row's `format` column) |
 
 mod automation;
@@ -34,7 +35,7 @@ pub use automation::{
 };
 pub use booking::{decode_booking, encode_booking};
 pub use entry::{decode_entry, encode_entry};
-pub use link::{decode_link_bookings, encode_link_bookings};
+pub use link::{decode_checkout, decode_link_bookings, encode_checkout, encode_link_bookings};
 pub use receipt::{decode_receipt, encode_receipt};
 
 use serde::{Deserialize, Serialize};

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 
 use super::{id, minor};
 use crate::StoredRowError;
-use crate::formats::{decode_link_bookings, encode_link_bookings};
+use crate::formats::{decode_checkout, decode_link_bookings, encode_checkout, encode_link_bookings};
 
 const WHAT: &str = "stored link";
 
@@ -89,7 +89,12 @@ impl<'a> StateColumns<'a> {
 
 /// The columns [`LinkRow`] reads, in a SELECT list.
 pub const LINK_COLUMNS: &str = "business_id, id, token_hash, customer_id, kind, amount_minor, \
-    currency, bookings, created_at, expires_at, state, closed_at, payment_id, card";
+    currency, bookings, created_at, expires_at, state, closed_at, payment_id, card, checkout";
+
+/// The `checkout` column of a link (JSON), `None` for a link that is no checkout.
+pub fn checkout_column(link: &PaymentLink) -> Result<Option<String>, StoredRowError> {
+    link.checkout.as_ref().map(encode_checkout).transpose()
+}
 
 /// A link row as read.
 #[derive(Debug, sqlx::FromRow)]
@@ -108,6 +113,7 @@ pub struct LinkRow {
     closed_at: Option<DateTime<Utc>>,
     payment_id: Option<String>,
     card: Option<String>,
+    checkout: Option<String>,
 }
 
 impl LinkRow {
@@ -167,6 +173,7 @@ impl LinkRow {
             created_at: self.created_at,
             expires_at: self.expires_at,
             state: self.state()?,
+            checkout: self.checkout.as_deref().map(decode_checkout).transpose()?,
         })
     }
 

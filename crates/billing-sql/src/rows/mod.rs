@@ -9,7 +9,7 @@ mod schedules;
 mod summary;
 
 pub use directory::{BusinessRow, CardRow, CustomerRow};
-pub use links::{LINK_COLUMNS, LinkRow, PurposeColumns, StateColumns};
+pub use links::{LINK_COLUMNS, LinkRow, PurposeColumns, StateColumns, checkout_column};
 pub use notifications::{ClaimedRow, NOTIFICATION_COLUMNS, NotificationRow};
 pub use schedules::{
     RUN_COLUMNS, RunRow, SCHEDULE_COLUMNS, ScheduleColumns, ScheduleRow, SettingsRow, StoredBody,

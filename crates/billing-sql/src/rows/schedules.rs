@@ -144,6 +144,7 @@ impl ScheduleRow {
             next: body.next,
             due_at: self.due_at,
             card_flagged: body.card_flagged,
+            checkout_until: body.checkout_until,
             version: u64::try_from(self.version).map_err(|e| StoredRowError::new(SCHEDULE, e))?,
         })
     }
