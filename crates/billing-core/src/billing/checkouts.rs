@@ -15,7 +15,7 @@ use super::Billing;
 use crate::automation::{Action, BookingFacts, Planned, next_action};
 use crate::customer::Business;
 use crate::error::BillingError;
-use crate::ids::BookingId;
+use crate::ids::{BookingId, LinkId};
 use crate::link::{Checkout, CheckoutStep, LinkPurpose, LinkedBooking, PaymentLink, ReturnUrl};
 use crate::money::Money;
 use crate::ports::BookingSchedule;
@@ -47,7 +47,30 @@ pub struct StartedCheckout {
     pub amount: Option<Money>,
 }
 
+/// A checkout as its pages need it: whose it is, and where it returns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckoutOfToken {
+    /// The business's name.
+    pub business_name: String,
+    /// The checkout's link.
+    pub link: LinkId,
+    /// The checkout.
+    pub checkout: Checkout,
+}
+
 impl Billing {
+    /// The checkout of a token's link, whatever the link's state (its pages may be framed by
+    /// the return URL's origin, and its last page returns there); `None` for any token that
+    /// names no checkout.
+    pub async fn checkout_of_token(&self, token: &str) -> Option<CheckoutOfToken> {
+        let (business, link) = self.link_of_token(token).await.ok()?;
+        Some(CheckoutOfToken {
+            business_name: business.name,
+            link: link.id,
+            checkout: link.checkout?,
+        })
+    }
+
     /// Starts a checkout for a booking: decides what its page does from the booking's payment
     /// policy as the booking stands, and makes its link (working for an hour at most). Refused
     /// for a canceled booking ([`BillingError::BookingCanceled`]) or one with a payment in

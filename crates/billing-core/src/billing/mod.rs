@@ -56,7 +56,7 @@ pub use automation::{BookingAutomation, CancelBooking, Cancellation};
 pub use bulk::{BulkCharge, BulkChargeResult, BulkPacing};
 pub use businesses::{ApiKey, IssuedApiKey, NewBusiness};
 pub use card_requests::CardRequestAnswer;
-pub use checkouts::{StartCheckout, StartedCheckout, checkout_lifetime};
+pub use checkouts::{CheckoutOfToken, StartCheckout, StartedCheckout, checkout_lifetime};
 pub use commands::{AuthorizeBooking, ChargeBooking, PaymentSource, RecordCollection};
 pub use events::EventHandled;
 pub use holds::CaptureHold;

@@ -10,8 +10,8 @@ use billing_core::link::LinkPurpose;
 use billing_core::ports::NextAction;
 
 use super::views::{
-    AuthenticatePage, CardProcessingPage, ChangedPage, IncompletePage, MessagePage, ProcessingPage,
-    UnavailablePage, UsedPage, page,
+    AuthenticatePage, CardProcessingPage, ChangedPage, CheckoutDonePage, IncompletePage,
+    MessagePage, ProcessingPage, UnavailablePage, UsedPage, page,
 };
 use crate::cards::CardForm;
 use crate::problem::status_of;
@@ -170,4 +170,59 @@ pub(crate) fn authentication(
             ))
         }
     }
+}
+
+/// How a booking page's checkout ended, for its last page.
+#[derive(Debug)]
+pub(crate) enum CheckoutResult<'a> {
+    /// Charged this amount to this card.
+    Paid { amount: &'a str, card: &'a str },
+    /// This amount held on this card.
+    Authorized { amount: &'a str, card: &'a str },
+    /// This card kept.
+    CardSaved { card: &'a str },
+}
+
+/// The last page of a checkout when the token's link is one (`None` for any other link):
+/// back to the business's page, or, framed, the result posted to it.
+pub(crate) async fn checkout_done(
+    api: &Api,
+    token: &str,
+    result: CheckoutResult<'_>,
+) -> Option<Response> {
+    let found = api.billing.checkout_of_token(token).await?;
+    let (name, title, message) = match result {
+        CheckoutResult::Paid { amount, card } => (
+            "paid",
+            "Payment received",
+            format!("You paid {amount} with {card}. Your card is kept on file for this booking."),
+        ),
+        CheckoutResult::Authorized { amount, card } => (
+            "authorized",
+            "Card authorized",
+            format!(
+                "{amount} is authorized on {card}, and charged once the service is done. Your \
+                 card is kept on file for this booking."
+            ),
+        ),
+        CheckoutResult::CardSaved { card } => (
+            "card_saved",
+            "Card saved",
+            format!("{card} is on file for this booking. Nothing was charged now."),
+        ),
+    };
+    let return_url = &found.checkout.return_url;
+    Some(page(
+        StatusCode::OK,
+        &CheckoutDonePage {
+            business: found.business_name,
+            title,
+            message,
+            return_url: return_url.with_result(&found.link, name),
+            origin: return_url.origin(),
+            checkout: found.link.to_string(),
+            booking: found.checkout.booking.to_string(),
+            result: name,
+        },
+    ))
 }

@@ -14,8 +14,8 @@ use billing_core::ports::{GatewayError, NextAction};
 use serde::Deserialize;
 
 use super::answers::{
-    Authenticating, Purpose, authentication, business_of, card_processing, incomplete, open,
-    refusal, unavailable,
+    Authenticating, CheckoutResult, Purpose, authentication, business_of, card_processing,
+    checkout_done, incomplete, open, refusal, unavailable,
 };
 use super::form::{
     CardFields, UNREADABLE_CARD, card_form, decline_message, payment_method, read_fields, too_large,
@@ -219,11 +219,16 @@ async fn answer(
     match answered {
         CardRequestAnswer::Saved(card) => {
             tracing::info!("card request completed");
+            let card = CardLabel::from(&card).describe();
+            let result = CheckoutResult::CardSaved { card: &card };
+            if let Some(done) = checkout_done(api, token, result).await {
+                return done;
+            }
             page(
                 StatusCode::OK,
                 &CardSavedPage {
                     business: business_of(api, token, link).await,
-                    card: CardLabel::from(&card).describe(),
+                    card,
                 },
             )
         }

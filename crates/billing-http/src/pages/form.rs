@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use billing_core::billing::LinkPage;
 use billing_core::email::CardLabel;
-use billing_core::link::LinkPurpose;
+use billing_core::link::{CheckoutStep, LinkPurpose};
 use billing_core::payment::Failure;
 use serde::Deserialize;
 
@@ -151,6 +151,12 @@ pub(crate) fn pay_form(
             amount: link_amount(link),
             bookings: link.bookings.iter().map(LineView::from).collect(),
             form: form_view(format!("/pay/{token}"), form, link, error, save_card),
+            checkout: link.link.checkout.is_some(),
+            hold: link
+                .link
+                .checkout
+                .as_ref()
+                .is_some_and(|c| c.step == CheckoutStep::Hold),
         },
     )
 }
@@ -168,6 +174,7 @@ pub(crate) fn card_form(
         &CardPage {
             business: link.business_name.clone(),
             customer: link.customer_name.clone(),
+            checkout: link.link.checkout.is_some(),
             cards: link
                 .cards
                 .iter()

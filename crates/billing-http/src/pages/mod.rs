@@ -4,8 +4,9 @@
 //!
 //! Every answer (pages, assets, errors) carries a strict Content-Security-Policy (own assets
 //! and Stripe.js only; no inline script or style), `no-referrer` (the token must not leak to
-//! another site through `Referer`), `no-store`, `nosniff` and `DENY` framing. Requests to the
-//! token routes are rate limited per client address (behind a trusted proxy, the address it
+//! another site through `Referer`), `no-store`, `nosniff` and `DENY` framing — except a booking
+//! page's checkout, which the origin of its return URL alone may frame. Requests to the token
+//! routes are rate limited per client address (behind a trusted proxy, the address it
 //! forwards).
 //!
 //! Payments and card set-ups are confirmed on the server with the customer present: when their
@@ -45,11 +46,21 @@ frame-src https://js.stripe.com https://*.js.stripe.com https://hooks.stripe.com
 connect-src 'self' https://api.stripe.com; form-action 'self'; base-uri 'none'; \
 frame-ancestors 'none'";
 
+/// The policy of a checkout's pages: the same, but framed by the business's page alone.
+fn framed_policy(origin: &str) -> Option<HeaderValue> {
+    let policy = CONTENT_SECURITY_POLICY.replace(
+        "frame-ancestors 'none'",
+        &format!("frame-ancestors {origin}"),
+    );
+    HeaderValue::from_str(&policy).ok()
+}
+
 /// The largest form accepted: a card form is a few hundred bytes.
 const PAGE_BODY_LIMIT: usize = 16 * 1024;
 
 const PAGES_CSS: &str = include_str!("../../assets/pages.css");
 const CARD_FORM_JS: &str = include_str!("../../assets/card-form.js");
+const CHECKOUT_JS: &str = include_str!("../../assets/checkout.js");
 
 /// The hosted pages' routes, with their own layers: rate limit (token routes), body limit,
 /// timeout, HTML for bare errors, security headers.
@@ -75,6 +86,7 @@ pub(crate) fn routes(api: Api) -> Router {
         .route_layer(middleware::from_fn_with_state(api.clone(), rate_limit))
         .route("/assets/pages.css", get(css))
         .route("/assets/card-form.js", get(script))
+        .route("/assets/checkout.js", get(checkout_script))
         .layer(DefaultBodyLimit::max(PAGE_BODY_LIMIT))
         .layer(middleware::from_fn_with_state(api.clone(), guard))
         .with_state(api)
@@ -98,6 +110,10 @@ async fn css() -> Response {
 
 async fn script() -> Response {
     asset("text/javascript; charset=utf-8", CARD_FORM_JS)
+}
+
+async fn checkout_script() -> Response {
+    asset("text/javascript; charset=utf-8", CHECKOUT_JS)
 }
 
 fn asset(content_type: &'static str, body: &'static str) -> Response {
@@ -144,6 +160,7 @@ fn whole_seconds(wait: Duration) -> u64 {
 /// Around every hosted route: the request timeout (a payment goes on in its own task), an HTML
 /// page for any bare error status made outside the handlers, and the security headers.
 async fn guard(State(api): State<Api>, request: Request, next: Next) -> Response {
+    let token = page_token(request.uri().path()).map(str::to_owned);
     let mut response =
         match tokio::time::timeout(api.config.request_timeout, next.run(request)).await {
             Ok(response) => response,
@@ -162,7 +179,26 @@ async fn guard(State(api): State<Api>, request: Request, next: Next) -> Response
         }
     }
     secure(response.headers_mut());
+    // A checkout's pages may be framed by the business's page (and no other).
+    if let Some(token) = token
+        && let Some(found) = api.billing.checkout_of_token(&token).await
+        && let Some(policy) = framed_policy(&found.checkout.return_url.origin())
+    {
+        let headers = response.headers_mut();
+        headers.insert(header::CONTENT_SECURITY_POLICY, policy);
+        headers.remove(header::X_FRAME_OPTIONS);
+    }
     response
+}
+
+/// The token of a hosted page's path (`/pay/{token}`, `/cards/{token}/return`...), when it
+/// can be one.
+fn page_token(path: &str) -> Option<&str> {
+    let rest = path
+        .strip_prefix("/pay/")
+        .or_else(|| path.strip_prefix("/cards/"))?;
+    let token = rest.split('/').next()?;
+    billing_core::link::LinkToken::parse(token).map(|_| token)
 }
 
 /// The security headers of every hosted answer.
@@ -199,6 +235,28 @@ mod tests {
         assert_eq!(loggable_path("/pay/abc/return"), "/pay/{token}/return");
         assert_eq!(loggable_path("/cards/abc/return"), "/cards/{token}/return");
         assert_eq!(loggable_path("/v1/links/lnk_1"), "/v1/links/lnk_1");
+    }
+
+    #[test]
+    fn page_tokens_are_read_from_the_token_routes_only() {
+        let token = "A".repeat(billing_core::link::TOKEN_CHARS);
+        assert_eq!(page_token(&format!("/pay/{token}")), Some(token.as_str()));
+        assert_eq!(
+            page_token(&format!("/cards/{token}/return")),
+            Some(token.as_str())
+        );
+        assert_eq!(page_token("/pay/short"), None);
+        assert_eq!(page_token("/assets/pages.css"), None);
+        assert_eq!(page_token(&format!("/v1/links/{token}")), None);
+    }
+
+    #[test]
+    fn a_checkout_is_framed_by_its_business_alone() {
+        let policy = framed_policy("https://shop.example").expect("a header value");
+        let policy = policy.to_str().expect("ascii");
+        assert!(policy.contains("frame-ancestors https://shop.example"), "{policy}");
+        assert!(!policy.contains("'none'; frame"), "{policy}");
+        assert!(!policy.contains("unsafe-inline"));
     }
 
     #[test]

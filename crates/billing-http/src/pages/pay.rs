@@ -23,8 +23,8 @@ use billing_core::ports::GatewayError;
 use billing_core::receipt::Outcome;
 
 use super::answers::{
-    Authenticating, Purpose, authentication, business_of, incomplete, open, processing, refusal,
-    unavailable, unconfirmed,
+    Authenticating, CheckoutResult, Purpose, authentication, business_of, checkout_done,
+    incomplete, open, processing, refusal, unavailable, unconfirmed,
 };
 use super::form::{
     CardFields, UNREADABLE_CARD, decline_message, link_amount, pay_form, payment_method,
@@ -261,17 +261,37 @@ async fn answer(
         Outcome::Declined(failure) => {
             form_again(api, token, form, link, decline_message(failure), save_card).await
         }
-        Outcome::Settled if payment.state == PaymentState::Succeeded => {
+        Outcome::Settled
+            if matches!(
+                payment.state,
+                PaymentState::Succeeded | PaymentState::Authorized
+            ) =>
+        {
             tracing::info!(payment = %payment.id, "payment link paid");
+            let card = paid.card.as_ref().map_or_else(
+                || "your card".to_owned(),
+                |card| CardLabel::from(card).describe(),
+            );
+            let result = if payment.state == PaymentState::Authorized {
+                CheckoutResult::Authorized {
+                    amount: &amount,
+                    card: &card,
+                }
+            } else {
+                CheckoutResult::Paid {
+                    amount: &amount,
+                    card: &card,
+                }
+            };
+            if let Some(done) = checkout_done(api, token, result).await {
+                return done;
+            }
             page(
                 StatusCode::OK,
                 &PaidPage {
                     business: business_of(api, token, link).await,
                     amount,
-                    card: paid.card.as_ref().map_or_else(
-                        || "your card".to_owned(),
-                        |card| CardLabel::from(card).describe(),
-                    ),
+                    card,
                     card_saved: paid.card_saved,
                 },
             )

@@ -55,7 +55,7 @@ pub(crate) struct FormView {
     pub(crate) save_card: bool,
 }
 
-/// A payment link's page.
+/// A payment link's page (also a checkout's that charges or holds).
 #[derive(Debug, Template)]
 #[template(path = "pay.html")]
 pub(crate) struct PayPage {
@@ -64,6 +64,28 @@ pub(crate) struct PayPage {
     pub(crate) amount: String,
     pub(crate) bookings: Vec<LineView>,
     pub(crate) form: FormView,
+    /// A checkout: the card is kept (no choice offered).
+    pub(crate) checkout: bool,
+    /// A checkout's hold: the card is authorized, not charged.
+    pub(crate) hold: bool,
+}
+
+/// The last page of a booking page's checkout: framed, its script posts the result to the
+/// parent page (the return URL's origin only); on its own, it goes to the return URL.
+#[derive(Debug, Template)]
+#[template(path = "checkout_done.html")]
+pub(crate) struct CheckoutDonePage {
+    pub(crate) business: String,
+    pub(crate) title: &'static str,
+    pub(crate) message: String,
+    /// The return URL with the result in its query.
+    pub(crate) return_url: String,
+    /// The return URL's origin: the only one the result is posted to.
+    pub(crate) origin: String,
+    pub(crate) checkout: String,
+    pub(crate) booking: String,
+    /// `paid`, `authorized` or `card_saved`.
+    pub(crate) result: &'static str,
 }
 
 /// A card request's page.
@@ -72,6 +94,8 @@ pub(crate) struct PayPage {
 pub(crate) struct CardPage {
     pub(crate) business: String,
     pub(crate) customer: String,
+    /// A checkout's: the card is for the booking just made.
+    pub(crate) checkout: bool,
     /// The cards already on file, described.
     pub(crate) cards: Vec<String>,
     pub(crate) form: FormView,
@@ -273,6 +297,8 @@ mod tests {
                 error: None,
                 save_card: false,
             },
+            checkout: false,
+            hold: false,
         }
         .render()
         .unwrap_or_default();
@@ -293,6 +319,35 @@ mod tests {
             !pay.contains("data-client-secret"),
             "a form holds no secret"
         );
+    }
+
+    #[test]
+    fn a_checkouts_last_page_names_its_return_in_data_and_a_link_only() {
+        let html = CheckoutDonePage {
+            business: "Acme".into(),
+            title: "Payment received",
+            message: "You paid 10.00 USD.".into(),
+            return_url: "https://shop.example/done?checkout=lnk_1&result=paid".into(),
+            origin: "https://shop.example".into(),
+            checkout: "lnk_1".into(),
+            booking: "b-1".into(),
+            result: "paid",
+        }
+        .render()
+        .unwrap_or_default();
+        assert!(html.contains("id=\"checkout-done\""), "{html}");
+        assert!(html.contains("data-origin=\"https://shop.example\""), "{html}");
+        assert!(html.contains("data-result=\"paid\""), "{html}");
+        // The query's `&` escaped: an attribute that reads back as the URL.
+        assert!(
+            html.contains("href=\"https://shop.example/done?checkout=lnk_1&#38;result=paid\""),
+            "{html}"
+        );
+        assert_eq!(html.matches("<script").count(), 1);
+        assert!(html.contains("<script src=\"/assets/checkout.js\" defer>"));
+        for bad in ["style=", "<style", "onclick", "javascript:"] {
+            assert!(!html.contains(bad), "{bad} in {html}");
+        }
     }
 
     #[test]

@@ -66,7 +66,8 @@ pub fn status_of(error: &BillingError) -> StatusCode {
         | BillingError::PaymentExistsAtGateway(_)
         | BillingError::CardInUse { .. }
         | BillingError::CaptureInFlight(_)
-        | BillingError::BookingCanceled(_) => StatusCode::CONFLICT,
+        | BillingError::BookingCanceled(_)
+        | BillingError::PaymentInFlight(_) => StatusCode::CONFLICT,
         BillingError::LinkAlreadyUsed => StatusCode::GONE,
         BillingError::HostedPagesNotConfigured => StatusCode::NOT_IMPLEMENTED,
         BillingError::Ledger(_)
@@ -94,7 +95,8 @@ pub fn status_of(error: &BillingError) -> StatusCode {
         | BillingError::NoEmailAddress(_)
         | BillingError::Email(_)
         | BillingError::AmountNotChargeable(_)
-        | BillingError::MulticaptureUnavailable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+        | BillingError::MulticaptureUnavailable(_)
+        | BillingError::InvalidReturnUrl(_) => StatusCode::UNPROCESSABLE_ENTITY,
     }
 }
 

@@ -21,7 +21,7 @@ use utoipa::ToSchema;
 
 pub use errors::status_of;
 pub use sets::{
-    CancelLinkProblems, CancelPaymentProblems, LinkProblems, ListProblems, MarkFailedProblems,
+    CancelLinkProblems, CancelPaymentProblems, CheckoutProblems, LinkProblems, ListProblems, MarkFailedProblems,
     MoneyProblems, ReadProblems, ReportProblems, SyncProblems, WebhookProblems, WriteProblems,
 };
 

@@ -141,6 +141,20 @@ problem_set!(
 );
 
 problem_set!(
+    /// The problems of starting a checkout.
+    CheckoutProblems:
+    (400, "`invalid_json`: the body is not JSON"),
+    (401, "`unauthorized`: no or unknown API key"),
+    (404, "`booking_not_found`, `customer_not_found`: no such object for this business"),
+    (409, "`booking_canceled`: the booking was canceled; `payment_in_flight`: a payment for it is being settled"),
+    (413, "`payload_too_large`"),
+    (415, "`unsupported_media_type`"),
+    (422, "`invalid_return_url`: not an absolute https URL (http only for localhost) without credentials, at most 2000 characters; `amount_not_chargeable`, `invalid_id`, `invalid_request`"),
+    (501, "`hosted_pages_not_configured`: this service was not given the hosted pages' settings"),
+    (503, "`storage_unavailable`")
+);
+
+problem_set!(
     /// The problems of canceling a link.
     CancelLinkProblems:
     (401, "`unauthorized`: no or unknown API key"),

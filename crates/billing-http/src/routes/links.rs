@@ -5,16 +5,19 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use billing_core::billing::CreatePaymentLink;
+use billing_core::billing::{CreatePaymentLink, StartCheckout};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::run_to_end;
 use crate::extract::{ApiJson, ApiPath, ApiQuery, Tenant};
-use crate::problem::{CancelLinkProblems, LinkProblems, ListProblems, Problem, ReadProblems};
+use crate::problem::{
+    CancelLinkProblems, CheckoutProblems, LinkProblems, ListProblems, Problem, ReadProblems,
+};
 use crate::state::Api;
 use crate::wire::{
-    CardRequestRequest, IssuedLinkJson, LinkJson, LinkList, PaymentLinkRequest, booking_id,
+    CardRequestRequest, CheckoutRequest, CheckoutStartedJson, IssuedLinkJson, LinkJson, LinkList,
+    PaymentLinkRequest, booking_id,
     customer_id, link_id, parse_amount,
 };
 
@@ -99,6 +102,41 @@ pub(crate) async fn create_card_request(
         run_to_end(async move { billing.request_card(&business, &customer, send_email).await })
             .await??;
     let body = IssuedLinkJson::new(&issued, api.now());
+    Ok((StatusCode::CREATED, Json(body)).into_response())
+}
+
+/// Start a checkout for a booking a customer just made on the business's own booking page.
+///
+/// The booking's payment policy (its own, else the business's) decides what the checkout's
+/// page does: charge what is due at booking (the deposit, or all of it under
+/// `charge_at_booking`), place a hold for the balance (`authorize_at_booking`), or only keep the
+/// card for the charges the policy makes later (the other policies). Every checkout keeps the
+/// card on the customer's profile. While it is open (an hour at most) payment automation takes
+/// nothing for the booking; once completed, or abandoned, automation goes on with what is left.
+///
+/// The answer's `url` (shown only here) is the page to send the customer to, or to frame from
+/// `return_url`'s origin (the only one allowed to). Done, the page returns to `return_url`
+/// with `checkout` and `result` in its query or, framed, posts its result to the parent page:
+/// read the booking to know how it stands.
+#[utoipa::path(
+    post, path = "/v1/checkouts", tag = "links",
+    request_body = CheckoutRequest,
+    responses((status = 201, description = "The checkout: its link, its page's URL, what the page does", body = CheckoutStartedJson), CheckoutProblems),
+    security(("api_key" = []))
+)]
+pub(crate) async fn start_checkout(
+    State(api): State<Api>,
+    Tenant(business): Tenant,
+    ApiJson(body): ApiJson<CheckoutRequest>,
+) -> Result<Response, Problem> {
+    let command = StartCheckout {
+        booking: booking_id(&body.booking)?,
+        return_url: body.return_url,
+    };
+    let billing = api.billing.clone();
+    let started =
+        run_to_end(async move { billing.start_checkout(&business, command).await }).await??;
+    let body = CheckoutStartedJson::new(&started, api.now());
     Ok((StatusCode::CREATED, Json(body)).into_response())
 }
 

@@ -1,7 +1,7 @@
 //! Payment links and card requests, as staff make and read them.
 
-use billing_core::billing::IssuedLink;
-use billing_core::link::{LinkPurpose, LinkState, PaymentLink};
+use billing_core::billing::{IssuedLink, StartedCheckout};
+use billing_core::link::{Checkout, CheckoutStep, LinkPurpose, LinkState, PaymentLink};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -84,6 +84,94 @@ pub struct LinkJson {
     pub payment: Option<String>,
     /// A completed link: the card saved (its payment method id), if one was.
     pub card: Option<String>,
+    /// A booking page's checkout: its booking, what its page does and where it returns.
+    pub checkout: Option<CheckoutJson>,
+}
+
+/// What a checkout's page does, by the booking's payment policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckoutStepJson {
+    /// Charge what the policy takes at booking (a deposit, or all of it), and keep the card.
+    Charge,
+    /// Place a hold for the balance (`authorize_at_booking`), and keep the card.
+    Hold,
+    /// Only keep the card: the policy takes the money later.
+    SaveCard,
+}
+
+impl From<CheckoutStep> for CheckoutStepJson {
+    fn from(step: CheckoutStep) -> Self {
+        match step {
+            CheckoutStep::Charge => CheckoutStepJson::Charge,
+            CheckoutStep::Hold => CheckoutStepJson::Hold,
+            CheckoutStep::SaveCard => CheckoutStepJson::SaveCard,
+        }
+    }
+}
+
+/// A link that is a booking page's checkout.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct CheckoutJson {
+    /// The booking checked out.
+    pub booking: String,
+    /// What the page does.
+    pub step: CheckoutStepJson,
+    /// Where the page sends the customer back.
+    pub return_url: String,
+}
+
+impl From<&Checkout> for CheckoutJson {
+    fn from(checkout: &Checkout) -> Self {
+        CheckoutJson {
+            booking: checkout.booking.to_string(),
+            step: checkout.step.into(),
+            return_url: checkout.return_url.as_str().to_owned(),
+        }
+    }
+}
+
+/// Start a checkout for a booking the customer just made on the business's page.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CheckoutRequest {
+    /// The booking.
+    pub booking: String,
+    /// The business's page to return to: an absolute `https` URL (`http` only for
+    /// `localhost`), at most 2000 characters. Its origin is the only one that may frame the
+    /// checkout's page and receive its result message.
+    #[schema(example = "https://shop.example/booking/confirmed")]
+    pub return_url: String,
+}
+
+/// A checkout just started. Open `url` (or frame it) for the customer; it works for an hour.
+/// The page returns to `return_url` with `checkout` and `result` (`paid`, `authorized` or
+/// `card_saved`) added to its query, or, framed, posts `{"type": "billing.checkout",
+/// "checkout", "result", "booking"}` to the parent page: a hint to act on, not a proof —
+/// read the booking (or `GET /v1/links/{id}`) to know.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct CheckoutStartedJson {
+    /// The checkout's link.
+    #[serde(flatten)]
+    pub link: LinkJson,
+    /// The checkout's page, with its secret token: only ever returned here.
+    pub url: String,
+    /// What the page does.
+    pub step: CheckoutStepJson,
+    /// What it charges or holds; `null` when it only keeps the card.
+    pub charge: Option<MoneyJson>,
+}
+
+impl CheckoutStartedJson {
+    /// The checkout just started, as it stands at `now`.
+    pub fn new(started: &StartedCheckout, now: DateTime<Utc>) -> Self {
+        CheckoutStartedJson {
+            link: LinkJson::new(&started.link, now),
+            url: started.url.clone(),
+            step: started.step.into(),
+            charge: started.amount.as_ref().map(MoneyJson::from),
+        }
+    }
 }
 
 impl LinkJson {
@@ -127,6 +215,7 @@ impl LinkJson {
             canceled_at,
             payment,
             card,
+            checkout: link.checkout.as_ref().map(CheckoutJson::from),
         }
     }
 }

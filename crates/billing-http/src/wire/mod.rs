@@ -30,8 +30,9 @@ pub use customers::{
     AttachCard, CardJson, CardList, CustomerBalanceJson, CustomerJson, NewCustomer,
 };
 pub use links::{
-    CardRequestRequest, IssuedLinkJson, LinkJson, LinkList, LinkStatusJson, LinkTypeJson,
-    LinkedBookingJson, PaymentLinkRequest,
+    CardRequestRequest, CheckoutJson, CheckoutRequest, CheckoutStartedJson, CheckoutStepJson,
+    IssuedLinkJson, LinkJson, LinkList, LinkStatusJson, LinkTypeJson, LinkedBookingJson,
+    PaymentLinkRequest,
 };
 pub use notifications::{DeliveryJson, NotificationJson, NotificationKindJson, NotificationList};
 pub use ops::{HealthJson, WebhookAck};
