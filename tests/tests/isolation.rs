@@ -131,6 +131,28 @@ async fn another_business_sees_nothing_and_changes_nothing() {
             format!("/v1/payments/{charge_id}/sync"),
             Some(json!({})),
         ),
+        // Payment automation and checkouts.
+        (Method::GET, "/v1/bookings/b-1/automation".into(), None),
+        (
+            Method::PUT,
+            "/v1/bookings/b-1/automation".into(),
+            Some(json!({"paused": true})),
+        ),
+        (
+            Method::POST,
+            "/v1/bookings/b-1/cancel".into(),
+            Some(json!({})),
+        ),
+        (
+            Method::PUT,
+            "/v1/customers/ada/automation".into(),
+            Some(json!({"paused": true})),
+        ),
+        (
+            Method::POST,
+            "/v1/checkouts".into(),
+            Some(json!({"booking": "b-1", "return_url": "https://shop.example/booked"})),
+        ),
     ];
     for (method, path, body) in routes {
         let answer = service

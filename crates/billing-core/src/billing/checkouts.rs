@@ -83,7 +83,9 @@ impl Billing {
         self.pages()?;
         let return_url = ReturnUrl::parse(&command.return_url)?;
         let booking = &command.booking;
-        let ledgers = self.ledgers(business, std::slice::from_ref(booking)).await?;
+        let ledgers = self
+            .ledgers(business, std::slice::from_ref(booking))
+            .await?;
         let summary = ledgers.summary(booking)?.clone();
         let customer = self.customer(business, &summary.customer).await?;
         let now = self.now();
@@ -259,13 +261,9 @@ mod tests {
         }
     }
 
-    fn step(
-        settings: &PaymentSettings,
-        facts: &BookingFacts,
-    ) -> (CheckoutStep, Option<Money>) {
+    fn step(settings: &PaymentSettings, facts: &BookingFacts) -> (CheckoutStep, Option<Money>) {
         due_at_booking(facts, |f| {
-            next_action(settings, &RetrySchedule::default(), f)
-                .map(|p| p.filter(|p| p.at <= t0()))
+            next_action(settings, &RetrySchedule::default(), f).map(|p| p.filter(|p| p.at <= t0()))
         })
         .expect("one currency")
     }
@@ -284,7 +282,10 @@ mod tests {
         let open = facts(20_000, 0, 21);
         let fixed = Some(Share::Fixed(usd(5_000)));
         let cases = [
-            (settings(PaymentPolicy::Manual, None), (CheckoutStep::SaveCard, None)),
+            (
+                settings(PaymentPolicy::Manual, None),
+                (CheckoutStep::SaveCard, None),
+            ),
             (
                 settings(PaymentPolicy::ChargeAtBooking, None),
                 (CheckoutStep::Charge, Some(usd(20_000))),
@@ -324,7 +325,10 @@ mod tests {
         // A service sooner than the lead: charged now, while the customer is here.
         let tomorrow = facts(20_000, 0, 1);
         assert_eq!(
-            step(&settings(PaymentPolicy::ChargeBeforeService { lead }, None), &tomorrow),
+            step(
+                &settings(PaymentPolicy::ChargeBeforeService { lead }, None),
+                &tomorrow
+            ),
             (CheckoutStep::Charge, Some(usd(20_000)))
         );
         // Nothing owed: only the card.

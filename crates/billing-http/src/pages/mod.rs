@@ -254,8 +254,11 @@ mod tests {
     fn a_checkout_is_framed_by_its_business_alone() {
         let policy = framed_policy("https://shop.example").expect("a header value");
         let policy = policy.to_str().expect("ascii");
-        assert!(policy.contains("frame-ancestors https://shop.example"), "{policy}");
-        assert!(!policy.contains("'none'; frame"), "{policy}");
+        assert!(
+            policy.contains("frame-ancestors https://shop.example"),
+            "{policy}"
+        );
+        assert!(!policy.contains("frame-ancestors 'none'"), "{policy}");
         assert!(!policy.contains("unsafe-inline"));
     }
 

@@ -336,7 +336,10 @@ mod tests {
         .render()
         .unwrap_or_default();
         assert!(html.contains("id=\"checkout-done\""), "{html}");
-        assert!(html.contains("data-origin=\"https://shop.example\""), "{html}");
+        assert!(
+            html.contains("data-origin=\"https://shop.example\""),
+            "{html}"
+        );
         assert!(html.contains("data-result=\"paid\""), "{html}");
         // The query's `&` escaped: an attribute that reads back as the URL.
         assert!(

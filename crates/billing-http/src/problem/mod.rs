@@ -21,8 +21,9 @@ use utoipa::ToSchema;
 
 pub use errors::status_of;
 pub use sets::{
-    CancelLinkProblems, CancelPaymentProblems, CheckoutProblems, LinkProblems, ListProblems, MarkFailedProblems,
-    MoneyProblems, ReadProblems, ReportProblems, SyncProblems, WebhookProblems, WriteProblems,
+    CancelLinkProblems, CancelPaymentProblems, CheckoutProblems, LinkProblems, ListProblems,
+    MarkFailedProblems, MoneyProblems, ReadProblems, ReportProblems, SyncProblems, WebhookProblems,
+    WriteProblems,
 };
 
 use crate::wire::{ReceiptJson, SuggestedActionJson};

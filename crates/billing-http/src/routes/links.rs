@@ -17,8 +17,7 @@ use crate::problem::{
 use crate::state::Api;
 use crate::wire::{
     CardRequestRequest, CheckoutRequest, CheckoutStartedJson, IssuedLinkJson, LinkJson, LinkList,
-    PaymentLinkRequest, booking_id,
-    customer_id, link_id, parse_amount,
+    PaymentLinkRequest, booking_id, customer_id, link_id, parse_amount,
 };
 
 /// The default and largest page of a customer's links or notifications.

@@ -11,6 +11,7 @@ mod bulk;
 mod card_page;
 mod card_page_authentication;
 mod charges;
+mod checkouts;
 mod customers;
 mod endings;
 mod idempotency;

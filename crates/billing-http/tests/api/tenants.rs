@@ -21,6 +21,14 @@ async fn every_v1_route_needs_a_known_key() {
         (Method::POST, "/v1/payments/pay_000001/mark-failed"),
         (Method::POST, "/v1/payments/pay_000001/sync"),
         (Method::GET, "/v1/reports/outstanding"),
+        (Method::POST, "/v1/checkouts"),
+        (Method::GET, "/v1/settings/payments"),
+        (Method::PUT, "/v1/settings/payments"),
+        (Method::GET, "/v1/bookings/b1/automation"),
+        (Method::PUT, "/v1/bookings/b1/automation"),
+        (Method::POST, "/v1/bookings/b1/cancel"),
+        (Method::PUT, "/v1/customers/c1/automation"),
+        (Method::GET, "/v1/automation/runs"),
     ];
     for (method, path) in routes {
         let none = h

@@ -8,7 +8,9 @@ use chrono::{DateTime, Utc};
 
 use super::{id, minor};
 use crate::StoredRowError;
-use crate::formats::{decode_checkout, decode_link_bookings, encode_checkout, encode_link_bookings};
+use crate::formats::{
+    decode_checkout, decode_link_bookings, encode_checkout, encode_link_bookings,
+};
 
 const WHAT: &str = "stored link";
 

@@ -30,7 +30,10 @@ fn process(world: &World, gateway: &ScriptedGateway, prefix: &str) -> Billing {
 
 /// A business with an address and `policy`, one customer with a card on file, the given
 /// bookings, hosted pages, and the gateway on the world's clock.
-pub(super) async fn automated(policy: PaymentPolicy, bookings: &[(&str, &str)]) -> (World, ScriptedGateway) {
+pub(super) async fn automated(
+    policy: PaymentPolicy,
+    bookings: &[(&str, &str)],
+) -> (World, ScriptedGateway) {
     let clock = Arc::new(FixedClock::default());
     let gateway = ScriptedGateway::with_clock(clock.clone());
     let store = Arc::new(MemoryStore::new());

@@ -5,10 +5,10 @@ use super::automation::{automated, run, status};
 use super::*;
 use crate::automation::{PaymentPolicy, PaymentSettings, Share};
 use crate::billing::{StartCheckout, checkout_lifetime};
+use crate::booking::{BookingAccount, LineItem, LineItemKind};
 use crate::link::{CheckoutStep, LinkPurpose, LinkState, ReturnUrlError};
 use crate::notification::NotificationKind;
 use crate::ports::{NotificationLog, Schedules};
-use crate::booking::{BookingAccount, LineItem, LineItemKind};
 
 const RETURN_URL: &str = "https://shop.example/booked?ref=42";
 
@@ -173,7 +173,10 @@ async fn later_policies_only_keep_the_card_and_the_deposit_is_charged_now() {
     let (w, _gateway) = automated(PaymentPolicy::ChargeBeforeService { lead }, &[]).await;
     new_customer_books(&w, "b-1", "200.00").await;
     let started = start(&w, "b-1").await.expect("checkout");
-    assert_eq!((started.step, started.amount), (CheckoutStep::SaveCard, None));
+    assert_eq!(
+        (started.step, started.amount),
+        (CheckoutStep::SaveCard, None)
+    );
     assert_eq!(started.link.purpose, LinkPurpose::CardRequest);
     assert!(started.url.contains("/cards/"), "{}", started.url);
     w.billing
