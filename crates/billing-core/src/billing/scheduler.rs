@@ -268,6 +268,19 @@ impl Billing {
             .await
         {
             Ok(acted) => acted,
+            // Just booked with no card yet: the booking page may be about to start its
+            // checkout (between storing the booking and starting it, the scheduler may run).
+            // Tried again later, by when the checkout holds automation back or has ended.
+            Err(BillingError::NoCardOnFile(_))
+                if now < schedule.booked_at + super::checkout_lifetime() =>
+            {
+                Acted {
+                    outcome: RunOutcome::Failed(
+                        "no card on file yet: the customer may be checking out".to_owned(),
+                    ),
+                    payment: None,
+                }
+            }
             // No card to charge is a decline no retry mends: the customer gets a link.
             Err(BillingError::NoCardOnFile(_)) => Acted {
                 outcome: RunOutcome::Declined {

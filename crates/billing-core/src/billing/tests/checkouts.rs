@@ -3,11 +3,12 @@
 
 use super::automation::{automated, run, status};
 use super::*;
-use crate::automation::{PaymentPolicy, PaymentSettings, Share};
+use crate::automation::{Action, PaymentPolicy, PaymentSettings, Share};
 use crate::billing::{StartCheckout, checkout_lifetime};
 use crate::booking::{BookingAccount, LineItem, LineItemKind};
 use crate::link::{CheckoutStep, LinkPurpose, LinkState, ReturnUrlError};
 use crate::notification::NotificationKind;
+use crate::ports::RunOutcome;
 use crate::ports::{NotificationLog, Schedules};
 
 const RETURN_URL: &str = "https://shop.example/booked?ref=42";
@@ -24,10 +25,10 @@ async fn start(w: &World, booking: &str) -> Result<StartedCheckout, BillingError
         .await
 }
 
-/// A customer new to the business (no card on file, not yet known to the gateway) books
-/// `booking` online.
+/// A customer new to the business (`cust-{booking}`: no card on file, not yet known to the
+/// gateway) books `booking` online.
 async fn new_customer_books(w: &World, booking: &str, price: &str) {
-    let customer = CustomerId::new("cust-new").expect("id");
+    let customer = CustomerId::new(format!("cust-{booking}")).expect("id");
     w.billing
         .put_customer(
             &w.business,
@@ -57,8 +58,9 @@ fn token(started: &StartedCheckout) -> String {
     started.url.rsplit('/').next().expect("token").to_owned()
 }
 
-async fn notification_kinds(w: &World) -> Vec<NotificationKind> {
-    let customer = CustomerId::new("cust-new").expect("id");
+/// The notifications of the customer who booked `booking`.
+async fn notification_kinds(w: &World, booking: &str) -> Vec<NotificationKind> {
+    let customer = CustomerId::new(format!("cust-{booking}")).expect("id");
     w.store
         .customer_log(&w.business.id, &customer, 50)
         .await
@@ -118,7 +120,7 @@ async fn charge_at_booking_is_paid_on_the_page_while_automation_waits() {
     assert!(run(&w).await.is_empty());
     assert_eq!(gateway.count("charge"), 1);
     assert!(
-        notification_kinds(&w)
+        notification_kinds(&w, "b-1")
             .await
             .contains(&NotificationKind::Receipt)
     );
@@ -159,7 +161,7 @@ async fn authorize_at_booking_holds_on_the_page_without_a_receipt() {
     assert!(matches!(link.state, LinkState::Completed { .. }));
     // Nothing was paid: no receipt yet (the capture's comes later).
     assert!(
-        !notification_kinds(&w)
+        !notification_kinds(&w, "b-1")
             .await
             .contains(&NotificationKind::Receipt)
     );
@@ -285,4 +287,56 @@ async fn an_abandoned_checkout_hands_the_booking_back_to_automation() {
         w.billing.open_link(&token(&started)).await,
         Err(BillingError::LinkUnavailable)
     ));
+}
+
+#[tokio::test]
+async fn a_booking_just_made_without_a_card_waits_for_its_checkout() {
+    let (w, gateway) = automated(PaymentPolicy::ChargeAtBooking, &[]).await;
+    new_customer_books(&w, "b-1", "45.00").await;
+    // The scheduler runs before the booking page starts its checkout: no card yet, but no
+    // decline, no email, no "needs attention".
+    let early = run(&w).await;
+    assert!(
+        matches!(early.as_slice(), [(_, RunOutcome::Failed(why))] if why.contains("no card")),
+        "{early:?}"
+    );
+    assert!(notification_kinds(&w, "b-1").await.is_empty());
+    let started = start(&w, "b-1").await.expect("checkout");
+    assert_eq!(started.step, CheckoutStep::Charge);
+    w.billing
+        .pay_link(
+            &token(&started),
+            PayLink {
+                payment_method: "pm_card_visa".into(),
+                save_card: false,
+            },
+        )
+        .await
+        .expect("paid");
+    assert_eq!(status(&w, "b-1").await, PaymentStatus::ChargedInFull);
+    assert_eq!(gateway.count("charge"), 1);
+
+    // No checkout ever came: after the checkout's hour, the customer gets a payment link.
+    new_customer_books(&w, "b-2", "30.00").await;
+    assert!(!run(&w).await.is_empty());
+    let waiting = w
+        .store
+        .schedule(&w.business.id, &booking_id("b-2"))
+        .await
+        .expect("read")
+        .expect("record");
+    assert_eq!(waiting.due_at, Some(w.billing.now() + Duration::hours(1)));
+    w.clock.advance(checkout_lifetime() + Duration::minutes(1));
+    let late = run(&w).await;
+    assert!(
+        late.iter().any(|(action, _)| *action == Action::GiveUp),
+        "{late:?}"
+    );
+    let schedule = w
+        .store
+        .schedule(&w.business.id, &booking_id("b-2"))
+        .await
+        .expect("read")
+        .expect("record");
+    assert!(schedule.needs_attention);
 }
