@@ -83,6 +83,37 @@ pub async fn on_session_charge_keeps_the_card_when_asked<F: GatewayFixture>(fixt
     );
 }
 
+/// With the customer there (a booking page's checkout), a hold is placed and the card kept
+/// for the customer when asked: nothing is received until it is captured.
+pub async fn on_session_hold_keeps_the_card_when_asked<F: GatewayFixture>(fixture: F) {
+    let customer = customer(&fixture, "page_hold").await;
+    let mut request = payment_request(
+        &fixture,
+        "pay_page_hold",
+        &customer,
+        "pm_card_mastercard",
+        eur(3000),
+    );
+    request.presence = on_session(true);
+    let held = fixture
+        .gateway()
+        .authorize(&request)
+        .await
+        .expect("answered");
+    assert_eq!(held.status, GatewayStatus::RequiresCapture, "{held:?}");
+    assert_eq!(held.amount_received, eur(0));
+    assert_eq!(held.next_action, None);
+    let cards = fixture
+        .gateway()
+        .list_cards(fixture.account(), &customer)
+        .await
+        .expect("listed");
+    assert!(
+        cards.iter().any(|c| c.last4 == "4444"),
+        "the card is kept for the customer: {cards:?}"
+    );
+}
+
 /// A card set-up confirmed on the server with a card that needs nothing more saves it for the
 /// customer; reading the set-up back says the same, for the same customer.
 pub async fn card_setup_confirms_on_session<F: GatewayFixture>(fixture: F) {

@@ -42,6 +42,7 @@ use crate::ports::{
 pub use authentication::{
     card_setup_asks_for_authentication, card_setup_confirms_on_session,
     on_session_authentication_asks_the_page, on_session_charge_keeps_the_card_when_asked,
+    on_session_hold_keeps_the_card_when_asked,
 };
 pub use cards::{
     card_setup_starts, cards_attach_list_default_detach, unknown_objects_are_not_found,
@@ -253,6 +254,7 @@ macro_rules! gateway_contract {
             off_session_authentication_declines,
             on_session_authentication_asks_the_page,
             on_session_charge_keeps_the_card_when_asked,
+            on_session_hold_keeps_the_card_when_asked,
             authorize_places_a_hold,
             partial_capture_releases_the_rest,
             over_capture_is_invalid,
