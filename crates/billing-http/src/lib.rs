@@ -58,6 +58,7 @@
 #![warn(missing_docs)]
 
 mod cards;
+mod docs;
 mod extract;
 pub mod openapi;
 mod pages;
@@ -78,7 +79,6 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 use utoipa::OpenApi;
-use utoipa_scalar::{Scalar, Servable};
 
 pub use cards::{CardForm, CardTokenizer};
 pub use pages::client::{InvalidTrustedProxy, TrustedProxy};
@@ -202,9 +202,8 @@ pub fn router(state: AppState) -> Router {
             Problem::for_status(StatusCode::METHOD_NOT_ALLOWED)
         })
         .with_state(api.clone());
-    let docs: Router = Scalar::with_url("/docs", openapi::ApiDoc::openapi()).into();
     api_routes
-        .merge(docs)
+        .merge(docs::routes())
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(axum::middleware::from_fn(telemetry::problem_everywhere))
         // The hosted pages answer their errors as HTML pages: merged after the problem layer,

@@ -94,9 +94,31 @@ async fn operations_routes() {
             .is_object()
     );
 
+    // The reference page and its script come from this service alone.
     let docs = h.call(Method::GET, "/docs", None, None, &[]).await;
     assert_eq!(docs.status, StatusCode::OK);
-    assert!(docs.text.contains("/openapi.json") || docs.text.contains("openapi"));
+    assert!(
+        docs.text.contains("spec-url=\"/openapi.json\""),
+        "{}",
+        docs.text
+    );
+    assert!(!docs.text.contains("https://"), "{}", docs.text);
+    assert!(
+        docs.header("content-security-policy")
+            .contains("script-src 'self';")
+    );
+    let script = h
+        .call(
+            Method::GET,
+            "/docs/redoc-2.5.1.standalone.js",
+            None,
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(script.status, StatusCode::OK);
+    assert!(script.header("content-type").starts_with("text/javascript"));
+    assert!(script.header("cache-control").contains("immutable"));
 
     // Something to count, then the metrics.
     h.seed("c1", "pm_card_visa", "b1", "10.00").await;
