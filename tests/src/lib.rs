@@ -359,6 +359,29 @@ impl Service {
         create_business_on(&self.database_url, self.data_dir.path(), name, extra)
     }
 
+    /// Adds a member to a tenant's staff with the CLI (`billingd staff add`), against the same
+    /// store: the link where they set their password.
+    pub fn add_staff(&self, tenant: &Tenant, email: &str, role: &str) -> String {
+        let out = Command::new(billingd_binary())
+            .args(["staff", "add", email, "--business", &tenant.business])
+            .args(["--role", role, "--public-url", &self.base_url])
+            .args(["--database-url", &self.database_url])
+            .arg("--data-dir")
+            .arg(self.data_dir.path())
+            .output()
+            .expect("billingd staff add runs");
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(
+            out.status.success(),
+            "staff add: {text} {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        text.split_whitespace()
+            .find(|word| word.contains("/console/invitations/"))
+            .unwrap_or_else(|| panic!("an invitation link in {text:?}"))
+            .to_owned()
+    }
+
     /// Sends a request as a tenant.
     pub async fn call(
         &self,

@@ -192,6 +192,27 @@ pub enum BillingError {
     /// A payment for the booking is being settled: a checkout waits until it has ended.
     #[error("a payment for booking {0} is in flight; start the checkout once it has ended")]
     PaymentInFlight(BookingId),
+    /// A staff member's details are refused.
+    #[error(transparent)]
+    InvalidStaff(#[from] crate::staff::StaffError),
+    /// A member of some business already signs in with this address.
+    #[error("a staff member with email {0} already exists")]
+    StaffEmailTaken(String),
+    /// No such member of this business's staff.
+    #[error("staff member {0} not found")]
+    StaffNotFound(crate::ids::StaffId),
+    /// The email address or the password is wrong (which one is not said).
+    #[error("the email address or the password is wrong")]
+    SignInRefused,
+    /// The invitation is unknown, used or expired.
+    #[error("this invitation is used or expired; ask for a new one")]
+    InvitationUnavailable,
+    /// The staff store failed.
+    #[error(transparent)]
+    Staff(#[from] crate::ports::StaffStoreError),
+    /// A password could not be hashed.
+    #[error(transparent)]
+    PasswordHash(#[from] crate::ports::PasswordHashError),
     /// A checkout's return URL is refused.
     #[error(transparent)]
     InvalidReturnUrl(#[from] crate::link::ReturnUrlError),
@@ -327,6 +348,13 @@ impl BillingError {
             BillingError::BookingCanceled(_) => "booking_canceled",
             BillingError::PaymentInFlight(_) => "payment_in_flight",
             BillingError::InvalidReturnUrl(_) => "invalid_return_url",
+            BillingError::InvalidStaff(_) => "invalid_staff",
+            BillingError::StaffEmailTaken(_) => "staff_email_taken",
+            BillingError::StaffNotFound(_) => "staff_not_found",
+            BillingError::SignInRefused => "sign_in_refused",
+            BillingError::InvitationUnavailable => "invitation_unavailable",
+            BillingError::Staff(_) => "storage_unavailable",
+            BillingError::PasswordHash(_) => "password_hash_failed",
             BillingError::Inconsistent(_) => "inconsistent_history",
             BillingError::AmountNotChargeable(_) => "amount_not_chargeable",
             BillingError::PaymentNotCancelable { .. } => "payment_not_cancelable",

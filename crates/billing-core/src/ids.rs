@@ -115,12 +115,29 @@ id_type!(
     "run"
 );
 
+id_type!(
+    /// A member of a business's staff, named by the engine.
+    StaffId,
+    "staff member"
+);
+
 impl RunId {
     /// A payment id's text with `run_` in place of its `pay_` prefix, like [`LinkId`]'s.
     pub(crate) fn from_payment_id(payment: &PaymentId) -> RunId {
         let text = payment.as_str();
         RunId(match text.strip_prefix("pay_") {
             Some(rest) => format!("run_{rest}"),
+            None => text.to_owned(),
+        })
+    }
+}
+
+impl StaffId {
+    /// A payment id's text with `stf_` in place of its `pay_` prefix, like [`LinkId`]'s.
+    pub(crate) fn from_payment_id(payment: &PaymentId) -> StaffId {
+        let text = payment.as_str();
+        StaffId(match text.strip_prefix("pay_") {
+            Some(rest) => format!("stf_{rest}"),
             None => text.to_owned(),
         })
     }

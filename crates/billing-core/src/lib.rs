@@ -77,6 +77,7 @@ pub mod notifier;
 pub mod payment;
 pub mod ports;
 pub mod receipt;
+pub mod staff;
 pub mod status;
 #[cfg(feature = "testkit")]
 pub mod testkit;

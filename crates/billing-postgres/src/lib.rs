@@ -2,8 +2,8 @@
 //!
 //! PostgreSQL storage for the billing engine: [`PostgresStore`] implements every port of the
 //! core's [`Store`](billing_core::ports::Store) (the ledger, customers and cards, businesses,
-//! payment links, notifications, payment automation's schedules), with the behaviour of the
-//! in-memory reference store.
+//! payment links, notifications, payment automation's schedules, the console's staff and their
+//! sessions), with the behaviour of the in-memory reference store.
 //!
 //! - Money is stored in integer minor units (BIGINT) beside its currency code. Ledger entries
 //!   are append-only (a trigger refuses UPDATE, DELETE and TRUNCATE on them), their bodies in
@@ -41,6 +41,7 @@ mod links;
 mod notifications;
 mod pool;
 mod schedules;
+mod staff;
 mod store;
 
 pub use store::{DEFAULT_MAX_CONNECTIONS, PostgresStore, StoreError};

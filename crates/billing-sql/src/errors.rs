@@ -3,7 +3,7 @@
 
 use billing_core::ports::{
     BusinessesError, DirectoryError, LedgerError, LinkStoreError, NotificationLogError,
-    ScheduleError,
+    ScheduleError, StaffStoreError,
 };
 
 /// True when the error says a row could not be decoded.
@@ -58,6 +58,15 @@ pub fn schedule_error(error: sqlx::Error) -> ScheduleError {
         ScheduleError::Corrupt(error.to_string())
     } else {
         ScheduleError::Unavailable(error.to_string())
+    }
+}
+
+/// The staff store's error.
+pub fn staff_error(error: sqlx::Error) -> StaffStoreError {
+    if undecodable(&error) {
+        StaffStoreError::Corrupt(error.to_string())
+    } else {
+        StaffStoreError::Unavailable(error.to_string())
     }
 }
 

@@ -10,8 +10,9 @@
 //!   unreadable. Rows written by earlier versions are kept as fixtures in `tests/fixtures/`
 //!   and read by a test.
 //! - [`rows`]: the rows both databases read back (summaries, links, notifications, customers,
-//!   cards, businesses, automation's settings, schedules and runs), decoded into the core's
-//!   types, and the columns they are written from.
+//!   cards, businesses, automation's settings, schedules and runs, staff members, their
+//!   invitations and sessions), decoded into the core's types, and the columns they are
+//!   written from.
 //! - [`errors`]: sqlx errors as the ports' errors.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -69,6 +70,12 @@ impl From<StoredRowError> for billing_core::ports::NotificationLogError {
 impl From<StoredRowError> for billing_core::ports::ScheduleError {
     fn from(error: StoredRowError) -> Self {
         billing_core::ports::ScheduleError::Corrupt(error.to_string())
+    }
+}
+
+impl From<StoredRowError> for billing_core::ports::StaffStoreError {
+    fn from(error: StoredRowError) -> Self {
+        billing_core::ports::StaffStoreError::Corrupt(error.to_string())
     }
 }
 

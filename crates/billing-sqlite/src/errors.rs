@@ -2,7 +2,7 @@
 
 use billing_core::ports::{
     BusinessesError, DirectoryError, LedgerError, LinkStoreError, NotificationLogError,
-    ScheduleError,
+    ScheduleError, StaffStoreError,
 };
 
 use crate::writer::Unavailable;
@@ -40,5 +40,11 @@ impl From<Unavailable> for NotificationLogError {
 impl From<Unavailable> for ScheduleError {
     fn from(error: Unavailable) -> Self {
         ScheduleError::Unavailable(error.0)
+    }
+}
+
+impl From<Unavailable> for StaffStoreError {
+    fn from(error: Unavailable) -> Self {
+        StaffStoreError::Unavailable(error.0)
     }
 }

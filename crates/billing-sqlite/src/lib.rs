@@ -5,8 +5,9 @@
 //! [`CustomerDirectory`](billing_core::ports::CustomerDirectory),
 //! [`Businesses`](billing_core::ports::Businesses),
 //! [`PaymentLinks`](billing_core::ports::PaymentLinks),
-//! [`NotificationLog`](billing_core::ports::NotificationLog) and
-//! [`Schedules`](billing_core::ports::Schedules) — with the behaviour of the in-memory
+//! [`NotificationLog`](billing_core::ports::NotificationLog),
+//! [`Schedules`](billing_core::ports::Schedules) and
+//! [`StaffAccounts`](billing_core::ports::StaffAccounts) — with the behaviour of the in-memory
 //! reference store (the core's conformance suite checks it).
 //!
 //! - Rows are written in `billing-sql`'s versioned formats; money in integer minor units
@@ -38,6 +39,7 @@ mod ledger;
 mod links;
 mod notifications;
 mod schedules;
+mod staff;
 mod store;
 mod writer;
 

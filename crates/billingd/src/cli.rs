@@ -30,6 +30,9 @@ pub enum Command {
     /// Manage businesses (tenants).
     #[command(subcommand)]
     Business(BusinessCommand),
+    /// Manage the people who sign in to the Ops Console.
+    #[command(subcommand)]
+    Staff(StaffCommand),
     /// Sweep every business once, as the service's background worker does, print what it did,
     /// and exit: payments left pending settled from the gateway's records, holds past their
     /// expiry brought in line, and the gateway's recent events read for what webhooks missed.
@@ -42,6 +45,57 @@ pub enum BusinessCommand {
     /// Create a business and print its id and a new API key (only its SHA-256 hash is stored:
     /// the key is shown once).
     Create(CreateBusinessArgs),
+}
+
+/// `billingd staff ...`
+#[derive(Debug, Subcommand)]
+pub enum StaffCommand {
+    /// Add a member to a business's staff and print a one-time link (valid 7 days) where they
+    /// set their password.
+    Add(AddStaffArgs),
+}
+
+/// What a member may do in the console.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum RoleArg {
+    /// Everything, and refunds, settings, staff and API keys.
+    Owner,
+    /// Charges, collections, captures, holds and links.
+    Staff,
+}
+
+impl From<RoleArg> for billing_core::staff::StaffRole {
+    fn from(role: RoleArg) -> Self {
+        match role {
+            RoleArg::Owner => billing_core::staff::StaffRole::Owner,
+            RoleArg::Staff => billing_core::staff::StaffRole::Staff,
+        }
+    }
+}
+
+/// `billingd staff add`
+#[derive(Debug, Clone, Args)]
+pub struct AddStaffArgs {
+    /// Their sign-in email address.
+    pub email: String,
+    /// The business (its id).
+    #[arg(long, value_name = "ID")]
+    pub business: String,
+    /// What they may do.
+    #[arg(long, value_enum, default_value = "staff")]
+    pub role: RoleArg,
+    /// Their name, as the payment history shows it; the email's local part when absent.
+    #[arg(long)]
+    pub name: Option<String>,
+    /// The service's public address, for the link.
+    #[arg(long, value_name = "URL", env = "BILLINGD_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// The store.
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Logs.
+    #[command(flatten)]
+    pub log: LogArgs,
 }
 
 /// Where the data lives.

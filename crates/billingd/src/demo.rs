@@ -30,6 +30,39 @@ pub struct Demo {
     pub bookings: Vec<(String, &'static str)>,
     /// A payment link for the unpaid booking, when the service serves the hosted pages.
     pub payment_link: Option<String>,
+    /// A console sign-in (email address and password), when the service serves the console.
+    pub staff_login: Option<(String, String)>,
+}
+
+/// Adds the demo's owner to its business with a fresh random password, for the console.
+pub async fn staff_login(
+    billing: &Billing,
+    passwords: &dyn billing_core::ports::PasswordHasher,
+    demo: &mut Demo,
+) -> Result<(), AnyError> {
+    use rand::Rng as _;
+    use rand::distr::Alphanumeric;
+    let email = format!("owner@{}.example", demo.business.id);
+    let invited = billing
+        .add_staff(
+            &demo.business,
+            billing_core::billing::NewStaff {
+                email,
+                name: "Demo Owner".into(),
+                role: billing_core::staff::StaffRole::Owner,
+            },
+        )
+        .await?;
+    let password: String = rand::rng()
+        .sample_iter(&Alphanumeric)
+        .take(20)
+        .map(char::from)
+        .collect();
+    billing
+        .accept_invitation(passwords, invited.token.expose(), &password)
+        .await?;
+    demo.staff_login = Some((invited.member.email, password));
+    Ok(())
 }
 
 /// Makes a payment link for the demo's unpaid booking (b-1001) without emailing it, so that
@@ -352,6 +385,7 @@ pub async fn seed(billing: &Billing, live: bool) -> Result<Demo, AnyError> {
         api_key,
         bookings,
         payment_link: None,
+        staff_login: None,
     })
 }
 
@@ -382,6 +416,11 @@ pub fn instructions(demo: &Demo, base: &str) -> String {
         "  curl -s \"{base}/v1/reports/outstanding?format=csv\" {auth}\n"
     ));
     out.push_str(&format!("  open {base}/docs\n"));
+    if let Some((email, password)) = &demo.staff_login {
+        out.push_str(&format!(
+            "the Ops Console: open {base}/console and sign in as {email} with password {password}\n"
+        ));
+    }
     if let Some(link) = &demo.payment_link {
         out.push_str(&format!(
             "pay b-1001 as its customer would (test card 4242 4242 4242 4242, any future expiry, any CVC; 4000 0000 0000 0002 declines; 4000 0025 0000 3155 shows the sandbox's 3-D Secure challenge):\n  open {link}\n"

@@ -2,8 +2,9 @@
 //!
 //! The billing service. `billingd serve` wires a store (SQLite by default, Postgres with a
 //! `postgres://` URL) and a gateway (the in-process sandbox by default, Stripe with a secret
-//! key) into the HTTP API of `billing-http`; `demo`, `migrate`, `business create` and
-//! `reconcile` are the operator's tasks. See `billingd --help`.
+//! key) into the HTTP API of `billing-http` and the Ops Console of `billing-console`; `demo`,
+//! `migrate`, `business create`, `staff add` and `reconcile` are the operator's tasks. See
+//! `billingd --help`.
 #![forbid(unsafe_code)]
 
 mod chaos;
@@ -18,10 +19,12 @@ use std::num::NonZeroU32;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use billing_core::billing::{Billing, BulkPacing, HostedPages, NewBusiness, Policy};
+use billing_console::{Argon2Passwords, Console, ConsoleConfig};
+use billing_core::billing::{Billing, BulkPacing, HostedPages, NewBusiness, NewStaff, Policy};
 use billing_core::ids::BusinessId;
 use billing_core::notifier::Notifier;
 use billing_core::ports::{Clock, NotificationLog};
+use billing_core::staff::SessionLimits;
 use billing_http::{AppState, CardForm, HttpConfig, PageUrls, router};
 use billing_mail::MailTemplates;
 use billing_sandbox::SandboxGateway;
@@ -30,7 +33,8 @@ use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
 use cli::{
-    BusinessCommand, Cli, Command, CreateBusinessArgs, LogArgs, LogFormat, ServeArgs, SweepArgs,
+    AddStaffArgs, BusinessCommand, Cli, Command, CreateBusinessArgs, LogArgs, LogFormat, ServeArgs,
+    StaffCommand, SweepArgs,
 };
 use wiring::{AnyError, SandboxPlace};
 
@@ -63,6 +67,7 @@ fn log_args(command: &Command) -> &LogArgs {
         Command::Demo(args) => &args.log,
         Command::Migrate(args) => &args.log,
         Command::Business(BusinessCommand::Create(args)) => &args.log,
+        Command::Staff(StaffCommand::Add(args)) => &args.log,
         Command::Reconcile(args) => &args.log,
     }
 }
@@ -115,6 +120,7 @@ async fn run(command: Command) -> Result<(), AnyError> {
             Ok(())
         }
         Command::Business(BusinessCommand::Create(args)) => create_business(args, clock).await,
+        Command::Staff(StaffCommand::Add(args)) => add_staff(args, clock).await,
         Command::Reconcile(args) => {
             let (store, _) = wiring::store(&args.store, None).await?;
             let gateway = wiring::gateway(
@@ -186,6 +192,46 @@ async fn create_business(args: CreateBusinessArgs, clock: Arc<dyn Clock>) -> Res
     Ok(())
 }
 
+/// `billingd staff add`: a member added to a business, and the link to set their password.
+async fn add_staff(args: AddStaffArgs, clock: Arc<dyn Clock>) -> Result<(), AnyError> {
+    let (store, _) = wiring::store(&args.store, None).await?;
+    let business_id = BusinessId::new(args.business.clone())?;
+    let business = store
+        .business(&business_id)
+        .await?
+        .ok_or_else(|| format!("no business {business_id}"))?;
+    // Adding a member moves no money: the sandbox stands in for the gateway.
+    let gateway = Arc::new(SandboxGateway::new(Arc::clone(&clock)));
+    let billing = wiring::engine(store, gateway, clock);
+    let name = args
+        .name
+        .clone()
+        .unwrap_or_else(|| args.email.split('@').next().unwrap_or_default().to_owned());
+    let invited = billing
+        .add_staff(
+            &business,
+            NewStaff {
+                email: args.email,
+                name,
+                role: args.role.into(),
+            },
+        )
+        .await?;
+    let base = public_url(args.public_url.as_deref(), "http://127.0.0.1:8080")?;
+    println!(
+        "staff member: {} ({})",
+        invited.member.email, invited.member.id
+    );
+    println!("business: {}", business.id);
+    println!("role: {}", invited.member.role.name());
+    println!(
+        "set a password within 7 days: {base}{}",
+        billing_console::invitation_path(invited.token.expose())
+    );
+    println!("(the link works once; only its SHA-256 hash is stored)");
+    Ok(())
+}
+
 /// `billingd reconcile`: one sweep of every business, each thing done printed; fails when
 /// something was left for a later sweep.
 async fn reconcile(billing: &Billing) -> Result<(), AnyError> {
@@ -243,11 +289,21 @@ async fn serve(args: ServeArgs, clock: Arc<dyn Clock>) -> Result<(), AnyError> {
         .with_hosted_pages(pages);
     let mailer = mail::mailer(&args.mail, &args.store.data_dir)?;
     let notifier = Notifier::new(log, mailer, Arc::clone(&clock), Arc::new(wiring::UuidIds));
+    let passwords = Arc::new(Argon2Passwords);
     if args.demo {
         let mut made = demo::seed(&billing, false).await?;
         demo::payment_link(&billing, &mut made).await?;
+        demo::staff_login(&billing, &*passwords, &mut made).await?;
         print!("{}", demo::instructions(&made, &base));
     }
+    let console = Console::new(
+        billing.clone(),
+        passwords,
+        ConsoleConfig {
+            public_url: public_url.clone(),
+            sessions: SessionLimits::default(),
+        },
+    );
     let config = HttpConfig {
         trusted_proxies: args.pages.trusted_proxies.clone(),
         ..HttpConfig::default()
@@ -276,7 +332,7 @@ async fn serve(args: ServeArgs, clock: Arc<dyn Clock>) -> Result<(), AnyError> {
     if let Some(form) = card_form {
         state = state.with_card_form(form);
     }
-    let mut app = router(state);
+    let mut app = router(state).merge(billing_console::routes(console));
     if let Some(sandbox) = &gateway.sandbox {
         // Where the sandbox's next actions send a customer, in place of their bank's page.
         app = app.nest("/sandbox", sandbox.challenge_pages());

@@ -51,6 +51,7 @@ const CRATES: &[(&str, Kind)] = &[
     ("billing-stripe", Kind::Adapter),
     ("billing-mail", Kind::Adapter),
     ("billing-http", Kind::Adapter),
+    ("billing-console", Kind::Adapter),
     ("billing-stripe-fake", Kind::TestSupport),
     ("billing-testservers", Kind::TestSupport),
     ("billing-blackbox", Kind::TestSupport),
@@ -263,6 +264,7 @@ mod tests {
             package("billing-stripe", &["billing-core", "billing-stripe-rules"]),
             package("billing-mail", &["billing-core"]),
             package("billing-http", &["billing-core"]),
+            package("billing-console", &["billing-core"]),
             package("billing-stripe-fake", &[]),
             package("billing-testservers", &[]),
             package("billing-blackbox", &["billing-testservers"]),
@@ -271,6 +273,7 @@ mod tests {
                 &[
                     "billing-core",
                     "billing-http",
+                    "billing-console",
                     "billing-mail",
                     "billing-sandbox",
                     "billing-stripe",

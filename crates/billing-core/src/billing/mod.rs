@@ -44,6 +44,7 @@ mod reads;
 mod reconcile;
 mod refunds;
 mod scheduler;
+mod staff;
 mod sweep;
 #[cfg(test)]
 mod tests;
@@ -65,6 +66,7 @@ pub use links::{CreatePaymentLink, HostedPages, IssuedLink, MAX_LINK_BOOKINGS};
 pub use reads::{BookingView, OutstandingPage, PaymentView, PriceAdjustment};
 pub use refunds::RefundPayment;
 pub use scheduler::SchedulerReport;
+pub use staff::{Invited, NewStaff, SignedIn, StaffVisit, invitation_lifetime};
 pub use sweep::SweepReport;
 
 use crate::automation::RetrySchedule;

@@ -1,4 +1,4 @@
-use crate::ids::{LinkId, NotificationId, PaymentId, RunId};
+use crate::ids::{LinkId, NotificationId, PaymentId, RunId, StaffId};
 
 /// Makes new payment and notification ids. They must be unique across every process sharing one
 /// store (random or time-ordered UUIDs, say). Making an id cannot fail, so this port has no error
@@ -24,5 +24,11 @@ pub trait IdGenerator: Send + Sync {
     /// of its `pay_` prefix, like [`IdGenerator::notification_id`].
     fn run_id(&self) -> RunId {
         RunId::from_payment_id(&self.payment_id())
+    }
+
+    /// A fresh, never used staff member id: by default a fresh payment id's text with `stf_`
+    /// in place of its `pay_` prefix.
+    fn staff_id(&self) -> StaffId {
+        StaffId::from_payment_id(&self.payment_id())
     }
 }

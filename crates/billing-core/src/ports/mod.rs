@@ -17,6 +17,7 @@ mod mail;
 mod notifications;
 mod schedules;
 mod secrets;
+mod staff;
 
 pub use businesses::{Businesses, BusinessesError};
 pub use clock::Clock;
@@ -45,16 +46,24 @@ pub use schedules::{
     ScheduleFilter, Schedules,
 };
 pub use secrets::SecretSource;
+pub use staff::{PasswordHashError, PasswordHasher, StaffAccounts, StaffStoreError};
 
 /// Everything the engine keeps: the ledger, customers and their cards, businesses and their
-/// API keys, payment links, the log of notifications, and payment automation's schedules. A
-/// storage adapter implements every port of it; the core holds it as one `Arc<dyn Store>`.
+/// API keys, payment links, the log of notifications, payment automation's schedules, and the
+/// staff who sign in to the console. A storage adapter implements every port of it; the core
+/// holds it as one `Arc<dyn Store>`.
 pub trait Store:
-    Ledger + CustomerDirectory + Businesses + PaymentLinks + NotificationLog + Schedules
+    Ledger + CustomerDirectory + Businesses + PaymentLinks + NotificationLog + Schedules + StaffAccounts
 {
 }
 
 impl<T> Store for T where
-    T: Ledger + CustomerDirectory + Businesses + PaymentLinks + NotificationLog + Schedules
+    T: Ledger
+        + CustomerDirectory
+        + Businesses
+        + PaymentLinks
+        + NotificationLog
+        + Schedules
+        + StaffAccounts
 {
 }

@@ -157,6 +157,22 @@ impl crate::ports::SecretSource for SequentialSecrets {
     }
 }
 
+/// A password "hasher" for tests: `plain:` and the password, checked in no time. Never for
+/// production, where the console hashes with argon2id.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct PlainPasswords;
+
+#[async_trait::async_trait]
+impl crate::ports::PasswordHasher for PlainPasswords {
+    async fn hash(&self, password: &str) -> Result<String, crate::ports::PasswordHashError> {
+        Ok(format!("plain:{password}"))
+    }
+
+    async fn verify(&self, password: &str, hash: Option<&str>) -> bool {
+        hash.and_then(|h| h.strip_prefix("plain:")) == Some(password)
+    }
+}
+
 pub mod conformance;
 pub use conformance::StoreFixture;
 pub mod gateway_contract;

@@ -52,7 +52,10 @@ pub fn status_of(error: &BillingError) -> StatusCode {
         | BillingError::CardNotFound(_)
         | BillingError::LinkNotFound(_)
         | BillingError::NotificationNotFound(_)
-        | BillingError::LinkUnavailable => StatusCode::NOT_FOUND,
+        | BillingError::LinkUnavailable
+        | BillingError::StaffNotFound(_)
+        | BillingError::InvitationUnavailable => StatusCode::NOT_FOUND,
+        BillingError::SignInRefused => StatusCode::UNAUTHORIZED,
         BillingError::ProbableDuplicate { .. }
         | BillingError::RequestInProgress(_)
         | BillingError::BookingHasPayments(_)
@@ -67,7 +70,8 @@ pub fn status_of(error: &BillingError) -> StatusCode {
         | BillingError::CardInUse { .. }
         | BillingError::CaptureInFlight(_)
         | BillingError::BookingCanceled(_)
-        | BillingError::PaymentInFlight(_) => StatusCode::CONFLICT,
+        | BillingError::PaymentInFlight(_)
+        | BillingError::StaffEmailTaken(_) => StatusCode::CONFLICT,
         BillingError::LinkAlreadyUsed => StatusCode::GONE,
         BillingError::HostedPagesNotConfigured => StatusCode::NOT_IMPLEMENTED,
         BillingError::Ledger(_)
@@ -76,8 +80,11 @@ pub fn status_of(error: &BillingError) -> StatusCode {
         | BillingError::Links(_)
         | BillingError::Notifications(_)
         | BillingError::Schedules(_)
+        | BillingError::Staff(_)
         | BillingError::OutcomeNotRecorded { .. } => StatusCode::SERVICE_UNAVAILABLE,
-        BillingError::Inconsistent(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        BillingError::Inconsistent(_) | BillingError::PasswordHash(_) => {
+            StatusCode::INTERNAL_SERVER_ERROR
+        }
         BillingError::NoCardOnFile(_)
         | BillingError::NonPositiveAmount(_)
         | BillingError::WrongCurrency { .. }
@@ -96,7 +103,8 @@ pub fn status_of(error: &BillingError) -> StatusCode {
         | BillingError::Email(_)
         | BillingError::AmountNotChargeable(_)
         | BillingError::MulticaptureUnavailable(_)
-        | BillingError::InvalidReturnUrl(_) => StatusCode::UNPROCESSABLE_ENTITY,
+        | BillingError::InvalidReturnUrl(_)
+        | BillingError::InvalidStaff(_) => StatusCode::UNPROCESSABLE_ENTITY,
     }
 }
 
@@ -123,9 +131,14 @@ fn detail_of(error: &BillingError) -> String {
         BillingError::Directory(_)
         | BillingError::Links(_)
         | BillingError::Notifications(_)
-        | BillingError::Schedules(_) => {
+        | BillingError::Schedules(_)
+        | BillingError::Staff(_) => {
             tracing::error!(%error, "storage failed");
             MAYBE_IN_PART.to_owned()
+        }
+        BillingError::PasswordHash(_) => {
+            tracing::error!(%error, "password hashing failed");
+            "a password could not be hashed".to_owned()
         }
         BillingError::OutcomeNotRecorded { payment, error } => {
             tracing::error!(%payment, %error, "a gateway's answer could not be recorded");

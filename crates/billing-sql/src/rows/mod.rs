@@ -6,6 +6,7 @@ mod directory;
 mod links;
 mod notifications;
 mod schedules;
+mod staff;
 mod summary;
 
 pub use directory::{BusinessRow, CardRow, CustomerRow};
@@ -15,6 +16,7 @@ pub use schedules::{
     RUN_COLUMNS, RunRow, SCHEDULE_COLUMNS, ScheduleColumns, ScheduleRow, SettingsRow, StoredBody,
     TakenRow,
 };
+pub use staff::{InvitationRow, SESSION_COLUMNS, STAFF_COLUMNS, SessionRow, StaffRow};
 pub use summary::{SUMMARY_COLUMNS, SummaryColumns, SummaryRow};
 
 use crate::StoredRowError;

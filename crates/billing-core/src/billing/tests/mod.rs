@@ -12,6 +12,7 @@ mod idempotency;
 mod mocked;
 mod scenarios;
 mod settling;
+mod staff;
 
 use std::sync::{Arc, Mutex};
 

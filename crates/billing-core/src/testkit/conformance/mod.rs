@@ -15,6 +15,7 @@ mod notifications;
 mod records;
 mod reports;
 mod schedules;
+mod staff;
 
 use std::sync::Arc;
 
@@ -41,6 +42,9 @@ pub use schedules::{
     due_schedules_are_taken_once_under_a_lease,
     payment_settings_round_trip_and_replan_open_bookings, runs_are_listed_newest_first,
     schedules_list_and_customers_pause, schedules_round_trip_and_compare_versions,
+};
+pub use staff::{
+    invitations_work_once, sessions_are_kept_touched_and_ended, staff_members_round_trip,
 };
 
 use crate::billing::{Billing, ChargeBooking, PaymentSource};
@@ -186,6 +190,9 @@ macro_rules! store_conformance {
             business_email_round_trips,
             entries_keep_their_origin_multicapture_and_disputes,
             schedules_round_trip_and_compare_versions,
+            staff_members_round_trip,
+            invitations_work_once,
+            sessions_are_kept_touched_and_ended,
             payment_settings_round_trip_and_replan_open_bookings,
             due_schedules_are_taken_once_under_a_lease,
             due_schedules_are_taken_once_by_concurrent_schedulers,

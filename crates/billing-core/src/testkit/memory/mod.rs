@@ -108,6 +108,8 @@ struct State {
     api_keys: BTreeMap<String, BusinessId>,
     /// Every link's token hash, and whose link it is: the lookup by token spans businesses.
     link_tokens: HashMap<TokenHash, (BusinessId, LinkId)>,
+    /// The console's people, their invitations and sessions.
+    staff: staff::StaffState,
 }
 
 /// The in-memory store. Clones share the same data.
@@ -574,6 +576,7 @@ impl Businesses for MemoryStore {
 
 mod log;
 mod schedules;
+mod staff;
 
 #[cfg(test)]
 mod conformance {

@@ -1,0 +1,111 @@
+//! The Ops Console: the web pages where a business's staff sign in and work — server-rendered
+//! HTML (askama templates, assets compiled into the binary, no JavaScript), served by
+//! `billingd serve` under `/console`.
+//!
+//! It drives the same `Billing` service as the JSON API. Staff sign in with their email address
+//! and password (argon2id: [`Argon2Passwords`]); a session lives in the store, its secret token
+//! in an `HttpOnly`, `SameSite=Lax` cookie (`Secure` behind HTTPS), a new one at each sign-in,
+//! ended after two idle hours or twelve in all. Every form carries a CSRF token derived from
+//! the session's, and sign-in attempts are limited per address and per client. Every answer
+//! carries a Content-Security-Policy with no inline script or style, and refuses framing.
+//!
+//! Built so far: signing in and out, setting a password through an invitation
+//! (`billingd staff add`), the bookings list (status in the brief's words, a status filter,
+//! paging) and a booking's page (its amounts, line items and payment history), each scoped to
+//! the signed-in member's business.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod guard;
+mod limit;
+mod pages;
+mod passwords;
+mod session;
+mod views;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::routing::{any, get, post};
+use billing_core::billing::Billing;
+use billing_core::ports::PasswordHasher;
+use billing_core::staff::SessionLimits;
+
+pub use passwords::Argon2Passwords;
+
+/// How the console runs.
+#[derive(Debug, Clone)]
+pub struct ConsoleConfig {
+    /// The service's public address (`https://billing.example`): its scheme decides whether
+    /// cookies are `Secure`.
+    pub public_url: String,
+    /// How long sessions live.
+    pub sessions: SessionLimits,
+}
+
+/// What the console's handlers share.
+#[derive(Clone)]
+pub struct Console {
+    billing: Billing,
+    passwords: Arc<dyn PasswordHasher>,
+    config: Arc<ConsoleConfig>,
+    sign_in_limit: Arc<limit::SignInLimit>,
+}
+
+impl std::fmt::Debug for Console {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Console")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Console {
+    /// The console over an engine, hashing passwords with `passwords`.
+    pub fn new(
+        billing: Billing,
+        passwords: Arc<dyn PasswordHasher>,
+        config: ConsoleConfig,
+    ) -> Console {
+        Console {
+            billing,
+            passwords,
+            config: Arc::new(config),
+            sign_in_limit: Arc::new(limit::SignInLimit::default()),
+        }
+    }
+
+    /// True when cookies must be `Secure` (the service is reached over HTTPS).
+    fn secure_cookies(&self) -> bool {
+        self.config.public_url.starts_with("https://")
+    }
+}
+
+/// The path of an invitation's page, for `billingd staff add` to print under the public URL.
+pub fn invitation_path(token: &str) -> String {
+    format!("/console/invitations/{token}")
+}
+
+/// The console's routes, under `/console`, with their own guard (security headers, HTML for
+/// bare errors).
+pub fn routes(console: Console) -> Router {
+    Router::new()
+        .route("/console", get(pages::home))
+        .route("/console/", get(pages::home))
+        .route(
+            "/console/sign-in",
+            get(pages::sign_in::show).post(pages::sign_in::submit),
+        )
+        .route("/console/sign-out", post(pages::sign_in::sign_out))
+        .route(
+            "/console/invitations/{token}",
+            get(pages::invitation::show).post(pages::invitation::submit),
+        )
+        .route("/console/bookings", get(pages::bookings::list))
+        .route("/console/bookings/{id}", get(pages::bookings::one))
+        .route("/console/assets/console.css", get(pages::css))
+        .route("/console/{*rest}", any(pages::not_found))
+        .layer(axum::middleware::from_fn(guard::guard))
+        .with_state(console)
+}

@@ -1,0 +1,222 @@
+//! The bookings list and a booking's page, of the signed-in member's business only.
+
+use std::collections::HashMap;
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum_extra::extract::cookie::CookieJar;
+use billing_core::booking::LineItemKind;
+use billing_core::error::BillingError;
+use billing_core::ids::BookingId;
+use billing_core::payment::{KindName, Origin, Payment};
+use billing_core::ports::BookingFilter;
+use billing_core::status::PaymentStatus;
+use serde::Deserialize;
+
+use super::{failed, header_of, missing};
+use crate::Console;
+use crate::session::signed_in;
+use crate::views::{
+    Badge, BookingPage, BookingRow, BookingsPage, LineRow, PaymentRow, StatusOption, page,
+};
+
+/// A page of the list.
+const PAGE: u32 = 50;
+
+/// `?status=&after=`.
+#[derive(Debug, Deserialize)]
+pub(crate) struct ListQuery {
+    #[serde(default)]
+    status: Option<String>,
+    #[serde(default)]
+    after: Option<String>,
+}
+
+fn status_label(status: PaymentStatus) -> &'static str {
+    match status {
+        PaymentStatus::NotCharged => "Not charged",
+        PaymentStatus::PreAuthorized => "Authorized",
+        PaymentStatus::PartiallyCharged => "Partially charged",
+        PaymentStatus::ChargedInFull => "Charged in full",
+        PaymentStatus::Overpaid => "Overpaid",
+        PaymentStatus::Refunded => "Refunded",
+    }
+}
+
+/// `GET /console/bookings`.
+pub(crate) async fn list(
+    State(console): State<Console>,
+    jar: CookieJar,
+    Query(query): Query<ListQuery>,
+) -> Response {
+    let member = match signed_in(&console, &jar).await {
+        Ok(member) => member,
+        Err(to_sign_in) => return to_sign_in,
+    };
+    let status = query
+        .status
+        .as_deref()
+        .filter(|s| !s.is_empty())
+        .and_then(PaymentStatus::parse);
+    let after = query.after.as_deref().and_then(|a| BookingId::new(a).ok());
+    let filter = BookingFilter {
+        status,
+        after,
+        limit: PAGE,
+        ..BookingFilter::default()
+    };
+    let business = &member.visit.business;
+    let summaries = match console.billing.list_bookings(business, &filter).await {
+        Ok(summaries) => summaries,
+        Err(error) => {
+            tracing::error!(%error, "the console's bookings list failed");
+            return failed();
+        }
+    };
+    let next = (summaries.len() == PAGE as usize)
+        .then(|| summaries.last())
+        .flatten()
+        .map(|last| {
+            let status = status.map_or_else(String::new, |s| format!("status={}&", s.as_str()));
+            format!("/console/bookings?{status}after={}", last.booking)
+        });
+    let rows = summaries
+        .iter()
+        .map(|summary| BookingRow {
+            id: summary.booking.to_string(),
+            href: format!("/console/bookings/{}", summary.booking),
+            customer: summary.customer.to_string(),
+            service: summary.service_at.map_or_else(
+                || "Not scheduled".to_owned(),
+                |at| at.format("%a %-d %b %Y").to_string(),
+            ),
+            price: summary.balance.price.to_string(),
+            paid: summary.balance.paid.to_string(),
+            due: summary.balance.balance_due.to_string(),
+            badge: Badge::of(&summary.status),
+        })
+        .collect();
+    let statuses = PaymentStatus::ALL
+        .into_iter()
+        .map(|s| StatusOption {
+            value: s.as_str(),
+            label: status_label(s),
+            selected: Some(s) == status,
+        })
+        .collect();
+    page(
+        StatusCode::OK,
+        &BookingsPage {
+            header: Some(header_of(&member)),
+            rows,
+            statuses,
+            next,
+        },
+    )
+}
+
+fn kind_label(kind: LineItemKind) -> &'static str {
+    match kind {
+        LineItemKind::Service => "Service",
+        LineItemKind::Extra => "Extra",
+        LineItemKind::Discount => "Discount",
+    }
+}
+
+fn what(payment: &Payment) -> &'static str {
+    match payment.kind.name() {
+        KindName::Charge => "Card charge",
+        KindName::Collection => "Collection",
+        KindName::Authorization => "Hold",
+        KindName::Capture => "Capture",
+        KindName::Refund => "Refund",
+        KindName::Dispute => "Dispute",
+    }
+}
+
+fn by(origin: &Origin) -> String {
+    match origin {
+        Origin::Command => "Staff or the API".to_owned(),
+        Origin::PaymentLink(link) => format!("The customer (link {link})"),
+        Origin::Gateway => "The card processor".to_owned(),
+        Origin::Automation => "Payment automation".to_owned(),
+    }
+}
+
+/// `GET /console/bookings/{id}`.
+pub(crate) async fn one(
+    State(console): State<Console>,
+    jar: CookieJar,
+    Path(id): Path<String>,
+) -> Response {
+    let member = match signed_in(&console, &jar).await {
+        Ok(member) => member,
+        Err(to_sign_in) => return to_sign_in,
+    };
+    let Ok(id) = BookingId::new(id) else {
+        return missing();
+    };
+    let view = match console.billing.booking(&member.visit.business, &id).await {
+        Ok(view) => view,
+        Err(BillingError::BookingNotFound(_)) => return missing(),
+        Err(error) => {
+            tracing::error!(%error, "the console's booking page failed");
+            return failed();
+        }
+    };
+    let balance = &view.summary.balance;
+    // Each payment's share of this booking, not its whole amount (a payment may pay several).
+    let shares: HashMap<_, _> = view
+        .payments
+        .iter()
+        .map(|p| {
+            let share = p
+                .allocations
+                .iter()
+                .find(|a| a.booking == id)
+                .map_or(p.amount, |a| a.amount);
+            (p.id.clone(), share)
+        })
+        .collect();
+    let payments = view
+        .payments
+        .iter()
+        .map(|p| PaymentRow {
+            when: p.created_at.format("%-d %b %Y %H:%M UTC").to_string(),
+            what: what(p).to_owned(),
+            amount: shares.get(&p.id).unwrap_or(&p.amount).to_string(),
+            state: p.state.name().replace('_', " "),
+            by: by(&p.origin),
+        })
+        .collect();
+    page(
+        StatusCode::OK,
+        &BookingPage {
+            header: Some(header_of(&member)),
+            id: id.to_string(),
+            customer: view.account.customer.to_string(),
+            badge: Badge::of(&view.summary.status),
+            service_at: view.account.service_at.map_or_else(
+                || "Not scheduled".to_owned(),
+                |at| at.format("%a %-d %b %Y %H:%M UTC").to_string(),
+            ),
+            lines: view
+                .account
+                .line_items
+                .iter()
+                .map(|l| LineRow {
+                    label: l.label.clone(),
+                    kind: kind_label(l.kind),
+                    amount: l.amount.to_string(),
+                })
+                .collect(),
+            price: balance.price.to_string(),
+            paid: balance.paid.to_string(),
+            held: balance.held.to_string(),
+            refunded: balance.refunded.to_string(),
+            due: balance.balance_due.to_string(),
+            payments,
+        },
+    )
+}

@@ -1,0 +1,81 @@
+//! The console's pages.
+
+pub(crate) mod bookings;
+pub(crate) mod invitation;
+pub(crate) mod sign_in;
+
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum_extra::extract::cookie::CookieJar;
+
+use crate::Console;
+use crate::session::{SignedIn, signed_in};
+use crate::views::{Header, message};
+
+const CONSOLE_CSS: &str = include_str!("../../assets/console.css");
+
+/// `/console`: the bookings, or signing in first.
+pub(crate) async fn home(State(console): State<Console>, jar: CookieJar) -> Response {
+    match signed_in(&console, &jar).await {
+        Ok(_) => Redirect::to("/console/bookings").into_response(),
+        Err(to_sign_in) => to_sign_in,
+    }
+}
+
+/// The stylesheet: the same for everyone, cached for an hour.
+pub(crate) async fn css() -> Response {
+    let mut response = CONSOLE_CSS.into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/css; charset=utf-8"),
+    );
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=3600"),
+    );
+    response
+}
+
+/// Any other path under `/console`.
+pub(crate) async fn not_found() -> Response {
+    missing()
+}
+
+/// The page header of a signed-in member.
+pub(crate) fn header_of(signed_in: &SignedIn) -> Header {
+    Header {
+        business: signed_in.visit.business.name.clone(),
+        member: signed_in.visit.member.name.clone(),
+        csrf: signed_in.csrf(),
+    }
+}
+
+/// 404: no such page, or nothing of this business by that id (the same page: another
+/// business's ids are never told apart from unknown ones).
+pub(crate) fn missing() -> Response {
+    message(
+        StatusCode::NOT_FOUND,
+        "Not found",
+        "There is nothing here, or nothing of your business.",
+    )
+}
+
+/// 403: a form posted from another site, or without this session's CSRF token.
+pub(crate) fn forbidden() -> Response {
+    message(
+        StatusCode::FORBIDDEN,
+        "This form has expired",
+        "The form was not sent from this console's page, or it is too old. Go back, reload the page and try again.",
+    )
+}
+
+/// 500/503: something failed on our side.
+pub(crate) fn failed() -> Response {
+    message(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "Something went wrong",
+        "This page could not be shown. Please try again in a moment.",
+    )
+}

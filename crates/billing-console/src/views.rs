@@ -1,0 +1,177 @@
+//! The console's HTML, from askama templates in `templates/` (compiled into the binary). Every
+//! value is escaped by the templates: names and labels are typed by people.
+
+use askama::Template;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use billing_core::status::{BookingStatus, PaymentStatus};
+
+/// Who is signed in, for the page's header (`None` on the sign-in pages).
+#[derive(Debug)]
+pub(crate) struct Header {
+    pub(crate) business: String,
+    pub(crate) member: String,
+    pub(crate) csrf: String,
+}
+
+/// A status as the brief words and colours it.
+#[derive(Debug, Clone)]
+pub(crate) struct Badge {
+    pub(crate) label: &'static str,
+    /// The CSS class: its colour.
+    pub(crate) tone: &'static str,
+}
+
+impl Badge {
+    pub(crate) fn of(status: &BookingStatus) -> Badge {
+        if status.pending {
+            return Badge {
+                label: "Pending",
+                tone: "pending",
+            };
+        }
+        let (label, tone) = match status.status {
+            PaymentStatus::NotCharged => ("Not charged", "neutral"),
+            PaymentStatus::PreAuthorized => ("Authorized", "held"),
+            PaymentStatus::PartiallyCharged => ("Partially charged", "partial"),
+            PaymentStatus::ChargedInFull => ("Charged in full", "paid"),
+            PaymentStatus::Overpaid => ("Overpaid", "attention"),
+            PaymentStatus::Refunded => ("Refunded", "refunded"),
+        };
+        Badge { label, tone }
+    }
+}
+
+/// Signing in.
+#[derive(Debug, Template)]
+#[template(path = "sign_in.html")]
+pub(crate) struct SignInPage {
+    pub(crate) header: Option<Header>,
+    pub(crate) email: String,
+    pub(crate) error: Option<&'static str>,
+}
+
+/// Setting a password through an invitation.
+#[derive(Debug, Template)]
+#[template(path = "invitation.html")]
+pub(crate) struct InvitationPage {
+    pub(crate) header: Option<Header>,
+    pub(crate) action: String,
+    pub(crate) error: Option<String>,
+}
+
+/// One row of the bookings list.
+#[derive(Debug)]
+pub(crate) struct BookingRow {
+    pub(crate) id: String,
+    pub(crate) href: String,
+    pub(crate) customer: String,
+    pub(crate) service: String,
+    pub(crate) price: String,
+    pub(crate) paid: String,
+    pub(crate) due: String,
+    pub(crate) badge: Badge,
+}
+
+/// A status filter's option.
+#[derive(Debug)]
+pub(crate) struct StatusOption {
+    pub(crate) value: &'static str,
+    pub(crate) label: &'static str,
+    pub(crate) selected: bool,
+}
+
+/// The bookings list.
+#[derive(Debug, Template)]
+#[template(path = "bookings.html")]
+pub(crate) struct BookingsPage {
+    pub(crate) header: Option<Header>,
+    pub(crate) rows: Vec<BookingRow>,
+    pub(crate) statuses: Vec<StatusOption>,
+    /// The next page's address, when there is one.
+    pub(crate) next: Option<String>,
+}
+
+/// A line of a booking.
+#[derive(Debug)]
+pub(crate) struct LineRow {
+    pub(crate) label: String,
+    pub(crate) kind: &'static str,
+    pub(crate) amount: String,
+}
+
+/// A payment of a booking's history.
+#[derive(Debug)]
+pub(crate) struct PaymentRow {
+    pub(crate) when: String,
+    pub(crate) what: String,
+    pub(crate) amount: String,
+    pub(crate) state: String,
+    pub(crate) by: String,
+}
+
+/// A booking.
+#[derive(Debug, Template)]
+#[template(path = "booking.html")]
+pub(crate) struct BookingPage {
+    pub(crate) header: Option<Header>,
+    pub(crate) id: String,
+    pub(crate) customer: String,
+    pub(crate) badge: Badge,
+    pub(crate) service_at: String,
+    pub(crate) lines: Vec<LineRow>,
+    pub(crate) price: String,
+    pub(crate) paid: String,
+    pub(crate) held: String,
+    pub(crate) refunded: String,
+    pub(crate) due: String,
+    pub(crate) payments: Vec<PaymentRow>,
+}
+
+/// A title and a sentence.
+#[derive(Debug, Template)]
+#[template(path = "message.html")]
+pub(crate) struct MessagePage {
+    pub(crate) header: Option<Header>,
+    pub(crate) title: &'static str,
+    pub(crate) message: &'static str,
+}
+
+/// A message page with its status.
+pub(crate) fn message(status: StatusCode, title: &'static str, message: &'static str) -> Response {
+    page(
+        status,
+        &MessagePage {
+            header: None,
+            title,
+            message,
+        },
+    )
+}
+
+/// A page as a response with its status.
+pub(crate) fn page(status: StatusCode, template: &impl Template) -> Response {
+    match template.render() {
+        Ok(body) => {
+            let mut response = (status, body).into_response();
+            response.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/html; charset=utf-8"),
+            );
+            response
+        }
+        Err(error) => {
+            tracing::error!(%error, "a console page failed to render");
+            let mut response = (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "<!DOCTYPE html><title>Error</title><p>Something went wrong.</p>",
+            )
+                .into_response();
+            response.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/html; charset=utf-8"),
+            );
+            response
+        }
+    }
+}
