@@ -132,9 +132,31 @@ async fn staff_set_a_password_see_the_bookings_and_sign_in_again() {
         .await
         .expect("clicked");
     assert_eq!(text_of(&browser, "paid").await, "20.00 USD");
+    let amount = browser
+        .find(Locator::Id("charge-amount"))
+        .await
+        .expect("the amount field")
+        .prop("value")
+        .await
+        .expect("its value");
+    assert_eq!(amount.as_deref(), Some("100.00"), "the balance, filled in");
     assert_eq!(text_of(&browser, "balance").await, "100.00 USD");
     assert_eq!(text_of(&browser, "status-badge").await, "Partially charged");
     shot(&browser, "booking").await;
+
+    // Charge Customer: the card on file, the balance filled in.
+    click(&browser, "charge").await;
+    assert_eq!(
+        text_of(&browser, "flash").await,
+        "The charge was successful."
+    );
+    assert_eq!(text_of(&browser, "status-badge").await, "Charged in full");
+    assert_eq!(text_of(&browser, "balance").await, "0.00 USD");
+    assert!(text_of(&browser, "recent-charge").await.contains("charged"));
+    shot(&browser, "booking-charged").await;
+    // Reloading the answer charges nothing more.
+    browser.refresh().await.expect("reloaded");
+    assert_eq!(text_of(&browser, "paid").await, "120.00 USD");
 
     // At a phone's width, nothing spills sideways.
     browser.set_window_size(390, 844).await.expect("phone size");

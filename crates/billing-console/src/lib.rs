@@ -11,8 +11,9 @@
 //!
 //! Built so far: signing in and out, setting a password through an invitation
 //! (`billingd staff add`), the bookings list (status in the brief's words, a status filter,
-//! paging) and a booking's page (its amounts, line items and payment history), each scoped to
-//! the signed-in member's business.
+//! paging), a booking's page (its amounts, line items and payment history) with "Charge
+//! Customer" (a card on file) and "Record a collection" (cash, check, other), each scoped to the
+//! signed-in member's business.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -104,6 +105,10 @@ pub fn routes(console: Console) -> Router {
         )
         .route("/console/bookings", get(pages::bookings::list))
         .route("/console/bookings/{id}", get(pages::bookings::one))
+        .route(
+            "/console/bookings/{id}/charges",
+            post(pages::charge::charge),
+        )
         .route("/console/assets/console.css", get(pages::css))
         .route("/console/{*rest}", any(pages::not_found))
         .layer(axum::middleware::from_fn(guard::guard))

@@ -110,11 +110,46 @@ pub(crate) struct PaymentRow {
     pub(crate) by: String,
 }
 
+/// A way to take the money, in the charge form.
+#[derive(Debug)]
+pub(crate) struct SourceOption {
+    /// `card:{payment method}`, `cash`, `check` or `other`.
+    pub(crate) value: String,
+    pub(crate) label: String,
+    pub(crate) selected: bool,
+}
+
+/// The "Charge Customer" form: the balance filled in, and the idempotency key made when the
+/// page was drawn (a double click, a resubmit or a reload sends it again: one charge).
+#[derive(Debug)]
+pub(crate) struct ChargeForm {
+    pub(crate) action: String,
+    /// The card charge's key.
+    pub(crate) key: String,
+    /// The collection's key.
+    pub(crate) collect_key: String,
+    pub(crate) amount: String,
+    /// The customer's saved cards, the default first.
+    pub(crate) cards: Vec<SourceOption>,
+    /// Said before charging a booking charged in the last minutes.
+    pub(crate) recent: Option<String>,
+}
+
+/// The message in the top-right corner after an action.
+#[derive(Debug)]
+pub(crate) struct Flash {
+    /// `success` or `error`: its colour.
+    pub(crate) tone: &'static str,
+    pub(crate) text: &'static str,
+}
+
 /// A booking.
 #[derive(Debug, Template)]
 #[template(path = "booking.html")]
 pub(crate) struct BookingPage {
     pub(crate) header: Option<Header>,
+    pub(crate) flash: Option<Flash>,
+    pub(crate) charge: ChargeForm,
     pub(crate) id: String,
     pub(crate) customer: String,
     pub(crate) badge: Badge,

@@ -45,6 +45,19 @@ impl Reply {
         (!value.is_empty()).then(|| value.to_owned())
     }
 
+    /// A field's value in a form of this page.
+    fn field(&self, form: &str, name: &str) -> String {
+        let start = self
+            .text
+            .find(&format!("id=\"{form}\""))
+            .unwrap_or_else(|| panic!("no #{form} in {}", self.text));
+        let rest = &self.text[start..];
+        let tag = rest.find(&format!("name=\"{name}\"")).expect("the field");
+        let tag = &rest[tag..rest[tag..].find('>').expect("the tag's end") + tag];
+        let at = tag.find("value=\"").expect("a value") + "value=\"".len();
+        tag[at..at + tag[at..].find('"').expect("its end")].to_owned()
+    }
+
     /// The form's CSRF token on this page.
     fn csrf(&self) -> String {
         let marker = "name=\"csrf\" value=\"";
@@ -56,6 +69,7 @@ impl Reply {
 struct Harness {
     app: Router,
     billing: Billing,
+    gateway: ScriptedGateway,
     acme: Business,
     globex: Business,
 }
@@ -92,9 +106,10 @@ impl Harness {
     /// booking.
     async fn new() -> Harness {
         let store = Arc::new(MemoryStore::new());
+        let gateway = ScriptedGateway::new();
         let billing = Billing::new(
             store.clone(),
-            Arc::new(ScriptedGateway::new()),
+            Arc::new(gateway.clone()),
             Arc::new(FixedClock::default()),
             Arc::new(SequentialIds::default()),
             Arc::new(SequentialSecrets::default()),
@@ -134,6 +149,7 @@ impl Harness {
         Harness {
             app: routes(console),
             billing,
+            gateway,
             acme,
             globex,
         }
@@ -446,4 +462,143 @@ async fn an_invitation_works_once_and_wants_a_long_password() {
         .await;
     assert_eq!(again.status, StatusCode::NOT_FOUND);
     assert!(again.text.contains("no longer works"));
+}
+
+#[tokio::test]
+async fn staff_charge_a_card_once_however_often_the_form_is_sent() {
+    let h = Harness::new().await;
+    let session = h.member(&h.acme, "grace@acme.example").await;
+    let page = h.get("/console/bookings/a-2", Some(&session)).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+    assert!(!page.text.contains("id=\"recent-charge\""), "never charged");
+    assert!(
+        page.text.contains("Visa ending 4242 (default)"),
+        "{}",
+        page.text
+    );
+    assert_eq!(
+        page.field("charge-form", "amount"),
+        "50.00",
+        "the balance, filled in"
+    );
+    let form = format!(
+        "csrf={}&key={}&source=card%3Apm_card_visa&amount=50.00",
+        page.field("charge-form", "csrf"),
+        page.field("charge-form", "key")
+    );
+    // A double click: the same form twice. One charge.
+    for _ in 0..2 {
+        let sent = h
+            .post(
+                "/console/bookings/a-2/charges",
+                &form,
+                Some(&session),
+                SAME_SITE,
+            )
+            .await;
+        assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.text);
+        assert_eq!(
+            sent.header("location"),
+            "/console/bookings/a-2?result=charged"
+        );
+    }
+    assert_eq!(h.gateway.count("charge"), 2, "a-1's advance and this one");
+    let after = h
+        .get("/console/bookings/a-2?result=charged", Some(&session))
+        .await;
+    assert!(
+        after.text.contains("The charge was successful."),
+        "{}",
+        after.text
+    );
+    assert!(
+        after
+            .text
+            .contains("id=\"status-badge\" class=\"badge paid\">Charged in full")
+    );
+    assert!(
+        after.text.contains("id=\"recent-charge\""),
+        "a warning before another"
+    );
+    assert_ne!(
+        after.field("charge-form", "key"),
+        page.field("charge-form", "key"),
+        "a new form, a new key"
+    );
+    // A text of the attacker's choosing never reaches the page through the address.
+    let crafted = h
+        .get("/console/bookings/a-2?result=%3Cscript%3E", Some(&session))
+        .await;
+    assert!(!crafted.text.contains("id=\"flash\""));
+}
+
+#[tokio::test]
+async fn staff_record_cash_and_checks_and_forged_or_foreign_charges_do_nothing() {
+    let h = Harness::new().await;
+    let session = h.member(&h.acme, "grace@acme.example").await;
+    let page = h.get("/console/bookings/a-1", Some(&session)).await;
+    assert_eq!(page.field("collect-form", "amount"), "150.00");
+    let csrf = page.field("collect-form", "csrf");
+    let key = page.field("collect-form", "key");
+    // The wrong CSRF token, then another business's booking: nothing recorded.
+    let forged = h
+        .post(
+            "/console/bookings/a-1/charges",
+            &format!(
+                "csrf={}&key={key}&source=cash&amount=150.00",
+                "f".repeat(64)
+            ),
+            Some(&session),
+            SAME_SITE,
+        )
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    let foreign = h
+        .post(
+            "/console/bookings/g-1/charges",
+            &format!("csrf={csrf}&key=other-{key}&source=cash&amount=10.00"),
+            Some(&session),
+            SAME_SITE,
+        )
+        .await;
+    assert_eq!(foreign.status, StatusCode::NOT_FOUND);
+    let too_much = h
+        .post(
+            "/console/bookings/a-1/charges",
+            &format!("csrf={csrf}&key=big-{key}&source=cash&amount=900.00"),
+            Some(&session),
+            SAME_SITE,
+        )
+        .await;
+    assert_eq!(
+        too_much.header("location"),
+        "/console/bookings/a-1?result=amount"
+    );
+    let check = h
+        .post(
+            "/console/bookings/a-1/charges",
+            &format!("csrf={csrf}&key={key}&source=check&reference=1234&amount=150.00"),
+            Some(&session),
+            SAME_SITE,
+        )
+        .await;
+    assert_eq!(
+        check.header("location"),
+        "/console/bookings/a-1?result=collected"
+    );
+    let after = h
+        .get("/console/bookings/a-1?result=collected", Some(&session))
+        .await;
+    assert!(after.text.contains("The collection was recorded."));
+    assert!(after.text.contains(">Charged in full<"), "{}", after.text);
+    assert!(after.text.contains("<td>Collection</td>"));
+    let globex = h
+        .billing
+        .booking(&h.globex, &BookingId::new("g-1").unwrap())
+        .await
+        .unwrap();
+    assert!(
+        globex.payments.is_empty(),
+        "the other business's booking was not touched"
+    );
 }

@@ -7,18 +7,21 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum_extra::extract::cookie::CookieJar;
 use billing_core::booking::LineItemKind;
+use billing_core::email::CardLabel;
 use billing_core::error::BillingError;
 use billing_core::ids::BookingId;
-use billing_core::payment::{KindName, Origin, Payment};
+use billing_core::payment::{KindName, Origin, Payment, PaymentState};
 use billing_core::ports::BookingFilter;
 use billing_core::status::PaymentStatus;
 use serde::Deserialize;
 
+use super::charge;
 use super::{failed, header_of, missing};
 use crate::Console;
 use crate::session::signed_in;
 use crate::views::{
-    Badge, BookingPage, BookingRow, BookingsPage, LineRow, PaymentRow, StatusOption, page,
+    Badge, BookingPage, BookingRow, BookingsPage, ChargeForm, Flash, LineRow, PaymentRow,
+    SourceOption, StatusOption, page,
 };
 
 /// A page of the list.
@@ -144,11 +147,31 @@ fn by(origin: &Origin) -> String {
     }
 }
 
+/// `?result=`: how the last action went.
+#[derive(Debug, Deserialize)]
+pub(crate) struct OneQuery {
+    #[serde(default)]
+    result: Option<String>,
+}
+
+/// A fresh idempotency key for a form drawn now.
+fn form_key() -> String {
+    use rand::Rng as _;
+    let bytes: [u8; 16] = rand::rng().random();
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// How long after a charge the page warns before another.
+fn recent_window() -> chrono::Duration {
+    chrono::Duration::minutes(10)
+}
+
 /// `GET /console/bookings/{id}`.
 pub(crate) async fn one(
     State(console): State<Console>,
     jar: CookieJar,
     Path(id): Path<String>,
+    Query(query): Query<OneQuery>,
 ) -> Response {
     let member = match signed_in(&console, &jar).await {
         Ok(member) => member,
@@ -165,6 +188,70 @@ pub(crate) async fn one(
             return failed();
         }
     };
+    let business = &member.visit.business;
+    let cards = match console
+        .billing
+        .cards(business, &view.account.customer)
+        .await
+    {
+        Ok(cards) => cards,
+        Err(error) => {
+            tracing::error!(%error, "the console could not read a customer's cards");
+            return failed();
+        }
+    };
+    let now = console.billing.now();
+    let recent = view
+        .payments
+        .iter()
+        .filter(|p| {
+            matches!(p.kind.name(), KindName::Charge | KindName::Collection)
+                && !matches!(p.state, PaymentState::Failed(_) | PaymentState::Canceled)
+                && now - p.created_at < recent_window()
+        })
+        .max_by_key(|p| p.created_at)
+        .map(|p| {
+            let minutes = (now - p.created_at).num_minutes();
+            let when = match minutes {
+                0 => "moments ago".to_owned(),
+                1 => "a minute ago".to_owned(),
+                n => format!("{n} minutes ago"),
+            };
+            format!(
+                "This booking was charged {when} ({}). Make sure this is not the same charge again.",
+                p.amount
+            )
+        });
+    let charge = ChargeForm {
+        action: format!("/console/bookings/{id}/charges"),
+        key: form_key(),
+        collect_key: form_key(),
+        amount: view
+            .summary
+            .balance
+            .chargeable()
+            .clamp_at_zero()
+            .amount()
+            .to_string(),
+        cards: cards
+            .iter()
+            .map(|card| SourceOption {
+                value: format!("card:{}", card.payment_method),
+                label: format!(
+                    "{}{}",
+                    CardLabel::from(card).describe(),
+                    if card.is_default { " (default)" } else { "" }
+                ),
+                selected: card.is_default,
+            })
+            .collect(),
+        recent,
+    };
+    let flash = query
+        .result
+        .as_deref()
+        .and_then(charge::result_message)
+        .map(|(tone, text)| Flash { tone, text });
     let balance = &view.summary.balance;
     // Each payment's share of this booking, not its whole amount (a payment may pay several).
     let shares: HashMap<_, _> = view
@@ -194,6 +281,8 @@ pub(crate) async fn one(
         StatusCode::OK,
         &BookingPage {
             header: Some(header_of(&member)),
+            flash,
+            charge,
             id: id.to_string(),
             customer: view.account.customer.to_string(),
             badge: Badge::of(&view.summary.status),

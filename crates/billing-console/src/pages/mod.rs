@@ -1,6 +1,7 @@
 //! The console's pages.
 
 pub(crate) mod bookings;
+pub(crate) mod charge;
 pub(crate) mod invitation;
 pub(crate) mod sign_in;
 

@@ -1,0 +1,174 @@
+//! "Charge Customer" and "Record a collection" on a booking's page. Each form carries an
+//! idempotency key made when the page was drawn: a double click, a resubmitted form or a
+//! reload sends the same key, and the core answers the first charge again instead of making a
+//! second. The answer is a redirect to the booking (post, redirect, get), whose page says how
+//! it went in the top-right corner.
+
+use axum::Form;
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum_extra::extract::cookie::CookieJar;
+use billing_core::billing::{ChargeBooking, PaymentSource, RecordCollection};
+use billing_core::error::BillingError;
+use billing_core::idempotency::IdempotencyKey;
+use billing_core::ids::BookingId;
+use billing_core::money::Amount;
+use billing_core::payment::CollectionMethod;
+use billing_core::receipt::Outcome;
+use serde::Deserialize;
+
+use super::{failed, forbidden, missing};
+use crate::Console;
+use crate::session::signed_in;
+
+/// The form.
+#[derive(Debug, Deserialize)]
+pub(crate) struct ChargeFields {
+    csrf: String,
+    key: String,
+    /// `card:{payment method}`, `cash`, `check` or `other`.
+    source: String,
+    amount: String,
+    #[serde(default)]
+    reference: String,
+}
+
+/// How it went, as the booking's page names it (`?result=`): only these words travel in the
+/// address, never a text of the request's.
+pub(crate) fn result_message(result: &str) -> Option<(&'static str, &'static str)> {
+    Some(match result {
+        "charged" => ("success", "The charge was successful."),
+        "collected" => ("success", "The collection was recorded."),
+        "pending" => (
+            "success",
+            "The charge was sent; the card processor has not answered yet.",
+        ),
+        "declined" => ("error", "The card was declined. Nothing was charged."),
+        "amount" => (
+            "error",
+            "That amount cannot be charged: it is more than the balance, or not an amount.",
+        ),
+        "nothing" => ("error", "There is nothing left to charge on this booking."),
+        "no-card" => ("error", "The customer has no card on file."),
+        "busy" => (
+            "error",
+            "This charge is still being made. Reload the page in a moment.",
+        ),
+        "gateway" => (
+            "error",
+            "The card processor could not be reached. Nothing was charged; try again.",
+        ),
+        "refused" => ("error", "The charge was refused. Nothing was charged."),
+        _ => return None,
+    })
+}
+
+fn back(booking: &BookingId, result: &str) -> Response {
+    Redirect::to(&format!("/console/bookings/{booking}?result={result}")).into_response()
+}
+
+/// `POST /console/bookings/{id}/charges`.
+pub(crate) async fn charge(
+    State(console): State<Console>,
+    jar: CookieJar,
+    Path(id): Path<String>,
+    Form(form): Form<ChargeFields>,
+) -> Response {
+    let member = match signed_in(&console, &jar).await {
+        Ok(member) => member,
+        Err(to_sign_in) => return to_sign_in,
+    };
+    if !member.checks(&form.csrf) {
+        return forbidden();
+    }
+    let Ok(booking) = BookingId::new(id) else {
+        return missing();
+    };
+    let Ok(key) = IdempotencyKey::new(format!("console:{}", form.key.trim())) else {
+        return forbidden();
+    };
+    let Ok(amount) = Amount::parse(form.amount.trim()) else {
+        return back(&booking, "amount");
+    };
+    let business = &member.visit.business;
+    let reference = Some(form.reference.trim().to_owned()).filter(|r| !r.is_empty());
+    let collection = |method| RecordCollection {
+        booking: booking.clone(),
+        amount: Some(amount),
+        method,
+        reference: reference.clone(),
+        idempotency_key: Some(key.clone()),
+        allow_duplicate: true,
+    };
+    let billing = console.billing.clone();
+    let business = business.clone();
+    let made = match form.source.as_str() {
+        "cash" => {
+            let command = collection(CollectionMethod::Cash);
+            tokio::spawn(async move { billing.record_collection(&business, command).await }).await
+        }
+        "check" => {
+            let command = collection(CollectionMethod::Check);
+            tokio::spawn(async move { billing.record_collection(&business, command).await }).await
+        }
+        "other" => {
+            let name = reference.clone().unwrap_or_else(|| "Other".to_owned());
+            let command = collection(CollectionMethod::Other(name));
+            tokio::spawn(async move { billing.record_collection(&business, command).await }).await
+        }
+        card => {
+            let Some(method) = card.strip_prefix("card:").filter(|m| !m.is_empty()) else {
+                return back(&booking, "refused");
+            };
+            let command = ChargeBooking {
+                booking: booking.clone(),
+                amount: Some(amount),
+                source: PaymentSource::Card(method.to_owned()),
+                idempotency_key: Some(key.clone()),
+                allow_duplicate: true,
+            };
+            // In its own task: a closed tab cannot cut a charge between the gateway and the
+            // ledger.
+            tokio::spawn(async move { billing.charge(&business, command).await }).await
+        }
+    };
+    let Ok(made) = made else {
+        return failed();
+    };
+    match made {
+        Ok(receipt) => {
+            let collected = matches!(form.source.as_str(), "cash" | "check" | "other");
+            let result = match receipt.outcome() {
+                Outcome::Settled if collected => "collected",
+                Outcome::Settled => "charged",
+                Outcome::Pending => "pending",
+                Outcome::Declined(_) => "declined",
+            };
+            tracing::info!(
+                staff = %member.visit.member.id,
+                payment = %receipt.payment.id,
+                replayed = receipt.replayed,
+                "console charge"
+            );
+            back(&booking, result)
+        }
+        Err(BillingError::BookingNotFound(_)) => missing(),
+        Err(
+            BillingError::AmountExceedsBalance { .. }
+            | BillingError::NonPositiveAmount(_)
+            | BillingError::InvalidAmount(_)
+            | BillingError::WrongCurrency { .. }
+            | BillingError::AmountNotChargeable(_),
+        ) => back(&booking, "amount"),
+        Err(BillingError::NothingToCharge { .. }) => back(&booking, "nothing"),
+        Err(BillingError::NoCardOnFile(_) | BillingError::CardNotFound(_)) => {
+            back(&booking, "no-card")
+        }
+        Err(BillingError::RequestInProgress(_)) => back(&booking, "busy"),
+        Err(BillingError::Gateway { .. }) => back(&booking, "gateway"),
+        Err(error) => {
+            tracing::warn!(code = error.code(), %error, "a console charge was refused");
+            back(&booking, "refused")
+        }
+    }
+}
