@@ -9,7 +9,7 @@ use axum_extra::extract::cookie::CookieJar;
 use billing_core::booking::LineItemKind;
 use billing_core::email::CardLabel;
 use billing_core::error::BillingError;
-use billing_core::ids::BookingId;
+use billing_core::ids::{BookingId, StaffId};
 use billing_core::payment::{KindName, Origin, Payment, PaymentState};
 use billing_core::ports::BookingFilter;
 use billing_core::status::PaymentStatus;
@@ -138,9 +138,13 @@ fn what(payment: &Payment) -> &'static str {
     }
 }
 
-fn by(origin: &Origin) -> String {
+fn by(origin: &Origin, staff: &HashMap<StaffId, String>) -> String {
     match origin {
-        Origin::Command => "Staff or the API".to_owned(),
+        Origin::Staff(id) => staff
+            .get(id)
+            .cloned()
+            .unwrap_or_else(|| format!("Staff member {id}")),
+        Origin::Command => "The API".to_owned(),
         Origin::PaymentLink(link) => format!("The customer (link {link})"),
         Origin::Gateway => "The card processor".to_owned(),
         Origin::Automation => "Payment automation".to_owned(),
@@ -197,6 +201,13 @@ pub(crate) async fn one(
         Ok(cards) => cards,
         Err(error) => {
             tracing::error!(%error, "the console could not read a customer's cards");
+            return failed();
+        }
+    };
+    let staff: HashMap<StaffId, String> = match console.billing.staff(business).await {
+        Ok(members) => members.into_iter().map(|m| (m.id, m.name)).collect(),
+        Err(error) => {
+            tracing::error!(%error, "the console could not read the staff");
             return failed();
         }
     };
@@ -274,7 +285,7 @@ pub(crate) async fn one(
             what: what(p).to_owned(),
             amount: shares.get(&p.id).unwrap_or(&p.amount).to_string(),
             state: p.state.name().replace('_', " "),
-            by: by(&p.origin),
+            by: by(&p.origin, &staff),
         })
         .collect();
     page(

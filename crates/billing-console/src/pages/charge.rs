@@ -13,7 +13,7 @@ use billing_core::error::BillingError;
 use billing_core::idempotency::IdempotencyKey;
 use billing_core::ids::BookingId;
 use billing_core::money::Amount;
-use billing_core::payment::CollectionMethod;
+use billing_core::payment::{CollectionMethod, Origin};
 use billing_core::receipt::Outcome;
 use serde::Deserialize;
 
@@ -102,19 +102,24 @@ pub(crate) async fn charge(
     };
     let billing = console.billing.clone();
     let business = business.clone();
+    // Recorded as this member's: the history says who.
+    let by = Origin::Staff(member.visit.member.id.clone());
     let made = match form.source.as_str() {
         "cash" => {
             let command = collection(CollectionMethod::Cash);
-            tokio::spawn(async move { billing.record_collection(&business, command).await }).await
+            tokio::spawn(async move { billing.record_collection_as(&business, command, by).await })
+                .await
         }
         "check" => {
             let command = collection(CollectionMethod::Check);
-            tokio::spawn(async move { billing.record_collection(&business, command).await }).await
+            tokio::spawn(async move { billing.record_collection_as(&business, command, by).await })
+                .await
         }
         "other" => {
             let name = reference.clone().unwrap_or_else(|| "Other".to_owned());
             let command = collection(CollectionMethod::Other(name));
-            tokio::spawn(async move { billing.record_collection(&business, command).await }).await
+            tokio::spawn(async move { billing.record_collection_as(&business, command, by).await })
+                .await
         }
         card => {
             let Some(method) = card.strip_prefix("card:").filter(|m| !m.is_empty()) else {
@@ -129,7 +134,7 @@ pub(crate) async fn charge(
             };
             // In its own task: a closed tab cannot cut a charge between the gateway and the
             // ledger.
-            tokio::spawn(async move { billing.charge(&business, command).await }).await
+            tokio::spawn(async move { billing.charge_as(&business, command, by).await }).await
         }
     };
     let Ok(made) = made else {

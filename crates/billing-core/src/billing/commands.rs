@@ -213,6 +213,16 @@ impl Billing {
         business: &Business,
         command: ChargeBooking,
     ) -> Result<Receipt, BillingError> {
+        self.charge_as(business, command, Origin::Command).await
+    }
+
+    /// [`Billing::charge`], recorded as made by `origin` (a member of staff, say).
+    pub async fn charge_as(
+        &self,
+        business: &Business,
+        command: ChargeBooking,
+        origin: Origin,
+    ) -> Result<Receipt, BillingError> {
         let key = command.idempotency_key.as_ref();
         let payment = CardPayment {
             booking: &command.booking,
@@ -221,7 +231,7 @@ impl Billing {
             key,
             hold: false,
             refuse_duplicates: key.is_none() && !command.allow_duplicate,
-            origin: Origin::Command,
+            origin,
             replacing: None,
         };
         let opened = self.open_card_payment(business, &payment).await?;
@@ -329,6 +339,17 @@ impl Billing {
         business: &Business,
         command: RecordCollection,
     ) -> Result<Receipt, BillingError> {
+        self.record_collection_as(business, command, Origin::Command)
+            .await
+    }
+
+    /// [`Billing::record_collection`], recorded as made by `origin` (a member of staff, say).
+    pub async fn record_collection_as(
+        &self,
+        business: &Business,
+        command: RecordCollection,
+        origin: Origin,
+    ) -> Result<Receipt, BillingError> {
         if command.reference.as_ref().is_some_and(|r| r.len() > 200) {
             return Err(BillingError::InvalidInput(
                 "a collection reference has at most 200 characters",
@@ -369,7 +390,7 @@ impl Billing {
                         amount,
                         allocations: single(booking, amount),
                         state: PaymentState::Succeeded,
-                        origin: Origin::Command,
+                        origin: origin.clone(),
                     };
                     Ok(opening)
                 },

@@ -150,6 +150,9 @@ pub enum Origin {
     /// Payment automation, by the business's payment policy (merchant-initiated, the
     /// customer away).
     Automation,
+    /// A member of the business's staff, in the Ops Console (merchant-initiated, like
+    /// [`Origin::Command`]): the history says who.
+    Staff(crate::ids::StaffId),
 }
 
 /// Why a payment failed, in words fit for the business.

@@ -43,6 +43,8 @@ pub enum OriginJson {
     Gateway,
     /// Payment automation, by the business's payment policy (the customer away).
     Automation,
+    /// A member of the business's staff in the Ops Console (`staff`), the customer away.
+    Staff,
 }
 
 /// A next step the engine suggests to staff after a payment failed.
@@ -181,6 +183,8 @@ pub struct PaymentJson {
     pub origin: OriginJson,
     /// For a payment made on a payment link's page: the link's id.
     pub link: Option<String>,
+    /// For a payment made in the Ops Console: the staff member's id.
+    pub staff: Option<String>,
     /// Holds: whether the hold can be captured in several parts (`final: false`); false for
     /// holds placed where the gateway account does not allow it. `null` for other kinds.
     pub multicapture: Option<bool>,
@@ -222,10 +226,15 @@ impl From<&Payment> for PaymentJson {
                 Origin::PaymentLink(_) => OriginJson::PaymentLink,
                 Origin::Gateway => OriginJson::Gateway,
                 Origin::Automation => OriginJson::Automation,
+                Origin::Staff(_) => OriginJson::Staff,
             },
             link: match &payment.origin {
                 Origin::PaymentLink(link) => Some(link.to_string()),
-                Origin::Command | Origin::Gateway | Origin::Automation => None,
+                Origin::Command | Origin::Gateway | Origin::Automation | Origin::Staff(_) => None,
+            },
+            staff: match &payment.origin {
+                Origin::Staff(staff) => Some(staff.to_string()),
+                _ => None,
             },
             multicapture: None,
             gateway_reference: payment.gateway_reference.clone(),

@@ -2,7 +2,7 @@
 //! format version that introduced it: a part that changes gets a new struct beside the old
 //! one, which stays as it was so that rows written with it still read.
 
-use billing_core::ids::LinkId;
+use billing_core::ids::{LinkId, StaffId};
 use billing_core::money::{Currency, Money};
 use billing_core::payment::{
     Allocation, CardRef, CollectionMethod, Failure, Origin, PaymentEvent, PaymentKind, PaymentState,
@@ -122,6 +122,10 @@ pub(super) enum OriginV2 {
     Gateway,
     /// Payment automation (added within version 2: older builds never wrote it).
     Automation,
+    /// A member of staff, in the console (added within version 2, like `Automation`).
+    Staff {
+        staff: String,
+    },
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -361,6 +365,9 @@ impl OriginV2 {
             },
             Origin::Gateway => OriginV2::Gateway,
             Origin::Automation => OriginV2::Automation,
+            Origin::Staff(staff) => OriginV2::Staff {
+                staff: staff.to_string(),
+            },
         }
     }
 
@@ -370,6 +377,7 @@ impl OriginV2 {
             OriginV2::PaymentLink { link } => Origin::PaymentLink(id::<LinkId>(what, &link)?),
             OriginV2::Gateway => Origin::Gateway,
             OriginV2::Automation => Origin::Automation,
+            OriginV2::Staff { staff } => Origin::Staff(id::<StaffId>(what, &staff)?),
         })
     }
 }

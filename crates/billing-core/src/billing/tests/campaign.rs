@@ -372,6 +372,7 @@ impl Run {
                         crate::payment::Origin::Gateway => "gateway",
                         crate::payment::Origin::Command => "command",
                         crate::payment::Origin::Automation => "automation",
+                        crate::payment::Origin::Staff(_) => "staff",
                     };
                     format!(
                         "  {:?} {} {} {origin} {:?}",

@@ -35,7 +35,9 @@ pub use notifications::{
     notifications_are_claimed_when_due_and_marked, notifications_due_across_businesses,
     notifications_round_trip_and_customer_log,
 };
-pub use records::entries_keep_their_origin_multicapture_and_disputes;
+pub use records::{
+    entries_keep_their_origin_multicapture_and_disputes, staff_moves_keep_who_made_them,
+};
 pub use reports::{outstanding_report_sums_balances, summaries_filter_and_page};
 pub use schedules::{
     due_schedules_are_taken_once_by_concurrent_schedulers,
@@ -188,6 +190,7 @@ macro_rules! store_conformance {
             links_round_trip_by_id_and_token,
             links_close_once,
             business_email_round_trips,
+            staff_moves_keep_who_made_them,
             entries_keep_their_origin_multicapture_and_disputes,
             schedules_round_trip_and_compare_versions,
             staff_members_round_trip,

@@ -142,3 +142,55 @@ pub async fn entries_keep_their_origin_multicapture_and_disputes<F: StoreFixture
         .expect("read");
     assert_eq!(after.ledgers[0].entries, vec![opening]);
 }
+
+/// A charge and a collection made by a member of staff (in the console) are stored with who
+/// made them.
+pub async fn staff_moves_keep_who_made_them<F: StoreFixture>(fixture: F) {
+    let store = fixture.store().await;
+    let (billing, _gateway) = service(store.clone(), "a");
+    let acme = business("acme");
+    seed(&billing, &acme, "b-1", 10000).await;
+    let grace = Origin::Staff(crate::ids::StaffId::new("stf_grace").expect("id"));
+    let charged = billing
+        .charge_as(
+            &acme,
+            crate::billing::ChargeBooking {
+                booking: id("b-1"),
+                amount: Some(crate::money::Amount::parse("30.00").expect("amount")),
+                source: PaymentSource::CardOnFile,
+                idempotency_key: None,
+                allow_duplicate: false,
+            },
+            grace.clone(),
+        )
+        .await
+        .expect("charged");
+    let collected = billing
+        .record_collection_as(
+            &acme,
+            crate::billing::RecordCollection {
+                booking: id("b-1"),
+                amount: None,
+                method: crate::payment::CollectionMethod::Check,
+                reference: Some("1234".into()),
+                idempotency_key: None,
+                allow_duplicate: false,
+            },
+            grace.clone(),
+        )
+        .await
+        .expect("collected");
+    let ids: Vec<BookingId> = vec![id("b-1")];
+    let read = store
+        .read(&acme.id, &LedgerRead::bookings(&ids))
+        .await
+        .expect("read");
+    let payments = fold(&read.ledgers[0].entries).expect("a valid history");
+    for made in [&charged.payment.id, &collected.payment.id] {
+        let payment = payments
+            .iter()
+            .find(|p| &p.id == made)
+            .expect("the payment");
+        assert_eq!(payment.origin, grace, "{payment:?}");
+    }
+}
