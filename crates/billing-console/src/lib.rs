@@ -11,9 +11,10 @@
 //!
 //! Built so far: signing in and out, setting a password through an invitation
 //! (`billingd staff add`), the bookings list (status in the brief's words, a status filter,
-//! paging), a booking's page (its amounts, line items and payment history) with "Charge
-//! Customer" (a card on file) and "Record a collection" (cash, check, other), each scoped to the
-//! signed-in member's business.
+//! paging), a booking's page (its amounts, line items and payment history, naming the member
+//! who made each move) with "Charge Customer" (a card on file), "Record a collection" (cash,
+//! check, other), capture (all or part) and release of a hold, and refunds (all or part,
+//! owners only), each scoped to the signed-in member's business.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -108,6 +109,18 @@ pub fn routes(console: Console) -> Router {
         .route(
             "/console/bookings/{id}/charges",
             post(pages::charge::charge),
+        )
+        .route(
+            "/console/payments/{id}/capture",
+            post(pages::payments::capture),
+        )
+        .route(
+            "/console/payments/{id}/release",
+            post(pages::payments::release),
+        )
+        .route(
+            "/console/payments/{id}/refund",
+            post(pages::payments::refund),
         )
         .route("/console/assets/console.css", get(pages::css))
         .route("/console/{*rest}", any(pages::not_found))

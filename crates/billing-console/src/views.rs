@@ -103,11 +103,18 @@ pub(crate) struct LineRow {
 /// A payment of a booking's history.
 #[derive(Debug)]
 pub(crate) struct PaymentRow {
+    pub(crate) id: String,
     pub(crate) when: String,
     pub(crate) what: String,
     pub(crate) amount: String,
     pub(crate) state: String,
     pub(crate) by: String,
+    /// An open hold: what can still be captured (a form to capture, a button to release).
+    pub(crate) capturable: Option<String>,
+    /// What can still be refunded, when the member may refund.
+    pub(crate) refundable: Option<String>,
+    /// The idempotency key of this row's form.
+    pub(crate) key: String,
 }
 
 /// A way to take the money, in the charge form.

@@ -189,8 +189,13 @@ impl Harness {
             .await
     }
 
-    /// A member of `business` with a password, signed in: their session token.
+    /// A member of `business` (staff) with a password, signed in: their session token.
     async fn member(&self, business: &Business, email: &str) -> String {
+        self.member_as(business, email, StaffRole::Staff).await
+    }
+
+    /// A member of `business` in `role`, signed in.
+    async fn member_as(&self, business: &Business, email: &str, role: StaffRole) -> String {
         let invited = self
             .billing
             .add_staff(
@@ -198,7 +203,7 @@ impl Harness {
                 NewStaff {
                     email: email.into(),
                     name: "Grace <Hopper>".into(),
-                    role: StaffRole::Staff,
+                    role,
                 },
             )
             .await
@@ -601,4 +606,157 @@ async fn staff_record_cash_and_checks_and_forged_or_foreign_charges_do_nothing()
         globex.payments.is_empty(),
         "the other business's booking was not touched"
     );
+}
+
+async fn hold(h: &Harness, booking: &str, amount: &str) -> String {
+    h.billing
+        .authorize(
+            &h.acme,
+            billing_core::billing::AuthorizeBooking {
+                booking: BookingId::new(booking).unwrap(),
+                amount: Some(Amount::parse(amount).unwrap()),
+                source: PaymentSource::CardOnFile,
+                idempotency_key: None,
+            },
+        )
+        .await
+        .unwrap()
+        .payment
+        .id
+        .to_string()
+}
+
+#[tokio::test]
+async fn holds_are_captured_or_released_and_only_owners_refund() {
+    let h = Harness::new().await;
+    let staff = h.member(&h.acme, "grace@acme.example").await;
+    let held = hold(&h, "a-2", "50.00").await;
+    let page = h.get("/console/bookings/a-2", Some(&staff)).await;
+    assert!(page.text.contains(">Authorized<"), "{}", page.text);
+    let row = format!("payment-{held}");
+    assert_eq!(
+        page.field(&row, "amount"),
+        "50.00",
+        "what the hold can capture"
+    );
+    let csrf = page.field(&row, "csrf");
+    let key = page.field(&row, "key");
+    // Part of it captured (the rest released with it).
+    let captured = h
+        .post(
+            &format!("/console/payments/{held}/capture"),
+            &format!("csrf={csrf}&key={key}&booking=a-2&amount=30.00"),
+            Some(&staff),
+            SAME_SITE,
+        )
+        .await;
+    assert_eq!(
+        captured.header("location"),
+        "/console/bookings/a-2?result=captured"
+    );
+    let after = h.get("/console/bookings/a-2", Some(&staff)).await;
+    assert!(
+        after.text.contains("id=\"paid\">30.00 USD"),
+        "{}",
+        after.text
+    );
+    assert!(after.text.contains("id=\"held\">0.00 USD"));
+    assert!(
+        !after.text.contains("/refund\""),
+        "staff see no refund form"
+    );
+    // Staff cannot refund, even by posting the form themselves.
+    let capture_id = h
+        .billing
+        .booking(&h.acme, &BookingId::new("a-2").unwrap())
+        .await
+        .unwrap()
+        .payments
+        .iter()
+        .find(|p| p.kind.name() == billing_core::payment::KindName::Capture)
+        .map(|p| p.id.to_string())
+        .expect("the capture");
+    let not_owner = h
+        .post(
+            &format!("/console/payments/{capture_id}/refund"),
+            &format!("csrf={csrf}&key=r-{key}&booking=a-2&amount=10.00"),
+            Some(&staff),
+            SAME_SITE,
+        )
+        .await;
+    assert_eq!(
+        not_owner.header("location"),
+        "/console/bookings/a-2?result=not-owner"
+    );
+    // An owner refunds part of it.
+    let owner = h
+        .member_as(&h.acme, "owner@acme.example", StaffRole::Owner)
+        .await;
+    let page = h.get("/console/bookings/a-2", Some(&owner)).await;
+    let row = format!("payment-{capture_id}");
+    assert_eq!(page.field(&row, "amount"), "30.00", "what can be refunded");
+    let refunded = h
+        .post(
+            &format!("/console/payments/{capture_id}/refund"),
+            &format!(
+                "csrf={}&key={}&booking=a-2&amount=10.00",
+                page.field(&row, "csrf"),
+                page.field(&row, "key")
+            ),
+            Some(&owner),
+            SAME_SITE,
+        )
+        .await;
+    assert_eq!(
+        refunded.header("location"),
+        "/console/bookings/a-2?result=refunded"
+    );
+    let after = h.get("/console/bookings/a-2", Some(&owner)).await;
+    assert!(
+        after.text.contains("id=\"refunded\">10.00 USD"),
+        "{}",
+        after.text
+    );
+
+    // A hold released.
+    let other = hold(&h, "a-1", "100.00").await;
+    let page = h.get("/console/bookings/a-1", Some(&staff)).await;
+    let released = h
+        .post(
+            &format!("/console/payments/{other}/release"),
+            &format!("csrf={}&booking=a-1", page.csrf()),
+            Some(&staff),
+            SAME_SITE,
+        )
+        .await;
+    assert_eq!(
+        released.header("location"),
+        "/console/bookings/a-1?result=released"
+    );
+    let after = h.get("/console/bookings/a-1", Some(&staff)).await;
+    assert!(
+        after.text.contains("id=\"held\">0.00 USD"),
+        "{}",
+        after.text
+    );
+    // Another business's member cannot touch Acme's payments.
+    let globex = h
+        .member_as(&h.globex, "boss@globex.example", StaffRole::Owner)
+        .await;
+    let theirs = h.get("/console/bookings", Some(&globex)).await;
+    let foreign = h
+        .post(
+            &format!("/console/payments/{capture_id}/refund"),
+            &format!("csrf={}&key=x&booking=g-1&amount=1.00", theirs.csrf()),
+            Some(&globex),
+            SAME_SITE,
+        )
+        .await;
+    assert_eq!(foreign.status, StatusCode::NOT_FOUND, "as good as unknown");
+    let still = h
+        .billing
+        .booking(&h.acme, &BookingId::new("a-2").unwrap())
+        .await
+        .unwrap();
+    assert_eq!(still.summary.balance.refunded.to_string(), "10.00 USD");
 }

@@ -10,9 +10,11 @@ use billing_core::booking::LineItemKind;
 use billing_core::email::CardLabel;
 use billing_core::error::BillingError;
 use billing_core::ids::{BookingId, StaffId};
+use billing_core::money::Money;
 use billing_core::payment::{KindName, Origin, Payment, PaymentState};
 use billing_core::ports::BookingFilter;
-use billing_core::status::PaymentStatus;
+use billing_core::staff::StaffRole;
+use billing_core::status::{PaymentStatus, hold_remaining, refundable};
 use serde::Deserialize;
 
 use super::charge;
@@ -277,10 +279,30 @@ pub(crate) async fn one(
             (p.id.clone(), share)
         })
         .collect();
+    let owner = member.visit.member.role == StaffRole::Owner;
     let payments = view
         .payments
         .iter()
         .map(|p| PaymentRow {
+            id: p.id.to_string(),
+            capturable: matches!(
+                p.state,
+                PaymentState::Authorized | PaymentState::PartiallyCaptured
+            )
+            .then(|| hold_remaining(p, &id, &view.payments).ok())
+            .flatten()
+            .filter(Money::is_positive)
+            .map(|m| m.amount().to_string()),
+            refundable: (owner
+                && matches!(
+                    p.kind.name(),
+                    KindName::Charge | KindName::Collection | KindName::Capture
+                ))
+            .then(|| refundable(p, &view.payments).ok())
+            .flatten()
+            .filter(Money::is_positive)
+            .map(|m| m.amount().to_string()),
+            key: form_key(),
             when: p.created_at.format("%-d %b %Y %H:%M UTC").to_string(),
             what: what(p).to_owned(),
             amount: shares.get(&p.id).unwrap_or(&p.amount).to_string(),

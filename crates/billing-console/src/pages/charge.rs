@@ -59,11 +59,20 @@ pub(crate) fn result_message(result: &str) -> Option<(&'static str, &'static str
             "The card processor could not be reached. Nothing was charged; try again.",
         ),
         "refused" => ("error", "The charge was refused. Nothing was charged."),
+        "captured" => ("success", "The hold was captured."),
+        "released" => ("success", "The hold was released."),
+        "refunded" => ("success", "The refund was made."),
+        "refund-pending" => (
+            "success",
+            "The refund was sent; the card processor has not answered yet.",
+        ),
+        "not-owner" => ("error", "Only an owner of the business can refund."),
+        "not-done" => ("error", "That could not be done. Nothing changed."),
         _ => return None,
     })
 }
 
-fn back(booking: &BookingId, result: &str) -> Response {
+pub(crate) fn back(booking: &BookingId, result: &str) -> Response {
     Redirect::to(&format!("/console/bookings/{booking}?result={result}")).into_response()
 }
 

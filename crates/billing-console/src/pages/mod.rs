@@ -3,6 +3,7 @@
 pub(crate) mod bookings;
 pub(crate) mod charge;
 pub(crate) mod invitation;
+pub(crate) mod payments;
 pub(crate) mod sign_in;
 
 use axum::extract::State;

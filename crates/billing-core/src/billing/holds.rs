@@ -40,8 +40,8 @@ impl Billing {
         self.capture_as(business, command, Origin::Command).await
     }
 
-    /// A capture, made by `origin` (a command, or automation).
-    pub(super) async fn capture_as(
+    /// [`Billing::capture`], recorded as made by `origin` (a member of staff, automation).
+    pub async fn capture_as(
         &self,
         business: &Business,
         command: CaptureHold,

@@ -33,6 +33,16 @@ impl Billing {
         business: &Business,
         command: RefundPayment,
     ) -> Result<Receipt, BillingError> {
+        self.refund_as(business, command, Origin::Command).await
+    }
+
+    /// [`Billing::refund`], recorded as made by `origin` (a member of staff, say).
+    pub async fn refund_as(
+        &self,
+        business: &Business,
+        command: RefundPayment,
+        origin: Origin,
+    ) -> Result<Receipt, BillingError> {
         if command.reason.as_ref().is_some_and(|r| r.len() > 500) {
             return Err(BillingError::InvalidInput(
                 "a refund reason has at most 500 characters",
@@ -106,7 +116,7 @@ impl Billing {
                         } else {
                             PaymentState::Pending
                         },
-                        origin: Origin::Command,
+                        origin: origin.clone(),
                     };
                     Ok(opening)
                 },
