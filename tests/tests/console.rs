@@ -193,5 +193,28 @@ async fn staff_set_a_password_see_the_bookings_and_sign_in_again() {
     fill(&browser, "password", PASSWORD).await;
     click(&browser, "sign-in").await;
     text_of(&browser, "booking-b-1").await;
+
+    // The customer's profile: the card on file, and "Send Email" for a card request, which
+    // then shows in the Notifications section.
+    browser
+        .goto(&format!("{}/console/customers/ada", service.base_url))
+        .await
+        .expect("the profile");
+    assert!(
+        text_of(&browser, "cards")
+            .await
+            .contains("Visa ending 4242")
+    );
+    click(&browser, "send-card-request").await;
+    assert_eq!(
+        text_of(&browser, "flash").await,
+        "The card request was emailed."
+    );
+    assert!(
+        text_of(&browser, "notifications")
+            .await
+            .contains("Card request")
+    );
+    shot(&browser, "customer").await;
     browser.close().await.expect("the browser closes");
 }

@@ -14,7 +14,9 @@
 //! paging), a booking's page (its amounts, line items and payment history, naming the member
 //! who made each move) with "Charge Customer" (a card on file), "Record a collection" (cash,
 //! check, other), capture (all or part) and release of a hold, and refunds (all or part,
-//! owners only), each scoped to the signed-in member's business.
+//! owners only); the customers list and a customer's profile (cards on file, what they owe,
+//! the notifications log with delivery states, "Send Email" for a card request), each scoped
+//! to the signed-in member's business.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -121,6 +123,20 @@ pub fn routes(console: Console) -> Router {
         .route(
             "/console/payments/{id}/refund",
             post(pages::payments::refund),
+        )
+        .route("/console/customers", get(pages::customers::list))
+        .route("/console/customers/{id}", get(pages::customers::profile))
+        .route(
+            "/console/customers/{id}/card-request",
+            post(pages::customers::card_request),
+        )
+        .route(
+            "/console/customers/{id}/cards/default",
+            post(pages::customers::make_default),
+        )
+        .route(
+            "/console/customers/{id}/cards/remove",
+            post(pages::customers::remove),
         )
         .route("/console/assets/console.css", get(pages::css))
         .route("/console/{*rest}", any(pages::not_found))

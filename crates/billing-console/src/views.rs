@@ -170,6 +170,58 @@ pub(crate) struct BookingPage {
     pub(crate) payments: Vec<PaymentRow>,
 }
 
+/// One row of the customers list.
+#[derive(Debug)]
+pub(crate) struct CustomerRow {
+    pub(crate) id: String,
+    pub(crate) href: String,
+    pub(crate) name: String,
+    pub(crate) email: String,
+}
+
+/// The customers list.
+#[derive(Debug, Template)]
+#[template(path = "customers.html")]
+pub(crate) struct CustomersPage {
+    pub(crate) header: Option<Header>,
+    pub(crate) rows: Vec<CustomerRow>,
+    pub(crate) next: Option<String>,
+}
+
+/// A card on file, on a customer's profile.
+#[derive(Debug)]
+pub(crate) struct CardRow {
+    pub(crate) label: String,
+    pub(crate) expires: String,
+    pub(crate) payment_method: String,
+    pub(crate) default: bool,
+}
+
+/// An email of a customer's notifications log.
+#[derive(Debug)]
+pub(crate) struct NotificationRow {
+    pub(crate) when: String,
+    pub(crate) kind: &'static str,
+    pub(crate) to: String,
+    pub(crate) subject: String,
+    pub(crate) delivery: String,
+}
+
+/// A customer's profile.
+#[derive(Debug, Template)]
+#[template(path = "customer.html")]
+pub(crate) struct CustomerPage {
+    pub(crate) header: Option<Header>,
+    pub(crate) flash: Option<Flash>,
+    pub(crate) id: String,
+    pub(crate) name: String,
+    pub(crate) email: String,
+    pub(crate) owes: String,
+    pub(crate) bookings_href: String,
+    pub(crate) cards: Vec<CardRow>,
+    pub(crate) notifications: Vec<NotificationRow>,
+}
+
 /// A title and a sentence.
 #[derive(Debug, Template)]
 #[template(path = "message.html")]

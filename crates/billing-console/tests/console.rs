@@ -9,7 +9,7 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use billing_console::{Console, ConsoleConfig, routes};
-use billing_core::billing::{Billing, ChargeBooking, NewStaff, PaymentSource};
+use billing_core::billing::{Billing, ChargeBooking, HostedPages, NewStaff, PaymentSource};
 use billing_core::booking::{BookingAccount, LineItem, LineItemKind};
 use billing_core::customer::Business;
 use billing_core::ids::{BookingId, BusinessId, CustomerId};
@@ -17,8 +17,8 @@ use billing_core::money::{Amount, Currency, Money};
 use billing_core::ports::Businesses;
 use billing_core::staff::{SessionLimits, StaffRole};
 use billing_core::testkit::{
-    FixedClock, MemoryStore, PlainPasswords, ScriptedGateway, SequentialIds, SequentialSecrets,
-    seed_customer_with_card,
+    FixedClock, MemoryStore, PlainPages, PlainPasswords, PlainTemplates, ScriptedGateway,
+    SequentialIds, SequentialSecrets, seed_customer_with_card,
 };
 use tower::ServiceExt as _;
 
@@ -113,7 +113,12 @@ impl Harness {
             Arc::new(FixedClock::default()),
             Arc::new(SequentialIds::default()),
             Arc::new(SequentialSecrets::default()),
-        );
+        )
+        .with_hosted_pages(HostedPages {
+            addresses: Arc::new(PlainPages("https://pay.example.com".into())),
+            link_lifetime: HostedPages::default_lifetime(),
+            templates: Arc::new(PlainTemplates),
+        });
         let acme = business("acme", "Acme & Sons");
         let globex = business("globex", "Globex");
         for b in [&acme, &globex] {
@@ -759,4 +764,69 @@ async fn holds_are_captured_or_released_and_only_owners_refund() {
         .await
         .unwrap();
     assert_eq!(still.summary.balance.refunded.to_string(), "10.00 USD");
+}
+
+#[tokio::test]
+async fn a_customers_profile_shows_cards_what_they_owe_and_the_emails_sent() {
+    let h = Harness::new().await;
+    let session = h.member(&h.acme, "grace@acme.example").await;
+    let list = h.get("/console/customers", Some(&session)).await;
+    assert_eq!(list.status, StatusCode::OK, "{}", list.text);
+    assert!(list.text.contains("id=\"customer-cust-1\""));
+    let profile = h.get("/console/customers/cust-1", Some(&session)).await;
+    assert_eq!(profile.status, StatusCode::OK, "{}", profile.text);
+    assert!(profile.text.contains("id=\"customer-name\">Ada Lovelace"));
+    assert!(
+        profile
+            .text
+            .contains("Visa ending 4242 · expires 12/2034 · <strong>default</strong>")
+    );
+    assert!(
+        profile.text.contains("id=\"owes\">200.00 USD"),
+        "{}",
+        profile.text
+    );
+    assert!(profile.text.contains("id=\"no-notifications\""));
+    // "Send Email": a card request, in the notifications section.
+    let forged = h
+        .post(
+            "/console/customers/cust-1/card-request",
+            &format!("csrf={}", "0".repeat(64)),
+            Some(&session),
+            SAME_SITE,
+        )
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    let sent = h
+        .post(
+            "/console/customers/cust-1/card-request",
+            &format!("csrf={}", profile.field("card-request-form", "csrf")),
+            Some(&session),
+            SAME_SITE,
+        )
+        .await;
+    assert_eq!(
+        sent.header("location"),
+        "/console/customers/cust-1?result=card-request-sent"
+    );
+    let after = h
+        .get(
+            "/console/customers/cust-1?result=card-request-sent",
+            Some(&session),
+        )
+        .await;
+    assert!(after.text.contains("The card request was emailed."));
+    assert!(
+        after.text.contains("<td>Card request</td>"),
+        "{}",
+        after.text
+    );
+    assert!(after.text.contains("<td>Queued</td>"));
+    // Their bookings, from the profile's link.
+    let bookings = h
+        .get("/console/bookings?customer=cust-1", Some(&session))
+        .await;
+    assert!(bookings.text.contains("booking-a-1") && bookings.text.contains("booking-a-2"));
+    let unknown = h.get("/console/customers/nobody", Some(&session)).await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
 }

@@ -2,6 +2,7 @@
 
 pub(crate) mod bookings;
 pub(crate) mod charge;
+pub(crate) mod customers;
 pub(crate) mod invitation;
 pub(crate) mod payments;
 pub(crate) mod sign_in;

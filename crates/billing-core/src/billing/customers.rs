@@ -49,6 +49,19 @@ impl Billing {
             .ok_or_else(|| BillingError::CustomerNotFound(id.clone()))
     }
 
+    /// A page of the business's customers, by id, after `after`, at most `limit` (1 to 100).
+    pub async fn customers(
+        &self,
+        business: &Business,
+        after: Option<&CustomerId>,
+        limit: u32,
+    ) -> Result<Vec<Customer>, BillingError> {
+        Ok(self
+            .store
+            .list_customers(&business.id, after, limit.clamp(1, 100))
+            .await?)
+    }
+
     /// The customer's saved cards, the default first.
     pub async fn cards(
         &self,

@@ -1,0 +1,291 @@
+//! The customers list and a customer's profile: cards on file (make default, remove), what
+//! they owe, the emails sent about them with their delivery state, and "Send Email" (a card
+//! request).
+
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum_extra::extract::cookie::CookieJar;
+use billing_core::email::CardLabel;
+use billing_core::error::BillingError;
+use billing_core::ids::CustomerId;
+use billing_core::notification::{DeliveryState, NotificationKind};
+use serde::Deserialize;
+
+use super::{failed, forbidden, header_of, missing};
+use crate::Console;
+use crate::session::signed_in;
+use crate::views::{
+    CardRow, CustomerPage, CustomerRow, CustomersPage, Flash, NotificationRow, page,
+};
+
+const PAGE: u32 = 50;
+
+/// `?after=`.
+#[derive(Debug, Deserialize)]
+pub(crate) struct ListQuery {
+    #[serde(default)]
+    after: Option<String>,
+}
+
+/// `GET /console/customers`.
+pub(crate) async fn list(
+    State(console): State<Console>,
+    jar: CookieJar,
+    Query(query): Query<ListQuery>,
+) -> Response {
+    let member = match signed_in(&console, &jar).await {
+        Ok(member) => member,
+        Err(to_sign_in) => return to_sign_in,
+    };
+    let after = query.after.and_then(|a| CustomerId::new(a).ok());
+    let customers = match console
+        .billing
+        .customers(&member.visit.business, after.as_ref(), PAGE)
+        .await
+    {
+        Ok(customers) => customers,
+        Err(error) => {
+            tracing::error!(%error, "the console's customers list failed");
+            return failed();
+        }
+    };
+    let next = (customers.len() == PAGE as usize)
+        .then(|| customers.last())
+        .flatten()
+        .map(|last| format!("/console/customers?after={}", last.id));
+    let rows = customers
+        .iter()
+        .map(|c| CustomerRow {
+            id: c.id.to_string(),
+            href: format!("/console/customers/{}", c.id),
+            name: c.name.clone(),
+            email: c.email.clone().unwrap_or_default(),
+        })
+        .collect();
+    page(
+        StatusCode::OK,
+        &CustomersPage {
+            header: Some(header_of(&member)),
+            rows,
+            next,
+        },
+    )
+}
+
+fn kind_label(kind: NotificationKind) -> &'static str {
+    match kind {
+        NotificationKind::PaymentLink => "Payment link",
+        NotificationKind::CardRequest => "Card request",
+        NotificationKind::Receipt => "Receipt",
+        NotificationKind::BusinessPaymentNotice => "Payment notice to the business",
+        NotificationKind::BusinessCardSavedNotice => "Card saved notice to the business",
+        NotificationKind::PaymentFailed => "Payment failed",
+        NotificationKind::UpcomingCharge => "Upcoming charge",
+        NotificationKind::BusinessAutomationNotice => "Automation notice to the business",
+    }
+}
+
+fn delivery(state: &DeliveryState) -> String {
+    match state {
+        DeliveryState::Queued => "Queued".to_owned(),
+        DeliveryState::Sent { at, .. } => format!("Sent {}", at.format("%-d %b %H:%M UTC")),
+        DeliveryState::Failed { reason, .. } => format!("Failed: {reason}"),
+    }
+}
+
+/// `?result=` on a profile: only these words travel in the address.
+fn result_message(result: &str) -> Option<Flash> {
+    let (tone, text) = match result {
+        "card-request-sent" => ("success", "The card request was emailed."),
+        "no-email" => ("error", "This customer has no email address."),
+        "default" => ("success", "The default card was changed."),
+        "removed" => ("success", "The card was removed."),
+        "card-in-use" => (
+            "error",
+            "A payment in progress uses this card: it cannot be removed yet.",
+        ),
+        "not-done" => ("error", "That could not be done. Nothing changed."),
+        _ => return None,
+    };
+    Some(Flash { tone, text })
+}
+
+/// `?result=`.
+#[derive(Debug, Deserialize)]
+pub(crate) struct ProfileQuery {
+    #[serde(default)]
+    result: Option<String>,
+}
+
+/// `GET /console/customers/{id}`.
+pub(crate) async fn profile(
+    State(console): State<Console>,
+    jar: CookieJar,
+    Path(id): Path<String>,
+    Query(query): Query<ProfileQuery>,
+) -> Response {
+    let member = match signed_in(&console, &jar).await {
+        Ok(member) => member,
+        Err(to_sign_in) => return to_sign_in,
+    };
+    let Ok(id) = CustomerId::new(id) else {
+        return missing();
+    };
+    let business = &member.visit.business;
+    let billing = &console.billing;
+    let customer = match billing.customer(business, &id).await {
+        Ok(customer) => customer,
+        Err(BillingError::CustomerNotFound(_)) => return missing(),
+        Err(error) => {
+            tracing::error!(%error, "the console's customer page failed");
+            return failed();
+        }
+    };
+    let (cards, owes, log) = match (
+        billing.cards(business, &id).await,
+        billing.customer_balance(business, &id).await,
+        billing.customer_notifications(business, &id, 50).await,
+    ) {
+        (Ok(cards), Ok(owes), Ok(log)) => (cards, owes, log),
+        _ => return failed(),
+    };
+    let owes = if owes.is_empty() {
+        "nothing".to_owned()
+    } else {
+        owes.iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(" + ")
+    };
+    page(
+        StatusCode::OK,
+        &CustomerPage {
+            header: Some(header_of(&member)),
+            flash: query.result.as_deref().and_then(result_message),
+            id: id.to_string(),
+            name: customer.name.clone(),
+            email: customer
+                .email
+                .clone()
+                .unwrap_or_else(|| "no email".to_owned()),
+            owes,
+            bookings_href: format!("/console/bookings?customer={id}"),
+            cards: cards
+                .iter()
+                .map(|card| CardRow {
+                    label: CardLabel::from(card).describe(),
+                    expires: format!("{:02}/{}", card.exp_month, card.exp_year),
+                    payment_method: card.payment_method.clone(),
+                    default: card.is_default,
+                })
+                .collect(),
+            notifications: log
+                .iter()
+                .map(|n| NotificationRow {
+                    when: n.created_at.format("%-d %b %Y %H:%M UTC").to_string(),
+                    kind: kind_label(n.kind),
+                    to: n.to.clone(),
+                    subject: n.subject.clone(),
+                    delivery: delivery(&n.delivery),
+                })
+                .collect(),
+        },
+    )
+}
+
+/// A profile form: its CSRF token (and a card's payment method, for the card forms).
+#[derive(Debug, Deserialize)]
+pub(crate) struct ProfileForm {
+    csrf: String,
+    #[serde(default)]
+    payment_method: String,
+}
+
+fn back(customer: &CustomerId, result: &str) -> Response {
+    Redirect::to(&format!("/console/customers/{customer}?result={result}")).into_response()
+}
+
+/// Which action a profile form asks for.
+#[derive(Debug, Clone, Copy)]
+enum ProfileAction {
+    CardRequest,
+    MakeDefault,
+    Remove,
+}
+
+async fn act(
+    console: Console,
+    jar: CookieJar,
+    id: String,
+    form: ProfileForm,
+    action: ProfileAction,
+) -> Response {
+    let member = match signed_in(&console, &jar).await {
+        Ok(member) => member,
+        Err(to_sign_in) => return to_sign_in,
+    };
+    if !member.checks(&form.csrf) {
+        return forbidden();
+    }
+    let Ok(id) = CustomerId::new(id) else {
+        return missing();
+    };
+    let business = &member.visit.business;
+    let billing = &console.billing;
+    let done = match action {
+        ProfileAction::CardRequest => billing
+            .request_card(business, &id, true)
+            .await
+            .map(|_| "card-request-sent"),
+        ProfileAction::MakeDefault => billing
+            .set_default_card(business, &id, &form.payment_method)
+            .await
+            .map(|_| "default"),
+        ProfileAction::Remove => billing
+            .remove_card(business, &id, &form.payment_method)
+            .await
+            .map(|()| "removed"),
+    };
+    match done {
+        Ok(result) => back(&id, result),
+        Err(BillingError::CustomerNotFound(_)) => missing(),
+        Err(BillingError::NoEmailAddress(_)) => back(&id, "no-email"),
+        Err(BillingError::CardInUse { .. }) => back(&id, "card-in-use"),
+        Err(error) => {
+            tracing::warn!(code = error.code(), %error, "a console customer action was refused");
+            back(&id, "not-done")
+        }
+    }
+}
+
+/// `POST /console/customers/{id}/card-request`: "Send Email".
+pub(crate) async fn card_request(
+    State(console): State<Console>,
+    jar: CookieJar,
+    Path(id): Path<String>,
+    Form(form): Form<ProfileForm>,
+) -> Response {
+    act(console, jar, id, form, ProfileAction::CardRequest).await
+}
+
+/// `POST /console/customers/{id}/cards/default`.
+pub(crate) async fn make_default(
+    State(console): State<Console>,
+    jar: CookieJar,
+    Path(id): Path<String>,
+    Form(form): Form<ProfileForm>,
+) -> Response {
+    act(console, jar, id, form, ProfileAction::MakeDefault).await
+}
+
+/// `POST /console/customers/{id}/cards/remove`.
+pub(crate) async fn remove(
+    State(console): State<Console>,
+    jar: CookieJar,
+    Path(id): Path<String>,
+    Form(form): Form<ProfileForm>,
+) -> Response {
+    act(console, jar, id, form, ProfileAction::Remove).await
+}
