@@ -384,11 +384,11 @@ mod tests {
     #[test]
     fn unclassified_and_stale_crates_fail() {
         let mut packages = workspace();
-        packages.push(package("billing-console", &["billing-core"]));
+        packages.push(package("billing-reports", &["billing-core"]));
         packages.retain(|p| p.name != "xtask");
         let problems = check(&packages);
         assert_eq!(problems.len(), 2, "{problems:?}");
-        assert!(problems[0].starts_with("billing-console (crates/billing-console) has no kind"));
+        assert!(problems[0].starts_with("billing-reports (crates/billing-reports) has no kind"));
         assert!(problems[1].starts_with("xtask is in CRATES but not in the workspace"));
     }
 
