@@ -1,10 +1,12 @@
 //! Around every console route: refuse forms posted from another site, answer bare error
 //! statuses as pages, and set the security headers.
 
-use axum::extract::Request;
+use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::Response;
+
+use crate::Console;
 
 /// Own stylesheet only; no script at all; forms to the console itself; never framed.
 pub(crate) const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; \
@@ -12,8 +14,10 @@ img-src 'self' data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none
 
 /// A form posted from another site (a cross-site request forgery, also of the sign-in form,
 /// which has no session yet) is refused before any handler, by the browser's own
-/// `Sec-Fetch-Site` and `Origin`; session-bound forms also carry a CSRF token.
-fn cross_site(method: &Method, headers: &HeaderMap) -> bool {
+/// `Sec-Fetch-Site` and `Origin`; session-bound forms also carry a CSRF token. An `Origin` is
+/// the console's own when it is the service's public origin (`public`), or names the host the
+/// request was sent to (a proxy may rewrite `Host`, hence both).
+fn cross_site(method: &Method, headers: &HeaderMap, public: &str) -> bool {
     if method == Method::GET || method == Method::HEAD {
         return false;
     }
@@ -25,6 +29,7 @@ fn cross_site(method: &Method, headers: &HeaderMap) -> bool {
     let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
     match (origin, host) {
         (Some("null"), _) => true,
+        (Some(origin), _) if origin == public => false,
         (Some(origin), Some(host)) => {
             let bare = origin
                 .strip_prefix("https://")
@@ -32,12 +37,27 @@ fn cross_site(method: &Method, headers: &HeaderMap) -> bool {
                 .unwrap_or(origin);
             bare != host
         }
+        (Some(_), None) => true,
         _ => false,
     }
 }
 
-pub(crate) async fn guard(request: Request, next: Next) -> Response {
-    let mut response = if cross_site(request.method(), request.headers()) {
+/// The origin (`scheme://host[:port]`) of the service's public URL.
+fn origin_of(url: &str) -> &str {
+    let after_scheme = url.find("://").map_or(0, |at| at + 3);
+    let end = url[after_scheme..]
+        .find('/')
+        .map_or(url.len(), |at| after_scheme + at);
+    &url[..end]
+}
+
+pub(crate) async fn guard(
+    State(console): State<Console>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let public = origin_of(&console.config.public_url);
+    let mut response = if cross_site(request.method(), request.headers(), public) {
         crate::pages::forbidden()
     } else {
         next.run(request).await
@@ -89,35 +109,42 @@ mod tests {
 
     #[test]
     fn forms_from_another_site_are_refused() {
+        const PUBLIC: &str = "https://billing.example";
         let post = Method::POST;
-        assert!(cross_site(
-            &post,
-            &headers(&[("sec-fetch-site", "cross-site")])
-        ));
-        assert!(cross_site(
-            &post,
-            &headers(&[
-                ("origin", "https://evil.example"),
-                ("host", "billing.example")
-            ])
-        ));
-        assert!(cross_site(&post, &headers(&[("origin", "null")])));
-        assert!(!cross_site(
-            &post,
-            &headers(&[
-                ("origin", "https://billing.example"),
-                ("host", "billing.example"),
-                ("sec-fetch-site", "same-origin")
-            ])
-        ));
-        assert!(
-            !cross_site(&post, &headers(&[])),
-            "no browser headers: no browser"
-        );
+        let refused =
+            |pairs: &[(&'static str, &'static str)]| cross_site(&post, &headers(pairs), PUBLIC);
+        assert!(refused(&[("sec-fetch-site", "cross-site")]));
+        assert!(refused(&[
+            ("origin", "https://evil.example"),
+            ("host", "billing.example")
+        ]));
+        assert!(refused(&[("origin", "null")]));
+        assert!(!refused(&[
+            ("origin", "https://billing.example"),
+            ("host", "billing.example"),
+            ("sec-fetch-site", "same-origin"),
+        ]));
+        // Behind a proxy that rewrote Host: the public origin is the console's own.
+        assert!(!refused(&[
+            ("origin", "https://billing.example"),
+            ("host", "127.0.0.1:8080")
+        ]));
+        assert!(!refused(&[]), "no browser headers: no browser");
         assert!(!cross_site(
             &Method::GET,
-            &headers(&[("sec-fetch-site", "cross-site")])
+            &headers(&[("sec-fetch-site", "cross-site")]),
+            PUBLIC
         ));
+    }
+
+    #[test]
+    fn the_public_origin_is_the_urls_scheme_host_and_port() {
+        assert_eq!(
+            origin_of("https://billing.example"),
+            "https://billing.example"
+        );
+        assert_eq!(origin_of("http://127.0.0.1:8080/"), "http://127.0.0.1:8080");
+        assert_eq!(origin_of("https://x.example/pay"), "https://x.example");
     }
 
     #[test]

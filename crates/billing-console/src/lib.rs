@@ -140,6 +140,9 @@ pub fn routes(console: Console) -> Router {
         )
         .route("/console/assets/console.css", get(pages::css))
         .route("/console/{*rest}", any(pages::not_found))
-        .layer(axum::middleware::from_fn(guard::guard))
+        .layer(axum::middleware::from_fn_with_state(
+            console.clone(),
+            guard::guard,
+        ))
         .with_state(console)
 }
