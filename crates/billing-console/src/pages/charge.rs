@@ -99,50 +99,44 @@ pub(crate) async fn charge(
     let Ok(amount) = Amount::parse(form.amount.trim()) else {
         return back(&booking, "amount");
     };
-    let business = &member.visit.business;
     let reference = Some(form.reference.trim().to_owned()).filter(|r| !r.is_empty());
-    let collection = |method| RecordCollection {
-        booking: booking.clone(),
-        amount: Some(amount),
-        method,
-        reference: reference.clone(),
-        idempotency_key: Some(key.clone()),
-        allow_duplicate: true,
+    let collected = match form.source.as_str() {
+        "cash" => Some(CollectionMethod::Cash),
+        "check" => Some(CollectionMethod::Check),
+        "other" => Some(CollectionMethod::Other(
+            reference.clone().unwrap_or_else(|| "Other".to_owned()),
+        )),
+        _ => None,
     };
     let billing = console.billing.clone();
-    let business = business.clone();
+    let business = member.visit.business.clone();
     // Recorded as this member's: the history says who.
     let by = Origin::Staff(member.visit.member.id.clone());
-    let made = match form.source.as_str() {
-        "cash" => {
-            let command = collection(CollectionMethod::Cash);
+    // In its own task: a closed tab cannot cut a charge between the gateway and the ledger.
+    let made = match collected.clone() {
+        Some(method) => {
+            let command = RecordCollection {
+                booking: booking.clone(),
+                amount: Some(amount),
+                method,
+                reference,
+                idempotency_key: Some(key),
+                allow_duplicate: true,
+            };
             tokio::spawn(async move { billing.record_collection_as(&business, command, by).await })
                 .await
         }
-        "check" => {
-            let command = collection(CollectionMethod::Check);
-            tokio::spawn(async move { billing.record_collection_as(&business, command, by).await })
-                .await
-        }
-        "other" => {
-            let name = reference.clone().unwrap_or_else(|| "Other".to_owned());
-            let command = collection(CollectionMethod::Other(name));
-            tokio::spawn(async move { billing.record_collection_as(&business, command, by).await })
-                .await
-        }
-        card => {
-            let Some(method) = card.strip_prefix("card:").filter(|m| !m.is_empty()) else {
+        None => {
+            let Some(method) = form.source.strip_prefix("card:").filter(|m| !m.is_empty()) else {
                 return back(&booking, "refused");
             };
             let command = ChargeBooking {
                 booking: booking.clone(),
                 amount: Some(amount),
                 source: PaymentSource::Card(method.to_owned()),
-                idempotency_key: Some(key.clone()),
+                idempotency_key: Some(key),
                 allow_duplicate: true,
             };
-            // In its own task: a closed tab cannot cut a charge between the gateway and the
-            // ledger.
             tokio::spawn(async move { billing.charge_as(&business, command, by).await }).await
         }
     };
@@ -151,9 +145,8 @@ pub(crate) async fn charge(
     };
     match made {
         Ok(receipt) => {
-            let collected = matches!(form.source.as_str(), "cash" | "check" | "other");
             let result = match receipt.outcome() {
-                Outcome::Settled if collected => "collected",
+                Outcome::Settled if collected.is_some() => "collected",
                 Outcome::Settled => "charged",
                 Outcome::Pending => "pending",
                 Outcome::Declined(_) => "declined",

@@ -12,7 +12,7 @@ use billing_core::idempotency::IdempotencyKey;
 use billing_core::ids::{BookingId, PaymentId};
 use billing_core::money::Amount;
 use billing_core::payment::Origin;
-use billing_core::receipt::Outcome;
+use billing_core::receipt::{Outcome, Receipt};
 use billing_core::staff::StaffRole;
 use serde::Deserialize;
 
@@ -71,6 +71,28 @@ fn refused(booking: &BookingId, error: &BillingError) -> Response {
             tracing::warn!(code = other.code(), %other, "a console action was refused");
             back(booking, "not-done")
         }
+    }
+}
+
+/// The booking's page again, saying how an action ended: `settled` or `pending` as its receipt
+/// says, or why it was refused.
+fn answer(
+    booking: &BookingId,
+    done: Result<Result<Receipt, BillingError>, tokio::task::JoinError>,
+    settled: &str,
+    pending: &str,
+) -> Response {
+    match done {
+        Ok(Ok(receipt)) => back(
+            booking,
+            match receipt.outcome() {
+                Outcome::Settled => settled,
+                Outcome::Pending => pending,
+                Outcome::Declined(_) => "not-done",
+            },
+        ),
+        Ok(Err(error)) => refused(booking, &error),
+        Err(_) => failed(),
     }
 }
 
@@ -157,16 +179,5 @@ pub(crate) async fn refund(
     let (billing, business) = (console.billing.clone(), member.visit.business.clone());
     let by = Origin::Staff(member.visit.member.id.clone());
     let done = tokio::spawn(async move { billing.refund_as(&business, command, by).await }).await;
-    match done {
-        Ok(Ok(receipt)) => back(
-            &booking,
-            match receipt.outcome() {
-                Outcome::Settled => "refunded",
-                Outcome::Pending => "refund-pending",
-                Outcome::Declined(_) => "not-done",
-            },
-        ),
-        Ok(Err(error)) => refused(&booking, &error),
-        Err(_) => failed(),
-    }
+    answer(&booking, done, "refunded", "refund-pending")
 }
