@@ -161,6 +161,7 @@ async fn staff_set_a_password_see_the_bookings_and_sign_in_again() {
     // At a phone's width, nothing spills sideways.
     browser.set_window_size(390, 844).await.expect("phone size");
     assert!(fits(&browser).await, "the booking page at 390 px");
+    shot(&browser, "booking-phone").await;
     browser
         .goto(&format!("{}/console/bookings", service.base_url))
         .await
