@@ -78,6 +78,8 @@ fn main() {
                 "100",
                 "--automation-batch",
                 "200",
+                "--checkout-grace-secs",
+                "0",
             ],
         );
         let tenant = service.create_business("Bench Cleaning");

@@ -16,8 +16,9 @@ use serde_json::{Value, json};
 /// The sandbox's journal, in the data folder.
 const JOURNAL: &str = "sandbox-journal.jsonl";
 
-/// Fast automation: looked for every 50 ms.
-const FAST: &[&str] = &["--automation-tick-ms", "50"];
+/// Fast automation: looked for every 50 ms, and bookings made through the API are charged
+/// at once (no booking page starts a checkout for them).
+const FAST: &[&str] = &["--automation-tick-ms", "50", "--checkout-grace-secs", "0"];
 
 async fn set_policy(service: &Service, tenant: &Tenant, policy: Value) {
     let answer = service
@@ -178,6 +179,8 @@ async fn a_crash_during_a_run_of_due_charges_loses_none_and_repeats_none() {
         "10",
         "--automation-lease-secs",
         "2",
+        "--checkout-grace-secs",
+        "0",
     ];
     let mut service = Service::launch(Store::Sqlite, Options::default().args(paced));
     let acme = service.create_business("Acme Cleaning");
@@ -207,6 +210,8 @@ async fn a_crash_during_a_run_of_due_charges_loses_none_and_repeats_none() {
         "50",
         "--automation-lease-secs",
         "2",
+        "--checkout-grace-secs",
+        "0",
         "--reconcile-every-secs",
         "1",
         "--reconcile-after-secs",

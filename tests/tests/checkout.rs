@@ -174,8 +174,9 @@ async fn a_customer_checks_out_on_the_booking_page_then_in_a_frame() {
         .await
         .expect("chromedriver starts");
     let site = BusinessSite::start().await;
-    // A short tick: automation would charge the bookings at once, were it not for the
-    // checkouts the customer is on.
+    // A short tick: automation looks every 100 ms, and ada's card saved by the first checkout
+    // would be held for the second booking at once, were it not for the grace the booking
+    // page has to start its checkout (the default), then the checkout itself.
     let service = Service::start_with(Store::Sqlite, &["--automation-tick-ms", "100"]);
     let acme = service.create_business("Acme Cleaning");
     let answer = service

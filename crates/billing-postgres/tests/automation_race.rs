@@ -119,6 +119,8 @@ async fn two_schedulers_racing_over_a_thousand_due_bookings_charge_each_once() {
     )
     .await
     .expect("settings");
+    // Past the grace a booking page has to start a checkout.
+    clock.advance(billing_core::billing::Policy::default().checkout_grace);
 
     // Spawned tasks, so the two really run in parallel; the barrier starts them together.
     let start = Arc::new(Barrier::new(2));

@@ -355,6 +355,11 @@ pub struct AutomationArgs {
     /// it again. Longer than a gateway call can take.
     #[arg(long, value_name = "SECS", default_value_t = 300)]
     pub automation_lease_secs: u32,
+    /// How long after a booking is stored automation waits before charging or holding it, so
+    /// that the business's booking page can start its checkout first (a returning customer's
+    /// saved card is not charged under the checkout). 0: at once.
+    #[arg(long, value_name = "SECS", default_value_t = 120)]
+    pub checkout_grace_secs: u32,
 }
 
 /// What a sweep takes up (the engine's policy).

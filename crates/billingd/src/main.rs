@@ -281,6 +281,7 @@ async fn serve(args: ServeArgs, clock: Arc<dyn Clock>) -> Result<(), AnyError> {
         automation_lease: chrono::Duration::seconds(i64::from(
             args.automation.automation_lease_secs.max(1),
         )),
+        checkout_grace: chrono::Duration::seconds(i64::from(args.automation.checkout_grace_secs)),
         ..policy(args.reconcile_after_secs, &args.sweep, bulk)
     };
     let log: Arc<dyn NotificationLog> = store.clone();

@@ -100,6 +100,10 @@ pub struct Policy {
     /// How often a booking that needs attention is looked at again (to clear the flag once it
     /// is settled some other way), and a run that could not be made is tried again.
     pub automation_recheck: Duration,
+    /// How long after a booking is stored automation waits before charging or holding it: the
+    /// business's booking page stores the booking, then starts its checkout, and a returning
+    /// customer's saved card must not be charged in between.
+    pub checkout_grace: Duration,
 }
 
 impl Default for Policy {
@@ -115,6 +119,7 @@ impl Default for Policy {
             automation_lease: Duration::minutes(5),
             retries: RetrySchedule::default(),
             automation_recheck: Duration::hours(1),
+            checkout_grace: Duration::minutes(2),
         }
     }
 }

@@ -384,7 +384,10 @@ impl Billing {
             paused: schedule.paused || customer_paused,
             needs_attention: schedule.needs_attention,
             failures: schedule.failures,
-            checkout_until: schedule.checkout_until,
+            // Until the grace has passed, the booking page may be about to start a checkout.
+            checkout_until: schedule
+                .checkout_until
+                .max(Some(schedule.booked_at + self.policy.checkout_grace)),
         };
         Ok((effective, facts))
     }

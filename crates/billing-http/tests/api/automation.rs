@@ -70,6 +70,7 @@ async fn a_booking_shows_its_next_action_and_runs_and_each_automatic_charge_is_m
     assert_eq!(planned.json["own_policy"], false);
     assert_eq!(planned.json["runs"], json!([]));
 
+    h.past_checkout_grace();
     let report = h.billing.run_due(10).await.unwrap();
     assert_eq!(report.runs.len(), 1, "{report:?}");
     let done = h.get("/v1/bookings/b1/automation").await;
@@ -127,6 +128,7 @@ async fn a_declined_card_given_up_on_is_listed_as_needing_attention() {
                "line_items": [{"kind": "service", "label": "Clean", "amount": "60.00"}]}),
     )
     .await;
+    h.past_checkout_grace();
     h.billing.run_due(10).await.unwrap();
     h.billing.run_due(10).await.unwrap();
     let flagged = h.get("/v1/bookings?needs_attention=true").await;
@@ -217,6 +219,7 @@ async fn a_paused_customer_is_left_until_resumed() {
     let h = Harness::new().await;
     set_policy(&h, json!({"policy": {"name": "charge_at_booking"}})).await;
     h.seed("c1", "pm_card_visa", "b1", "40.00").await;
+    h.past_checkout_grace();
     let paused = h
         .put("/v1/customers/c1/automation", json!({"paused": true}))
         .await;
@@ -238,6 +241,7 @@ async fn a_paused_customer_is_left_until_resumed() {
         .assert_problem(StatusCode::NOT_FOUND, "customer_not_found");
     // A booking's own policy overrides the business's.
     h.seed("c2", "pm_card_visa", "b2", "30.00").await;
+    h.past_checkout_grace();
     let own = h
         .put(
             "/v1/bookings/b2/automation",

@@ -232,6 +232,13 @@ impl Reply {
 }
 
 impl Harness {
+    /// Moves the clock past the grace a booking page has to start its checkout, so that
+    /// automation acts on the bookings made so far.
+    pub fn past_checkout_grace(&self) {
+        self.clock
+            .advance(billing_core::billing::Policy::default().checkout_grace);
+    }
+
     /// Two businesses (A, "Acme & Sons", and B), no customers.
     pub async fn new() -> Harness {
         Harness::with(Setup::default()).await

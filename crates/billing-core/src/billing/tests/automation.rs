@@ -85,7 +85,14 @@ pub(super) async fn automated(
             .await
             .expect("put booking");
     }
+    past_grace(&w);
     (w, gateway)
+}
+
+/// Moves the clock past the grace a booking page has to start its checkout: no checkout came.
+pub(super) fn past_grace(w: &World) {
+    w.clock
+        .advance(crate::billing::Policy::default().checkout_grace);
 }
 
 /// Sets a booking's service time (and completion) as the platform would.
@@ -397,6 +404,7 @@ async fn a_deposit_at_booking_then_the_rest_after_completion() {
         .put_booking(&w.business, account)
         .await
         .expect("put");
+    past_grace(&w);
     assert_eq!(
         run(&w).await,
         [(Action::Charge(usd("60.00")), RunOutcome::Succeeded)]
@@ -561,6 +569,7 @@ async fn two_schedulers_racing_over_due_bookings_charge_each_once() {
             .await
             .expect("put");
     }
+    past_grace(&w);
     let second = World {
         billing: process(&w, &gateway, "two"),
         store: w.store.clone(),

@@ -1,7 +1,7 @@
 //! A booking page's checkout: what its page does follows the booking's payment policy, and
 //! automation waits while the customer is on it.
 
-use super::automation::{automated, run, status};
+use super::automation::{automated, past_grace, run, status};
 use super::*;
 use crate::automation::{Action, PaymentPolicy, PaymentSettings, Share};
 use crate::billing::{StartCheckout, checkout_lifetime};
@@ -293,8 +293,14 @@ async fn an_abandoned_checkout_hands_the_booking_back_to_automation() {
 async fn a_booking_just_made_without_a_card_waits_for_its_checkout() {
     let (w, gateway) = automated(PaymentPolicy::ChargeAtBooking, &[]).await;
     new_customer_books(&w, "b-1", "45.00").await;
-    // The scheduler runs before the booking page starts its checkout: no card yet, but no
-    // decline, no email, no "needs attention".
+    assert_eq!(
+        run(&w).await,
+        [],
+        "the booking page has its grace to start a checkout"
+    );
+    // The booking page is slow to start its checkout: no card yet, but no decline, no email,
+    // no "needs attention".
+    past_grace(&w);
     let early = run(&w).await;
     assert!(
         matches!(early.as_slice(), [(_, RunOutcome::Failed(why))] if why.contains("no card")),
@@ -318,6 +324,7 @@ async fn a_booking_just_made_without_a_card_waits_for_its_checkout() {
 
     // No checkout ever came: after the checkout's hour, the customer gets a payment link.
     new_customer_books(&w, "b-2", "30.00").await;
+    past_grace(&w);
     assert!(!run(&w).await.is_empty());
     let waiting = w
         .store
@@ -339,4 +346,46 @@ async fn a_booking_just_made_without_a_card_waits_for_its_checkout() {
         .expect("read")
         .expect("record");
     assert!(schedule.needs_attention);
+}
+
+#[tokio::test]
+async fn a_returning_customers_saved_card_waits_for_the_checkout_the_booking_page_starts() {
+    // `cust-1` has a card on file: without the grace, automation could charge it between the
+    // booking being stored and its checkout starting, and the customer would find the booking
+    // paid on a page asking for a card.
+    let (w, gateway) = automated(PaymentPolicy::AuthorizeAtBooking, &[]).await;
+    let account = BookingAccount::new(
+        booking_id("b-7"),
+        CustomerId::new("cust-1").expect("id"),
+        Currency::USD,
+        vec![LineItem::new(LineItemKind::Service, "Deep clean", usd("80.00")).expect("line")],
+    )
+    .expect("booking");
+    w.billing
+        .put_booking(&w.business, account)
+        .await
+        .expect("put booking");
+    assert_eq!(run(&w).await, []);
+    w.clock.advance(Duration::seconds(90));
+    let started = start(&w, "b-7").await.expect("checkout");
+    assert_eq!(started.step, CheckoutStep::Hold);
+    past_grace(&w);
+    assert_eq!(run(&w).await, [], "the open checkout holds automation back");
+    assert_eq!(gateway.count("authorize"), 0);
+    w.billing
+        .pay_link(
+            &token(&started),
+            PayLink {
+                payment_method: "pm_card_mastercard".into(),
+                save_card: false,
+            },
+        )
+        .await
+        .expect("held");
+    assert_eq!(status(&w, "b-7").await, PaymentStatus::PreAuthorized);
+    assert_eq!(
+        run(&w).await,
+        [],
+        "nothing left to do until the service is done"
+    );
 }
