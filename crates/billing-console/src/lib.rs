@@ -138,6 +138,8 @@ pub fn routes(console: Console) -> Router {
             "/console/customers/{id}/cards/remove",
             post(pages::customers::remove),
         )
+        .merge(pages::reports::routes())
+        .merge(pages::settings::routes())
         .route("/console/assets/console.css", get(pages::css))
         .route("/console/{*rest}", any(pages::not_found))
         .layer(axum::middleware::from_fn_with_state(

@@ -12,6 +12,8 @@ pub(crate) struct Header {
     pub(crate) business: String,
     pub(crate) member: String,
     pub(crate) csrf: String,
+    /// Owners also see Settings.
+    pub(crate) owner: bool,
 }
 
 /// A status as the brief words and colours it.

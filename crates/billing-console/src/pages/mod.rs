@@ -5,6 +5,8 @@ pub(crate) mod charge;
 pub(crate) mod customers;
 pub(crate) mod invitation;
 pub(crate) mod payments;
+pub(crate) mod reports;
+pub(crate) mod settings;
 pub(crate) mod sign_in;
 
 use axum::extract::State;
@@ -52,6 +54,7 @@ pub(crate) fn header_of(signed_in: &SignedIn) -> Header {
         business: signed_in.visit.business.name.clone(),
         member: signed_in.visit.member.name.clone(),
         csrf: signed_in.csrf(),
+        owner: signed_in.visit.member.role == billing_core::staff::StaffRole::Owner,
     }
 }
 
