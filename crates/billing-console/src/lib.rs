@@ -113,6 +113,14 @@ pub fn routes(console: Console) -> Router {
             post(pages::charge::charge),
         )
         .route(
+            "/console/bookings/{id}/line-items",
+            post(pages::booking_forms::add_line),
+        )
+        .route(
+            "/console/bookings/{id}/payment-link",
+            post(pages::booking_forms::send_link),
+        )
+        .route(
             "/console/payments/{id}/capture",
             post(pages::payments::capture),
         )

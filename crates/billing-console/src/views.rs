@@ -170,6 +170,10 @@ pub(crate) struct BookingPage {
     pub(crate) refunded: String,
     pub(crate) due: String,
     pub(crate) payments: Vec<PaymentRow>,
+    /// How many line items the page shows (the line form sends it back).
+    pub(crate) lines_seen: usize,
+    /// The customer's profile.
+    pub(crate) customer_href: String,
 }
 
 /// One row of the customers list.

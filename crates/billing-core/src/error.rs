@@ -117,6 +117,10 @@ pub enum BillingError {
     /// A booking with payments cannot change its customer or currency.
     #[error("booking {0} has payments: its customer and currency cannot change")]
     BookingHasPayments(BookingId),
+    /// The booking's line items changed since the form adding one was drawn: the line was
+    /// not added (again).
+    #[error("booking {0} changed since it was read: the line was not added")]
+    BookingChanged(BookingId),
     /// A field of the command is out of bounds (the message says which).
     #[error("invalid input: {0}")]
     InvalidInput(&'static str),
@@ -325,6 +329,7 @@ impl BillingError {
             BillingError::RequestInProgress(_) => "request_in_progress",
             BillingError::ProbableDuplicate { .. } => "probable_duplicate",
             BillingError::BookingHasPayments(_) => "booking_has_payments",
+            BillingError::BookingChanged(_) => "booking_changed",
             BillingError::InvalidInput(_) => "invalid_input",
             BillingError::InvalidBooking(_) => "invalid_booking",
             BillingError::BusinessExists(_) => "business_exists",

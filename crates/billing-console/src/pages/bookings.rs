@@ -339,6 +339,8 @@ pub(crate) async fn one(
             refunded: balance.refunded.to_string(),
             due: balance.balance_due.to_string(),
             payments,
+            lines_seen: view.account.line_items.len(),
+            customer_href: format!("/console/customers/{}", view.account.customer),
         },
     )
 }

@@ -68,6 +68,20 @@ pub(crate) fn result_message(result: &str) -> Option<(&'static str, &'static str
         ),
         "not-owner" => ("error", "Only an owner of the business can refund."),
         "not-done" => ("error", "That could not be done. Nothing changed."),
+        "line-added" => ("success", "The line was added; the price is adjusted."),
+        "line-changed" => (
+            "error",
+            "The booking changed since this page was drawn: nothing more was added. Check its line items.",
+        ),
+        "line-invalid" => (
+            "error",
+            "That line cannot be added: it needs a label (up to 200 characters) and an amount above zero, and a discount cannot make the price negative.",
+        ),
+        "link-sent" => ("success", "The payment link was emailed to the customer."),
+        "no-email" => (
+            "error",
+            "The customer has no email address: nothing was sent.",
+        ),
         _ => return None,
     })
 }

@@ -1,5 +1,6 @@
 //! The console's pages.
 
+pub(crate) mod booking_forms;
 pub(crate) mod bookings;
 pub(crate) mod charge;
 pub(crate) mod customers;

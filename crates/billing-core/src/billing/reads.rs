@@ -221,8 +221,38 @@ impl Billing {
         booking: &BookingId,
         adjustment: PriceAdjustment,
     ) -> Result<BookingView, BillingError> {
+        self.append_line(business, booking, adjustment, None).await
+    }
+
+    /// [`Billing::adjust_price`] from a form drawn when the booking had `lines_seen` line
+    /// items: refused with [`BillingError::BookingChanged`] when it has another number by the
+    /// time the line is written, so that a form sent twice (a double click, a reload) adds
+    /// its line once.
+    pub async fn adjust_price_once(
+        &self,
+        business: &Business,
+        booking: &BookingId,
+        adjustment: PriceAdjustment,
+        lines_seen: usize,
+    ) -> Result<BookingView, BillingError> {
+        self.append_line(business, booking, adjustment, Some(lines_seen))
+            .await
+    }
+
+    async fn append_line(
+        &self,
+        business: &Business,
+        booking: &BookingId,
+        adjustment: PriceAdjustment,
+        lines_seen: Option<usize>,
+    ) -> Result<BookingView, BillingError> {
         let (view, _) = self
             .write_booking(business, booking, |existing| match existing {
+                Some((current, _))
+                    if lines_seen.is_some_and(|seen| seen != current.line_items.len()) =>
+                {
+                    Err(BillingError::BookingChanged(booking.clone()))
+                }
                 Some((current, _)) => {
                     let amount = resolve(Some(&adjustment.amount), current.currency)?
                         .ok_or(BillingError::InvalidInput("a line item needs an amount"))?;

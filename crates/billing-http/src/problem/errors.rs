@@ -59,6 +59,7 @@ pub fn status_of(error: &BillingError) -> StatusCode {
         BillingError::ProbableDuplicate { .. }
         | BillingError::RequestInProgress(_)
         | BillingError::BookingHasPayments(_)
+        | BillingError::BookingChanged(_)
         | BillingError::HoldNotOpen { .. }
         | BillingError::LinkNotOpen { .. }
         | BillingError::BusinessExists(_)

@@ -434,3 +434,27 @@ async fn capture_is_bounded_by_the_hold() {
         (PaymentStatus::PartiallyCharged, usd("75.00"))
     );
 }
+
+#[tokio::test]
+async fn an_extra_added_from_a_form_sent_twice_is_added_once() {
+    let (w, _) = scripted(&[("b-1", "100.00")]).await;
+    let extra = LineItem::new(LineItemKind::Extra, "Inside the oven", usd("30.00")).expect("line");
+    let first = w
+        .billing
+        .adjust_price_once(&w.business, &booking_id("b-1"), extra.clone().into(), 1)
+        .await
+        .expect("added");
+    assert_eq!(first.summary.balance.price, usd("130.00"));
+    let again = w
+        .billing
+        .adjust_price_once(&w.business, &booking_id("b-1"), extra.into(), 1)
+        .await;
+    assert!(
+        matches!(again, Err(BillingError::BookingChanged(_))),
+        "{again:?}"
+    );
+    assert_eq!(
+        w.status("b-1").await,
+        (PaymentStatus::NotCharged, usd("130.00"))
+    );
+}
