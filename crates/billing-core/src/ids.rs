@@ -121,6 +121,13 @@ id_type!(
     "staff member"
 );
 
+id_type!(
+    /// An API key of a business, named by the engine. Not secret: the key's text is apart,
+    /// shown once when it is made, and only its hash is kept.
+    ApiKeyId,
+    "API key"
+);
+
 impl RunId {
     /// A payment id's text with `run_` in place of its `pay_` prefix, like [`LinkId`]'s.
     pub(crate) fn from_payment_id(payment: &PaymentId) -> RunId {
@@ -138,6 +145,17 @@ impl StaffId {
         let text = payment.as_str();
         StaffId(match text.strip_prefix("pay_") {
             Some(rest) => format!("stf_{rest}"),
+            None => text.to_owned(),
+        })
+    }
+}
+
+impl ApiKeyId {
+    /// A payment id's text with `key_` in place of its `pay_` prefix, like [`LinkId`]'s.
+    pub(crate) fn from_payment_id(payment: &PaymentId) -> ApiKeyId {
+        let text = payment.as_str();
+        ApiKeyId(match text.strip_prefix("pay_") {
+            Some(rest) => format!("key_{rest}"),
             None => text.to_owned(),
         })
     }

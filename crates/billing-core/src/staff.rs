@@ -55,6 +55,16 @@ pub struct StaffMember {
     pub password_hash: Option<String>,
     /// When they were added.
     pub created_at: DateTime<Utc>,
+    /// When an owner removed them: they can no longer sign in, and stay listed so that the
+    /// payment history keeps their name.
+    pub removed_at: Option<DateTime<Utc>>,
+}
+
+impl StaffMember {
+    /// True until they are removed.
+    pub fn is_active(&self) -> bool {
+        self.removed_at.is_none()
+    }
 }
 
 /// Why a staff detail is refused.

@@ -6,13 +6,13 @@ use std::sync::LazyLock;
 use async_trait::async_trait;
 use billing_core::ids::{BusinessId, StaffId};
 use billing_core::link::TokenHash;
-use billing_core::ports::{StaffAccounts, StaffStoreError};
-use billing_core::staff::{StaffMember, StaffSession};
+use billing_core::ports::{StaffAccounts, StaffPurge, StaffRemoval, StaffStoreError};
+use billing_core::staff::{StaffMember, StaffRole, StaffSession};
 use billing_sql::errors::{is_unique_violation, staff_error};
 use billing_sql::rows::{InvitationRow, SESSION_COLUMNS, STAFF_COLUMNS, SessionRow, StaffRow};
 use chrono::{DateTime, Utc};
 
-use crate::pool::on_pool;
+use crate::pool::{on_pool, run};
 use crate::store::PostgresStore;
 
 /// One member by key.
@@ -27,6 +27,14 @@ static BY_EMAIL: LazyLock<String> =
 /// A business's members, by email address (a range of the primary key, sorted).
 static OF_BUSINESS: LazyLock<String> = LazyLock::new(|| {
     format!("SELECT {STAFF_COLUMNS} FROM staff_members WHERE business_id = $1 ORDER BY email")
+});
+
+/// Marks one member removed (unless they were), answering them.
+static REMOVE: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "UPDATE staff_members SET removed_at = coalesce(removed_at, $3) \
+         WHERE business_id = $1 AND id = $2 RETURNING {STAFF_COLUMNS}"
+    )
 });
 
 /// One session by its token's hash.
@@ -45,7 +53,7 @@ impl StaffAccounts for PostgresStore {
         let inserted = on_pool!(self, |conn| {
             sqlx::query(
                 "INSERT INTO staff_members (business_id, id, email, name, role, password_hash, \
-                 created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                 created_at, removed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
             )
             .bind(business.as_str())
             .bind(member.id.as_str())
@@ -54,6 +62,7 @@ impl StaffAccounts for PostgresStore {
             .bind(member.role.name())
             .bind(&member.password_hash)
             .bind(member.created_at)
+            .bind(member.removed_at)
             .execute(conn)
             .await
         });
@@ -259,5 +268,102 @@ impl StaffAccounts for PostgresStore {
         })
         .map_err(staff_error)?;
         Ok(())
+    }
+
+    async fn remove_staff(
+        &self,
+        business: &BusinessId,
+        id: &StaffId,
+        at: DateTime<Utc>,
+    ) -> Result<StaffRemoval, StaffStoreError> {
+        // One transaction that first locks the business's active owners, in id order: a
+        // concurrent removal waits for the locks, then finds the owner this one removed no
+        // longer active (a locked row is read again once its writer commits), so the last
+        // owner is never removed. Dropping the connection on an error rolls it back.
+        let mut conn = self.pool.acquire().await.map_err(staff_error)?;
+        conn.begin().await.map_err(staff_error)?;
+        let owners: Vec<String> = run!(&mut conn, |conn| {
+            sqlx::query_scalar(
+                "SELECT id FROM staff_members WHERE business_id = $1 AND role = 'owner' \
+                 AND removed_at IS NULL ORDER BY id FOR UPDATE",
+            )
+            .bind(business.as_str())
+            .fetch_all(conn)
+            .await
+        })
+        .map_err(staff_error)?;
+        let found: Option<StaffRow> = run!(&mut conn, |conn| {
+            sqlx::query_as(BY_ID.as_str())
+                .bind(business.as_str())
+                .bind(id.as_str())
+                .fetch_optional(conn)
+                .await
+        })
+        .map_err(staff_error)?;
+        let Some(found) = found.map(StaffRow::into_member).transpose()? else {
+            conn.commit().await.map_err(staff_error)?;
+            return Ok(StaffRemoval::NotFound);
+        };
+        if found.is_active() && found.role == StaffRole::Owner && owners.len() <= 1 {
+            conn.commit().await.map_err(staff_error)?;
+            return Ok(StaffRemoval::LastOwner);
+        }
+        let removed: StaffRow = run!(&mut conn, |conn| {
+            sqlx::query_as(REMOVE.as_str())
+                .bind(business.as_str())
+                .bind(id.as_str())
+                .bind(at)
+                .fetch_one(conn)
+                .await
+        })
+        .map_err(staff_error)?;
+        // A range of staff_sessions_by_member, and one row of the invitations' UNIQUE key.
+        for sql in [
+            "DELETE FROM staff_sessions WHERE business_id = $1 AND staff_id = $2",
+            "DELETE FROM staff_invitations WHERE business_id = $1 AND staff_id = $2",
+        ] {
+            run!(&mut conn, |conn| {
+                sqlx::query(sql)
+                    .bind(business.as_str())
+                    .bind(id.as_str())
+                    .execute(conn)
+                    .await
+            })
+            .map_err(staff_error)?;
+        }
+        conn.commit().await.map_err(staff_error)?;
+        Ok(StaffRemoval::Removed(removed.into_member()?))
+    }
+
+    async fn purge_staff_tokens(
+        &self,
+        seen_by: DateTime<Utc>,
+        made_by: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<StaffPurge, StaffStoreError> {
+        // Two statements, each complete on its own: a purge cut between them leaves only
+        // invitations that the next one deletes. (Each reads its whole table: a rare sweep of
+        // a small table, not worth an index that every sign-in would have to keep up.)
+        let sessions = on_pool!(self, |conn| {
+            sqlx::query("DELETE FROM staff_sessions WHERE last_seen_at <= $1 OR created_at <= $2")
+                .bind(seen_by)
+                .bind(made_by)
+                .execute(conn)
+                .await
+        })
+        .map_err(staff_error)?
+        .rows_affected();
+        let invitations = on_pool!(self, |conn| {
+            sqlx::query("DELETE FROM staff_invitations WHERE expires_at <= $1")
+                .bind(now)
+                .execute(conn)
+                .await
+        })
+        .map_err(staff_error)?
+        .rows_affected();
+        Ok(StaffPurge {
+            sessions,
+            invitations,
+        })
     }
 }

@@ -1,14 +1,39 @@
-//! The [`Businesses`] port on SQLite: the tenants and their API key hashes.
+//! The [`Businesses`] port on SQLite: the tenants and their API keys (hashes, with what lists
+//! them).
+
+use std::sync::LazyLock;
 
 use async_trait::async_trait;
 use billing_core::customer::Business;
-use billing_core::ids::BusinessId;
-use billing_core::ports::{Businesses, BusinessesError};
+use billing_core::ids::{ApiKeyId, BusinessId};
+use billing_core::ports::{ApiKeyRecord, Businesses, BusinessesError, KeyRevocation};
 use billing_sql::errors::businesses_error;
-use billing_sql::rows::BusinessRow;
+use billing_sql::rows::{API_KEY_COLUMNS, ApiKeyRow, BusinessRow};
+use chrono::{DateTime, Utc};
 use sqlx::SqliteConnection;
 
-use crate::store::SqliteStore;
+use crate::store::{SqliteStore, time_text};
+
+/// A business's keys, oldest first (a range of the (business_id, id) index, sorted).
+static KEYS_OF: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT {API_KEY_COLUMNS} FROM api_keys WHERE business_id = ?1 \
+         ORDER BY created_at, id"
+    )
+});
+
+/// Revokes one key of a business, answering it.
+static REVOKE: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "UPDATE api_keys SET revoked_at = ?3 WHERE business_id = ?1 AND id = ?2 \
+         RETURNING {API_KEY_COLUMNS}"
+    )
+});
+
+/// One key of a business.
+static KEY: LazyLock<String> = LazyLock::new(|| {
+    format!("SELECT {API_KEY_COLUMNS} FROM api_keys WHERE business_id = ?1 AND id = ?2")
+});
 
 impl SqliteStore {
     /// At most one business, read by a statement binding one text.
@@ -37,10 +62,11 @@ impl Businesses for SqliteStore {
     async fn create_business(
         &self,
         business: &Business,
-        api_key_hash: &str,
+        key: &ApiKeyRecord,
+        key_hash: &str,
     ) -> Result<(), BusinessesError> {
         let business = business.clone();
-        let api_key_hash = api_key_hash.to_owned();
+        let (key, key_hash) = (key.clone(), key_hash.to_owned());
         self.with_writer(move |conn| {
             Box::pin(async move {
                 let created = sqlx::query(
@@ -57,7 +83,7 @@ impl Businesses for SqliteStore {
                 if created.rows_affected() == 0 {
                     return Err(BusinessesError::AlreadyExists(business.id));
                 }
-                insert_key(conn, business.id.as_str(), &api_key_hash).await
+                insert_key(conn, business.id.as_str(), &key, &key_hash).await
             })
         })
         .await
@@ -66,10 +92,11 @@ impl Businesses for SqliteStore {
     async fn add_api_key(
         &self,
         business: &BusinessId,
-        api_key_hash: &str,
+        key: &ApiKeyRecord,
+        key_hash: &str,
     ) -> Result<bool, BusinessesError> {
         let business = business.as_str().to_owned();
-        let api_key_hash = api_key_hash.to_owned();
+        let (key, key_hash) = (key.clone(), key_hash.to_owned());
         self.with_writer(move |conn| {
             Box::pin(async move {
                 let exists: Option<i64> =
@@ -81,7 +108,7 @@ impl Businesses for SqliteStore {
                 if exists.is_none() {
                     return Ok(false);
                 }
-                insert_key(conn, &business, &api_key_hash).await?;
+                insert_key(conn, &business, &key, &key_hash).await?;
                 Ok(true)
             })
         })
@@ -94,9 +121,80 @@ impl Businesses for SqliteStore {
     ) -> Result<Option<Business>, BusinessesError> {
         self.one_business(
             "SELECT b.id, b.name, b.gateway_account, b.email FROM api_keys k \
-             JOIN businesses b ON b.id = k.business_id WHERE k.key_hash = ?1",
+             JOIN businesses b ON b.id = k.business_id \
+             WHERE k.key_hash = ?1 AND k.revoked_at IS NULL",
             api_key_hash.to_owned(),
         )
+        .await
+    }
+
+    async fn api_keys(&self, business: &BusinessId) -> Result<Vec<ApiKeyRecord>, BusinessesError> {
+        let business = business.as_str().to_owned();
+        let rows: Vec<ApiKeyRow> = self
+            .with_reader(move |conn| {
+                Box::pin(async move {
+                    sqlx::query_as(KEYS_OF.as_str())
+                        .bind(business)
+                        .fetch_all(conn)
+                        .await
+                        .map_err(businesses_error)
+                })
+            })
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(ApiKeyRow::into_record)
+            .collect::<Result<_, _>>()?)
+    }
+
+    async fn revoke_api_key(
+        &self,
+        business: &BusinessId,
+        key: &ApiKeyId,
+        at: DateTime<Utc>,
+    ) -> Result<KeyRevocation, BusinessesError> {
+        let (business, key, at) = (
+            business.as_str().to_owned(),
+            key.as_str().to_owned(),
+            time_text(&at),
+        );
+        // One job of the single writer: no other write comes between the count of active keys
+        // and the revocation.
+        self.with_writer(move |conn| {
+            Box::pin(async move {
+                let found: Option<ApiKeyRow> = sqlx::query_as(KEY.as_str())
+                    .bind(&business)
+                    .bind(&key)
+                    .fetch_optional(&mut *conn)
+                    .await
+                    .map_err(businesses_error)?;
+                let Some(found) = found.map(ApiKeyRow::into_record).transpose()? else {
+                    return Ok(KeyRevocation::NotFound);
+                };
+                if !found.is_active() {
+                    return Ok(KeyRevocation::Revoked(found));
+                }
+                let active: i64 = sqlx::query_scalar(
+                    "SELECT count(*) FROM api_keys \
+                     WHERE business_id = ?1 AND revoked_at IS NULL",
+                )
+                .bind(&business)
+                .fetch_one(&mut *conn)
+                .await
+                .map_err(businesses_error)?;
+                if active <= 1 {
+                    return Ok(KeyRevocation::LastActiveKey);
+                }
+                let revoked: ApiKeyRow = sqlx::query_as(REVOKE.as_str())
+                    .bind(&business)
+                    .bind(&key)
+                    .bind(&at)
+                    .fetch_one(&mut *conn)
+                    .await
+                    .map_err(businesses_error)?;
+                Ok(KeyRevocation::Revoked(revoked.into_record()?))
+            })
+        })
         .await
     }
 
@@ -142,19 +240,28 @@ impl Businesses for SqliteStore {
     }
 }
 
-/// Stores a key hash for a business. A hash is unique: stored again, it moves to this business
-/// (as in the in-memory store; hashes of random keys do not collide in practice).
+/// Stores a key for a business. A hash is unique: stored again, it moves to this key (as in the
+/// in-memory store; hashes of random keys do not collide in practice).
 async fn insert_key(
     conn: &mut SqliteConnection,
     business: &str,
-    api_key_hash: &str,
+    key: &ApiKeyRecord,
+    key_hash: &str,
 ) -> Result<(), BusinessesError> {
     sqlx::query(
-        "INSERT INTO api_keys (key_hash, business_id) VALUES (?1, ?2) \
-         ON CONFLICT (key_hash) DO UPDATE SET business_id = excluded.business_id",
+        "INSERT INTO api_keys (key_hash, business_id, id, label, hint, created_at, revoked_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) \
+         ON CONFLICT (key_hash) DO UPDATE SET business_id = excluded.business_id, \
+         id = excluded.id, label = excluded.label, hint = excluded.hint, \
+         created_at = excluded.created_at, revoked_at = excluded.revoked_at",
     )
-    .bind(api_key_hash)
+    .bind(key_hash)
     .bind(business)
+    .bind(key.id.as_str())
+    .bind(&key.label)
+    .bind(&key.hint)
+    .bind(time_text(&key.created_at))
+    .bind(key.revoked_at.as_ref().map(time_text))
     .execute(conn)
     .await
     .map_err(businesses_error)?;

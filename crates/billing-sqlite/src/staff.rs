@@ -6,8 +6,8 @@ use std::sync::LazyLock;
 use async_trait::async_trait;
 use billing_core::ids::{BusinessId, StaffId};
 use billing_core::link::TokenHash;
-use billing_core::ports::{StaffAccounts, StaffStoreError};
-use billing_core::staff::{StaffMember, StaffSession};
+use billing_core::ports::{StaffAccounts, StaffPurge, StaffRemoval, StaffStoreError};
+use billing_core::staff::{StaffMember, StaffRole, StaffSession};
 use billing_sql::errors::{is_unique_violation, staff_error};
 use billing_sql::rows::{InvitationRow, SESSION_COLUMNS, STAFF_COLUMNS, SessionRow, StaffRow};
 use chrono::{DateTime, Utc};
@@ -26,6 +26,14 @@ static BY_EMAIL: LazyLock<String> =
 /// A business's members, by email address (a range of staff_members_by_email, in its order).
 static OF_BUSINESS: LazyLock<String> = LazyLock::new(|| {
     format!("SELECT {STAFF_COLUMNS} FROM staff_members WHERE business_id = ?1 ORDER BY email")
+});
+
+/// Marks one member removed (unless they were), answering them.
+static REMOVE: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "UPDATE staff_members SET removed_at = coalesce(removed_at, ?3) \
+         WHERE business_id = ?1 AND id = ?2 RETURNING {STAFF_COLUMNS}"
+    )
 });
 
 /// One session by its token's hash.
@@ -47,7 +55,8 @@ impl StaffAccounts for SqliteStore {
                 // business with nothing written.
                 let inserted = sqlx::query(
                     "INSERT INTO staff_members (business_id, id, email, name, role, \
-                     password_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                     password_hash, created_at, removed_at) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
                 )
                 .bind(business)
                 .bind(member.id.as_str())
@@ -56,6 +65,7 @@ impl StaffAccounts for SqliteStore {
                 .bind(member.role.name())
                 .bind(&member.password_hash)
                 .bind(time_text(&member.created_at))
+                .bind(member.removed_at.as_ref().map(time_text))
                 .execute(conn)
                 .await;
                 match inserted {
@@ -321,6 +331,102 @@ impl StaffAccounts for SqliteStore {
                     .await
                     .map(drop)
                     .map_err(staff_error)
+            })
+        })
+        .await
+    }
+
+    async fn remove_staff(
+        &self,
+        business: &BusinessId,
+        id: &StaffId,
+        at: DateTime<Utc>,
+    ) -> Result<StaffRemoval, StaffStoreError> {
+        let (business, id, at) = (
+            business.as_str().to_owned(),
+            id.as_str().to_owned(),
+            time_text(&at),
+        );
+        // One job of the single writer: no other write comes between the count of owners and
+        // the removal, and the member's sessions and invitation go with it.
+        self.with_writer(move |conn| {
+            Box::pin(async move {
+                let found: Option<StaffRow> = sqlx::query_as(BY_ID.as_str())
+                    .bind(&business)
+                    .bind(&id)
+                    .fetch_optional(&mut *conn)
+                    .await
+                    .map_err(staff_error)?;
+                let Some(found) = found.map(StaffRow::into_member).transpose()? else {
+                    return Ok(StaffRemoval::NotFound);
+                };
+                if found.is_active() && found.role == StaffRole::Owner {
+                    let owners: i64 = sqlx::query_scalar(
+                        "SELECT count(*) FROM staff_members WHERE business_id = ?1 \
+                         AND role = 'owner' AND removed_at IS NULL",
+                    )
+                    .bind(&business)
+                    .fetch_one(&mut *conn)
+                    .await
+                    .map_err(staff_error)?;
+                    if owners <= 1 {
+                        return Ok(StaffRemoval::LastOwner);
+                    }
+                }
+                let removed: StaffRow = sqlx::query_as(REMOVE.as_str())
+                    .bind(&business)
+                    .bind(&id)
+                    .bind(&at)
+                    .fetch_one(&mut *conn)
+                    .await
+                    .map_err(staff_error)?;
+                for sql in [
+                    "DELETE FROM staff_sessions WHERE business_id = ?1 AND staff_id = ?2",
+                    "DELETE FROM staff_invitations WHERE business_id = ?1 AND staff_id = ?2",
+                ] {
+                    sqlx::query(sql)
+                        .bind(&business)
+                        .bind(&id)
+                        .execute(&mut *conn)
+                        .await
+                        .map_err(staff_error)?;
+                }
+                Ok(StaffRemoval::Removed(removed.into_member()?))
+            })
+        })
+        .await
+    }
+
+    async fn purge_staff_tokens(
+        &self,
+        seen_by: DateTime<Utc>,
+        made_by: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<StaffPurge, StaffStoreError> {
+        let (seen_by, made_by, now) = (time_text(&seen_by), time_text(&made_by), time_text(&now));
+        self.with_writer(move |conn| {
+            Box::pin(async move {
+                // Comparing the fixed-width texts compares the times.
+                let sessions = sqlx::query(
+                    "DELETE FROM staff_sessions WHERE last_seen_at <= ?1 OR created_at <= ?2",
+                )
+                .bind(seen_by)
+                .bind(made_by)
+                .execute(&mut *conn)
+                .await
+                .map_err(staff_error)?
+                .rows_affected();
+                let invitations =
+                    sqlx::query("DELETE FROM staff_invitations WHERE expires_at <= ?1")
+                        .bind(now)
+                        .execute(&mut *conn)
+                        .await
+                        .map_err(staff_error)?
+                        .rows_affected();
+                Ok(StaffPurge {
+                    sessions,
+                    invitations,
+                })
             })
         })
         .await

@@ -9,6 +9,7 @@ use std::time::Duration;
 use billing_core::billing::Billing;
 use billing_core::notifier::Notifier;
 use billing_core::ports::Clock;
+use billing_core::staff::SessionLimits;
 use tokio::sync::watch;
 
 /// Waits `every`, or less when stopped; true when the loop should stop.
@@ -89,12 +90,14 @@ pub async fn automation(
 }
 
 /// Sweeps every business (`Billing::sweep`) every `every` (never when zero), until stopped:
-/// logs what it settled, and warns of what it left for the next round.
+/// logs what it settled, and warns of what it left for the next round. Each round also purges
+/// the console's sessions and invitations that no longer work.
 pub async fn sweep(billing: Billing, every: Duration, mut stopped: watch::Receiver<bool>) {
     if every.is_zero() {
         return;
     }
     while !stop_after(every, &mut stopped).await {
+        purge_staff_tokens(&billing).await;
         let swept = match crate::sweep::sweep_all(&billing).await {
             Ok(swept) => swept,
             Err(error) => {
@@ -112,5 +115,90 @@ pub async fn sweep(billing: Billing, every: Duration, mut stopped: watch::Receiv
         if swept.failures() > 0 {
             tracing::warn!("{}", swept.summary());
         }
+    }
+}
+
+/// Deletes the console's sessions past its limits (the console's own: `SessionLimits`'
+/// default, as `serve` gives it) and its expired invitations; a failure only waits for the
+/// next round.
+async fn purge_staff_tokens(billing: &Billing) {
+    match billing.purge_staff_tokens(SessionLimits::default()).await {
+        Ok(purged) if purged.sessions + purged.invitations > 0 => tracing::info!(
+            sessions = purged.sessions,
+            invitations = purged.invitations,
+            "ended sessions and expired invitations purged"
+        ),
+        Ok(_) => {}
+        Err(error) => tracing::warn!(%error, "sessions and invitations not purged"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use billing_core::billing::NewStaff;
+    use billing_core::customer::Business;
+    use billing_core::ids::BusinessId;
+    use billing_core::ports::{Businesses, StaffAccounts};
+    use billing_core::staff::StaffRole;
+    use billing_core::testkit::{
+        FixedClock, MemoryStore, PlainPasswords, ScriptedGateway, SequentialIds, SequentialSecrets,
+        api_key_record,
+    };
+
+    use super::*;
+
+    #[tokio::test]
+    async fn the_sweep_purges_sessions_that_ended() -> Result<(), Box<dyn std::error::Error>> {
+        let store = Arc::new(MemoryStore::new());
+        let clock = Arc::new(FixedClock::default());
+        let billing = Billing::new(
+            store.clone(),
+            Arc::new(ScriptedGateway::new()),
+            clock.clone(),
+            Arc::new(SequentialIds::default()),
+            Arc::new(SequentialSecrets::default()),
+        );
+        let acme = Business {
+            id: BusinessId::new("acme")?,
+            name: "Acme".into(),
+            gateway_account: None,
+            email: None,
+        };
+        store
+            .create_business(&acme, &api_key_record("key_1"), "hash")
+            .await?;
+        let invited = billing
+            .add_staff(
+                &acme,
+                NewStaff {
+                    email: "grace@acme.example".into(),
+                    name: "Grace".into(),
+                    role: StaffRole::Owner,
+                },
+            )
+            .await?;
+        let signed_in = billing
+            .accept_invitation(
+                &PlainPasswords,
+                invited.token.expose(),
+                "correct horse battery",
+            )
+            .await?;
+        let hash = signed_in.token.hash();
+        clock.advance(SessionLimits::default().idle);
+        let (stop, stopped) = watch::channel(false);
+        let worker = tokio::spawn(sweep(billing, Duration::from_millis(5), stopped));
+        let mut purged = false;
+        for _ in 0..400 {
+            if store.staff_session(&hash).await?.is_none() {
+                purged = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        stop.send(true)?;
+        worker.await?;
+        assert!(purged, "the idle session was purged by the sweep");
+        Ok(())
     }
 }

@@ -7,9 +7,15 @@ use sha2::{Digest, Sha256};
 use super::Billing;
 use crate::customer::Business;
 use crate::error::BillingError;
-use crate::ids::BusinessId;
+use crate::ids::{ApiKeyId, BusinessId};
 use crate::notification::is_plain_address;
-use crate::ports::BusinessesError;
+use crate::ports::{ApiKeyRecord, BusinessesError, KeyRevocation};
+
+/// The label of a business's first key, and of keys made before keys had labels.
+pub const FIRST_KEY_LABEL: &str = "API key";
+
+/// The longest label of an API key, in characters.
+pub const MAX_KEY_LABEL_CHARS: usize = 100;
 
 /// A business to create.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,6 +61,50 @@ impl ApiKey {
     pub fn hash_of(key: &str) -> String {
         hex(&Sha256::digest(key.as_bytes()))
     }
+
+    /// What recognises the key without revealing it: its kind and its last four characters
+    /// (`bk_test_…3f9a`; 16 of its 256 random bits).
+    pub fn hint(&self) -> String {
+        let text = &self.0;
+        let kind = text.get(..8).unwrap_or_default();
+        let last = text.get(text.len().saturating_sub(4)..).unwrap_or_default();
+        format!("{kind}…{last}")
+    }
+
+    /// True for a live key (`bk_live_...`).
+    pub fn is_live(&self) -> bool {
+        self.0.starts_with("bk_live_")
+    }
+}
+
+/// An API key to make for a business.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewApiKey {
+    /// What the business calls it ("Booking site"): 1 to 100 characters.
+    pub label: String,
+    /// A live key (`bk_live_...`) rather than a test key (`bk_test_...`).
+    pub live: bool,
+}
+
+/// An API key just made: its record, and its text, shown now and never again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreatedApiKey {
+    /// The key as it is listed.
+    pub record: ApiKeyRecord,
+    /// Its text (only its hash is kept).
+    pub key: ApiKey,
+}
+
+/// A key's label, trimmed: 1 to 100 characters, no control characters.
+fn key_label(label: &str) -> Result<String, BillingError> {
+    let label = label.trim();
+    let chars = label.chars().count();
+    if chars == 0 || chars > MAX_KEY_LABEL_CHARS || label.chars().any(char::is_control) {
+        return Err(BillingError::InvalidInput(
+            "an API key's label has 1 to 100 characters",
+        ));
+    }
+    Ok(label.to_owned())
 }
 
 /// A business just made, with its first API key.
@@ -126,9 +176,10 @@ impl Billing {
             email: new.email,
         };
         let key = ApiKey::from_random(self.secrets.secret_bytes(), new.live);
+        let record = self.key_record(FIRST_KEY_LABEL.to_owned(), &key);
         match self
             .store
-            .create_business(&business, &ApiKey::hash_of(key.expose()))
+            .create_business(&business, &record, &ApiKey::hash_of(key.expose()))
             .await
         {
             Ok(()) => Ok(IssuedApiKey { business, key }),
@@ -149,6 +200,65 @@ impl Billing {
     pub async fn businesses(&self) -> Result<Vec<Business>, BillingError> {
         Ok(self.store.list_businesses().await?)
     }
+
+    /// Makes another API key for a business (to rotate keys, or one per client): its text is
+    /// in the answer, this once. The label is checked first: 1 to 100 characters.
+    pub async fn create_api_key(
+        &self,
+        business: &Business,
+        new: NewApiKey,
+    ) -> Result<CreatedApiKey, BillingError> {
+        let label = key_label(&new.label)?;
+        let key = ApiKey::from_random(self.secrets.secret_bytes(), new.live);
+        let record = self.key_record(label, &key);
+        let added = self
+            .store
+            .add_api_key(&business.id, &record, &ApiKey::hash_of(key.expose()))
+            .await?;
+        if !added {
+            return Err(BillingError::Inconsistent(format!(
+                "a key for unknown business {}",
+                business.id
+            )));
+        }
+        Ok(CreatedApiKey { record, key })
+    }
+
+    /// A business's API keys, revoked ones included, oldest first: never their text.
+    pub async fn api_keys(&self, business: &Business) -> Result<Vec<ApiKeyRecord>, BillingError> {
+        Ok(self.store.api_keys(&business.id).await?)
+    }
+
+    /// Revokes a business's API key: from now on it authenticates nothing. Revoking a revoked
+    /// key again changes nothing. [`BillingError::LastApiKey`] for the business's last active
+    /// key (nothing changes: make another first), [`BillingError::ApiKeyNotFound`] for a key
+    /// of no key of this business.
+    pub async fn revoke_api_key(
+        &self,
+        business: &Business,
+        key: &ApiKeyId,
+    ) -> Result<ApiKeyRecord, BillingError> {
+        match self
+            .store
+            .revoke_api_key(&business.id, key, self.now())
+            .await?
+        {
+            KeyRevocation::Revoked(record) => Ok(record),
+            KeyRevocation::NotFound => Err(BillingError::ApiKeyNotFound(key.clone())),
+            KeyRevocation::LastActiveKey => Err(BillingError::LastApiKey),
+        }
+    }
+
+    /// A new key's record, made now.
+    fn key_record(&self, label: String, key: &ApiKey) -> ApiKeyRecord {
+        ApiKeyRecord {
+            id: self.ids.api_key_id(),
+            label,
+            hint: Some(key.hint()),
+            created_at: self.now(),
+            revoked_at: None,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -165,10 +275,21 @@ mod tests {
                 .starts_with("bk_live_")
         );
         assert_eq!(format!("{key:?}"), "ApiKey(<secret>)");
+        assert_eq!(key.hint(), format!("bk_test_…{}", &key.expose()[68..]));
+        assert!(!key.is_live());
         assert_eq!(
             ApiKey::hash_of("abc"),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
         );
+    }
+
+    #[test]
+    fn key_labels_are_trimmed_and_bounded() {
+        assert_eq!(key_label("  Booking site "), Ok("Booking site".to_owned()));
+        for refused in ["", "   ", "a\nb", &"x".repeat(101)] {
+            assert!(key_label(refused).is_err(), "{refused:?}");
+        }
+        assert!(key_label(&"é".repeat(100)).is_ok(), "characters, not bytes");
     }
 
     #[test]

@@ -9,7 +9,7 @@ use crate::customer::Business;
 use crate::error::BillingError;
 use crate::ids::{BusinessId, StaffId};
 use crate::link::LinkToken;
-use crate::ports::{PasswordHasher, StaffStoreError};
+use crate::ports::{PasswordHasher, StaffPurge, StaffRemoval, StaffStoreError};
 use crate::staff::{
     SessionLimits, StaffError, StaffMember, StaffRole, StaffSession, check_password, sign_in_email,
 };
@@ -89,6 +89,7 @@ impl Billing {
             role: new.role,
             password_hash: None,
             created_at: self.now(),
+            removed_at: None,
         };
         self.store
             .add_staff(&business.id, &member)
@@ -102,18 +103,22 @@ impl Billing {
     }
 
     /// A new invitation for a member (the last one no longer works): to set a forgotten
-    /// password, or when the first ran out.
+    /// password, or when the first ran out. [`BillingError::StaffRemoved`] for a removed
+    /// member.
     pub async fn invite_again(
         &self,
         business: &Business,
         staff: &StaffId,
     ) -> Result<Invited, BillingError> {
         let member = self.staff_member(business, staff).await?;
+        if !member.is_active() {
+            return Err(BillingError::StaffRemoved(member.id));
+        }
         let token = self.invite(&business.id, &member.id).await?;
         Ok(Invited { member, token })
     }
 
-    /// A business's staff, by email address.
+    /// A business's staff, removed members included, by email address.
     pub async fn staff(&self, business: &Business) -> Result<Vec<StaffMember>, BillingError> {
         Ok(self.store.list_staff(&business.id).await?)
     }
@@ -158,6 +163,10 @@ impl Billing {
         self.store.end_sessions_of(&business_id, &staff).await?;
         let business = self.business_by_id(&business_id).await?;
         let member = self.staff_member(&business, &staff).await?;
+        // Removed since the invitation was taken: no session.
+        if !member.is_active() {
+            return Err(BillingError::InvitationUnavailable);
+        }
         self.open_session(business, member).await
     }
 
@@ -181,12 +190,17 @@ impl Billing {
         let Some((business_id, member)) = found else {
             return Err(BillingError::SignInRefused);
         };
+        // A removed member's password still matches: refused all the same, after the same
+        // work, so that the answer does not tell who was removed.
+        if !member.is_active() {
+            return Err(BillingError::SignInRefused);
+        }
         let business = self.business_by_id(&business_id).await?;
         self.open_session(business, member).await
     }
 
     /// The live session of a token, touched; `None` for an unknown, ended or expired one
-    /// (an expired one is ended), or one whose member is gone.
+    /// (an expired one is ended), or one whose member is gone or removed.
     pub async fn staff_visit(
         &self,
         token: &str,
@@ -208,6 +222,7 @@ impl Billing {
             .store
             .staff_member(&session.business, &session.staff)
             .await?
+            .filter(StaffMember::is_active)
         else {
             self.store.end_session(&hash).await?;
             return Ok(None);
@@ -221,6 +236,46 @@ impl Billing {
             member,
             session,
         }))
+    }
+
+    /// Removes a member of a business's staff, as the owner `by`: they can no longer sign in,
+    /// their sessions end and their invitation stops working; they stay listed (as removed),
+    /// so that the payment history keeps their name. Removing a removed member changes
+    /// nothing. Refused, with nothing changed: [`BillingError::CannotRemoveSelf`] when `by`
+    /// is the member, [`BillingError::LastOwner`] for the business's last owner,
+    /// [`BillingError::StaffNotFound`] for no member of this business.
+    pub async fn remove_staff(
+        &self,
+        business: &Business,
+        by: &StaffId,
+        staff: &StaffId,
+    ) -> Result<StaffMember, BillingError> {
+        if by == staff {
+            return Err(BillingError::CannotRemoveSelf);
+        }
+        match self
+            .store
+            .remove_staff(&business.id, staff, self.now())
+            .await?
+        {
+            StaffRemoval::Removed(member) => Ok(member),
+            StaffRemoval::NotFound => Err(BillingError::StaffNotFound(staff.clone())),
+            StaffRemoval::LastOwner => Err(BillingError::LastOwner),
+        }
+    }
+
+    /// Deletes the sessions past `limits` and the expired invitations of every business:
+    /// they no longer work (a request with one is refused already), and would only pile up.
+    /// Run now and then by the service's sweep.
+    pub async fn purge_staff_tokens(
+        &self,
+        limits: SessionLimits,
+    ) -> Result<StaffPurge, BillingError> {
+        let now = self.now();
+        Ok(self
+            .store
+            .purge_staff_tokens(now - limits.idle, now - limits.absolute, now)
+            .await?)
     }
 
     /// Ends a session (signing out). Unknown tokens are fine: there is nothing to end.

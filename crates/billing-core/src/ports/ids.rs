@@ -1,4 +1,4 @@
-use crate::ids::{LinkId, NotificationId, PaymentId, RunId, StaffId};
+use crate::ids::{ApiKeyId, LinkId, NotificationId, PaymentId, RunId, StaffId};
 
 /// Makes new payment and notification ids. They must be unique across every process sharing one
 /// store (random or time-ordered UUIDs, say). Making an id cannot fail, so this port has no error
@@ -30,5 +30,11 @@ pub trait IdGenerator: Send + Sync {
     /// in place of its `pay_` prefix.
     fn staff_id(&self) -> StaffId {
         StaffId::from_payment_id(&self.payment_id())
+    }
+
+    /// A fresh, never used API key id: by default a fresh payment id's text with `key_` in
+    /// place of its `pay_` prefix.
+    fn api_key_id(&self) -> ApiKeyId {
+        ApiKeyId::from_payment_id(&self.payment_id())
     }
 }

@@ -19,6 +19,26 @@ pub enum StaffStoreError {
     Corrupt(String),
 }
 
+/// What removing a member did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StaffRemoval {
+    /// The member, removed: now, or at their first removal (removing again writes nothing).
+    Removed(StaffMember),
+    /// The business has no such member.
+    NotFound,
+    /// They are the business's last owner who is not removed; nothing was written.
+    LastOwner,
+}
+
+/// What a purge of sessions and invitations that can no longer be used removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StaffPurge {
+    /// Sessions past their limits.
+    pub sessions: u64,
+    /// Invitations past their expiry.
+    pub invitations: u64,
+}
+
 /// The people who sign in to the console, their invitations and their sessions. Tokens are
 /// kept as their SHA-256 hashes only.
 #[async_trait]
@@ -44,7 +64,7 @@ pub trait StaffAccounts: Send + Sync {
         id: &StaffId,
     ) -> Result<Option<StaffMember>, StaffStoreError>;
 
-    /// A business's members, by email address.
+    /// A business's members, removed ones included, by email address.
     async fn list_staff(&self, business: &BusinessId) -> Result<Vec<StaffMember>, StaffStoreError>;
 
     /// Sets a member's password hash. `Ok(false)` when there is no such member.
@@ -102,6 +122,28 @@ pub trait StaffAccounts: Send + Sync {
         business: &BusinessId,
         staff: &StaffId,
     ) -> Result<(), StaffStoreError>;
+
+    /// Removes a member at `at`, in one step: marks them removed (they stay listed, so that
+    /// the payment history keeps their name), ends their sessions and drops their invitation.
+    /// Refused with [`StaffRemoval::LastOwner`] when they are the business's last owner not
+    /// removed; the check and the write are one step, so that two owners removing each other
+    /// at once never leave the business without one.
+    async fn remove_staff(
+        &self,
+        business: &BusinessId,
+        id: &StaffId,
+        at: DateTime<Utc>,
+    ) -> Result<StaffRemoval, StaffStoreError>;
+
+    /// Deletes, across businesses, the sessions last seen at or before `seen_by` or made at or
+    /// before `made_by`, and the invitations expired at or before `now`: none of them can be
+    /// used any more.
+    async fn purge_staff_tokens(
+        &self,
+        seen_by: DateTime<Utc>,
+        made_by: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<StaffPurge, StaffStoreError>;
 }
 
 /// Why a password could not be hashed.

@@ -2,6 +2,7 @@
 //! written from. Times are read as `DateTime<Utc>` (Postgres `timestamptz`; SQLite RFC 3339
 //! text, which sqlx reads the same); each adapter binds them as its database keeps them.
 
+mod api_keys;
 mod directory;
 mod links;
 mod notifications;
@@ -9,6 +10,7 @@ mod schedules;
 mod staff;
 mod summary;
 
+pub use api_keys::{API_KEY_COLUMNS, ApiKeyRow};
 pub use directory::{BusinessRow, CardRow, CustomerRow};
 pub use links::{LINK_COLUMNS, LinkRow, PurposeColumns, StateColumns, checkout_column};
 pub use notifications::{ClaimedRow, NOTIFICATION_COLUMNS, NotificationRow};

@@ -13,7 +13,8 @@ const INVITATION: &str = "stored staff invitation";
 const SESSION: &str = "stored staff session";
 
 /// The columns [`StaffRow`] reads, in a SELECT list.
-pub const STAFF_COLUMNS: &str = "business_id, id, email, name, role, password_hash, created_at";
+pub const STAFF_COLUMNS: &str =
+    "business_id, id, email, name, role, password_hash, created_at, removed_at";
 
 /// The columns [`SessionRow`] reads, in a SELECT list.
 pub const SESSION_COLUMNS: &str = "business_id, staff_id, created_at, last_seen_at";
@@ -28,6 +29,7 @@ pub struct StaffRow {
     role: String,
     password_hash: Option<String>,
     created_at: DateTime<Utc>,
+    removed_at: Option<DateTime<Utc>>,
 }
 
 impl StaffRow {
@@ -42,6 +44,7 @@ impl StaffRow {
             role,
             password_hash: self.password_hash,
             created_at: self.created_at,
+            removed_at: self.removed_at,
         })
     }
 
@@ -116,6 +119,7 @@ mod tests {
             role: role.into(),
             password_hash: None,
             created_at: t0(),
+            removed_at: None,
         }
     }
 

@@ -3,6 +3,7 @@
 use super::{StoreFixture, business, id};
 use crate::customer::{Business, Customer, SavedCard};
 use crate::ids::BusinessId;
+use crate::testkit::api_key_record as key;
 
 /// Customers and cards: one default at a time, default first.
 pub async fn customers_and_cards<F: StoreFixture>(fixture: F) {
@@ -83,11 +84,11 @@ pub async fn businesses_and_keys<F: StoreFixture>(fixture: F) {
     let store = fixture.store().await;
     let acme = business("acme");
     store
-        .create_business(&acme, "hash-1")
+        .create_business(&acme, &key("key_1"), "hash-1")
         .await
         .expect("create");
     assert!(matches!(
-        store.create_business(&acme, "hash-2").await,
+        store.create_business(&acme, &key("key_2"), "hash-2").await,
         Err(crate::ports::BusinessesError::AlreadyExists(_))
     ));
     assert_eq!(
@@ -98,10 +99,15 @@ pub async fn businesses_and_keys<F: StoreFixture>(fixture: F) {
         store.business_by_key_hash("hash-2").await.expect("read"),
         None
     );
-    assert!(store.add_api_key(&acme.id, "hash-3").await.expect("add"));
+    assert!(
+        store
+            .add_api_key(&acme.id, &key("key_3"), "hash-3")
+            .await
+            .expect("add")
+    );
     assert!(
         !store
-            .add_api_key(&id("nobody"), "hash-4")
+            .add_api_key(&id("nobody"), &key("key_4"), "hash-4")
             .await
             .expect("add")
     );
@@ -131,11 +137,11 @@ pub async fn business_email_round_trips<F: StoreFixture>(fixture: F) {
         ..business("globex")
     };
     store
-        .create_business(&globex, "hash-g")
+        .create_business(&globex, &key("key_g"), "hash-g")
         .await
         .expect("create");
     store
-        .create_business(&acme, "hash-a")
+        .create_business(&acme, &key("key_a"), "hash-a")
         .await
         .expect("create");
     assert_eq!(

@@ -1,10 +1,11 @@
 //! The console's people: members by email and by id, per business; invitations used once;
-//! sessions kept, touched and ended.
+//! sessions kept, touched and ended; members removed (never the last owner); sessions and
+//! invitations that no longer work purged.
 
 use super::{StoreFixture, at, id};
 use crate::ids::{BusinessId, StaffId};
 use crate::link::{LinkToken, TokenHash};
-use crate::ports::StaffStoreError;
+use crate::ports::{StaffPurge, StaffRemoval, StaffStoreError};
 use crate::staff::{StaffMember, StaffRole, StaffSession};
 
 fn hash(seed: u8) -> TokenHash {
@@ -19,6 +20,7 @@ fn member(staff: &str, email: &str, role: StaffRole) -> StaffMember {
         role,
         password_hash: None,
         created_at: at(0),
+        removed_at: None,
     }
 }
 
@@ -206,4 +208,227 @@ pub async fn sessions_are_kept_touched_and_ended<F: StoreFixture>(fixture: F) {
         "another member's session stays"
     );
     assert_eq!(store.staff_session(&hash(9)).await.expect("read"), None);
+}
+
+fn session_of(business: &BusinessId, staff: &str, made: i64, seen: i64) -> StaffSession {
+    StaffSession {
+        business: business.clone(),
+        staff: id(staff),
+        created_at: at(made),
+        last_seen_at: at(seen),
+    }
+}
+
+/// A removed member stays (with their name, for the payment history) and is marked removed;
+/// their sessions and invitation end with them; removing them again changes nothing; the last
+/// owner is never removed; another business cannot remove them.
+pub async fn staff_are_removed_but_keep_their_name<F: StoreFixture>(fixture: F) {
+    let store = fixture.store().await;
+    let (acme, globex): (BusinessId, BusinessId) = (id("acme"), id("globex"));
+    let first = member("stf_1", "first@acme.example", StaffRole::Owner);
+    let second = member("stf_2", "second@acme.example", StaffRole::Owner);
+    let clerk = member("stf_3", "clerk@acme.example", StaffRole::Staff);
+    for m in [&first, &second, &clerk] {
+        store.add_staff(&acme, m).await.expect("added");
+    }
+    store
+        .create_session(&hash(1), &session_of(&acme, "stf_3", 0, 0))
+        .await
+        .expect("kept");
+    store
+        .create_session(&hash(2), &session_of(&acme, "stf_1", 0, 0))
+        .await
+        .expect("kept");
+    store
+        .put_invitation(&acme, &clerk.id, &hash(3), at(1000))
+        .await
+        .expect("kept");
+    assert_eq!(
+        store
+            .remove_staff(&globex, &clerk.id, at(50))
+            .await
+            .expect("read"),
+        StaffRemoval::NotFound,
+        "another business's member"
+    );
+    assert_eq!(
+        store.staff_session(&hash(1)).await.expect("read"),
+        Some(session_of(&acme, "stf_3", 0, 0)),
+        "nothing written"
+    );
+    let removed = StaffMember {
+        removed_at: Some(at(50)),
+        ..clerk.clone()
+    };
+    assert_eq!(
+        store
+            .remove_staff(&acme, &clerk.id, at(50))
+            .await
+            .expect("removed"),
+        StaffRemoval::Removed(removed.clone())
+    );
+    assert_eq!(store.staff_session(&hash(1)).await.expect("read"), None);
+    assert!(
+        store.staff_session(&hash(2)).await.expect("read").is_some(),
+        "another member's session stays"
+    );
+    assert_eq!(
+        store.take_invitation(&hash(3), at(60)).await.expect("read"),
+        None,
+        "their invitation is gone"
+    );
+    assert_eq!(
+        store.staff_member(&acme, &clerk.id).await.expect("read"),
+        Some(removed.clone()),
+        "kept, with their name"
+    );
+    assert_eq!(
+        store
+            .staff_by_email("clerk@acme.example")
+            .await
+            .expect("read"),
+        Some((acme.clone(), removed.clone()))
+    );
+    assert_eq!(
+        store
+            .remove_staff(&acme, &clerk.id, at(70))
+            .await
+            .expect("read"),
+        StaffRemoval::Removed(removed.clone()),
+        "removed once: the first time stays"
+    );
+    assert!(matches!(
+        store.remove_staff(&acme, &first.id, at(80)).await,
+        Ok(StaffRemoval::Removed(m)) if m.removed_at == Some(at(80))
+    ));
+    assert_eq!(
+        store
+            .remove_staff(&acme, &second.id, at(90))
+            .await
+            .expect("read"),
+        StaffRemoval::LastOwner
+    );
+    assert_eq!(
+        store.staff_member(&acme, &second.id).await.expect("read"),
+        Some(second),
+        "the last owner is untouched"
+    );
+    assert_eq!(
+        store
+            .remove_staff(&acme, &id("stf_9"), at(90))
+            .await
+            .expect("read"),
+        StaffRemoval::NotFound
+    );
+    assert_eq!(store.list_staff(&acme).await.expect("listed").len(), 3);
+}
+
+/// Two owners removed at once from two handles: one is removed, the other is the last owner.
+/// (Several rounds, both handles warmed by a read first, so that the two removals overlap.)
+pub async fn concurrent_removals_keep_an_owner<F: StoreFixture>(fixture: F) {
+    let (one, two) = (fixture.store().await, fixture.second_handle().await);
+    for round in 0..10 {
+        let tenant: BusinessId = id(&format!("tenant-{round}"));
+        for (staff, email) in [("stf_1", "one"), ("stf_2", "two")] {
+            let email = format!("{email}@tenant-{round}.example");
+            one.add_staff(&tenant, &member(staff, &email, StaffRole::Owner))
+                .await
+                .expect("added");
+        }
+        for handle in [&one, &two] {
+            assert_eq!(handle.list_staff(&tenant).await.expect("listed").len(), 2);
+        }
+        let (a, b) = futures_util::future::join(
+            one.remove_staff(&tenant, &id("stf_1"), at(10)),
+            two.remove_staff(&tenant, &id("stf_2"), at(10)),
+        )
+        .await;
+        let outcomes = [a.expect("answered"), b.expect("answered")];
+        assert_eq!(
+            outcomes
+                .iter()
+                .filter(|o| **o == StaffRemoval::LastOwner)
+                .count(),
+            1,
+            "round {round}: {outcomes:?}"
+        );
+        let owners = one
+            .list_staff(&tenant)
+            .await
+            .expect("listed")
+            .into_iter()
+            .filter(StaffMember::is_active)
+            .count();
+        assert_eq!(owners, 1, "round {round}");
+    }
+}
+
+/// A purge deletes the sessions idle or old enough, and the expired invitations, of every
+/// business, and says how many; live ones stay.
+pub async fn staff_tokens_are_purged<F: StoreFixture>(fixture: F) {
+    let store = fixture.store().await;
+    let (acme, globex): (BusinessId, BusinessId) = (id("acme"), id("globex"));
+    // (seed, business, made, seen): idle, too old, live, idle (another business's), idle.
+    let sessions = [
+        (1, &acme, 50, 100),
+        (2, &acme, 10, 500),
+        (3, &acme, 400, 500),
+        (4, &globex, 300, 300),
+        (5, &acme, 101, 101),
+    ];
+    for (seed, business, made, seen) in sessions {
+        store
+            .create_session(&hash(seed), &session_of(business, "stf_1", made, seen))
+            .await
+            .expect("kept");
+    }
+    for (seed, business, staff, expires) in [
+        (11, &acme, "stf_1", 600),
+        (12, &acme, "stf_2", 700),
+        (13, &globex, "stf_3", 601),
+    ] {
+        store
+            .put_invitation(business, &id(staff), &hash(seed), at(expires))
+            .await
+            .expect("kept");
+    }
+    // Idle: seen at or before 300; old: made at or before 10; invitations: expired by 600.
+    let purged = store
+        .purge_staff_tokens(at(300), at(10), at(600))
+        .await
+        .expect("purged");
+    assert_eq!(
+        purged,
+        StaffPurge {
+            sessions: 4,
+            invitations: 1
+        }
+    );
+    for (seed, kept) in [(1, false), (2, false), (3, true), (4, false), (5, false)] {
+        assert_eq!(
+            store
+                .staff_session(&hash(seed))
+                .await
+                .expect("read")
+                .is_some(),
+            kept,
+            "session {seed}"
+        );
+    }
+    assert_eq!(
+        store.take_invitation(&hash(11), at(0)).await.expect("read"),
+        None
+    );
+    assert_eq!(
+        store.take_invitation(&hash(13), at(0)).await.expect("read"),
+        Some((globex, id("stf_3")))
+    );
+    assert_eq!(
+        store
+            .purge_staff_tokens(at(300), at(10), at(600))
+            .await
+            .expect("purged"),
+        StaffPurge::default(),
+        "nothing more"
+    );
 }

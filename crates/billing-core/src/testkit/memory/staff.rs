@@ -8,7 +8,8 @@ use chrono::{DateTime, Utc};
 use super::MemoryStore;
 use crate::ids::{BusinessId, StaffId};
 use crate::link::TokenHash;
-use crate::ports::{StaffAccounts, StaffStoreError};
+use crate::ports::{StaffAccounts, StaffPurge, StaffRemoval, StaffStoreError};
+use crate::staff::StaffRole;
 use crate::staff::{StaffMember, StaffSession};
 
 #[derive(Debug, Default)]
@@ -168,5 +169,61 @@ impl StaffAccounts for MemoryStore {
             .sessions
             .retain(|_, s| !(&s.business == business && &s.staff == staff));
         Ok(())
+    }
+
+    async fn remove_staff(
+        &self,
+        business: &BusinessId,
+        id: &StaffId,
+        at: DateTime<Utc>,
+    ) -> Result<StaffRemoval, StaffStoreError> {
+        let mut state = self.state.lock().await;
+        let staff = &mut state.staff;
+        let owners = staff
+            .members
+            .iter()
+            .filter(|((owner, _), m)| {
+                owner == business && m.role == StaffRole::Owner && m.is_active()
+            })
+            .count();
+        let Some(member) = staff.members.get_mut(&(business.clone(), id.clone())) else {
+            return Ok(StaffRemoval::NotFound);
+        };
+        if member.is_active() {
+            if member.role == StaffRole::Owner && owners <= 1 {
+                return Ok(StaffRemoval::LastOwner);
+            }
+            member.removed_at = Some(at);
+        }
+        let member = member.clone();
+        staff
+            .sessions
+            .retain(|_, s| !(&s.business == business && &s.staff == id));
+        staff
+            .invitations
+            .retain(|_, (b, s, _)| !(b == business && s == id));
+        Ok(StaffRemoval::Removed(member))
+    }
+
+    async fn purge_staff_tokens(
+        &self,
+        seen_by: DateTime<Utc>,
+        made_by: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<StaffPurge, StaffStoreError> {
+        let mut state = self.state.lock().await;
+        let staff = &mut state.staff;
+        let (sessions, invitations) = (staff.sessions.len(), staff.invitations.len());
+        staff
+            .sessions
+            .retain(|_, s| s.last_seen_at > seen_by && s.created_at > made_by);
+        staff
+            .invitations
+            .retain(|_, (_, _, expires_at)| *expires_at > now);
+        let gone = |before: usize, after: usize| u64::try_from(before - after).unwrap_or(u64::MAX);
+        Ok(StaffPurge {
+            sessions: gone(sessions, staff.sessions.len()),
+            invitations: gone(invitations, staff.invitations.len()),
+        })
     }
 }
