@@ -3,17 +3,18 @@
 //! and 0007) that lands only if no booking it was decided from moved. Every value is bound, never written
 //! into SQL text.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use async_trait::async_trait;
 use billing_core::customer::{Customer, SavedCard};
 use billing_core::idempotency::{Fingerprint, IdempotencyKey};
 use billing_core::ids::{BookingId, BusinessId, CustomerId, PaymentId};
 use billing_core::money::{Currency, Money};
+use billing_core::payment::{Payment, fold};
 use billing_core::ports::{
     BookingFilter, BookingLedger, Committed, CustomerOutstanding, IdempotencyRecord, KeyUpdate,
     Ledger, LedgerError, LedgerRead, LedgerSnapshot, LedgerWrite, OutstandingQuery,
-    OutstandingTotal,
+    OutstandingTotal, PaymentsQuery,
 };
 use billing_core::status::BookingSummary;
 use billing_sql::StoredRowError;
@@ -374,6 +375,22 @@ fn commit_error(error: sqlx::Error) -> LedgerError {
     }
 }
 
+/// Payments from their entries' rows (payment id, entry), in the rows' order of payments: the
+/// store's order, by the time kept to the microsecond (the fold orders by the entries' times,
+/// to the nanosecond), so that a page ends with the payment its cursor names.
+fn payments_in_order(rows: Vec<(String, String)>) -> Result<Vec<Payment>, LedgerError> {
+    let mut order: HashMap<String, usize> = HashMap::new();
+    let mut entries = Vec::with_capacity(rows.len());
+    for (payment, body) in rows {
+        let next = order.len();
+        order.entry(payment).or_insert(next);
+        entries.push(decode_entry(&body)?);
+    }
+    let mut payments = fold(&entries).map_err(|e| LedgerError::Corrupt(e.to_string()))?;
+    payments.sort_by_key(|p| order.get(p.id.as_str()).copied());
+    Ok(payments)
+}
+
 /// Money of a stored currency code.
 fn money(minor: i64, code: &str) -> Result<Money, LedgerError> {
     let currency = Currency::from_code(code).map_err(|e| StoredRowError::new("currency", e))?;
@@ -493,6 +510,25 @@ impl Ledger for PostgresStore {
             }
             None => {}
         }
+        // Service dates and a text filter the rows read in booking order (the page order),
+        // stopped at the limit. An undated booking is in no range: NULL compares to nothing.
+        if let Some(from) = filter.service_from {
+            query.push(" AND service_at >= ").push_bind(from);
+        }
+        if let Some(until) = filter.service_until {
+            query.push(" AND service_at < ").push_bind(until);
+        }
+        // A substring, not a pattern: `strpos`, so that `_` and `%` are themselves. Ids are
+        // ASCII, which `lower` folds.
+        if let Some(text) = filter.search.as_deref().filter(|t| !t.is_empty()) {
+            let text = text.to_ascii_lowercase();
+            query
+                .push(" AND (strpos(lower(booking_id), ")
+                .push_bind(text.clone())
+                .push(") > 0 OR strpos(lower(customer_id), ")
+                .push_bind(text)
+                .push(") > 0)");
+        }
         if let Some(after) = &filter.after {
             query.push(" AND booking_id > ").push_bind(after.as_str());
         }
@@ -505,6 +541,47 @@ impl Ledger for PostgresStore {
         rows.into_iter()
             .map(|row| row.into_summary().map_err(LedgerError::from))
             .collect()
+    }
+
+    async fn payments_created(
+        &self,
+        business: &BusinessId,
+        query: &PaymentsQuery,
+    ) -> Result<Vec<Payment>, LedgerError> {
+        // The page is a range of payment_openings' key (migration 0012), read from the cursor
+        // and stopped at the limit; then each payment's entries, one payment at a time by the
+        // entries' primary key (`OFFSET 0` keeps the lookup from being flattened into a join).
+        let mut sql = QueryBuilder::<Postgres>::new(
+            "SELECT o.payment_id, e.body::text FROM (SELECT created_at, payment_id \
+             FROM payment_openings WHERE business_id = ",
+        );
+        sql.push_bind(business.as_str())
+            .push(" AND created_at >= ")
+            .push_bind(query.from)
+            .push(" AND created_at < ")
+            .push_bind(query.until);
+        if let Some((at, payment)) = &query.after {
+            sql.push(" AND (created_at, payment_id) > (")
+                .push_bind(*at)
+                .push(", ")
+                .push_bind(payment.as_str())
+                .push(")");
+        }
+        sql.push(" ORDER BY created_at, payment_id LIMIT ")
+            .push_bind(i64::from(query.limit))
+            .push(
+                ") o CROSS JOIN LATERAL (SELECT e.seq, e.body FROM entries e \
+                 WHERE e.business_id = ",
+            )
+            .push_bind(business.as_str())
+            .push(
+                " AND e.payment_id = o.payment_id OFFSET 0) e \
+                 ORDER BY o.created_at, o.payment_id, e.seq",
+            );
+        let rows: Vec<(String, String)> =
+            on_pool!(self, |conn| sql.build_query_as().fetch_all(conn).await)
+                .map_err(ledger_error)?;
+        payments_in_order(rows)
     }
 
     async fn outstanding(

@@ -13,7 +13,7 @@ use billing_core::ids::CustomerId;
 use billing_core::notification::{DeliveryState, Notification, NotificationKind, OutboundMessage};
 use billing_core::payment::{KindName, Origin, PaymentState, fold};
 use billing_core::ports::{
-    BookingFilter, Ledger, LedgerRead, NotificationLog, OutstandingQuery, Store,
+    BookingFilter, Ledger, LedgerRead, NotificationLog, OutstandingQuery, PaymentsQuery, Store,
 };
 use billing_core::status::PaymentStatus;
 use billing_core::testkit::ScriptedGateway;
@@ -76,6 +76,20 @@ async fn a_database_of_the_previous_schema_migrates_and_reads_back() -> TestResu
             .len(),
         1
     );
+    // The old payment is found by when it was created (its opening entry's time, read at
+    // migration).
+    let opened: chrono::DateTime<chrono::Utc> = "2026-12-02T13:37:05.795562Z".parse()?;
+    let created = store
+        .payments_created(
+            &acme().id,
+            &PaymentsQuery::between(opened, opened + chrono::Duration::microseconds(1)),
+        )
+        .await?;
+    assert_eq!(
+        created.iter().map(|p| p.id.as_str()).collect::<Vec<_>>(),
+        ["pay_1"]
+    );
+    assert_eq!(created[0].created_at, opened);
     // The service goes on from there: a charge of the rest, and the old key replays from the
     // payment as it stands.
     let gateway = ScriptedGateway::new();

@@ -17,6 +17,7 @@ use billing_core::notification::{DeliveryState, Notification, NotificationKind, 
 use billing_core::payment::{KindName, Origin, PaymentState, fold};
 use billing_core::ports::{
     BookingFilter, Ledger, LedgerRead, NotificationLog, OutstandingQuery, OutstandingTotal,
+    PaymentsQuery,
 };
 use billing_core::status::PaymentStatus;
 use billing_core::testkit::ScriptedGateway;
@@ -144,6 +145,32 @@ async fn a_database_of_schema_0004_reads_back_after_migrating() -> TestResult {
     assert_eq!(
         store.payment_bookings(&acme().id, &payments[0].id).await?,
         Some(vec![booking_id("b-1")])
+    );
+    // Found by when it was created (its opening entry's time, read at migration), to the
+    // nanosecond.
+    let created = |from: &str, until: &str| {
+        let query = PaymentsQuery::between(at(from), at(until));
+        let store = store.clone();
+        async move { store.payments_created(&acme().id, &query).await }
+    };
+    assert_eq!(
+        created("2026-01-15T09:00:00Z", "2026-01-15T09:00:00.000000001Z").await?,
+        payments
+    );
+    assert!(
+        created("2026-01-15T08:00:00Z", "2026-01-15T09:00:00Z")
+            .await?
+            .is_empty()
+    );
+    // Old summaries by service date.
+    let later = BookingFilter {
+        service_from: Some(at("2026-01-15T00:00:00Z")),
+        ..BookingFilter::default()
+    };
+    let later = store.list_summaries(&acme().id, &later).await?;
+    assert_eq!(
+        later.iter().map(|s| s.booking.as_str()).collect::<Vec<_>>(),
+        ["b-1"]
     );
 
     // Summaries with their dates, taken from the bookings.

@@ -6,7 +6,7 @@ use crate::customer::{Customer, SavedCard};
 use crate::idempotency::{Fingerprint, IdempotencyKey};
 use crate::ids::{BookingId, BusinessId, CustomerId, PaymentId};
 use crate::money::{Currency, Money};
-use crate::payment::Entry;
+use crate::payment::{Entry, Payment};
 use crate::receipt::Receipt;
 use crate::status::{BookingSummary, PaymentStatus};
 
@@ -160,7 +160,8 @@ pub enum Committed {
     KeyTaken(Box<IdempotencyRecord>),
 }
 
-/// Which booking summaries to list. Results are ordered by booking id.
+/// Which booking summaries to list. Results are ordered by booking id. The default lists
+/// every booking, 100 at a time.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BookingFilter {
     /// Only this customer's bookings.
@@ -172,6 +173,15 @@ pub struct BookingFilter {
     /// Only bookings whose summary counts a hold (`held` above zero: true) or none (false), as
     /// the summary was last written: the sweep finds holds whose time ran out this way.
     pub holding: Option<bool>,
+    /// Only bookings whose service is scheduled at or after this time (on the summary's
+    /// `service_at`). A booking with no service date is left out when either bound is set.
+    pub service_from: Option<DateTime<Utc>>,
+    /// Only bookings whose service is scheduled before this time (exclusive). A booking with no
+    /// service date is left out when either bound is set.
+    pub service_until: Option<DateTime<Utc>>,
+    /// Only bookings whose id or customer id contains this text, ignoring ASCII case (ids are
+    /// ASCII). An empty text filters nothing.
+    pub search: Option<String>,
     /// Only bookings whose id sorts after this one (the next page).
     pub after: Option<BookingId>,
     /// At most this many.
@@ -185,6 +195,73 @@ impl Default for BookingFilter {
             status: None,
             pending: None,
             holding: None,
+            service_from: None,
+            service_until: None,
+            search: None,
+            after: None,
+            limit: 100,
+        }
+    }
+}
+
+impl BookingFilter {
+    /// True when a summary passes the filter's conditions (all but the page: `after` and
+    /// `limit`). The stores' reference: the in-memory store lists with it, and the SQL stores
+    /// say the same in SQL.
+    pub fn matches(&self, summary: &BookingSummary) -> bool {
+        let dated = (self.service_from.is_none() && self.service_until.is_none())
+            || summary.service_at.is_some_and(|at| {
+                self.service_from.is_none_or(|from| at >= from)
+                    && self.service_until.is_none_or(|until| at < until)
+            });
+        let found = self.search.as_deref().is_none_or(|text| {
+            let text = text.to_ascii_lowercase();
+            summary
+                .booking
+                .as_str()
+                .to_ascii_lowercase()
+                .contains(&text)
+                || summary
+                    .customer
+                    .as_str()
+                    .to_ascii_lowercase()
+                    .contains(&text)
+        });
+        dated
+            && found
+            && self
+                .customer
+                .as_ref()
+                .is_none_or(|c| &summary.customer == c)
+            && self.status.is_none_or(|s| summary.status.status == s)
+            && self.pending.is_none_or(|p| summary.status.pending == p)
+            && self
+                .holding
+                .is_none_or(|h| summary.balance.held.is_positive() == h)
+    }
+}
+
+/// Which payments of a business to read by when they were created: those created in
+/// `[from, until)`, ordered by creation time then payment id, a page at a time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PaymentsQuery {
+    /// Created at or after this time.
+    pub from: DateTime<Utc>,
+    /// Created before this time.
+    pub until: DateTime<Utc>,
+    /// Only payments after this (creation time, payment id): the last payment of the previous
+    /// page (its `created_at` and `id`).
+    pub after: Option<(DateTime<Utc>, PaymentId)>,
+    /// At most this many.
+    pub limit: u32,
+}
+
+impl PaymentsQuery {
+    /// The first page (of at most 100) of the payments created in `[from, until)`.
+    pub fn between(from: DateTime<Utc>, until: DateTime<Utc>) -> Self {
+        PaymentsQuery {
+            from,
+            until,
             after: None,
             limit: 100,
         }
@@ -271,6 +348,16 @@ pub trait Ledger: Send + Sync {
         business: &BusinessId,
         filter: &BookingFilter,
     ) -> Result<Vec<BookingSummary>, LedgerError>;
+
+    /// The payments created in the query's period (`[from, until)`, by the creation time of
+    /// their opening entry), as they stand now, ordered by creation time then id, after the
+    /// query's cursor and at most its limit. A store that keeps times to the microsecond
+    /// (Postgres) compares the period and the cursor at that precision. Must not read the business's whole ledger: an index in creation order serves it.
+    async fn payments_created(
+        &self,
+        business: &BusinessId,
+        query: &PaymentsQuery,
+    ) -> Result<Vec<Payment>, LedgerError>;
 
     /// What customers owe, one row per (customer, currency) with a positive balance, ordered
     /// by customer then currency. Must not read every booking of the business: an index in

@@ -153,6 +153,7 @@ pub(crate) async fn list_bookings(
         holding: query.holding,
         after: query.after.as_deref().map(booking_id).transpose()?,
         limit,
+        ..BookingFilter::default()
     };
     let summaries = match query.needs_attention {
         Some(needs) => {
