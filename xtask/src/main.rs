@@ -1,4 +1,4 @@
-//! The project's own tasks: `cargo xtask ci | test | tidy | chaos [--runs N] [--seed S] | bench [core|storage|scheduler|http|sqlite|report|footprint|bulk|automation] | db start|stop`.
+//! The project's own tasks: `cargo xtask ci | test | tidy | chaos [--runs N] [--seed S] | bench [core|storage|scheduler|http|sqlite|report|footprint|bulk|automation|console] | db start|stop`.
 #![forbid(unsafe_code)]
 
 mod tidy;
@@ -42,7 +42,7 @@ fn main() -> ExitCode {
         ),
         _ => {
             eprintln!(
-                "usage: cargo xtask <task>\n\n  ci                 fmt check, clippy -D warnings, tidy, every test and doc test, and the\n                     chaos campaigns (8 runs: 112 kills)\n  test [ARGS]        every test (nextest when installed) and doc test\n  tidy               architecture rules: billing-core's allow-list, dependency directions\n                     between the crates, no source file over 800 lines\n  chaos [ARGS]       the crash campaign (billingd killed at every recovery point, restarted,\n                     compared with the fake Stripe's records) and the webhook campaign;\n                     --runs N (14 kills each, default 8), --seed S, --jobs J (default 4),\n                     --no-webhooks, --keep\n  bench [NAME]       benchmarks: core, storage, scheduler, http, sqlite, report, footprint, bulk,\n                     automation, or all\n                     (figures go into docs/benchmarks.md)\n  db start|stop      a local Postgres for development (prints DATABASE_URL)"
+                "usage: cargo xtask <task>\n\n  ci                 fmt check, clippy -D warnings, tidy, every test and doc test, and the\n                     chaos campaigns (8 runs: 112 kills)\n  test [ARGS]        every test (nextest when installed) and doc test\n  tidy               architecture rules: billing-core's allow-list, dependency directions\n                     between the crates, no source file over 800 lines\n  chaos [ARGS]       the crash campaign (billingd killed at every recovery point, restarted,\n                     compared with the fake Stripe's records) and the webhook campaign;\n                     --runs N (14 kills each, default 8), --seed S, --jobs J (default 4),\n                     --no-webhooks, --keep\n  bench [NAME]       benchmarks: core, storage, scheduler, http, sqlite, report, footprint, bulk,\n                     automation, console, or all\n                     (figures go into docs/benchmarks.md)\n  db start|stop      a local Postgres for development (prints DATABASE_URL)"
             );
             Err("unknown task".to_owned())
         }
@@ -239,13 +239,14 @@ fn bench(which: &str) -> Result<(), String> {
 }
 
 /// The benchmarks that drive the release `billingd` from outside (`tests/benches/`).
-const BLACKBOX_BENCHES: [&str; 6] = [
+const BLACKBOX_BENCHES: [&str; 7] = [
     "http",
     "sqlite",
     "report",
     "footprint",
     "bulk",
     "automation",
+    "console",
 ];
 
 /// Runs one of [`BLACKBOX_BENCHES`] against the release build of `billingd`.
