@@ -16,7 +16,9 @@
 //! check, other), capture (all or part) and release of a hold, and refunds (all or part,
 //! owners only); the customers list and a customer's profile (cards on file, what they owe,
 //! the notifications log with delivery states, "Send Email" for a card request), each scoped
-//! to the signed-in member's business.
+//! to the signed-in member's business; and for owners only, the settings (the Stripe
+//! connection, the payment policy, staff added, invited again and removed, API keys made and
+//! revoked).
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -46,6 +48,25 @@ pub struct ConsoleConfig {
     pub public_url: String,
     /// How long sessions live.
     pub sessions: SessionLimits,
+    /// "See in Stripe" links, when the gateway is Stripe.
+    pub stripe_dashboard: Option<StripeDashboard>,
+}
+
+/// Where "See in Stripe" leads: a payment or a customer in Stripe's dashboard, in the
+/// business's connected account when it has one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StripeDashboard {
+    /// The service runs on a test-mode key: the dashboard's test data.
+    pub test_mode: bool,
+}
+
+impl StripeDashboard {
+    /// The dashboard page of `object` (`payments/pi_…`, `customers/cus_…`).
+    pub(crate) fn url(self, account: Option<&str>, object: &str) -> String {
+        let account = account.map_or_else(String::new, |a| format!("{a}/"));
+        let mode = if self.test_mode { "test/" } else { "" };
+        format!("https://dashboard.stripe.com/{account}{mode}{object}")
+    }
 }
 
 /// What the console's handlers share.
@@ -107,6 +128,8 @@ pub fn routes(console: Console) -> Router {
             get(pages::invitation::show).post(pages::invitation::submit),
         )
         .route("/console/bookings", get(pages::bookings::list))
+        .route("/console/bookings/bulk", post(pages::bulk::preview))
+        .route("/console/bookings/bulk/charge", post(pages::bulk::charge))
         .route("/console/bookings/{id}", get(pages::bookings::one))
         .route(
             "/console/bookings/{id}/charges",
@@ -137,6 +160,22 @@ pub fn routes(console: Console) -> Router {
         .route(
             "/console/customers/{id}/card-request",
             post(pages::customers::card_request),
+        )
+        .route(
+            "/console/customers/{id}/charge-card",
+            post(pages::profile_payments::charge_card),
+        )
+        .route(
+            "/console/customers/{id}/payment-link",
+            post(pages::profile_payments::payment_link),
+        )
+        .route(
+            "/console/customers/{id}/new-card",
+            post(pages::profile_payments::new_card),
+        )
+        .route(
+            "/console/customers/{id}/payment-option",
+            post(pages::profile_payments::payment_option),
         )
         .route(
             "/console/customers/{id}/cards/default",

@@ -73,6 +73,8 @@ pub(crate) struct BookingRow {
     pub(crate) paid: String,
     pub(crate) due: String,
     pub(crate) badge: Badge,
+    /// Automation gave up on it, or its card runs out before a charge: staff act.
+    pub(crate) attention: bool,
 }
 
 /// A status filter's option.
@@ -90,6 +92,7 @@ pub(crate) struct BookingsPage {
     pub(crate) header: Option<Header>,
     pub(crate) rows: Vec<BookingRow>,
     pub(crate) statuses: Vec<StatusOption>,
+    pub(crate) filters: crate::pages::bookings::Filters,
     /// The next page's address, when there is one.
     pub(crate) next: Option<String>,
 }
@@ -117,6 +120,8 @@ pub(crate) struct PaymentRow {
     pub(crate) refundable: Option<String>,
     /// The idempotency key of this row's form.
     pub(crate) key: String,
+    /// "See in Stripe", when the gateway is Stripe and the payment is known there.
+    pub(crate) stripe: Option<String>,
 }
 
 /// A way to take the money, in the charge form.
@@ -226,6 +231,20 @@ pub(crate) struct CustomerPage {
     pub(crate) bookings_href: String,
     pub(crate) cards: Vec<CardRow>,
     pub(crate) notifications: Vec<NotificationRow>,
+    /// "See in Stripe", when the gateway is Stripe and the customer is known there.
+    pub(crate) stripe: Option<String>,
+    /// The customer's bookings with a balance due, for "Charge Customer".
+    pub(crate) owing: Vec<OwingRow>,
+    /// The card charge's idempotency key, made when the page was drawn.
+    pub(crate) charge_key: String,
+}
+
+/// A booking with a balance due, on its customer's profile.
+#[derive(Debug)]
+pub(crate) struct OwingRow {
+    pub(crate) id: String,
+    pub(crate) service: String,
+    pub(crate) due: String,
 }
 
 /// A title and a sentence.

@@ -151,6 +151,12 @@ async fn a_payment_link_for_the_booking_is_emailed_to_the_customer() {
     let h = Harness::new().await;
     let session = h.member(&h.acme, "grace@acme.example").await;
     let page = h.get("/console/bookings/a-1", Some(&session)).await;
+    assert!(
+        page.text
+            .contains("href=\"https://dashboard.stripe.com/test/payments/pi_"),
+        "See in Stripe, for the advance: {}",
+        page.text
+    );
     let sent = h
         .post(
             "/console/bookings/a-1/payment-link",

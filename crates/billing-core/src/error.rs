@@ -211,6 +211,21 @@ pub enum BillingError {
     /// The invitation is unknown, used or expired.
     #[error("this invitation is used or expired; ask for a new one")]
     InvitationUnavailable,
+    /// An owner cannot remove themselves (another owner can).
+    #[error("an owner cannot remove themselves")]
+    CannotRemoveSelf,
+    /// The business's last owner cannot be removed.
+    #[error("the last owner of a business cannot be removed")]
+    LastOwner,
+    /// The member was removed: they cannot be invited again.
+    #[error("staff member {0} was removed")]
+    StaffRemoved(crate::ids::StaffId),
+    /// The business has no such API key.
+    #[error("API key {0} not found")]
+    ApiKeyNotFound(crate::ids::ApiKeyId),
+    /// The business's last active API key cannot be revoked: make another first.
+    #[error("the last active API key of a business cannot be revoked; create another first")]
+    LastApiKey,
     /// The staff store failed.
     #[error(transparent)]
     Staff(#[from] crate::ports::StaffStoreError),
@@ -358,6 +373,11 @@ impl BillingError {
             BillingError::StaffNotFound(_) => "staff_not_found",
             BillingError::SignInRefused => "sign_in_refused",
             BillingError::InvitationUnavailable => "invitation_unavailable",
+            BillingError::CannotRemoveSelf => "cannot_remove_self",
+            BillingError::LastOwner => "last_owner",
+            BillingError::StaffRemoved(_) => "staff_removed",
+            BillingError::ApiKeyNotFound(_) => "api_key_not_found",
+            BillingError::LastApiKey => "last_api_key",
             BillingError::Staff(_) => "storage_unavailable",
             BillingError::PasswordHash(_) => "password_hash_failed",
             BillingError::Inconsistent(_) => "inconsistent_history",

@@ -52,7 +52,14 @@ async fn world_with(gateway: impl FnOnce(Arc<FixedClock>) -> ScriptedGateway) ->
         gateway_account: None,
         email: Some("office@acme.example".into()),
     };
-    store.create_business(&business, "hash").await.unwrap();
+    store
+        .create_business(
+            &business,
+            &billing_core::testkit::api_key_record("key_1"),
+            "hash",
+        )
+        .await
+        .unwrap();
     let customer = CustomerId::new("c-1").unwrap();
     billing
         .put_customer(

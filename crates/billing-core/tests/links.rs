@@ -50,7 +50,14 @@ async fn world() -> World {
         gateway_account: None,
         email: Some("office@acme.example".into()),
     };
-    store.create_business(&business, "hash").await.unwrap();
+    store
+        .create_business(
+            &business,
+            &billing_core::testkit::api_key_record("key_1"),
+            "hash",
+        )
+        .await
+        .unwrap();
     let customer = CustomerId::new("c-1").unwrap();
     billing
         .put_customer(

@@ -70,7 +70,11 @@ async fn two_schedulers_racing_over_a_thousand_due_bookings_charge_each_once() {
     let business = acme();
     let customer = CustomerId::new("cust-1").expect("customer id");
     store
-        .create_business(&business, "hash")
+        .create_business(
+            &business,
+            &billing_core::testkit::api_key_record("key_1"),
+            "hash",
+        )
         .await
         .expect("business");
     seed_customer_with_card(&store, &business.id, &customer)

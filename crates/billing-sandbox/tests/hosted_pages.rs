@@ -50,7 +50,11 @@ async fn world() -> World {
         email: None,
     };
     store
-        .create_business(&business, "hash")
+        .create_business(
+            &business,
+            &billing_core::testkit::api_key_record("key_1"),
+            "hash",
+        )
         .await
         .expect("business");
     let customer = CustomerId::new("c-1").expect("id");

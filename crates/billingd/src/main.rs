@@ -19,7 +19,7 @@ use std::num::NonZeroU32;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use billing_console::{Argon2Passwords, Console, ConsoleConfig};
+use billing_console::{Argon2Passwords, Console, ConsoleConfig, StripeDashboard};
 use billing_core::billing::{Billing, BulkPacing, HostedPages, NewBusiness, NewStaff, Policy};
 use billing_core::ids::BusinessId;
 use billing_core::notifier::Notifier;
@@ -303,6 +303,12 @@ async fn serve(args: ServeArgs, clock: Arc<dyn Clock>) -> Result<(), AnyError> {
         ConsoleConfig {
             public_url: public_url.clone(),
             sessions: SessionLimits::default(),
+            // "See in Stripe" when the gateway is Stripe, in the key's mode.
+            stripe_dashboard: args.gateway.stripe_secret_key.as_deref().map(|key| {
+                StripeDashboard {
+                    test_mode: !key.starts_with("sk_live_") && !key.starts_with("rk_live_"),
+                }
+            }),
         },
     );
     let config = HttpConfig {

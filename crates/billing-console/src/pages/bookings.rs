@@ -1,6 +1,6 @@
 //! The bookings list and a booking's page, of the signed-in member's business only.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -9,10 +9,10 @@ use axum_extra::extract::cookie::CookieJar;
 use billing_core::booking::LineItemKind;
 use billing_core::email::CardLabel;
 use billing_core::error::BillingError;
-use billing_core::ids::{BookingId, StaffId};
+use billing_core::ids::{BookingId, CustomerId, StaffId};
 use billing_core::money::Money;
 use billing_core::payment::{KindName, Origin, Payment, PaymentState};
-use billing_core::ports::BookingFilter;
+use billing_core::ports::{BookingFilter, ScheduleFilter};
 use billing_core::staff::StaffRole;
 use billing_core::status::{PaymentStatus, hold_remaining, refundable};
 use serde::Deserialize;
@@ -29,13 +29,68 @@ use crate::views::{
 /// A page of the list.
 const PAGE: u32 = 50;
 
-/// `?status=&after=`.
-#[derive(Debug, Deserialize)]
+/// `?status=&customer=&from=&until=&q=&after=`: every filter optional, dates as
+/// `YYYY-MM-DD` (the service's day, from its start to its end in UTC).
+#[derive(Debug, Default, Deserialize)]
 pub(crate) struct ListQuery {
     #[serde(default)]
     status: Option<String>,
     #[serde(default)]
+    customer: Option<String>,
+    #[serde(default)]
+    from: Option<String>,
+    #[serde(default)]
+    until: Option<String>,
+    #[serde(default)]
+    q: Option<String>,
+    #[serde(default)]
     after: Option<String>,
+}
+
+impl ListQuery {
+    fn text(field: Option<&String>) -> &str {
+        field.map_or("", |t| t.trim())
+    }
+
+    /// A date field: `Ok(None)` when empty.
+    fn day(field: Option<&String>) -> Result<Option<chrono::NaiveDate>, ()> {
+        match Self::text(field) {
+            "" => Ok(None),
+            text => chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+                .map(Some)
+                .map_err(|_| ()),
+        }
+    }
+
+    /// The address of the list with these filters, after `after`.
+    fn next(&self, after: &BookingId) -> String {
+        let mut query = url::form_urlencoded::Serializer::new(String::new());
+        for (name, value) in [
+            ("status", &self.status),
+            ("customer", &self.customer),
+            ("from", &self.from),
+            ("until", &self.until),
+            ("q", &self.q),
+        ] {
+            let value = Self::text(value.as_ref());
+            if !value.is_empty() {
+                query.append_pair(name, value);
+            }
+        }
+        query.append_pair("after", after.as_str());
+        format!("/console/bookings?{}", query.finish())
+    }
+}
+
+/// What the filter form shows again.
+#[derive(Debug, Default)]
+pub(crate) struct Filters {
+    pub(crate) customer: String,
+    pub(crate) from: String,
+    pub(crate) until: String,
+    pub(crate) q: String,
+    /// Why the filters could not be applied.
+    pub(crate) error: Option<&'static str>,
 }
 
 fn status_label(status: PaymentStatus) -> &'static str {
@@ -59,21 +114,81 @@ pub(crate) async fn list(
         Ok(member) => member,
         Err(to_sign_in) => return to_sign_in,
     };
-    let status = query
-        .status
-        .as_deref()
-        .filter(|s| !s.is_empty())
-        .and_then(PaymentStatus::parse);
+    // The status filter also offers "Pending" (a payment in flight) and "Needs attention"
+    // (automation gave up, or a card runs out before a charge).
+    let chosen = ListQuery::text(query.status.as_ref()).to_owned();
+    let status = PaymentStatus::parse(&chosen);
     let after = query.after.as_deref().and_then(|a| BookingId::new(a).ok());
+    let mut filters = Filters {
+        customer: ListQuery::text(query.customer.as_ref()).to_owned(),
+        from: ListQuery::text(query.from.as_ref()).to_owned(),
+        until: ListQuery::text(query.until.as_ref()).to_owned(),
+        q: ListQuery::text(query.q.as_ref()).to_owned(),
+        error: None,
+    };
+    let customer = match filters.customer.as_str() {
+        "" => None,
+        text => match CustomerId::new(text) {
+            Ok(id) => Some(id),
+            Err(_) => {
+                filters.error = Some("No customer has that id.");
+                None
+            }
+        },
+    };
+    let (from, until) = match (
+        ListQuery::day(query.from.as_ref()),
+        ListQuery::day(query.until.as_ref()),
+    ) {
+        (Ok(from), Ok(until)) if from.zip(until).is_none_or(|(f, u)| f <= u) => (from, until),
+        _ => {
+            filters.error =
+                Some("Dates are days like 2026-12-31, the first no later than the last.");
+            (None, None)
+        }
+    };
+    if filters.error.is_some() {
+        return list_page(
+            &member,
+            Vec::new(),
+            &chosen,
+            filters,
+            None,
+            StatusCode::BAD_REQUEST,
+        );
+    }
+    let search = Some(filters.q.clone()).filter(|q| !q.is_empty());
     let filter = BookingFilter {
         status,
+        pending: (chosen == "pending").then_some(true),
+        customer,
+        service_from: from.map(|d| d.and_time(chrono::NaiveTime::MIN).and_utc()),
+        service_until: until
+            .and_then(|d| d.succ_opt())
+            .map(|d| d.and_time(chrono::NaiveTime::MIN).and_utc()),
+        search,
         after,
         limit: PAGE,
         ..BookingFilter::default()
     };
     let business = &member.visit.business;
-    let summaries = match console.billing.list_bookings(business, &filter).await {
+    let listed = if chosen == "needs_attention" {
+        console
+            .billing
+            .bookings_by_attention(business, true, &filter)
+            .await
+    } else {
+        console.billing.list_bookings(business, &filter).await
+    };
+    let summaries = match listed {
         Ok(summaries) => summaries,
+        Err(error) => {
+            tracing::error!(%error, "the console's bookings list failed");
+            return failed();
+        }
+    };
+    let attention = match flagged(&console, business, &filter, &summaries).await {
+        Ok(attention) => attention,
         Err(error) => {
             tracing::error!(%error, "the console's bookings list failed");
             return failed();
@@ -82,10 +197,7 @@ pub(crate) async fn list(
     let next = (summaries.len() == PAGE as usize)
         .then(|| summaries.last())
         .flatten()
-        .map(|last| {
-            let status = status.map_or_else(String::new, |s| format!("status={}&", s.as_str()));
-            format!("/console/bookings?{status}after={}", last.booking)
-        });
+        .map(|last| query.next(&last.booking));
     let rows = summaries
         .iter()
         .map(|summary| BookingRow {
@@ -100,25 +212,84 @@ pub(crate) async fn list(
             paid: summary.balance.paid.to_string(),
             due: summary.balance.balance_due.to_string(),
             badge: Badge::of(&summary.status),
+            attention: attention.contains(&summary.booking),
         })
         .collect();
+    list_page(&member, rows, &chosen, filters, next, StatusCode::OK)
+}
+
+/// The list with its filter form.
+fn list_page(
+    member: &crate::session::SignedIn,
+    rows: Vec<BookingRow>,
+    chosen: &str,
+    filters: Filters,
+    next: Option<String>,
+    status: StatusCode,
+) -> Response {
     let statuses = PaymentStatus::ALL
         .into_iter()
-        .map(|s| StatusOption {
-            value: s.as_str(),
-            label: status_label(s),
-            selected: Some(s) == status,
+        .map(|s| (s.as_str(), status_label(s)))
+        .chain([
+            ("pending", "Pending"),
+            ("needs_attention", "Needs attention"),
+        ])
+        .map(|(value, label)| StatusOption {
+            value,
+            label,
+            selected: value == chosen,
         })
         .collect();
     page(
-        StatusCode::OK,
+        status,
         &BookingsPage {
-            header: Some(header_of(&member)),
+            header: Some(header_of(member)),
             rows,
             statuses,
+            filters,
             next,
         },
     )
+}
+
+/// Which bookings of a page of the list need attention: the flagged records from the page's
+/// start, read until past its last booking (records and summaries are both in id order).
+async fn flagged(
+    console: &Console,
+    business: &billing_core::customer::Business,
+    filter: &BookingFilter,
+    page: &[billing_core::status::BookingSummary],
+) -> Result<HashSet<BookingId>, BillingError> {
+    let mut found = HashSet::new();
+    let Some(last) = page.last().map(|s| s.booking.clone()) else {
+        return Ok(found);
+    };
+    let mut after = filter.after.clone();
+    loop {
+        let records = console
+            .billing
+            .booking_schedules(
+                business,
+                &ScheduleFilter {
+                    customer: filter.customer.clone(),
+                    needs_attention: Some(true),
+                    after: after.clone(),
+                    limit: PAGE,
+                },
+            )
+            .await?;
+        let full = records.len() == PAGE as usize;
+        for record in records {
+            if record.booking > last {
+                return Ok(found);
+            }
+            after = Some(record.booking.clone());
+            found.insert(record.booking);
+        }
+        if !full {
+            return Ok(found);
+        }
+    }
 }
 
 fn kind_label(kind: LineItemKind) -> &'static str {
@@ -161,7 +332,7 @@ pub(crate) struct OneQuery {
 }
 
 /// A fresh idempotency key for a form drawn now.
-fn form_key() -> String {
+pub(crate) fn form_key() -> String {
     use rand::Rng as _;
     let bytes: [u8; 16] = rand::rng().random();
     bytes.iter().map(|b| format!("{b:02x}")).collect()
@@ -303,6 +474,17 @@ pub(crate) async fn one(
             .filter(Money::is_positive)
             .map(|m| m.amount().to_string()),
             key: form_key(),
+            stripe: console.config.stripe_dashboard.and_then(|dashboard| {
+                p.gateway_reference
+                    .as_deref()
+                    .filter(|r| r.starts_with("pi_"))
+                    .map(|r| {
+                        dashboard.url(
+                            business.gateway_account.as_deref(),
+                            &format!("payments/{r}"),
+                        )
+                    })
+            }),
             when: p.created_at.format("%-d %b %Y %H:%M UTC").to_string(),
             what: what(p).to_owned(),
             amount: shares.get(&p.id).unwrap_or(&p.amount).to_string(),

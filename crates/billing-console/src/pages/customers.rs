@@ -13,14 +13,19 @@ use billing_core::ids::CustomerId;
 use billing_core::notification::{DeliveryState, NotificationKind};
 use serde::Deserialize;
 
+use super::bookings::form_key;
 use super::{failed, forbidden, header_of, missing};
 use crate::Console;
 use crate::session::signed_in;
 use crate::views::{
-    CardRow, CustomerPage, CustomerRow, CustomersPage, Flash, NotificationRow, page,
+    CardRow, CustomerPage, CustomerRow, CustomersPage, Flash, NotificationRow, OwingRow, page,
 };
+use billing_core::ports::BookingFilter;
 
 const PAGE: u32 = 50;
+
+/// The most bookings "Charge Customer" on a profile lists.
+const OWING: u32 = 100;
 
 /// `?after=`.
 #[derive(Debug, Deserialize)]
@@ -107,6 +112,8 @@ fn result_message(result: &str) -> Option<Flash> {
             "A payment in progress uses this card: it cannot be removed yet.",
         ),
         "not-done" => ("error", "That could not be done. Nothing changed."),
+        "link-sent" => ("success", "The payment link was emailed to the customer."),
+        "none-chosen" => ("error", "Choose at least one of the customer's bookings."),
         _ => return None,
     };
     Some(Flash { tone, text })
@@ -143,14 +150,32 @@ pub(crate) async fn profile(
             return failed();
         }
     };
-    let (cards, owes, log) = match (
+    let theirs = BookingFilter {
+        customer: Some(id.clone()),
+        limit: OWING,
+        ..BookingFilter::default()
+    };
+    let (cards, owes, log, bookings) = match (
         billing.cards(business, &id).await,
         billing.customer_balance(business, &id).await,
         billing.customer_notifications(business, &id, 50).await,
+        billing.list_bookings(business, &theirs).await,
     ) {
-        (Ok(cards), Ok(owes), Ok(log)) => (cards, owes, log),
+        (Ok(cards), Ok(owes), Ok(log), Ok(bookings)) => (cards, owes, log, bookings),
         _ => return failed(),
     };
+    let owing = bookings
+        .iter()
+        .filter(|b| b.balance.balance_due.is_positive())
+        .map(|b| OwingRow {
+            id: b.booking.to_string(),
+            service: b.service_at.map_or_else(
+                || "not scheduled".to_owned(),
+                |at| at.format("%-d %b %Y").to_string(),
+            ),
+            due: b.balance.balance_due.to_string(),
+        })
+        .collect();
     let owes = if owes.is_empty() {
         "nothing".to_owned()
     } else {
@@ -181,6 +206,16 @@ pub(crate) async fn profile(
                     default: card.is_default,
                 })
                 .collect(),
+            stripe: console.config.stripe_dashboard.and_then(|dashboard| {
+                customer.gateway_customer.as_deref().map(|c| {
+                    dashboard.url(
+                        business.gateway_account.as_deref(),
+                        &format!("customers/{c}"),
+                    )
+                })
+            }),
+            owing,
+            charge_key: form_key(),
             notifications: log
                 .iter()
                 .map(|n| NotificationRow {

@@ -2,10 +2,12 @@
 
 pub(crate) mod booking_forms;
 pub(crate) mod bookings;
+pub(crate) mod bulk;
 pub(crate) mod charge;
 pub(crate) mod customers;
 pub(crate) mod invitation;
 pub(crate) mod payments;
+pub(crate) mod profile_payments;
 pub(crate) mod reports;
 pub(crate) mod settings;
 pub(crate) mod sign_in;

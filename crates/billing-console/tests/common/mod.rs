@@ -121,7 +121,11 @@ impl Harness {
         let acme = business("acme", "Acme & Sons");
         let globex = business("globex", "Globex");
         for b in [&acme, &globex] {
-            store.create_business(b, "hash").await.unwrap();
+            let key = billing_core::testkit::api_key_record("key_1");
+            store
+                .create_business(b, &key, &format!("hash-{}", b.id))
+                .await
+                .unwrap();
             seed_customer_with_card(&*store, &b.id, &CustomerId::new("cust-1").unwrap())
                 .await
                 .unwrap();
@@ -148,6 +152,7 @@ impl Harness {
             ConsoleConfig {
                 public_url: "https://billing.example".into(),
                 sessions: SessionLimits::default(),
+                stripe_dashboard: Some(billing_console::StripeDashboard { test_mode: true }),
             },
         );
         Harness {
@@ -227,3 +232,44 @@ impl Harness {
 }
 
 pub const SAME_SITE: &str = "https://billing.example";
+
+/// A customer of `business` named `name`, with one booking of `price` minor units of
+/// `currency` that nothing has paid yet.
+pub async fn owing_customer(
+    billing: &Billing,
+    business: &Business,
+    customer: &str,
+    name: &str,
+    booking: &str,
+    price: i64,
+    currency: Currency,
+) {
+    let id = CustomerId::new(customer).unwrap();
+    billing
+        .put_customer(
+            business,
+            billing_core::customer::Customer {
+                id: id.clone(),
+                name: name.into(),
+                email: None,
+                gateway_customer: None,
+            },
+        )
+        .await
+        .unwrap();
+    let account = BookingAccount::new(
+        BookingId::new(booking).unwrap(),
+        id,
+        currency,
+        vec![
+            LineItem::new(
+                LineItemKind::Service,
+                "Lawn",
+                Money::from_minor(price, currency),
+            )
+            .unwrap(),
+        ],
+    )
+    .unwrap();
+    billing.put_booking(business, account).await.unwrap();
+}

@@ -14,6 +14,7 @@ use crate::customer::Business;
 use crate::error::BillingError;
 use crate::idempotency::IdempotencyKey;
 use crate::ids::BookingId;
+use crate::payment::Origin;
 use crate::ports::{Clock, GatewayError};
 use crate::receipt::Receipt;
 
@@ -121,6 +122,18 @@ impl Billing {
         business: &Business,
         command: BulkCharge,
     ) -> Result<Vec<BulkChargeResult>, BillingError> {
+        self.charge_many_as(business, command, Origin::Command)
+            .await
+    }
+
+    /// [`Billing::charge_many`] on behalf of `origin` (a staff member of the console): each
+    /// charge's history says who made it.
+    pub async fn charge_many_as(
+        &self,
+        business: &Business,
+        command: BulkCharge,
+        origin: Origin,
+    ) -> Result<Vec<BulkChargeResult>, BillingError> {
         let count = command.bookings.len();
         if count == 0 || count > self.policy.bulk.max_bookings {
             return Err(BillingError::InvalidInput(
@@ -137,9 +150,12 @@ impl Billing {
         }
         let source = &command.source;
         let key = command.idempotency_key.as_ref();
+        let origin = &origin;
         Ok(futures_util::stream::iter(command.bookings)
             .map(|booking| async move {
-                let result = self.charge_paced(business, &booking, source, key).await;
+                let result = self
+                    .charge_paced(business, &booking, source, key, origin)
+                    .await;
                 BulkChargeResult { booking, result }
             })
             // `buffered` keeps the order asked while running up to `concurrency` at once.
@@ -156,6 +172,7 @@ impl Billing {
         booking: &BookingId,
         source: &PaymentSource,
         batch_key: Option<&IdempotencyKey>,
+        origin: &Origin,
     ) -> Result<Receipt, BillingError> {
         let key = batch_key.map(|k| k.part(booking.as_str()));
         let payment = CardPayment {
@@ -165,7 +182,7 @@ impl Billing {
             key: key.as_ref(),
             hold: false,
             refuse_duplicates: key.is_none(),
-            origin: crate::payment::Origin::Command,
+            origin: origin.clone(),
             replacing: None,
         };
         self.send_paced(business, &payment).await

@@ -43,6 +43,7 @@ mod notifications;
 mod reads;
 mod reconcile;
 mod refunds;
+mod reports;
 mod scheduler;
 mod staff;
 mod sweep;
@@ -55,7 +56,10 @@ use chrono::{DateTime, Duration, Utc};
 
 pub use automation::{BookingAutomation, CancelBooking, Cancellation};
 pub use bulk::{BulkCharge, BulkChargeResult, BulkPacing};
-pub use businesses::{ApiKey, IssuedApiKey, NewBusiness};
+pub use businesses::{
+    ApiKey, CreatedApiKey, FIRST_KEY_LABEL, IssuedApiKey, MAX_KEY_LABEL_CHARS, NewApiKey,
+    NewBusiness,
+};
 pub use card_requests::CardRequestAnswer;
 pub use checkouts::{CheckoutOfToken, StartCheckout, StartedCheckout, checkout_lifetime};
 pub use commands::{AuthorizeBooking, ChargeBooking, PaymentSource, RecordCollection};
@@ -65,6 +69,7 @@ pub use link_pages::{LinkPage, LinkPaid, PayLink};
 pub use links::{CreatePaymentLink, HostedPages, IssuedLink, MAX_LINK_BOOKINGS};
 pub use reads::{BookingView, OutstandingPage, PaymentView, PriceAdjustment};
 pub use refunds::RefundPayment;
+pub use reports::{MAX_REPORT_DAYS, PaymentTotals, PaymentsDay, PaymentsReport};
 pub use scheduler::SchedulerReport;
 pub use staff::{Invited, NewStaff, SignedIn, StaffVisit, invitation_lifetime};
 pub use sweep::SweepReport;

@@ -19,7 +19,7 @@ mod schedules;
 mod secrets;
 mod staff;
 
-pub use businesses::{Businesses, BusinessesError};
+pub use businesses::{ApiKeyRecord, Businesses, BusinessesError, KeyRevocation};
 pub use clock::Clock;
 pub use customers::{CustomerDirectory, DirectoryError};
 #[cfg(test)]
@@ -34,7 +34,7 @@ pub use ids::IdGenerator;
 pub use ledger::{
     BookingFilter, BookingLedger, Committed, CustomerOutstanding, IdempotencyRecord, KeyUpdate,
     Ledger, LedgerError, LedgerRead, LedgerSnapshot, LedgerWrite, OutstandingQuery,
-    OutstandingTotal,
+    OutstandingTotal, PaymentsQuery,
 };
 pub use links::{LinkByToken, LinkStoreError, PageAddresses, PaymentLinks};
 #[cfg(test)]
@@ -46,7 +46,9 @@ pub use schedules::{
     ScheduleFilter, Schedules,
 };
 pub use secrets::SecretSource;
-pub use staff::{PasswordHashError, PasswordHasher, StaffAccounts, StaffStoreError};
+pub use staff::{
+    PasswordHashError, PasswordHasher, StaffAccounts, StaffPurge, StaffRemoval, StaffStoreError,
+};
 
 /// Everything the engine keeps: the ledger, customers and their cards, businesses and their
 /// API keys, payment links, the log of notifications, payment automation's schedules, and the

@@ -201,3 +201,18 @@ pub async fn seed_customer_with_card<S: crate::ports::CustomerDirectory + ?Sized
     };
     store.put_card(business, customer, &card).await
 }
+
+/// An active API key's record for tests that store a business directly: labelled
+/// [`FIRST_KEY_LABEL`](crate::billing::FIRST_KEY_LABEL), made at the test clock's start.
+///
+/// # Panics
+/// When `id` is not a valid id.
+pub fn api_key_record(id: &str) -> crate::ports::ApiKeyRecord {
+    crate::ports::ApiKeyRecord {
+        id: crate::ids::ApiKeyId::new(id).expect("a valid API key id"),
+        label: crate::billing::FIRST_KEY_LABEL.to_owned(),
+        hint: None,
+        created_at: FixedClock::default().now(),
+        revoked_at: None,
+    }
+}

@@ -35,7 +35,9 @@ part: read the objects back before trying again";
 /// A rule about the amount or the request (`amount_not_chargeable`,
 /// `multicapture_unavailable`) is 422; a refusal because of where a payment stands now
 /// (`payment_not_cancelable`, `payment_not_pending`, `too_recent_to_judge`,
-/// `capture_in_flight`, `card_in_use`, `payment_exists_at_gateway`) is 409.
+/// `capture_in_flight`, `card_in_use`, `payment_exists_at_gateway`) is 409, and so is a
+/// refusal of the console's settings (`last_api_key`, `last_owner`, `cannot_remove_self`,
+/// `staff_removed`); `api_key_not_found` is 404.
 pub fn status_of(error: &BillingError) -> StatusCode {
     match error {
         BillingError::Gateway { error, .. } => match error {
@@ -54,6 +56,7 @@ pub fn status_of(error: &BillingError) -> StatusCode {
         | BillingError::NotificationNotFound(_)
         | BillingError::LinkUnavailable
         | BillingError::StaffNotFound(_)
+        | BillingError::ApiKeyNotFound(_)
         | BillingError::InvitationUnavailable => StatusCode::NOT_FOUND,
         BillingError::SignInRefused => StatusCode::UNAUTHORIZED,
         BillingError::ProbableDuplicate { .. }
@@ -72,7 +75,11 @@ pub fn status_of(error: &BillingError) -> StatusCode {
         | BillingError::CaptureInFlight(_)
         | BillingError::BookingCanceled(_)
         | BillingError::PaymentInFlight(_)
-        | BillingError::StaffEmailTaken(_) => StatusCode::CONFLICT,
+        | BillingError::StaffEmailTaken(_)
+        | BillingError::StaffRemoved(_)
+        | BillingError::CannotRemoveSelf
+        | BillingError::LastOwner
+        | BillingError::LastApiKey => StatusCode::CONFLICT,
         BillingError::LinkAlreadyUsed => StatusCode::GONE,
         BillingError::HostedPagesNotConfigured => StatusCode::NOT_IMPLEMENTED,
         BillingError::Ledger(_)
@@ -332,6 +339,11 @@ mod tests {
             (
                 BillingError::CaptureInFlight(pay("pay_1")),
                 StatusCode::CONFLICT,
+            ),
+            (BillingError::LastApiKey, StatusCode::CONFLICT),
+            (
+                BillingError::ApiKeyNotFound("key_1".parse()?),
+                StatusCode::NOT_FOUND,
             ),
         ];
         for (error, status) in cases {

@@ -266,7 +266,11 @@ impl Harness {
                 email: Some(format!("office@{id}.example")),
             };
             store
-                .create_business(&business, &ApiKey::hash_of(key))
+                .create_business(
+                    &business,
+                    &billing_core::testkit::api_key_record("key_1"),
+                    &ApiKey::hash_of(key),
+                )
                 .await
                 .unwrap();
         }

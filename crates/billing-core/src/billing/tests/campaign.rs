@@ -89,7 +89,7 @@ impl Run {
             ..acme()
         };
         store
-            .create_business(&business, "hash")
+            .create_business(&business, &crate::testkit::api_key_record("key_1"), "hash")
             .await
             .expect("business");
         let customer = CustomerId::new("cust-1").expect("id");

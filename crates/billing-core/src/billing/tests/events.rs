@@ -18,7 +18,11 @@ async fn an_event_settles_a_pending_payment_once() {
     let (w, gateway) = scripted(&[("b-1", "100.00")]).await;
     w.billing
         .store
-        .create_business(&w.business, "hash")
+        .create_business(
+            &w.business,
+            &crate::testkit::api_key_record("key_1"),
+            "hash",
+        )
         .await
         .expect("business");
     gateway.script(Scripted::LostAnswer);

@@ -11,6 +11,7 @@ mod gateway_sync;
 mod idempotency;
 mod mocked;
 mod scenarios;
+mod settings;
 mod settling;
 mod staff;
 
@@ -118,7 +119,11 @@ async fn scripted_on_clock(bookings: &[(&str, &str)]) -> (World, ScriptedGateway
     let gateway = ScriptedGateway::with_clock(clock.clone());
     let w = world_at(clock, gateway.clone(), bookings).await;
     w.store
-        .create_business(&w.business, "hash")
+        .create_business(
+            &w.business,
+            &crate::testkit::api_key_record("key_1"),
+            "hash",
+        )
         .await
         .expect("business");
     (w, gateway)

@@ -12,7 +12,11 @@ const PASSWORD: &str = "correct horse battery";
 async fn staffed() -> World {
     let w = world(ScriptedGateway::new(), &[]).await;
     w.store
-        .create_business(&w.business, "hash")
+        .create_business(
+            &w.business,
+            &crate::testkit::api_key_record("key_1"),
+            "hash",
+        )
         .await
         .expect("business");
     w

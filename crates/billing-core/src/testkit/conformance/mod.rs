@@ -8,10 +8,12 @@
 //!
 //! which expands to one `#[tokio::test]` per case, each on a fresh fixture.
 
+mod api_keys;
 mod directory;
 mod ledger;
 mod links;
 mod notifications;
+mod periods;
 mod records;
 mod reports;
 mod schedules;
@@ -21,6 +23,10 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
+pub use api_keys::{
+    api_keys_are_isolated_between_businesses, api_keys_are_listed_and_revoked,
+    concurrent_revocations_keep_a_key,
+};
 pub use directory::{business_email_round_trips, businesses_and_keys, customers_and_cards};
 pub use ledger::{
     bookings_round_trip, charges_append_and_fold, collections_and_refunds,
@@ -35,6 +41,9 @@ pub use notifications::{
     notifications_are_claimed_when_due_and_marked, notifications_due_across_businesses,
     notifications_round_trip_and_customer_log,
 };
+pub use periods::{
+    payments_are_read_by_period_and_page, summaries_filter_by_service_date_and_search,
+};
 pub use records::{
     entries_keep_their_origin_multicapture_and_disputes, staff_moves_keep_who_made_them,
 };
@@ -46,7 +55,8 @@ pub use schedules::{
     schedules_list_and_customers_pause, schedules_round_trip_and_compare_versions,
 };
 pub use staff::{
-    invitations_work_once, sessions_are_kept_touched_and_ended, staff_members_round_trip,
+    concurrent_removals_keep_an_owner, invitations_work_once, sessions_are_kept_touched_and_ended,
+    staff_are_removed_but_keep_their_name, staff_members_round_trip, staff_tokens_are_purged,
 };
 
 use crate::billing::{Billing, ChargeBooking, PaymentSource};
@@ -179,6 +189,8 @@ macro_rules! store_conformance {
             tenants_are_isolated,
             summaries_filter_and_page,
             outstanding_report_sums_balances,
+            payments_are_read_by_period_and_page,
+            summaries_filter_by_service_date_and_search,
             customers_and_cards,
             businesses_and_keys,
             concurrent_charges_never_exceed_the_balance,
@@ -196,6 +208,12 @@ macro_rules! store_conformance {
             staff_members_round_trip,
             invitations_work_once,
             sessions_are_kept_touched_and_ended,
+            staff_are_removed_but_keep_their_name,
+            concurrent_removals_keep_an_owner,
+            staff_tokens_are_purged,
+            api_keys_are_listed_and_revoked,
+            api_keys_are_isolated_between_businesses,
+            concurrent_revocations_keep_a_key,
             payment_settings_round_trip_and_replan_open_bookings,
             due_schedules_are_taken_once_under_a_lease,
             due_schedules_are_taken_once_by_concurrent_schedulers,

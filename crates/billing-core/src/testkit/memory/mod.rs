@@ -16,11 +16,11 @@ use crate::ids::{BookingId, BusinessId, CustomerId, LinkId, NotificationId, Paym
 use crate::link::{PaymentLink, TokenHash};
 use crate::money::{Currency, Money};
 use crate::notification::{Notification, OutboundMessage};
-use crate::payment::Entry;
+use crate::payment::{Entry, Payment, fold};
 use crate::ports::{
-    BookingFilter, BookingLedger, Businesses, BusinessesError, Committed, CustomerDirectory,
-    CustomerOutstanding, DirectoryError, IdempotencyRecord, KeyUpdate, Ledger, LedgerError,
-    LedgerRead, LedgerSnapshot, LedgerWrite, OutstandingQuery, OutstandingTotal,
+    BookingFilter, BookingLedger, Committed, CustomerDirectory, CustomerOutstanding,
+    DirectoryError, IdempotencyRecord, KeyUpdate, Ledger, LedgerError, LedgerRead, LedgerSnapshot,
+    LedgerWrite, OutstandingQuery, OutstandingTotal, PaymentsQuery,
 };
 use crate::status::BookingSummary;
 
@@ -105,7 +105,8 @@ impl Tenant {
 struct State {
     tenants: BTreeMap<BusinessId, Tenant>,
     businesses: BTreeMap<BusinessId, Business>,
-    api_keys: BTreeMap<String, BusinessId>,
+    /// Every API key, by its hash.
+    api_keys: businesses::KeyState,
     /// Every link's token hash, and whose link it is: the lookup by token spans businesses.
     link_tokens: HashMap<TokenHash, (BusinessId, LinkId)>,
     /// The console's people, their invitations and sessions.
@@ -301,21 +302,49 @@ impl Ledger for MemoryStore {
             .summaries
             .values()
             .filter(|s| filter.after.as_ref().is_none_or(|after| &s.booking > after))
-            .filter(|s| filter.customer.as_ref().is_none_or(|c| &s.customer == c))
-            .filter(|s| filter.status.is_none_or(|status| s.status.status == status))
-            .filter(|s| {
-                filter
-                    .pending
-                    .is_none_or(|pending| s.status.pending == pending)
-            })
-            .filter(|s| {
-                filter
-                    .holding
-                    .is_none_or(|holding| s.balance.held.is_positive() == holding)
-            })
+            .filter(|s| filter.matches(s))
             .take(filter.limit as usize)
             .cloned()
             .collect())
+    }
+
+    async fn payments_created(
+        &self,
+        business: &BusinessId,
+        query: &PaymentsQuery,
+    ) -> Result<Vec<Payment>, LedgerError> {
+        let state = self.state.lock().await;
+        let Some(tenant) = state.tenants.get(business) else {
+            return Ok(Vec::new());
+        };
+        // Each payment's opening entry says when it was created.
+        let mut opened: Vec<(DateTime<Utc>, &PaymentId)> = tenant
+            .by_payment
+            .iter()
+            .filter_map(|(payment, indexes)| {
+                let opening = indexes
+                    .iter()
+                    .map(|i| &tenant.entries[*i])
+                    .find(|e| e.seq == 0)?;
+                Some((opening.at, payment))
+            })
+            .filter(|(at, payment)| {
+                *at >= query.from
+                    && *at < query.until
+                    && query
+                        .after
+                        .as_ref()
+                        .is_none_or(|(after_at, after_id)| (*at, *payment) > (*after_at, after_id))
+            })
+            .collect();
+        opened.sort();
+        opened.truncate(query.limit as usize);
+        let entries: Vec<Entry> = opened
+            .iter()
+            .flat_map(|(_, payment)| tenant.by_payment[*payment].iter())
+            .map(|i| tenant.entries[*i].clone())
+            .collect();
+        fold(&entries).map_err(|e| LedgerError::Corrupt(e.to_string()))
     }
 
     async fn outstanding(
@@ -497,83 +526,7 @@ impl CustomerDirectory for MemoryStore {
     }
 }
 
-#[async_trait]
-impl Businesses for MemoryStore {
-    async fn create_business(
-        &self,
-        business: &Business,
-        api_key_hash: &str,
-    ) -> Result<(), BusinessesError> {
-        let mut state = self.state.lock().await;
-        if state.businesses.contains_key(&business.id) {
-            return Err(BusinessesError::AlreadyExists(business.id.clone()));
-        }
-        state
-            .businesses
-            .insert(business.id.clone(), business.clone());
-        state
-            .api_keys
-            .insert(api_key_hash.to_owned(), business.id.clone());
-        Ok(())
-    }
-
-    async fn add_api_key(
-        &self,
-        business: &BusinessId,
-        api_key_hash: &str,
-    ) -> Result<bool, BusinessesError> {
-        let mut state = self.state.lock().await;
-        if !state.businesses.contains_key(business) {
-            return Ok(false);
-        }
-        state
-            .api_keys
-            .insert(api_key_hash.to_owned(), business.clone());
-        Ok(true)
-    }
-
-    async fn business_by_key_hash(
-        &self,
-        api_key_hash: &str,
-    ) -> Result<Option<Business>, BusinessesError> {
-        let state = self.state.lock().await;
-        Ok(state
-            .api_keys
-            .get(api_key_hash)
-            .and_then(|id| state.businesses.get(id))
-            .cloned())
-    }
-
-    async fn business(&self, id: &BusinessId) -> Result<Option<Business>, BusinessesError> {
-        Ok(self.state.lock().await.businesses.get(id).cloned())
-    }
-
-    async fn business_by_account(
-        &self,
-        gateway_account: &str,
-    ) -> Result<Option<Business>, BusinessesError> {
-        Ok(self
-            .state
-            .lock()
-            .await
-            .businesses
-            .values()
-            .find(|b| b.gateway_account.as_deref() == Some(gateway_account))
-            .cloned())
-    }
-
-    async fn list_businesses(&self) -> Result<Vec<Business>, BusinessesError> {
-        Ok(self
-            .state
-            .lock()
-            .await
-            .businesses
-            .values()
-            .cloned()
-            .collect())
-    }
-}
-
+mod businesses;
 mod log;
 mod schedules;
 mod staff;

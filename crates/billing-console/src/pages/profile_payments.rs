@@ -1,0 +1,237 @@
+//! "Charge Customer" and "Create Payment Option" on a customer's profile: the card on file for
+//! the chosen bookings, a new card or a payment link for them, or a card kept for later. A new
+//! card is entered on the hosted pages' own card form (the pay page, the card page), so that
+//! with Stripe the card goes from the browser to Stripe and never through this service.
+
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum_extra::extract::Form;
+use axum_extra::extract::cookie::CookieJar;
+use billing_core::billing::{BulkCharge, CreatePaymentLink, PaymentSource};
+use billing_core::customer::Business;
+use billing_core::error::BillingError;
+use billing_core::idempotency::IdempotencyKey;
+use billing_core::ids::{BookingId, CustomerId};
+use billing_core::payment::Origin;
+use billing_core::ports::BookingFilter;
+use serde::Deserialize;
+
+use super::bulk::results_page;
+use super::{failed, forbidden, missing};
+use crate::Console;
+use crate::session::{SignedIn, signed_in};
+
+/// The profile's "Charge Customer" form (its three buttons send the same fields).
+#[derive(Debug, Deserialize)]
+pub(crate) struct ChargeCustomer {
+    csrf: String,
+    #[serde(default)]
+    key: String,
+    /// `card:{payment method}`.
+    #[serde(default)]
+    source: String,
+    #[serde(default)]
+    booking: Vec<String>,
+}
+
+fn back(customer: &CustomerId, result: &str) -> Response {
+    Redirect::to(&format!("/console/customers/{customer}?result={result}")).into_response()
+}
+
+/// The member and the customer, or the answer to give instead.
+async fn customer_of(
+    console: &Console,
+    jar: &CookieJar,
+    id: String,
+    csrf: &str,
+) -> Result<(SignedIn, CustomerId), Response> {
+    let member = signed_in(console, jar).await?;
+    if !member.checks(csrf) {
+        return Err(forbidden());
+    }
+    let Ok(id) = CustomerId::new(id) else {
+        return Err(missing());
+    };
+    match console.billing.customer(&member.visit.business, &id).await {
+        Ok(_) => Ok((member, id)),
+        Err(BillingError::CustomerNotFound(_)) => Err(missing()),
+        Err(error) => {
+            tracing::error!(%error, "the console could not read a customer");
+            Err(failed())
+        }
+    }
+}
+
+/// The chosen bookings, each the customer's own: none of another customer's is charged with
+/// this customer's card, or put on their link.
+async fn chosen(
+    console: &Console,
+    business: &Business,
+    customer: &CustomerId,
+    asked: &[String],
+) -> Result<Vec<BookingId>, BillingError> {
+    let theirs = console
+        .billing
+        .list_bookings(
+            business,
+            &BookingFilter {
+                customer: Some(customer.clone()),
+                limit: 1000,
+                ..BookingFilter::default()
+            },
+        )
+        .await?;
+    let mut ids: Vec<BookingId> = Vec::new();
+    for raw in asked {
+        if let Some(summary) = theirs.iter().find(|s| s.booking.as_str() == raw.trim())
+            && !ids.contains(&summary.booking)
+        {
+            ids.push(summary.booking.clone());
+        }
+    }
+    Ok(ids)
+}
+
+/// `POST /console/customers/{id}/charge-card`: the chosen bookings on a card on file, each
+/// with its result.
+pub(crate) async fn charge_card(
+    State(console): State<Console>,
+    jar: CookieJar,
+    Path(id): Path<String>,
+    Form(form): Form<ChargeCustomer>,
+) -> Response {
+    let (member, customer) = match customer_of(&console, &jar, id, &form.csrf).await {
+        Ok(found) => found,
+        Err(answer) => return answer,
+    };
+    let Ok(key) = IdempotencyKey::new(format!("console:{}", form.key.trim())) else {
+        return forbidden();
+    };
+    let Some(card) = form.source.strip_prefix("card:").filter(|c| !c.is_empty()) else {
+        return back(&customer, "not-done");
+    };
+    let business = member.visit.business.clone();
+    let bookings = match chosen(&console, &business, &customer, &form.booking).await {
+        Ok(ids) if ids.is_empty() => return back(&customer, "none-chosen"),
+        Ok(ids) => ids,
+        Err(error) => {
+            tracing::error!(%error, "the console could not read a customer's bookings");
+            return failed();
+        }
+    };
+    let command = BulkCharge {
+        bookings,
+        source: PaymentSource::Card(card.to_owned()),
+        idempotency_key: Some(key),
+    };
+    let billing = console.billing.clone();
+    let by = Origin::Staff(member.visit.member.id.clone());
+    // In its own task: a closed tab cannot cut a charge between the gateway and the ledger.
+    let made =
+        tokio::spawn(async move { billing.charge_many_as(&business, command, by).await }).await;
+    match made {
+        Ok(Ok(results)) => results_page(&member, &results),
+        Ok(Err(error)) => {
+            tracing::warn!(code = error.code(), %error, "a console profile charge was refused");
+            back(&customer, "not-done")
+        }
+        Err(_) => failed(),
+    }
+}
+
+/// A payment link for the chosen bookings: emailed, or opened here for a new card.
+async fn link_for(
+    console: Console,
+    jar: CookieJar,
+    id: String,
+    form: ChargeCustomer,
+    send_email: bool,
+) -> Response {
+    let (member, customer) = match customer_of(&console, &jar, id, &form.csrf).await {
+        Ok(found) => found,
+        Err(answer) => return answer,
+    };
+    let business = &member.visit.business;
+    let bookings = match chosen(&console, business, &customer, &form.booking).await {
+        Ok(ids) if ids.is_empty() => return back(&customer, "none-chosen"),
+        Ok(ids) => ids,
+        Err(error) => {
+            tracing::error!(%error, "the console could not read a customer's bookings");
+            return failed();
+        }
+    };
+    let request = CreatePaymentLink {
+        customer: customer.clone(),
+        bookings,
+        amount: None,
+        send_email,
+    };
+    match console.billing.create_payment_link(business, request).await {
+        Ok(issued) => {
+            tracing::info!(staff = %member.visit.member.id, link = %issued.link.id, send_email, "console payment link");
+            if send_email {
+                back(&customer, "link-sent")
+            } else {
+                // The hosted pay page's card form, for the member to type the new card into.
+                Redirect::to(&issued.url).into_response()
+            }
+        }
+        Err(BillingError::NoEmailAddress(_)) => back(&customer, "no-email"),
+        Err(error) => {
+            tracing::warn!(code = error.code(), %error, "a console payment link was refused");
+            back(&customer, "not-done")
+        }
+    }
+}
+
+/// `POST /console/customers/{id}/payment-link`: emailed for the chosen bookings.
+pub(crate) async fn payment_link(
+    State(console): State<Console>,
+    jar: CookieJar,
+    Path(id): Path<String>,
+    Form(form): Form<ChargeCustomer>,
+) -> Response {
+    link_for(console, jar, id, form, true).await
+}
+
+/// `POST /console/customers/{id}/new-card`: the chosen bookings paid by a new card, typed
+/// into the pay page's card form.
+pub(crate) async fn new_card(
+    State(console): State<Console>,
+    jar: CookieJar,
+    Path(id): Path<String>,
+    Form(form): Form<ChargeCustomer>,
+) -> Response {
+    link_for(console, jar, id, form, false).await
+}
+
+/// "Create Payment Option".
+#[derive(Debug, Deserialize)]
+pub(crate) struct PaymentOption {
+    csrf: String,
+}
+
+/// `POST /console/customers/{id}/payment-option`: a card kept on file, typed by the member
+/// into the card page's form.
+pub(crate) async fn payment_option(
+    State(console): State<Console>,
+    jar: CookieJar,
+    Path(id): Path<String>,
+    Form(form): Form<PaymentOption>,
+) -> Response {
+    let (member, customer) = match customer_of(&console, &jar, id, &form.csrf).await {
+        Ok(found) => found,
+        Err(answer) => return answer,
+    };
+    match console
+        .billing
+        .request_card(&member.visit.business, &customer, false)
+        .await
+    {
+        Ok(issued) => Redirect::to(&issued.url).into_response(),
+        Err(error) => {
+            tracing::warn!(code = error.code(), %error, "a console payment option was refused");
+            back(&customer, "not-done")
+        }
+    }
+}

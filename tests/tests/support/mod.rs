@@ -1,0 +1,133 @@
+//! What the console's browser tests share: screenshots under `target/console-screenshots/`,
+//! waiting for elements, typing and clicking, the phone-width check and the accessibility
+//! audit.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use fantoccini::{Client, Locator};
+
+/// The audit run in the page (`audit.js`): axe-core's serious and critical checks.
+const AUDIT: &str = include_str!("audit.js");
+
+pub fn screenshots() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join("target")
+        .join("console-screenshots");
+    std::fs::create_dir_all(&dir).expect("the screenshots folder");
+    dir
+}
+
+pub async fn shot(browser: &Client, name: &str) {
+    let png = browser.screenshot().await.expect("a screenshot");
+    std::fs::write(screenshots().join(format!("{name}.png")), png).expect("written");
+}
+
+/// The text of `#id`, waited for (20 s at most). A page still moving on (a redirect after
+/// a payment) may replace the element between finding and reading it: read again.
+pub async fn text_of(browser: &Client, id: &str) -> String {
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let element = browser
+            .wait()
+            .at_most(Duration::from_secs(20))
+            .for_element(Locator::Id(id))
+            .await
+            .unwrap_or_else(|e| panic!("#{id} shows: {e}"));
+        match element.text().await {
+            Ok(text) => return text,
+            Err(e) if std::time::Instant::now() < deadline => {
+                let _ = e;
+                tokio::task::yield_now().await;
+            }
+            Err(e) => panic!("#{id}'s text: {e}"),
+        }
+    }
+}
+
+pub async fn fill(browser: &Client, id: &str, value: &str) {
+    let field = browser
+        .wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Id(id))
+        .await
+        .unwrap_or_else(|e| panic!("#{id}: {e}"));
+    field.clear().await.expect("cleared");
+    field.send_keys(value).await.expect("typed");
+}
+
+pub async fn click(browser: &Client, id: &str) {
+    browser
+        .wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Id(id))
+        .await
+        .unwrap_or_else(|e| panic!("#{id}: {e}"))
+        .click()
+        .await
+        .expect("clicked");
+}
+
+/// Chooses the option of a `<select>` by its value.
+pub async fn choose(browser: &Client, id: &str, value: &str) {
+    browser
+        .find(Locator::Id(id))
+        .await
+        .unwrap_or_else(|e| panic!("#{id}: {e}"))
+        .select_by_value(value)
+        .await
+        .unwrap_or_else(|e| panic!("#{id} = {value}: {e}"));
+}
+
+/// True when the page is no wider than the window: nothing to scroll sideways.
+pub async fn fits(browser: &Client) -> bool {
+    browser
+        .execute(
+            "return document.documentElement.scrollWidth <= window.innerWidth;",
+            Vec::new(),
+        )
+        .await
+        .ok()
+        .and_then(|v| v.as_bool())
+        .unwrap_or(false)
+}
+
+/// The page's accessibility violations (empty: none).
+pub async fn audit(browser: &Client) -> Vec<String> {
+    let found = browser
+        .execute(AUDIT, Vec::new())
+        .await
+        .expect("the audit runs");
+    found
+        .as_array()
+        .expect("a list")
+        .iter()
+        .map(|v| v.as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+/// Audits the page at a desktop's and a phone's width, screenshots both as `name` and
+/// `name-phone`, and fails on any violation or anything spilling sideways on the phone.
+pub async fn check_page(browser: &Client, name: &str) {
+    let url = browser.current_url().await.expect("the address");
+    let problems = audit(browser).await;
+    assert!(problems.is_empty(), "{name} ({url}): {problems:#?}");
+    shot(browser, name).await;
+    browser.set_window_size(390, 844).await.expect("phone size");
+    let problems = audit(browser).await;
+    assert!(
+        problems.is_empty(),
+        "{name} at 390 px ({url}): {problems:#?}"
+    );
+    assert!(
+        fits(browser).await,
+        "{name} at 390 px spills sideways ({url})"
+    );
+    shot(browser, &format!("{name}-phone")).await;
+    browser
+        .set_window_size(1280, 900)
+        .await
+        .expect("desktop size");
+}
