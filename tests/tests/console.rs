@@ -3,76 +3,16 @@
 //! out and in again — at a desktop's width and at a phone's. Each page's screenshot is written
 //! under `target/console-screenshots/`.
 
-use std::path::PathBuf;
-use std::time::Duration;
+mod support;
 
 use billing_blackbox::{Service, Store};
 use billing_testservers::ChromeDriver;
-use fantoccini::{Client, Locator};
+use fantoccini::Locator;
 use reqwest::StatusCode;
 use serde_json::json;
+use support::{fill, fits, shot, submit, text_of};
 
 const PASSWORD: &str = "a long enough password";
-
-fn screenshots() -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("..")
-        .join("target")
-        .join("console-screenshots");
-    std::fs::create_dir_all(&dir).expect("the screenshots folder");
-    dir
-}
-
-async fn shot(browser: &Client, name: &str) {
-    let png = browser.screenshot().await.expect("a screenshot");
-    std::fs::write(screenshots().join(format!("{name}.png")), png).expect("written");
-}
-
-async fn text_of(browser: &Client, id: &str) -> String {
-    browser
-        .wait()
-        .at_most(Duration::from_secs(20))
-        .for_element(Locator::Id(id))
-        .await
-        .unwrap_or_else(|e| panic!("#{id} shows: {e}"))
-        .text()
-        .await
-        .expect("its text")
-}
-
-async fn fill(browser: &Client, id: &str, value: &str) {
-    let field = browser
-        .wait()
-        .at_most(Duration::from_secs(20))
-        .for_element(Locator::Id(id))
-        .await
-        .unwrap_or_else(|e| panic!("#{id}: {e}"));
-    field.clear().await.expect("cleared");
-    field.send_keys(value).await.expect("typed");
-}
-
-async fn click(browser: &Client, id: &str) {
-    browser
-        .find(Locator::Id(id))
-        .await
-        .unwrap_or_else(|e| panic!("#{id}: {e}"))
-        .click()
-        .await
-        .expect("clicked");
-}
-
-/// True when the page is no wider than the window: nothing to scroll sideways.
-async fn fits(browser: &Client) -> bool {
-    browser
-        .execute(
-            "return document.documentElement.scrollWidth <= window.innerWidth;",
-            Vec::new(),
-        )
-        .await
-        .ok()
-        .and_then(|v| v.as_bool())
-        .unwrap_or(false)
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn staff_set_a_password_see_the_bookings_and_sign_in_again() {
@@ -110,7 +50,7 @@ async fn staff_set_a_password_see_the_bookings_and_sign_in_again() {
         .expect("the invitation opens");
     shot(&browser, "invitation").await;
     fill(&browser, "password", PASSWORD).await;
-    click(&browser, "set-password").await;
+    submit(&browser, "set-password").await;
     assert!(
         text_of(&browser, "booking-b-1")
             .await
@@ -124,6 +64,7 @@ async fn staff_set_a_password_see_the_bookings_and_sign_in_again() {
     );
     shot(&browser, "bookings").await;
 
+    support::leaving(&browser).await;
     browser
         .find(Locator::LinkText("b-1"))
         .await
@@ -131,6 +72,7 @@ async fn staff_set_a_password_see_the_bookings_and_sign_in_again() {
         .click()
         .await
         .expect("clicked");
+    support::arrived(&browser, "the booking's link").await;
     assert_eq!(text_of(&browser, "paid").await, "20.00 USD");
     let amount = browser
         .find(Locator::Id("charge-amount"))
@@ -145,7 +87,7 @@ async fn staff_set_a_password_see_the_bookings_and_sign_in_again() {
     shot(&browser, "booking").await;
 
     // Charge Customer: the card on file, the balance filled in.
-    click(&browser, "charge").await;
+    submit(&browser, "charge").await;
     assert_eq!(
         text_of(&browser, "flash").await,
         "The charge was successful."
@@ -174,7 +116,7 @@ async fn staff_set_a_password_see_the_bookings_and_sign_in_again() {
         .await
         .expect("desktop size");
 
-    click(&browser, "sign-out").await;
+    submit(&browser, "sign-out").await;
     text_of(&browser, "sign-in-form").await;
     // Signed out: the console sends back to signing in.
     browser
@@ -184,7 +126,7 @@ async fn staff_set_a_password_see_the_bookings_and_sign_in_again() {
     text_of(&browser, "sign-in-form").await;
     fill(&browser, "email", "grace@acme.example").await;
     fill(&browser, "password", "not the password").await;
-    click(&browser, "sign-in").await;
+    submit(&browser, "sign-in").await;
     assert!(
         text_of(&browser, "sign-in-error")
             .await
@@ -192,7 +134,7 @@ async fn staff_set_a_password_see_the_bookings_and_sign_in_again() {
     );
     shot(&browser, "sign-in-refused").await;
     fill(&browser, "password", PASSWORD).await;
-    click(&browser, "sign-in").await;
+    submit(&browser, "sign-in").await;
     text_of(&browser, "booking-b-1").await;
 
     // The customer's profile: the card on file, and "Send Email" for a card request, which
@@ -206,7 +148,7 @@ async fn staff_set_a_password_see_the_bookings_and_sign_in_again() {
             .await
             .contains("Visa ending 4242")
     );
-    click(&browser, "send-card-request").await;
+    submit(&browser, "send-card-request").await;
     assert_eq!(
         text_of(&browser, "flash").await,
         "The card request was emailed."

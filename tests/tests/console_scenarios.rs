@@ -14,7 +14,7 @@ use billing_testservers::ChromeDriver;
 use fantoccini::{Client, Locator};
 use reqwest::StatusCode;
 use serde_json::json;
-use support::{check_page, choose, click, fill, shot, text_of};
+use support::{check_page, choose, click, fill, shot, submit, text_of};
 
 const PASSWORD: &str = "a long enough password";
 
@@ -126,7 +126,7 @@ async fn the_briefs_scenarios_in_the_console() {
     browser.goto(&invitation).await.expect("the invitation");
     check_page(&browser, "scenario-invitation").await;
     fill(&browser, "password", PASSWORD).await;
-    click(&browser, "set-password").await;
+    submit(&browser, "set-password").await;
     text_of(&browser, "booking-b-advance").await;
     let list = browser.source().await.expect("the list");
     assert!(!list.contains("g-1"), "Globex's booking in Acme's list");
@@ -136,7 +136,7 @@ async fn the_briefs_scenarios_in_the_console() {
     open(&browser, &service, "/console/bookings/b-advance").await;
     check_page(&browser, "scenario-booking").await;
     fill(&browser, "charge-amount", "50.00").await;
-    click(&browser, "charge").await;
+    submit(&browser, "charge").await;
     assert_eq!(
         text_of(&browser, "flash").await,
         "The charge was successful."
@@ -144,7 +144,7 @@ async fn the_briefs_scenarios_in_the_console() {
     assert_eq!(text_of(&browser, "status-badge").await, "Partially charged");
     assert!(text_of(&browser, "recent-charge").await.contains("charged"));
     assert_eq!(text_of(&browser, "balance").await, "150.00 USD");
-    click(&browser, "charge").await;
+    submit(&browser, "charge").await;
     assert_eq!(text_of(&browser, "status-badge").await, "Charged in full");
     check_page(&browser, "scenario-booking-charged").await;
 
@@ -153,13 +153,13 @@ async fn the_briefs_scenarios_in_the_console() {
     choose(&browser, "line-kind", "extra").await;
     fill(&browser, "line-label", "Inside the fridge").await;
     fill(&browser, "line-amount", "25.00").await;
-    click(&browser, "add-line").await;
+    submit(&browser, "add-line").await;
     assert_eq!(
         text_of(&browser, "flash").await,
         "The line was added; the price is adjusted."
     );
     assert_eq!(text_of(&browser, "price").await, "125.00 USD");
-    click(&browser, "charge").await;
+    submit(&browser, "charge").await;
     assert_eq!(text_of(&browser, "status-badge").await, "Charged in full");
     assert_eq!(text_of(&browser, "paid").await, "125.00 USD");
 
@@ -172,7 +172,7 @@ async fn the_briefs_scenarios_in_the_console() {
         open(&browser, &service, &format!("/console/bookings/{booking}")).await;
         choose(&browser, "collect-method", method).await;
         fill(&browser, "collect-reference", reference).await;
-        click(&browser, "collect").await;
+        submit(&browser, "collect").await;
         assert_eq!(
             text_of(&browser, "flash").await,
             "The collection was recorded.",
@@ -192,6 +192,7 @@ async fn the_briefs_scenarios_in_the_console() {
     // A hold captured in full.
     open(&browser, &service, "/console/bookings/b-hold").await;
     assert_eq!(text_of(&browser, "status-badge").await, "Authorized");
+    support::leaving(&browser).await;
     browser
         .find(Locator::Css("form[action$='/capture'] button"))
         .await
@@ -199,11 +200,13 @@ async fn the_briefs_scenarios_in_the_console() {
         .click()
         .await
         .expect("clicked");
+    support::arrived(&browser, "capture").await;
     assert_eq!(text_of(&browser, "flash").await, "The hold was captured.");
     assert_eq!(text_of(&browser, "status-badge").await, "Charged in full");
 
     // A double click on "Yes, charge the customer": one charge.
     open(&browser, &service, "/console/bookings/b-double").await;
+    support::leaving(&browser).await;
     browser
         .execute(
             "const b = document.getElementById('charge'); b.click(); b.click();",
@@ -211,6 +214,7 @@ async fn the_briefs_scenarios_in_the_console() {
         )
         .await
         .expect("clicked twice");
+    support::arrived(&browser, "the double click").await;
     assert_eq!(text_of(&browser, "status-badge").await, "Charged in full");
     let charges = payments_of(&service, &acme, "b-double").await;
     assert_eq!(charges.len(), 1, "one charge: {charges:?}");
@@ -219,14 +223,14 @@ async fn the_briefs_scenarios_in_the_console() {
     open(&browser, &service, "/console/bookings").await;
     click(&browser, "select-b-bulk-1").await;
     click(&browser, "select-b-bulk-2").await;
-    click(&browser, "charge-selected").await;
+    submit(&browser, "charge-selected").await;
     let summary = text_of(&browser, "bulk-summary").await;
     assert!(
         summary.starts_with("2 bookings will be charged: 70.00 USD"),
         "{summary}"
     );
     check_page(&browser, "scenario-bulk-preview").await;
-    click(&browser, "bulk-charge").await;
+    submit(&browser, "bulk-charge").await;
     assert_eq!(
         text_of(&browser, "bulk-outcome").await,
         "1 charged, 1 not charged."
@@ -245,7 +249,7 @@ async fn the_briefs_scenarios_in_the_console() {
 
     // A payment link from the booking, paid by the customer in another browser.
     open(&browser, &service, "/console/bookings/b-link").await;
-    click(&browser, "send-link").await;
+    submit(&browser, "send-link").await;
     assert_eq!(
         text_of(&browser, "flash").await,
         "The payment link was emailed to the customer."
@@ -266,7 +270,7 @@ async fn the_briefs_scenarios_in_the_console() {
 
     // The customer's profile: Send Email, then the Notifications section shows it.
     open(&browser, &service, "/console/customers/eve").await;
-    click(&browser, "send-card-request").await;
+    submit(&browser, "send-card-request").await;
     let log = text_of(&browser, "notifications").await;
     assert!(log.contains("Card request"), "{log}");
     assert!(log.contains("Payment link"), "{log}");
@@ -282,7 +286,7 @@ async fn the_briefs_scenarios_in_the_console() {
     check_page(&browser, "scenario-not-found").await;
 
     open(&browser, &service, "/console/bookings").await;
-    click(&browser, "sign-out").await;
+    submit(&browser, "sign-out").await;
     text_of(&browser, "sign-in-form").await;
     check_page(&browser, "scenario-sign-in").await;
 }

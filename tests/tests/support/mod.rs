@@ -4,7 +4,7 @@
 #![allow(dead_code)]
 
 use std::path::PathBuf;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use fantoccini::{Client, Locator};
 
@@ -68,6 +68,40 @@ pub async fn click(browser: &Client, id: &str) {
         .click()
         .await
         .expect("clicked");
+}
+
+/// Clicks `#id`, a button that submits a form or a link, and waits until the next page has
+/// loaded: reading an element right after a click could otherwise find the old page's.
+pub async fn submit(browser: &Client, id: &str) {
+    leaving(browser).await;
+    click(browser, id).await;
+    arrived(browser, id).await;
+}
+
+/// Marks the page shown now, so that [`arrived`] can tell when another replaced it.
+pub async fn leaving(browser: &Client) {
+    browser
+        .execute("window.__leaving = true;", Vec::new())
+        .await
+        .expect("the page is marked");
+}
+
+/// Waits (20 s at most) for a page without [`leaving`]'s mark, fully loaded.
+pub async fn arrived(browser: &Client, after: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let loaded = browser
+            .execute(
+                "return window.__leaving !== true && document.readyState === 'complete';",
+                Vec::new(),
+            )
+            .await;
+        if matches!(loaded, Ok(serde_json::Value::Bool(true))) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "no new page after {after}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 /// Chooses the option of a `<select>` by its value.
