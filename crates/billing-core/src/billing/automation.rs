@@ -280,35 +280,48 @@ impl Billing {
     }
 
     /// Summaries of the bookings that need attention (`needs` true) or do not, by booking id,
-    /// a page at a time, optionally of one customer.
+    /// that also match the rest of `filter` (customer, status, dates, search), a page of at
+    /// most `filter.limit` after `filter.after`. Records are read a page at a time until the
+    /// page is full, so a short page means there are no more.
     pub async fn bookings_by_attention(
         &self,
         business: &Business,
         needs: bool,
         filter: &crate::ports::BookingFilter,
     ) -> Result<Vec<crate::status::BookingSummary>, BillingError> {
-        let schedules = self
-            .store
-            .list_schedules(
-                &business.id,
-                &ScheduleFilter {
-                    customer: filter.customer.clone(),
-                    needs_attention: Some(needs),
-                    after: filter.after.clone(),
-                    limit: filter.limit,
-                },
-            )
-            .await?;
-        let ids: Vec<BookingId> = schedules.into_iter().map(|s| s.booking).collect();
-        if ids.is_empty() {
-            return Ok(Vec::new());
+        let mut found = Vec::new();
+        let mut after = filter.after.clone();
+        while found.len() < filter.limit as usize {
+            let schedules = self
+                .store
+                .list_schedules(
+                    &business.id,
+                    &ScheduleFilter {
+                        customer: filter.customer.clone(),
+                        needs_attention: Some(needs),
+                        after: after.clone(),
+                        limit: filter.limit,
+                    },
+                )
+                .await?;
+            let last_page = schedules.len() < filter.limit as usize;
+            let Some(last) = schedules.last() else {
+                break;
+            };
+            after = Some(last.booking.clone());
+            let ids: Vec<BookingId> = schedules.into_iter().map(|s| s.booking).collect();
+            let ledgers = self.ledgers(business, &ids).await?;
+            found.extend(
+                ids.iter()
+                    .filter_map(|id| ledgers.summaries.get(id).cloned())
+                    .filter(|s| filter.matches(s)),
+            );
+            if last_page {
+                break;
+            }
         }
-        let ledgers = self.ledgers(business, &ids).await?;
-        Ok(ids
-            .iter()
-            .filter_map(|id| ledgers.summaries.get(id).cloned())
-            .filter(|s| filter.status.is_none_or(|status| s.status.status == status))
-            .collect())
+        found.truncate(filter.limit as usize);
+        Ok(found)
     }
 
     /// Cancels a booking: automation stops for it, its open holds are released, and the

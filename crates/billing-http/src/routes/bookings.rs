@@ -110,7 +110,7 @@ pub(crate) struct ListQuery {
     /// Only bookings with (`true`) or without (`false`) an open hold (something `held`).
     holding: Option<bool>,
     /// Only bookings automation flagged as needing attention (`true`: retries spent, a hold
-    /// running out) or not flagged (`false`). Combines with `customer`, `status` and paging.
+    /// running out) or not flagged (`false`). Combines with the other filters and paging.
     needs_attention: Option<bool>,
     /// The `next_after` of the previous page.
     after: Option<String>,
@@ -157,11 +157,6 @@ pub(crate) async fn list_bookings(
     };
     let summaries = match query.needs_attention {
         Some(needs) => {
-            if filter.pending.is_some() || filter.holding.is_some() {
-                return Err(Problem::invalid_query(
-                    "needs_attention combines with customer, status and paging only",
-                ));
-            }
             api.billing
                 .bookings_by_attention(&business, needs, &filter)
                 .await?

@@ -276,6 +276,38 @@ async fn a_soft_decline_is_retried_on_days_one_three_and_five_then_the_customer_
         .await
         .expect("list");
     assert_eq!(flagged.len(), 1);
+    // The "Needs attention" list combines with the other filters.
+    let attention = |filter: crate::ports::BookingFilter| {
+        let billing = w.billing.clone();
+        let business = w.business.clone();
+        async move {
+            billing
+                .bookings_by_attention(&business, true, &filter)
+                .await
+                .expect("listed")
+                .into_iter()
+                .map(|s| s.booking.to_string())
+                .collect::<Vec<_>>()
+        }
+    };
+    let everything = crate::ports::BookingFilter::default();
+    assert_eq!(attention(everything.clone()).await, ["b-1"]);
+    let searched = |text: &str| crate::ports::BookingFilter {
+        search: Some(text.to_owned()),
+        ..everything.clone()
+    };
+    assert_eq!(attention(searched("B-1")).await, ["b-1"]);
+    assert!(attention(searched("nobody")).await.is_empty());
+    let later = crate::ports::BookingFilter {
+        service_from: Some(w.billing.now() + Duration::days(3650)),
+        ..everything.clone()
+    };
+    assert!(attention(later).await.is_empty(), "dates count");
+    let pending = crate::ports::BookingFilter {
+        pending: Some(true),
+        ..everything.clone()
+    };
+    assert!(attention(pending).await.is_empty(), "nothing is pending");
     let log = w
         .store
         .customer_log(&w.business.id, &CustomerId::new("cust-1").expect("id"), 20)
