@@ -6,6 +6,8 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::Response;
 
+use axum_extra::extract::cookie::CookieJar;
+
 use crate::Console;
 
 /// Own stylesheet only; no script at all; forms to the console itself; never framed.
@@ -51,25 +53,37 @@ fn origin_of(url: &str) -> &str {
     &url[..end]
 }
 
+/// The not-found page with the header of the member signed in, if any: a member who followed
+/// a stale link keeps their way around the console.
+async fn missing_for(console: &Console, jar: &CookieJar) -> Response {
+    let header = crate::session::signed_in(console, jar)
+        .await
+        .ok()
+        .map(|member| crate::pages::header_of(&member));
+    crate::pages::missing_page(header)
+}
+
 pub(crate) async fn guard(
     State(console): State<Console>,
     request: Request,
     next: Next,
 ) -> Response {
     let public = origin_of(&console.config.public_url);
+    let jar = CookieJar::from_headers(request.headers());
     let mut response = if cross_site(request.method(), request.headers(), public) {
         crate::pages::forbidden()
     } else {
         next.run(request).await
     };
     let status = response.status();
+    let missing = response.extensions().get::<crate::pages::Missing>().is_some();
     let is_html = response
         .headers()
         .get(header::CONTENT_TYPE)
         .is_some_and(|v| v.as_bytes().starts_with(b"text/html"));
     if (status.is_client_error() || status.is_server_error()) && !is_html {
         response = if status == StatusCode::NOT_FOUND {
-            crate::pages::missing()
+            missing_for(&console, &jar).await
         } else if status.is_server_error() {
             crate::pages::failed()
         } else {
@@ -79,6 +93,9 @@ pub(crate) async fn guard(
                 "Go back to the console and try again.",
             )
         };
+    }
+    if missing {
+        response = missing_for(&console, &jar).await;
     }
     let headers = response.headers_mut();
     for (name, value) in [

@@ -36,6 +36,7 @@ async fn signed_out_visitors_are_sent_to_sign_in_and_pages_are_locked_down() {
     let unknown = h.get("/console/nothing-here", None).await;
     assert_eq!(unknown.status, StatusCode::NOT_FOUND);
     assert!(unknown.header("content-type").starts_with("text/html"));
+    assert!(!unknown.text.contains("sign-out"), "no header for a visitor");
 }
 
 #[tokio::test]
@@ -72,6 +73,14 @@ async fn an_invited_member_sees_their_business_bookings_only() {
     let none = h.get("/console/bookings/zz", Some(&session)).await;
     assert_eq!(none.status, StatusCode::NOT_FOUND);
     assert_eq!(theirs.text, none.text, "the same page for both");
+    assert!(
+        theirs.text.contains("id=\"signed-in-business\">Acme &#38; Sons"),
+        "the member's header on the not-found page: {}",
+        theirs.text
+    );
+    let stray = h.get("/console/nothing-here", Some(&session)).await;
+    assert_eq!(stray.status, StatusCode::NOT_FOUND);
+    assert!(stray.text.contains("id=\"sign-out\""), "{}", stray.text);
     // Globex's member sees Globex's.
     let other = h.member(&h.globex, "boss@globex.example").await;
     let theirs = h.get("/console/bookings", Some(&other)).await;

@@ -19,7 +19,7 @@ use axum_extra::extract::cookie::CookieJar;
 
 use crate::Console;
 use crate::session::{SignedIn, signed_in};
-use crate::views::{Header, message};
+use crate::views::{Header, MessagePage, message, page};
 
 const CONSOLE_CSS: &str = include_str!("../../assets/console.css");
 
@@ -62,12 +62,27 @@ pub(crate) fn header_of(signed_in: &SignedIn) -> Header {
 }
 
 /// 404: no such page, or nothing of this business by that id (the same page: another
-/// business's ids are never told apart from unknown ones).
+/// business's ids are never told apart from unknown ones). Marked [`Missing`], so that the
+/// guard gives it a signed-in member's header.
 pub(crate) fn missing() -> Response {
-    message(
+    let mut response = missing_page(None);
+    response.extensions_mut().insert(Missing);
+    response
+}
+
+/// Marks a response as the not-found page, to be drawn again with the member's header.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Missing;
+
+/// The not-found page, with the header of the member who asked when they are signed in.
+pub(crate) fn missing_page(header: Option<Header>) -> Response {
+    page(
         StatusCode::NOT_FOUND,
-        "Not found",
-        "There is nothing here, or nothing of your business.",
+        &MessagePage {
+            header,
+            title: "Not found",
+            message: "There is nothing here, or nothing of your business.",
+        },
     )
 }
 
