@@ -7,14 +7,12 @@
 
 mod support;
 
-use std::time::{Duration, Instant};
-
 use billing_blackbox::{Service, Store, Tenant};
 use billing_testservers::ChromeDriver;
 use fantoccini::{Client, Locator};
 use reqwest::StatusCode;
 use serde_json::json;
-use support::{check_page, choose, click, fill, shot, submit, text_of};
+use support::{check_page, choose, click, email_with, fill, link_in, shot, submit, text_of};
 
 const PASSWORD: &str = "a long enough password";
 
@@ -43,46 +41,6 @@ async fn payments_of(service: &Service, tenant: &Tenant, booking: &str) -> Vec<s
         .as_array()
         .cloned()
         .unwrap_or_default()
-}
-
-/// The newest `.eml` in the outbox that contains `needle`, waited for (30 s at most).
-async fn email_with(service: &Service, needle: &str) -> String {
-    let outbox = service.data_dir().join("outbox");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let mut found: Vec<(std::path::PathBuf, String)> = std::fs::read_dir(&outbox)
-            .map(|dir| {
-                dir.filter_map(Result::ok)
-                    .map(|e| e.path())
-                    .filter(|p| p.extension().is_some_and(|x| x == "eml"))
-                    .filter_map(|p| std::fs::read_to_string(&p).ok().map(|t| (p, t)))
-                    .filter(|(_, text)| text.contains(needle))
-                    .collect()
-            })
-            .unwrap_or_default();
-        found.sort();
-        if let Some((_, text)) = found.pop() {
-            return text;
-        }
-        assert!(Instant::now() < deadline, "no email with {needle:?}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-/// The first address in an email that starts with `prefix`.
-fn link_in(email: &str, prefix: &str) -> String {
-    let unfolded = email
-        .replace("=\r\n", "")
-        .replace("=\n", "")
-        .replace("=3D", "=");
-    let start = unfolded
-        .find(prefix)
-        .unwrap_or_else(|| panic!("a link {prefix}… in {email}"));
-    unfolded[start..]
-        .split(|c: char| c.is_whitespace() || c == '"' || c == '<' || c == '>')
-        .next()
-        .expect("the link")
-        .to_owned()
 }
 
 #[tokio::test(flavor = "multi_thread")]
