@@ -2,8 +2,8 @@
 //! `billingd serve` (SQLite, the sandbox): "Charge Customer" by the card on file, by a new card
 //! typed into the pay page's card form, and by an emailed payment link that the customer pays
 //! in a second browser; "Payment Options": a card request sent by email and completed by the
-//! customer, and a card typed by staff ("Create Payment Option"); the Notifications section
-//! showing each email with its delivery state.
+//! customer, and a card typed by staff ("Create Payment Option"), both of which lead staff back
+//! to the profile; the Notifications section showing each email with its delivery state.
 
 mod support;
 
@@ -145,6 +145,8 @@ async fn staff_charge_and_collect_cards_from_a_customers_profile() {
     customer.goto(&link).await.expect("the link opens");
     enter_card(&customer, "4242 4242 4242 4242", "pay").await;
     assert_eq!(text_of(&customer, "paid-amount").await, "25.00 USD");
+    let receipt = customer.source().await.expect("the receipt");
+    assert!(!receipt.contains("back-to-console"), "the customer's receipt");
     assert_eq!(
         status_of(&service, &acme, "h-link").await,
         "charged_in_full"
@@ -180,7 +182,8 @@ async fn staff_charge_and_collect_cards_from_a_customers_profile() {
             .await
             .contains("ending 4242")
     );
-    open(&browser, &service, "/console/customers/jon").await;
+    submit(&browser, "back-to-console").await;
+    assert_eq!(text_of(&browser, "customer-name").await, "Customer jon");
     assert!(text_of(&browser, "cards").await.contains("ending 4242"));
 
     // The Notifications section: each email, sent.

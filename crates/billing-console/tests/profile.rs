@@ -123,6 +123,26 @@ async fn a_payment_link_a_new_card_and_a_payment_option_go_through_the_hosted_pa
         1,
         "nothing charged by the console itself"
     );
+    // The new card's link and the payment option's are for the member at the desk: their
+    // last page leads back to the profile. The emailed link's does not.
+    let links = h
+        .billing
+        .customer_links(&h.acme, &CustomerId::new("cust-1").unwrap(), 10)
+        .await
+        .unwrap();
+    let backs: Vec<Option<&str>> = links
+        .iter()
+        .map(|link| link.desk_return.as_ref().map(|b| b.as_str()))
+        .collect();
+    assert_eq!(
+        backs,
+        [
+            Some("/console/customers/cust-1"),
+            Some("/console/customers/cust-1"),
+            None
+        ],
+        "newest first"
+    );
 }
 
 #[tokio::test]

@@ -181,6 +181,35 @@ pub struct PaymentLink {
     /// When the link is a booking page's checkout: the booking, what the page does, and where
     /// it sends the customer back.
     pub checkout: Option<Checkout>,
+    /// When staff opened the link themselves to type a customer's card at the desk: the page
+    /// of this service its last page offers to go back to.
+    pub desk_return: Option<DeskReturn>,
+}
+
+/// A page of this service that staff go back to once they have used a link at the desk: a
+/// path on the same origin, never an address elsewhere, so that no link sends anyone off
+/// the site.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeskReturn(String);
+
+impl DeskReturn {
+    /// The longest path kept.
+    pub const MAX_LEN: usize = 512;
+
+    /// A path (`/console/customers/c-1`): it starts with one `/` (not `//` or `/\`, which
+    /// browsers read as another host), is at most [`DeskReturn::MAX_LEN`] bytes, and has only
+    /// visible ASCII characters. `None` otherwise.
+    pub fn parse(path: &str) -> Option<DeskReturn> {
+        let rest = path.strip_prefix('/')?;
+        let off_site = rest.starts_with('/') || rest.starts_with('\\');
+        let plain = path.bytes().all(|b| b.is_ascii_graphic() && b != b'\\');
+        (!off_site && plain && path.len() <= Self::MAX_LEN).then(|| DeskReturn(path.to_owned()))
+    }
+
+    /// The path.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
 }
 
 impl PaymentLink {
@@ -333,6 +362,38 @@ impl ReturnUrl {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn desk_returns_stay_on_this_site() {
+        let back = DeskReturn::parse("/console/customers/c-1?result=x").expect("a path");
+        assert_eq!(back.as_str(), "/console/customers/c-1?result=x");
+        for refused in [
+            "",
+            "console",
+            "//evil.example/",
+            "/\\evil.example",
+            "/a\\b",
+            "https://evil.example/",
+            "/with space",
+            "/new\nline",
+        ] {
+            assert_eq!(DeskReturn::parse(refused), None, "{refused:?}");
+        }
+        let long = format!("/{}", "a".repeat(DeskReturn::MAX_LEN));
+        assert_eq!(DeskReturn::parse(&long), None);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn a_desk_return_never_names_another_host(path in "\\PC{0,40}") {
+            if let Some(back) = DeskReturn::parse(&path) {
+                let joined = url::Url::parse("https://billing.example/")
+                    .and_then(|base| base.join(back.as_str()));
+                let host = joined.ok().and_then(|u| u.host_str().map(str::to_owned));
+                proptest::prop_assert_eq!(host.as_deref(), Some("billing.example"));
+            }
+        }
+    }
 
     #[test]
     fn return_urls_are_https_without_credentials() {

@@ -17,7 +17,7 @@ use crate::store::PostgresStore;
 /// (`bookings` as text: sqlx decodes `json` into a `String` only through a cast.)
 const COLUMNS: &str = "business_id, id, token_hash, customer_id, kind, amount_minor, currency, \
     bookings::text AS bookings, created_at, expires_at, state, closed_at, payment_id, card, \
-    checkout::text AS checkout";
+    checkout::text AS checkout, desk_return";
 
 /// One link by key.
 static BY_ID: LazyLock<String> = LazyLock::new(|| {
@@ -53,9 +53,9 @@ impl PaymentLinks for PostgresStore {
             sqlx::query(
                 "INSERT INTO payment_links (business_id, id, token_hash, customer_id, kind, \
                  amount_minor, currency, bookings, created_at, expires_at, state, closed_at, \
-                 payment_id, card, checkout) \
+                 payment_id, card, checkout, desk_return) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8::json, $9, $10, $11, $12, $13, $14, \
-                 $15::json)",
+                 $15::json, $16)",
             )
             .bind(business.as_str())
             .bind(link.id.as_str())
@@ -72,6 +72,7 @@ impl PaymentLinks for PostgresStore {
             .bind(state.payment_id)
             .bind(state.card)
             .bind(&checkout)
+            .bind(link.desk_return.as_ref().map(|b| b.as_str()))
             .execute(conn)
             .await
         });

@@ -60,6 +60,7 @@ impl PaymentLinks for SqliteStore {
     ) -> Result<(), LinkStoreError> {
         let purpose = PurposeColumns::of(&link.purpose)?;
         let checkout = checkout_column(link)?;
+        let desk_return = link.desk_return.as_ref().map(|b| b.as_str().to_owned());
         let state = State::of(&link.state);
         let business = business.as_str().to_owned();
         let (id, customer) = (link.id.clone(), link.customer.as_str().to_owned());
@@ -72,8 +73,9 @@ impl PaymentLinks for SqliteStore {
                 let inserted = sqlx::query(
                     "INSERT INTO payment_links (business_id, id, token_hash, customer_id, kind, \
                      amount_minor, currency, bookings, created_at, expires_at, state, closed_at, \
-                     payment_id, card, checkout) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+                     payment_id, card, checkout, desk_return) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, \
+                     ?16)",
                 )
                 .bind(business)
                 .bind(id.as_str())
@@ -90,6 +92,7 @@ impl PaymentLinks for SqliteStore {
                 .bind(state.payment_id)
                 .bind(state.card)
                 .bind(checkout)
+                .bind(desk_return)
                 .execute(conn)
                 .await;
                 match inserted {

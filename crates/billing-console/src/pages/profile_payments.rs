@@ -12,6 +12,7 @@ use billing_core::customer::Business;
 use billing_core::error::BillingError;
 use billing_core::idempotency::IdempotencyKey;
 use billing_core::ids::{BookingId, CustomerId};
+use billing_core::link::DeskReturn;
 use billing_core::payment::Origin;
 use billing_core::ports::BookingFilter;
 use serde::Deserialize;
@@ -139,6 +140,13 @@ pub(crate) async fn charge_card(
     }
 }
 
+/// The profile, for the pay and card pages' "Back to the Ops Console" when staff typed the
+/// card themselves.
+/// (A customer id is a plain token, letters, digits and `_.:-`, so the path always parses.)
+fn desk_return(customer: &CustomerId) -> Option<DeskReturn> {
+    DeskReturn::parse(&format!("/console/customers/{customer}"))
+}
+
 /// A payment link for the chosen bookings: emailed, or opened here for a new card.
 async fn link_for(
     console: Console,
@@ -166,7 +174,16 @@ async fn link_for(
         amount: None,
         send_email,
     };
-    match console.billing.create_payment_link(business, request).await {
+    let made = match desk_return(&customer) {
+        Some(desk) if !send_email => {
+            console
+                .billing
+                .create_payment_link_at_desk(business, request, desk)
+                .await
+        }
+        _ => console.billing.create_payment_link(business, request).await,
+    };
+    match made {
         Ok(issued) => {
             tracing::info!(staff = %member.visit.member.id, link = %issued.link.id, send_email, "console payment link");
             if send_email {
@@ -223,9 +240,12 @@ pub(crate) async fn payment_option(
         Ok(found) => found,
         Err(answer) => return answer,
     };
+    let Some(desk) = desk_return(&customer) else {
+        return failed();
+    };
     match console
         .billing
-        .request_card(&member.visit.business, &customer, false)
+        .request_card_at_desk(&member.visit.business, &customer, desk)
         .await
     {
         Ok(issued) => Redirect::to(&issued.url).into_response(),

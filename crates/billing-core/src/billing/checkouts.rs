@@ -71,6 +71,13 @@ impl Billing {
         })
     }
 
+    /// Where staff go back to from a token's link that they opened at the desk, whatever the
+    /// link's state; `None` for any other token.
+    pub async fn desk_return_of_token(&self, token: &str) -> Option<crate::link::DeskReturn> {
+        let (_, link) = self.link_of_token(token).await.ok()?;
+        link.desk_return
+    }
+
     /// Starts a checkout for a booking: decides what its page does from the booking's payment
     /// policy as the booking stands, and makes its link (working for an hour at most). Refused
     /// for a canceled booking ([`BillingError::BookingCanceled`]) or one with a payment in

@@ -13,7 +13,9 @@ use crate::customer::{Business, Customer};
 use crate::email::{BookingLine, CardRequestData, EmailContent, PaymentLinkData};
 use crate::error::BillingError;
 use crate::ids::{BookingId, BusinessId, CustomerId, LinkId};
-use crate::link::{Checkout, LinkPurpose, LinkState, LinkToken, LinkedBooking, PaymentLink};
+use crate::link::{
+    Checkout, DeskReturn, LinkPurpose, LinkState, LinkToken, LinkedBooking, PaymentLink,
+};
 use crate::money::{Amount, Money};
 use crate::notification::{Notification, NotificationKind};
 use crate::ports::{EmailTemplates, PageAddresses};
@@ -90,6 +92,30 @@ impl Billing {
         business: &Business,
         command: CreatePaymentLink,
     ) -> Result<IssuedLink, BillingError> {
+        self.payment_link(business, command, None).await
+    }
+
+    /// Makes a payment link that staff open themselves, to type the customer's new card into
+    /// its page at the desk: nothing is emailed, and its receipt offers `back`.
+    pub async fn create_payment_link_at_desk(
+        &self,
+        business: &Business,
+        command: CreatePaymentLink,
+        back: DeskReturn,
+    ) -> Result<IssuedLink, BillingError> {
+        let command = CreatePaymentLink {
+            send_email: false,
+            ..command
+        };
+        self.payment_link(business, command, Some(back)).await
+    }
+
+    async fn payment_link(
+        &self,
+        business: &Business,
+        command: CreatePaymentLink,
+        back: Option<DeskReturn>,
+    ) -> Result<IssuedLink, BillingError> {
         self.pages()?;
         let count = command.bookings.len();
         if count == 0 || count > MAX_LINK_BOOKINGS {
@@ -129,7 +155,7 @@ impl Billing {
             amount,
             bookings: linked,
         };
-        self.issue(business, &customer, purpose, email, |link, url| {
+        self.issue(business, &customer, purpose, email, back, |link, url| {
             EmailContent::PaymentLink(PaymentLinkData {
                 business_name: business.name.clone(),
                 customer_name: customer.name.clone(),
@@ -150,6 +176,30 @@ impl Billing {
         customer: &CustomerId,
         send_email: bool,
     ) -> Result<IssuedLink, BillingError> {
+        self.issue_card_request(business, customer, send_email, None)
+            .await
+    }
+
+    /// Makes a card request that staff open themselves, to type the customer's card into its
+    /// page at the desk ("Create Payment Option"): nothing is emailed, and its last page
+    /// offers `back`.
+    pub async fn request_card_at_desk(
+        &self,
+        business: &Business,
+        customer: &CustomerId,
+        back: DeskReturn,
+    ) -> Result<IssuedLink, BillingError> {
+        self.issue_card_request(business, customer, false, Some(back))
+            .await
+    }
+
+    async fn issue_card_request(
+        &self,
+        business: &Business,
+        customer: &CustomerId,
+        send_email: bool,
+        back: Option<DeskReturn>,
+    ) -> Result<IssuedLink, BillingError> {
         self.pages()?;
         let customer = self.customer(business, customer).await?;
         let email = Self::email_if(&customer, send_email)?;
@@ -158,6 +208,7 @@ impl Billing {
             &customer,
             LinkPurpose::CardRequest,
             email,
+            back,
             |link, url| {
                 EmailContent::CardRequest(CardRequestData {
                     business_name: business.name.clone(),
@@ -225,9 +276,12 @@ impl Billing {
         customer: &Customer,
         purpose: LinkPurpose,
         email: Option<String>,
+        back: Option<DeskReturn>,
         content: impl FnOnce(&PaymentLink, String) -> EmailContent,
     ) -> Result<IssuedLink, BillingError> {
-        let (link, url) = self.store_link(business, customer, purpose, None).await?;
+        let (link, url) = self
+            .store_link(business, customer, purpose, None, back)
+            .await?;
         let notification = match email {
             Some(to) => {
                 let content = content(&link, url.clone());
@@ -255,7 +309,7 @@ impl Billing {
         checkout: Checkout,
     ) -> Result<IssuedLink, BillingError> {
         let (link, url) = self
-            .store_link(business, customer, purpose, Some(checkout))
+            .store_link(business, customer, purpose, Some(checkout), None)
             .await?;
         Ok(IssuedLink {
             link,
@@ -271,6 +325,7 @@ impl Billing {
         customer: &Customer,
         purpose: LinkPurpose,
         checkout: Option<Checkout>,
+        desk_return: Option<DeskReturn>,
     ) -> Result<(PaymentLink, String), BillingError> {
         let pages = self.pages()?;
         let now = self.now();
@@ -286,6 +341,7 @@ impl Billing {
             expires_at: now + lifetime,
             state: LinkState::Open,
             checkout,
+            desk_return,
         };
         let token = LinkToken::from_random(self.secrets.secret_bytes());
         self.store

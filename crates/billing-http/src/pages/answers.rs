@@ -183,6 +183,14 @@ pub(crate) enum CheckoutResult<'a> {
     CardSaved { card: &'a str },
 }
 
+/// The page of this service that staff go back to from a link they opened at the desk.
+pub(crate) async fn desk_return(api: &Api, token: &str) -> Option<String> {
+    api.billing
+        .desk_return_of_token(token)
+        .await
+        .map(|back| back.as_str().to_owned())
+}
+
 /// The last page of a checkout when the token's link is one (`None` for any other link):
 /// back to the business's page, or, framed, the result posted to it.
 pub(crate) async fn checkout_done(

@@ -229,6 +229,7 @@ async fn answer(
                 &CardSavedPage {
                     business: business_of(api, token, link).await,
                     card,
+                    back: super::answers::desk_return(api, token).await,
                 },
             )
         }

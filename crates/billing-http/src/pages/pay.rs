@@ -24,7 +24,7 @@ use billing_core::receipt::Outcome;
 
 use super::answers::{
     Authenticating, CheckoutResult, Purpose, authentication, business_of, checkout_done,
-    incomplete, open, processing, refusal, unavailable, unconfirmed,
+    desk_return, incomplete, open, processing, refusal, unavailable, unconfirmed,
 };
 use super::form::{
     CardFields, UNREADABLE_CARD, decline_message, link_amount, pay_form, payment_method,
@@ -293,6 +293,7 @@ async fn answer(
                     amount,
                     card,
                     card_saved: paid.card_saved,
+                    back: desk_return(api, token).await,
                 },
             )
         }

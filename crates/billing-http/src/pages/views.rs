@@ -109,6 +109,8 @@ pub(crate) struct PaidPage {
     pub(crate) amount: String,
     pub(crate) card: String,
     pub(crate) card_saved: bool,
+    /// Staff who typed the card at the desk: their way back.
+    pub(crate) back: Option<String>,
 }
 
 /// A payment whose outcome is not known yet.
@@ -168,6 +170,8 @@ pub(crate) struct CardProcessingPage {
 pub(crate) struct CardSavedPage {
     pub(crate) business: String,
     pub(crate) card: String,
+    /// Staff who typed the card at the desk: their way back.
+    pub(crate) back: Option<String>,
 }
 
 /// Unknown, malformed, expired and canceled tokens alike. It has no fields, so that its bytes

@@ -1,7 +1,7 @@
 //! Payment links and card requests (`payment_links`).
 
 use billing_core::ids::{BusinessId, CustomerId, LinkId, PaymentId};
-use billing_core::link::{LinkPurpose, LinkState, PaymentLink, TokenHash};
+use billing_core::link::{DeskReturn, LinkPurpose, LinkState, PaymentLink, TokenHash};
 use billing_core::money::Currency;
 use billing_core::ports::LinkByToken;
 use chrono::{DateTime, Utc};
@@ -91,7 +91,8 @@ impl<'a> StateColumns<'a> {
 
 /// The columns [`LinkRow`] reads, in a SELECT list.
 pub const LINK_COLUMNS: &str = "business_id, id, token_hash, customer_id, kind, amount_minor, \
-    currency, bookings, created_at, expires_at, state, closed_at, payment_id, card, checkout";
+    currency, bookings, created_at, expires_at, state, closed_at, payment_id, card, checkout, \
+    desk_return";
 
 /// The `checkout` column of a link (JSON), `None` for a link that is no checkout.
 pub fn checkout_column(link: &PaymentLink) -> Result<Option<String>, StoredRowError> {
@@ -116,6 +117,7 @@ pub struct LinkRow {
     payment_id: Option<String>,
     card: Option<String>,
     checkout: Option<String>,
+    desk_return: Option<String>,
 }
 
 impl LinkRow {
@@ -176,6 +178,14 @@ impl LinkRow {
             expires_at: self.expires_at,
             state: self.state()?,
             checkout: self.checkout.as_deref().map(decode_checkout).transpose()?,
+            desk_return: self
+                .desk_return
+                .as_deref()
+                .map(|path| {
+                    DeskReturn::parse(path)
+                        .ok_or_else(|| StoredRowError::new(WHAT, "a desk return that is no path"))
+                })
+                .transpose()?,
         })
     }
 

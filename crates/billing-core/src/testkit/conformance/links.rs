@@ -3,8 +3,8 @@
 use super::{StoreFixture, at, id, usd};
 use crate::ids::{BusinessId, LinkId};
 use crate::link::{
-    Checkout, CheckoutStep, LinkPurpose, LinkState, LinkToken, LinkedBooking, PaymentLink,
-    ReturnUrl, TokenHash,
+    Checkout, CheckoutStep, DeskReturn, LinkPurpose, LinkState, LinkToken, LinkedBooking,
+    PaymentLink, ReturnUrl, TokenHash,
 };
 use crate::money::{Currency, Money};
 use crate::ports::{LinkByToken, LinkStoreError};
@@ -31,6 +31,7 @@ fn open_link(link: &str, customer: &str, purpose: LinkPurpose, seconds: i64) -> 
         expires_at: at(seconds + 7 * 86_400),
         state: LinkState::Open,
         checkout: None,
+        desk_return: None,
     }
 }
 
@@ -68,7 +69,11 @@ pub async fn links_round_trip_by_id_and_token<F: StoreFixture>(fixture: F) {
         },
         0,
     );
-    let card_request = open_link("lnk-2", "cust-1", LinkPurpose::CardRequest, 60);
+    // A card request opened by staff at the desk comes back with the page they return to.
+    let card_request = PaymentLink {
+        desk_return: DeskReturn::parse("/console/customers/cust-1?from=desk&a=%20b"),
+        ..open_link("lnk-2", "cust-1", LinkPurpose::CardRequest, 60)
+    };
     let kwd = |minor| Money::from_minor(minor, Currency::KWD);
     // Checkouts come back with their booking, step and return URL (query and all).
     let dinars = PaymentLink {
