@@ -76,7 +76,10 @@ pub(crate) async fn guard(
         next.run(request).await
     };
     let status = response.status();
-    let missing = response.extensions().get::<crate::pages::Missing>().is_some();
+    let missing = response
+        .extensions()
+        .get::<crate::pages::Missing>()
+        .is_some();
     let is_html = response
         .headers()
         .get(header::CONTENT_TYPE)

@@ -77,6 +77,19 @@ pub(crate) async fn signed_in(console: &Console, jar: &CookieJar) -> Result<Sign
     }
 }
 
+/// A handler that takes a [`SignedIn`] serves members only: anyone else is sent to sign in
+/// before the request's body is read.
+impl axum::extract::FromRequestParts<Console> for SignedIn {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        console: &Console,
+    ) -> Result<Self, Response> {
+        signed_in(console, &CookieJar::from_headers(&parts.headers)).await
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,7 +4,6 @@
 use axum::Form;
 use axum::extract::{Path, State};
 use axum::response::Response;
-use axum_extra::extract::cookie::CookieJar;
 use billing_core::billing::{CreatePaymentLink, PriceAdjustment};
 use billing_core::booking::LineItemKind;
 use billing_core::error::BillingError;
@@ -15,7 +14,7 @@ use serde::Deserialize;
 use super::charge::back;
 use super::{forbidden, missing};
 use crate::Console;
-use crate::session::signed_in;
+use crate::session::SignedIn;
 
 /// "Add an extra or a discount".
 #[derive(Debug, Deserialize)]
@@ -32,14 +31,10 @@ pub(crate) struct LineFields {
 /// `POST /console/bookings/{id}/line-items`.
 pub(crate) async fn add_line(
     State(console): State<Console>,
-    jar: CookieJar,
+    member: SignedIn,
     Path(id): Path<String>,
     Form(form): Form<LineFields>,
 ) -> Response {
-    let member = match signed_in(&console, &jar).await {
-        Ok(member) => member,
-        Err(to_sign_in) => return to_sign_in,
-    };
     if !member.checks(&form.csrf) {
         return forbidden();
     }
@@ -89,14 +84,10 @@ pub(crate) struct LinkFields {
 /// `POST /console/bookings/{id}/payment-link`: emails the customer a link to pay the booking.
 pub(crate) async fn send_link(
     State(console): State<Console>,
-    jar: CookieJar,
+    member: SignedIn,
     Path(id): Path<String>,
     Form(form): Form<LinkFields>,
 ) -> Response {
-    let member = match signed_in(&console, &jar).await {
-        Ok(member) => member,
-        Err(to_sign_in) => return to_sign_in,
-    };
     if !member.checks(&form.csrf) {
         return forbidden();
     }

@@ -5,7 +5,6 @@ use std::collections::{HashMap, HashSet};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum_extra::extract::cookie::CookieJar;
 use billing_core::booking::LineItemKind;
 use billing_core::email::CardLabel;
 use billing_core::error::BillingError;
@@ -20,7 +19,7 @@ use serde::Deserialize;
 use super::charge;
 use super::{failed, header_of, missing};
 use crate::Console;
-use crate::session::signed_in;
+use crate::session::SignedIn;
 use crate::views::{
     Badge, BookingPage, BookingRow, BookingsPage, ChargeForm, Flash, LineRow, PaymentRow,
     SourceOption, StatusOption, page,
@@ -107,13 +106,9 @@ fn status_label(status: PaymentStatus) -> &'static str {
 /// `GET /console/bookings`.
 pub(crate) async fn list(
     State(console): State<Console>,
-    jar: CookieJar,
+    member: SignedIn,
     Query(query): Query<ListQuery>,
 ) -> Response {
-    let member = match signed_in(&console, &jar).await {
-        Ok(member) => member,
-        Err(to_sign_in) => return to_sign_in,
-    };
     // The status filter also offers "Pending" (a payment in flight) and "Needs attention"
     // (automation gave up, or a card runs out before a charge).
     let chosen = ListQuery::text(query.status.as_ref()).to_owned();
@@ -346,14 +341,10 @@ fn recent_window() -> chrono::Duration {
 /// `GET /console/bookings/{id}`.
 pub(crate) async fn one(
     State(console): State<Console>,
-    jar: CookieJar,
+    member: SignedIn,
     Path(id): Path<String>,
     Query(query): Query<OneQuery>,
 ) -> Response {
-    let member = match signed_in(&console, &jar).await {
-        Ok(member) => member,
-        Err(to_sign_in) => return to_sign_in,
-    };
     let Ok(id) = BookingId::new(id) else {
         return missing();
     };

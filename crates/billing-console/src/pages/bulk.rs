@@ -10,7 +10,6 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum_extra::extract::Form;
-use axum_extra::extract::cookie::CookieJar;
 use billing_core::billing::{BulkCharge, BulkChargeResult, PaymentSource};
 use billing_core::email::CardLabel;
 use billing_core::error::BillingError;
@@ -24,7 +23,7 @@ use serde::Deserialize;
 use super::bookings::form_key;
 use super::{failed, forbidden, header_of};
 use crate::Console;
-use crate::session::{SignedIn, signed_in};
+use crate::session::SignedIn;
 use crate::views::{Header, page};
 
 /// The most bookings one "Charge selected" takes (a page of the list).
@@ -114,13 +113,9 @@ fn refused(why: &'static str) -> Response {
 /// `POST /console/bookings/bulk`: the preview.
 pub(crate) async fn preview(
     State(console): State<Console>,
-    jar: CookieJar,
+    member: SignedIn,
     Form(selection): Form<Selection>,
 ) -> Response {
-    let member = match signed_in(&console, &jar).await {
-        Ok(member) => member,
-        Err(to_sign_in) => return to_sign_in,
-    };
     if !member.checks(&selection.csrf) {
         return forbidden();
     }
@@ -234,13 +229,9 @@ fn result_row(result: &BulkChargeResult) -> ResultRow {
 /// `POST /console/bookings/bulk/charge`: the charges, then each booking's result.
 pub(crate) async fn charge(
     State(console): State<Console>,
-    jar: CookieJar,
+    member: SignedIn,
     Form(selection): Form<Selection>,
 ) -> Response {
-    let member = match signed_in(&console, &jar).await {
-        Ok(member) => member,
-        Err(to_sign_in) => return to_sign_in,
-    };
     if !member.checks(&selection.csrf) {
         return forbidden();
     }

@@ -7,7 +7,6 @@
 use axum::Form;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum_extra::extract::cookie::CookieJar;
 use billing_core::billing::{ChargeBooking, PaymentSource, RecordCollection};
 use billing_core::error::BillingError;
 use billing_core::idempotency::IdempotencyKey;
@@ -19,7 +18,7 @@ use serde::Deserialize;
 
 use super::{failed, forbidden, missing};
 use crate::Console;
-use crate::session::signed_in;
+use crate::session::SignedIn;
 
 /// The form.
 #[derive(Debug, Deserialize)]
@@ -93,14 +92,10 @@ pub(crate) fn back(booking: &BookingId, result: &str) -> Response {
 /// `POST /console/bookings/{id}/charges`.
 pub(crate) async fn charge(
     State(console): State<Console>,
-    jar: CookieJar,
+    member: SignedIn,
     Path(id): Path<String>,
     Form(form): Form<ChargeFields>,
 ) -> Response {
-    let member = match signed_in(&console, &jar).await {
-        Ok(member) => member,
-        Err(to_sign_in) => return to_sign_in,
-    };
     if !member.checks(&form.csrf) {
         return forbidden();
     }

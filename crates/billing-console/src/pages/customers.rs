@@ -6,7 +6,6 @@ use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum_extra::extract::cookie::CookieJar;
 use billing_core::email::CardLabel;
 use billing_core::error::BillingError;
 use billing_core::ids::CustomerId;
@@ -16,7 +15,7 @@ use serde::Deserialize;
 use super::bookings::form_key;
 use super::{failed, forbidden, header_of, missing};
 use crate::Console;
-use crate::session::signed_in;
+use crate::session::SignedIn;
 use crate::views::{
     CardRow, CustomerPage, CustomerRow, CustomersPage, Flash, NotificationRow, OwingRow, page,
 };
@@ -37,13 +36,9 @@ pub(crate) struct ListQuery {
 /// `GET /console/customers`.
 pub(crate) async fn list(
     State(console): State<Console>,
-    jar: CookieJar,
+    member: SignedIn,
     Query(query): Query<ListQuery>,
 ) -> Response {
-    let member = match signed_in(&console, &jar).await {
-        Ok(member) => member,
-        Err(to_sign_in) => return to_sign_in,
-    };
     let after = query.after.and_then(|a| CustomerId::new(a).ok());
     let customers = match console
         .billing
@@ -129,14 +124,10 @@ pub(crate) struct ProfileQuery {
 /// `GET /console/customers/{id}`.
 pub(crate) async fn profile(
     State(console): State<Console>,
-    jar: CookieJar,
+    member: SignedIn,
     Path(id): Path<String>,
     Query(query): Query<ProfileQuery>,
 ) -> Response {
-    let member = match signed_in(&console, &jar).await {
-        Ok(member) => member,
-        Err(to_sign_in) => return to_sign_in,
-    };
     let Ok(id) = CustomerId::new(id) else {
         return missing();
     };
@@ -252,15 +243,11 @@ enum ProfileAction {
 
 async fn act(
     console: Console,
-    jar: CookieJar,
+    member: SignedIn,
     id: String,
     form: ProfileForm,
     action: ProfileAction,
 ) -> Response {
-    let member = match signed_in(&console, &jar).await {
-        Ok(member) => member,
-        Err(to_sign_in) => return to_sign_in,
-    };
     if !member.checks(&form.csrf) {
         return forbidden();
     }
@@ -298,29 +285,29 @@ async fn act(
 /// `POST /console/customers/{id}/card-request`: "Send Email".
 pub(crate) async fn card_request(
     State(console): State<Console>,
-    jar: CookieJar,
+    member: SignedIn,
     Path(id): Path<String>,
     Form(form): Form<ProfileForm>,
 ) -> Response {
-    act(console, jar, id, form, ProfileAction::CardRequest).await
+    act(console, member, id, form, ProfileAction::CardRequest).await
 }
 
 /// `POST /console/customers/{id}/cards/default`.
 pub(crate) async fn make_default(
     State(console): State<Console>,
-    jar: CookieJar,
+    member: SignedIn,
     Path(id): Path<String>,
     Form(form): Form<ProfileForm>,
 ) -> Response {
-    act(console, jar, id, form, ProfileAction::MakeDefault).await
+    act(console, member, id, form, ProfileAction::MakeDefault).await
 }
 
 /// `POST /console/customers/{id}/cards/remove`.
 pub(crate) async fn remove(
     State(console): State<Console>,
-    jar: CookieJar,
+    member: SignedIn,
     Path(id): Path<String>,
     Form(form): Form<ProfileForm>,
 ) -> Response {
-    act(console, jar, id, form, ProfileAction::Remove).await
+    act(console, member, id, form, ProfileAction::Remove).await
 }

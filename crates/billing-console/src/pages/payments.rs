@@ -5,7 +5,6 @@
 use axum::Form;
 use axum::extract::{Path, State};
 use axum::response::Response;
-use axum_extra::extract::cookie::CookieJar;
 use billing_core::billing::{CaptureHold, RefundPayment};
 use billing_core::error::BillingError;
 use billing_core::idempotency::IdempotencyKey;
@@ -19,7 +18,7 @@ use serde::Deserialize;
 use super::charge::back;
 use super::{failed, forbidden, missing};
 use crate::Console;
-use crate::session::{SignedIn, signed_in};
+use crate::session::SignedIn;
 
 /// A payment action's form.
 #[derive(Debug, Deserialize)]
@@ -33,23 +32,20 @@ pub(crate) struct ActionFields {
     amount: String,
 }
 
-/// The member, the payment and the booking of an action's request, or the answer that
-/// refuses it.
-async fn action(
-    console: &Console,
-    jar: &CookieJar,
+/// The payment and booking an action's form names, once the form is this session's. `Err`
+/// is the page that refuses it: forbidden, or not found.
+fn action(
+    member: &SignedIn,
     id: String,
     form: &ActionFields,
-) -> Result<(SignedIn, PaymentId, BookingId), Response> {
-    let member = signed_in(console, jar).await?;
+) -> Result<(PaymentId, BookingId), fn() -> Response> {
     if !member.checks(&form.csrf) {
-        return Err(forbidden());
+        return Err(forbidden);
     }
-    let (Ok(payment), Ok(booking)) = (PaymentId::new(id), BookingId::new(form.booking.clone()))
-    else {
-        return Err(missing());
-    };
-    Ok((member, payment, booking))
+    match (PaymentId::new(id), BookingId::new(form.booking.clone())) {
+        (Ok(payment), Ok(booking)) => Ok((payment, booking)),
+        _ => Err(missing),
+    }
 }
 
 fn key_of(form: &ActionFields) -> Option<IdempotencyKey> {
@@ -99,13 +95,13 @@ fn answer(
 /// `POST /console/payments/{id}/capture`.
 pub(crate) async fn capture(
     State(console): State<Console>,
-    jar: CookieJar,
+    member: SignedIn,
     Path(id): Path<String>,
     Form(form): Form<ActionFields>,
 ) -> Response {
-    let (member, hold, booking) = match action(&console, &jar, id, &form).await {
+    let (hold, booking) = match action(&member, id, &form) {
         Ok(found) => found,
-        Err(refusal) => return refusal,
+        Err(refusal) => return refusal(),
     };
     let (Some(key), Ok(amount)) = (key_of(&form), Amount::parse(form.amount.trim())) else {
         return back(&booking, "amount");
@@ -136,13 +132,13 @@ pub(crate) async fn capture(
 /// `POST /console/payments/{id}/release`.
 pub(crate) async fn release(
     State(console): State<Console>,
-    jar: CookieJar,
+    member: SignedIn,
     Path(id): Path<String>,
     Form(form): Form<ActionFields>,
 ) -> Response {
-    let (member, hold, booking) = match action(&console, &jar, id, &form).await {
+    let (hold, booking) = match action(&member, id, &form) {
         Ok(found) => found,
-        Err(refusal) => return refusal,
+        Err(refusal) => return refusal(),
     };
     let (billing, business) = (console.billing.clone(), member.visit.business.clone());
     let done = tokio::spawn(async move { billing.cancel_hold(&business, &hold).await }).await;
@@ -156,13 +152,13 @@ pub(crate) async fn release(
 /// `POST /console/payments/{id}/refund`: owners only.
 pub(crate) async fn refund(
     State(console): State<Console>,
-    jar: CookieJar,
+    member: SignedIn,
     Path(id): Path<String>,
     Form(form): Form<ActionFields>,
 ) -> Response {
-    let (member, payment, booking) = match action(&console, &jar, id, &form).await {
+    let (payment, booking) = match action(&member, id, &form) {
         Ok(found) => found,
-        Err(refusal) => return refusal,
+        Err(refusal) => return refusal(),
     };
     if member.visit.member.role != StaffRole::Owner {
         return back(&booking, "not-owner");

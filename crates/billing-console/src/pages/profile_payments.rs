@@ -6,7 +6,6 @@
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::Form;
-use axum_extra::extract::cookie::CookieJar;
 use billing_core::billing::{BulkCharge, CreatePaymentLink, PaymentSource};
 use billing_core::customer::Business;
 use billing_core::error::BillingError;
@@ -20,7 +19,7 @@ use serde::Deserialize;
 use super::bulk::results_page;
 use super::{failed, forbidden, missing};
 use crate::Console;
-use crate::session::{SignedIn, signed_in};
+use crate::session::SignedIn;
 
 /// The profile's "Charge Customer" form (its three buttons send the same fields).
 #[derive(Debug, Deserialize)]
@@ -42,11 +41,10 @@ fn back(customer: &CustomerId, result: &str) -> Response {
 /// The member and the customer, or the answer to give instead.
 async fn customer_of(
     console: &Console,
-    jar: &CookieJar,
+    member: SignedIn,
     id: String,
     csrf: &str,
 ) -> Result<(SignedIn, CustomerId), Response> {
-    let member = signed_in(console, jar).await?;
     if !member.checks(csrf) {
         return Err(forbidden());
     }
@@ -97,11 +95,11 @@ async fn chosen(
 /// with its result.
 pub(crate) async fn charge_card(
     State(console): State<Console>,
-    jar: CookieJar,
+    member: SignedIn,
     Path(id): Path<String>,
     Form(form): Form<ChargeCustomer>,
 ) -> Response {
-    let (member, customer) = match customer_of(&console, &jar, id, &form.csrf).await {
+    let (member, customer) = match customer_of(&console, member, id, &form.csrf).await {
         Ok(found) => found,
         Err(answer) => return answer,
     };
@@ -150,12 +148,12 @@ fn desk_return(customer: &CustomerId) -> Option<DeskReturn> {
 /// A payment link for the chosen bookings: emailed, or opened here for a new card.
 async fn link_for(
     console: Console,
-    jar: CookieJar,
+    member: SignedIn,
     id: String,
     form: ChargeCustomer,
     send_email: bool,
 ) -> Response {
-    let (member, customer) = match customer_of(&console, &jar, id, &form.csrf).await {
+    let (member, customer) = match customer_of(&console, member, id, &form.csrf).await {
         Ok(found) => found,
         Err(answer) => return answer,
     };
@@ -204,22 +202,22 @@ async fn link_for(
 /// `POST /console/customers/{id}/payment-link`: emailed for the chosen bookings.
 pub(crate) async fn payment_link(
     State(console): State<Console>,
-    jar: CookieJar,
+    member: SignedIn,
     Path(id): Path<String>,
     Form(form): Form<ChargeCustomer>,
 ) -> Response {
-    link_for(console, jar, id, form, true).await
+    link_for(console, member, id, form, true).await
 }
 
 /// `POST /console/customers/{id}/new-card`: the chosen bookings paid by a new card, typed
 /// into the pay page's card form.
 pub(crate) async fn new_card(
     State(console): State<Console>,
-    jar: CookieJar,
+    member: SignedIn,
     Path(id): Path<String>,
     Form(form): Form<ChargeCustomer>,
 ) -> Response {
-    link_for(console, jar, id, form, false).await
+    link_for(console, member, id, form, false).await
 }
 
 /// "Create Payment Option".
@@ -232,11 +230,11 @@ pub(crate) struct PaymentOption {
 /// into the card page's form.
 pub(crate) async fn payment_option(
     State(console): State<Console>,
-    jar: CookieJar,
+    member: SignedIn,
     Path(id): Path<String>,
     Form(form): Form<PaymentOption>,
 ) -> Response {
-    let (member, customer) = match customer_of(&console, &jar, id, &form.csrf).await {
+    let (member, customer) = match customer_of(&console, member, id, &form.csrf).await {
         Ok(found) => found,
         Err(answer) => return answer,
     };

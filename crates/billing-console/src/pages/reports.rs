@@ -14,7 +14,6 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum_extra::extract::cookie::CookieJar;
 use billing_core::billing::{PaymentTotals, PaymentsReport};
 use billing_core::customer::Business;
 use billing_core::error::BillingError;
@@ -25,7 +24,7 @@ use serde::Deserialize;
 
 use super::{failed, header_of};
 use crate::Console;
-use crate::session::signed_in;
+use crate::session::SignedIn;
 use crate::views::page;
 use period::Period;
 use view::{OwingRow, OwingTotal, PaymentsView, ReportsPage, TotalsRow};
@@ -126,13 +125,9 @@ fn payments_view(period: &Period, report: &PaymentsReport) -> PaymentsView {
 /// `GET /console/reports`.
 pub(crate) async fn show(
     State(console): State<Console>,
-    jar: CookieJar,
+    member: SignedIn,
     Query(query): Query<ReportsQuery>,
 ) -> Response {
-    let member = match signed_in(&console, &jar).await {
-        Ok(member) => member,
-        Err(to_sign_in) => return to_sign_in,
-    };
     let business = &member.visit.business;
     let billing = &console.billing;
     let after = query
@@ -283,11 +278,7 @@ async fn outstanding_rows(console: &Console, business: &Business) -> Result<Vec<
 }
 
 /// `GET /console/reports/outstanding.csv`: what every customer owes, as a download.
-pub(crate) async fn outstanding_csv(State(console): State<Console>, jar: CookieJar) -> Response {
-    let member = match signed_in(&console, &jar).await {
-        Ok(member) => member,
-        Err(to_sign_in) => return to_sign_in,
-    };
+pub(crate) async fn outstanding_csv(State(console): State<Console>, member: SignedIn) -> Response {
     let body = match outstanding_rows(&console, &member.visit.business).await {
         Ok(body) => body,
         Err(error) => {

@@ -5,16 +5,14 @@ use axum::Form;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum_extra::extract::cookie::CookieJar;
 use billing_core::billing::NewApiKey;
 use billing_core::error::BillingError;
 use billing_core::ids::ApiKeyId;
 use serde::Deserialize;
 
-use super::{
-    ConfirmPage, CsrfOnly, Drawn, KeyForm, SecretPage, done, owner, owner_posting, settings_page,
-};
+use super::{ConfirmPage, CsrfOnly, Drawn, KeyForm, Owner, SecretPage, done, settings_page};
 use crate::Console;
+use crate::pages::forbidden;
 use crate::pages::{failed, header_of, missing};
 use crate::views::page;
 
@@ -34,13 +32,12 @@ pub(crate) struct CreateFields {
 /// settings page again with why (400).
 pub(crate) async fn create(
     State(console): State<Console>,
-    jar: CookieJar,
+    Owner(member): Owner,
     Form(form): Form<CreateFields>,
 ) -> Response {
-    let member = match owner_posting(&console, &jar, &form.csrf).await {
-        Ok(member) => member,
-        Err(refusal) => return refusal,
-    };
+    if !member.checks(&form.csrf) {
+        return forbidden();
+    }
     let live = form.kind == "live";
     let made = console
         .billing
@@ -95,13 +92,9 @@ pub(crate) async fn create(
 /// `GET /console/settings/api-keys/{id}/revoke`: are you sure?
 pub(crate) async fn confirm_revoke(
     State(console): State<Console>,
-    jar: CookieJar,
+    Owner(member): Owner,
     Path(id): Path<String>,
 ) -> Response {
-    let member = match owner(&console, &jar).await {
-        Ok(member) => member,
-        Err(refusal) => return refusal,
-    };
     let keys = match console.billing.api_keys(&member.visit.business).await {
         Ok(keys) => keys,
         Err(error) => {
@@ -134,14 +127,13 @@ pub(crate) async fn confirm_revoke(
 /// `POST /console/settings/api-keys/{id}/revoke`.
 pub(crate) async fn revoke(
     State(console): State<Console>,
-    jar: CookieJar,
+    Owner(member): Owner,
     Path(id): Path<String>,
     Form(form): Form<CsrfOnly>,
 ) -> Response {
-    let member = match owner_posting(&console, &jar, &form.csrf).await {
-        Ok(member) => member,
-        Err(refusal) => return refusal,
-    };
+    if !member.checks(&form.csrf) {
+        return forbidden();
+    }
     let Ok(id) = ApiKeyId::new(id) else {
         return missing();
     };

@@ -17,14 +17,13 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum_extra::extract::cookie::CookieJar;
 use billing_core::staff::{StaffMember, StaffRole};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
-use super::{failed, forbidden, header_of};
+use super::{failed, header_of};
 use crate::Console;
-use crate::session::{SignedIn, signed_in};
+use crate::session::SignedIn;
 use crate::views::{Flash, Header, message, page};
 use policy::{PolicyFields, PolicyForm};
 
@@ -58,26 +57,23 @@ fn not_owner() -> Response {
     )
 }
 
-/// The signed-in owner of a request, or the answer that refuses it.
-async fn owner(console: &Console, jar: &CookieJar) -> Result<SignedIn, Response> {
-    let member = signed_in(console, jar).await?;
-    if member.visit.member.role != StaffRole::Owner {
-        return Err(not_owner());
-    }
-    Ok(member)
-}
+/// A signed-in owner: a handler that takes one serves owners only, and refuses staff before
+/// the request's body is read.
+pub(crate) struct Owner(pub(crate) SignedIn);
 
-/// [`owner`], for a form: its CSRF token must be the session's.
-async fn owner_posting(
-    console: &Console,
-    jar: &CookieJar,
-    csrf: &str,
-) -> Result<SignedIn, Response> {
-    let member = owner(console, jar).await?;
-    if !member.checks(csrf) {
-        return Err(forbidden());
+impl axum::extract::FromRequestParts<Console> for Owner {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        console: &Console,
+    ) -> Result<Self, Response> {
+        let member = SignedIn::from_request_parts(parts, console).await?;
+        if member.visit.member.role != StaffRole::Owner {
+            return Err(not_owner());
+        }
+        Ok(Owner(member))
     }
-    Ok(member)
 }
 
 /// A form with only its CSRF token (a confirmation, a new invitation).
@@ -333,13 +329,9 @@ pub(crate) struct ShowQuery {
 /// `GET /console/settings`.
 pub(crate) async fn show(
     State(console): State<Console>,
-    jar: CookieJar,
+    Owner(member): Owner,
     Query(query): Query<ShowQuery>,
 ) -> Response {
-    let member = match owner(&console, &jar).await {
-        Ok(member) => member,
-        Err(refusal) => return refusal,
-    };
     let flash = query
         .result
         .as_deref()

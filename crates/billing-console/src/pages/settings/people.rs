@@ -5,16 +5,14 @@ use axum::Form;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum_extra::extract::cookie::CookieJar;
 use billing_core::billing::{Invited, NewStaff};
 use billing_core::error::BillingError;
 use billing_core::ids::StaffId;
 use billing_core::staff::StaffRole;
 use serde::Deserialize;
 
-use super::{
-    ConfirmPage, CsrfOnly, Drawn, MemberForm, SecretPage, done, owner, owner_posting, settings_page,
-};
+use super::{ConfirmPage, CsrfOnly, Drawn, MemberForm, Owner, SecretPage, done, settings_page};
+use crate::pages::forbidden;
 use crate::pages::{failed, header_of, missing};
 use crate::session::SignedIn;
 use crate::views::page;
@@ -70,13 +68,12 @@ fn invitation_page(console: &Console, member: &SignedIn, invited: &Invited, new:
 /// refused address or name, the settings page again with why (400).
 pub(crate) async fn add(
     State(console): State<Console>,
-    jar: CookieJar,
+    Owner(member): Owner,
     Form(form): Form<AddFields>,
 ) -> Response {
-    let member = match owner_posting(&console, &jar, &form.csrf).await {
-        Ok(member) => member,
-        Err(refusal) => return refusal,
-    };
+    if !member.checks(&form.csrf) {
+        return forbidden();
+    }
     let role = match form.role.as_str() {
         "owner" => Some(StaffRole::Owner),
         "staff" => Some(StaffRole::Staff),
@@ -133,14 +130,13 @@ pub(crate) async fn add(
 /// `POST /console/settings/staff/{id}/invitation`: a new invitation link, shown once.
 pub(crate) async fn invite_again(
     State(console): State<Console>,
-    jar: CookieJar,
+    Owner(member): Owner,
     Path(id): Path<String>,
     Form(form): Form<CsrfOnly>,
 ) -> Response {
-    let member = match owner_posting(&console, &jar, &form.csrf).await {
-        Ok(member) => member,
-        Err(refusal) => return refusal,
-    };
+    if !member.checks(&form.csrf) {
+        return forbidden();
+    }
     let Ok(id) = StaffId::new(id) else {
         return missing();
     };
@@ -162,13 +158,9 @@ pub(crate) async fn invite_again(
 /// `GET /console/settings/staff/{id}/remove`: are you sure?
 pub(crate) async fn confirm_remove(
     State(console): State<Console>,
-    jar: CookieJar,
+    Owner(member): Owner,
     Path(id): Path<String>,
 ) -> Response {
-    let member = match owner(&console, &jar).await {
-        Ok(member) => member,
-        Err(refusal) => return refusal,
-    };
     let Ok(id) = StaffId::new(id) else {
         return missing();
     };
@@ -200,14 +192,13 @@ pub(crate) async fn confirm_remove(
 /// `POST /console/settings/staff/{id}/remove`.
 pub(crate) async fn remove(
     State(console): State<Console>,
-    jar: CookieJar,
+    Owner(member): Owner,
     Path(id): Path<String>,
     Form(form): Form<CsrfOnly>,
 ) -> Response {
-    let member = match owner_posting(&console, &jar, &form.csrf).await {
-        Ok(member) => member,
-        Err(refusal) => return refusal,
-    };
+    if !member.checks(&form.csrf) {
+        return forbidden();
+    }
     let Ok(id) = StaffId::new(id) else {
         return missing();
     };

@@ -4,7 +4,6 @@
 use axum::Form;
 use axum::extract::State;
 use axum::response::Response;
-use axum_extra::extract::cookie::CookieJar;
 use billing_core::automation::{
     CancellationFee, HoldRenewal, PaymentPolicy, PaymentSettings, Percent, Share,
 };
@@ -13,9 +12,10 @@ use billing_core::money::{Currency, Money};
 use chrono::Duration;
 use serde::Deserialize;
 
-use super::{Drawn, done, owner_posting, settings_page};
+use super::{Drawn, Owner, done, settings_page};
 use crate::Console;
 use crate::pages::failed;
+use crate::pages::forbidden;
 
 /// The longest lead, delay or window the form reads, in hours (90 days: the core refuses
 /// more in its own words; this bound only keeps the arithmetic in range).
@@ -324,13 +324,12 @@ fn sentence(text: &str) -> String {
 /// get); refused, the form again with what was typed, why, and a 400: nothing changed.
 pub(crate) async fn save(
     State(console): State<Console>,
-    jar: CookieJar,
+    Owner(member): Owner,
     Form(fields): Form<PolicyFields>,
 ) -> Response {
-    let member = match owner_posting(&console, &jar, &fields.csrf).await {
-        Ok(member) => member,
-        Err(refusal) => return refusal,
-    };
+    if !member.checks(&fields.csrf) {
+        return forbidden();
+    }
     let refused = |error: String| Drawn {
         policy: Some(PolicyForm::of(fields.clone(), Some(error))),
         ..Drawn::default()
