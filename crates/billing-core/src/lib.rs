@@ -75,6 +75,7 @@ pub mod money;
 pub mod notification;
 pub mod notifier;
 pub mod payment;
+pub mod phone;
 pub mod ports;
 pub mod receipt;
 pub mod staff;

@@ -9,6 +9,8 @@
 //! - [`browser::ChromeDriver`]: headless Chromium driven through WebDriver
 //!   (chromedriver + fantoccini), for end-to-end browser tests; Debian's `chromium`
 //!   and `chromium-driver` are installed with apt on first use when running as root.
+//! - [`twilio::FakeTwilio`]: Twilio's Messages API in process, with its errors, opt-outs and
+//!   signed status callbacks.
 //!
 //! Servers are stopped on drop, also when a test panics; watchdogs stop them when
 //! the test process is killed outright.
@@ -28,6 +30,7 @@ mod process;
 pub mod python;
 mod reaper;
 pub mod smtp;
+pub mod twilio;
 
 pub use browser::ChromeDriver;
 pub use error::{Error, Result};
@@ -35,3 +38,4 @@ pub use localstripe::LocalStripe;
 pub use postgres::TestPostgres;
 pub use process::PG_USER_ENV;
 pub use smtp::TestSmtp;
+pub use twilio::FakeTwilio;

@@ -12,6 +12,7 @@ mod cli;
 mod demo;
 mod mail;
 mod sweep;
+mod texts;
 mod wiring;
 mod workers;
 

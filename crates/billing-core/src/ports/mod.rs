@@ -18,6 +18,7 @@ mod notifications;
 mod schedules;
 mod secrets;
 mod staff;
+mod texts;
 
 pub use businesses::{ApiKeyRecord, Businesses, BusinessesError, KeyRevocation};
 pub use clock::Clock;
@@ -48,6 +49,12 @@ pub use schedules::{
 pub use secrets::SecretSource;
 pub use staff::{
     PasswordHashError, PasswordHasher, StaffAccounts, StaffPurge, StaffRemoval, StaffStoreError,
+};
+#[cfg(test)]
+pub use texts::MockTextSender;
+pub use texts::{
+    InboundText, OutboundText, ReplyIntent, TextCallbackRejected, TextCallbacks, TextError,
+    TextEvent, TextReceipt, TextSender, TextStatus, TextStatusReport,
 };
 
 /// Everything the engine keeps: the ledger, customers and their cards, businesses and their
