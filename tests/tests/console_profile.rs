@@ -131,6 +131,10 @@ async fn staff_charge_and_collect_cards_from_a_customers_profile() {
     enter_card(&browser, "5555 5555 5555 4444", "pay").await;
     assert_eq!(text_of(&browser, "paid-amount").await, "35.00 USD");
     assert_eq!(status_of(&service, &acme, "g-new").await, "charged_in_full");
+    check_page(&browser, "profile-new-card-paid").await;
+    submit(&browser, "back-to-console").await;
+    assert_eq!(text_of(&browser, "customer-name").await, "Customer gil");
+    assert_eq!(text_of(&browser, "owes").await, "nothing");
 
     // An emailed payment link, paid by the customer in their own browser.
     open(&browser, &service, "/console/customers/hal").await;
