@@ -150,7 +150,10 @@ async fn staff_charge_and_collect_cards_from_a_customers_profile() {
     enter_card(&customer, "4242 4242 4242 4242", "pay").await;
     assert_eq!(text_of(&customer, "paid-amount").await, "25.00 USD");
     let receipt = customer.source().await.expect("the receipt");
-    assert!(!receipt.contains("back-to-console"), "the customer's receipt");
+    assert!(
+        !receipt.contains("back-to-console"),
+        "the customer's receipt"
+    );
     assert_eq!(
         status_of(&service, &acme, "h-link").await,
         "charged_in_full"

@@ -36,7 +36,10 @@ async fn signed_out_visitors_are_sent_to_sign_in_and_pages_are_locked_down() {
     let unknown = h.get("/console/nothing-here", None).await;
     assert_eq!(unknown.status, StatusCode::NOT_FOUND);
     assert!(unknown.header("content-type").starts_with("text/html"));
-    assert!(!unknown.text.contains("sign-out"), "no header for a visitor");
+    assert!(
+        !unknown.text.contains("sign-out"),
+        "no header for a visitor"
+    );
 }
 
 #[tokio::test]
@@ -74,7 +77,9 @@ async fn an_invited_member_sees_their_business_bookings_only() {
     assert_eq!(none.status, StatusCode::NOT_FOUND);
     assert_eq!(theirs.text, none.text, "the same page for both");
     assert!(
-        theirs.text.contains("id=\"signed-in-business\">Acme &#38; Sons"),
+        theirs
+            .text
+            .contains("id=\"signed-in-business\">Acme &#38; Sons"),
         "the member's header on the not-found page: {}",
         theirs.text
     );
