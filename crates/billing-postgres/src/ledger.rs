@@ -1,7 +1,7 @@
 //! The [`Ledger`] port on PostgreSQL: a read of everything a use case decides from in one
-//! statement, and a commit in one statement (`billing_commit`, migration 0005, replaced by 0006
-//! and 0007) that lands only if no booking it was decided from moved. Every value is bound, never written
-//! into SQL text.
+//! statement, and a commit in one statement (`billing_commit`, migration 0005, replaced by 0006,
+//! 0007 and 0013) that lands only if no booking it was decided from moved. Every value is
+//! bound, never written into SQL text.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -10,7 +10,7 @@ use billing_core::customer::{Customer, SavedCard};
 use billing_core::idempotency::{Fingerprint, IdempotencyKey};
 use billing_core::ids::{BookingId, BusinessId, CustomerId, PaymentId};
 use billing_core::money::{Currency, Money};
-use billing_core::payment::{Payment, fold};
+use billing_core::payment::{Payment, PaymentDayTotals, fold};
 use billing_core::ports::{
     BookingFilter, BookingLedger, Committed, CustomerOutstanding, IdempotencyRecord, KeyUpdate,
     Ledger, LedgerError, LedgerRead, LedgerSnapshot, LedgerWrite, OutstandingQuery,
@@ -23,11 +23,12 @@ use billing_sql::formats::{
     decode_booking, decode_entry, decode_receipt, encode_booking, encode_entry, encode_receipt,
 };
 use billing_sql::rows::{SUMMARY_COLUMNS, SummaryColumns, SummaryRow};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use sqlx::{Postgres, QueryBuilder};
 
+use crate::day_totals::{DayJson, day_json};
 use crate::pool::on_pool;
 use crate::store::PostgresStore;
 
@@ -219,7 +220,8 @@ fn snapshot(
     })
 }
 
-/// The JSON `billing_commit` takes (see migration 0005; 0006 adds the summaries' `disputed`).
+/// The JSON `billing_commit` takes (see migration 0005; 0006 adds the summaries' `disputed`,
+/// 0013 the changes of the per-day payment totals).
 #[derive(Serialize)]
 struct CommitJson<'a> {
     read: Vec<ReadJson<'a>>,
@@ -229,6 +231,7 @@ struct CommitJson<'a> {
     links: Vec<LinkJson<'a>>,
     summaries: Vec<SummaryColumns>,
     key: Option<KeyOpJson<'a>>,
+    payment_days: Vec<DayJson>,
 }
 
 #[derive(Serialize)]
@@ -359,6 +362,7 @@ fn commit_json(write: &LedgerWrite) -> Result<String, LedgerError> {
         links,
         summaries,
         key,
+        payment_days: day_json(&write.payment_days)?,
     };
     serde_json::to_string(&commit).map_err(|e| StoredRowError::new("write to store", e).into())
 }
@@ -652,6 +656,15 @@ impl Ledger for PostgresStore {
             })
             .collect()
     }
+
+    async fn payment_day_totals(
+        &self,
+        business: &BusinessId,
+        from: NaiveDate,
+        until: NaiveDate,
+    ) -> Result<Vec<PaymentDayTotals>, LedgerError> {
+        crate::day_totals::read(self, business, from, until).await
+    }
 }
 
 /// The advisory lock key of a customer's saved cards: a 64-bit FNV-1a hash of a namespace, the
@@ -689,7 +702,7 @@ mod tests {
         let json = commit_json(&write).expect("json");
         assert_eq!(
             json,
-            r#"{"read":[],"claim":null,"bookings":[],"entries":[],"links":[],"summaries":[],"key":null}"#
+            r#"{"read":[],"claim":null,"bookings":[],"entries":[],"links":[],"summaries":[],"key":null,"payment_days":[]}"#
         );
     }
 }

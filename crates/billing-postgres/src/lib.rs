@@ -21,6 +21,9 @@
 //! - What all customers owe is kept by a trigger as balances change (`outstanding_totals`), and
 //!   a page of the report reads a covering partial index in order: neither grows with the
 //!   number of bookings.
+//! - What payments took and gave back each day is kept as payments change
+//!   (`payment_day_totals`, the changes computed by the core and added by `billing_commit`):
+//!   the payments report reads the days, not the payments.
 //! - The store keeps its own connection pool, which (unlike sqlx's) does not ping every
 //!   connection it takes back.
 //!
@@ -35,6 +38,7 @@
 #![warn(missing_docs)]
 
 mod businesses;
+mod day_totals;
 mod directory;
 mod ledger;
 mod links;

@@ -28,6 +28,9 @@ pub enum StoreError {
     /// A migration failed (or the database has migrations this build does not know).
     #[error("PostgreSQL migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The payments written before the per-day totals (migration 0013) could not be counted.
+    #[error("PostgreSQL payment totals could not be counted: {0}")]
+    Totals(#[from] billing_core::ports::LedgerError),
 }
 
 /// The PostgreSQL store. Clones share one connection pool.
@@ -80,13 +83,16 @@ impl PostgresStore {
 
     /// Applies the migrations embedded in this crate (`migrations/`) that the database does not
     /// have yet. Safe to run from several processes at once: sqlx serializes them with an
-    /// advisory lock.
+    /// advisory lock. Then counts the payments of businesses whose per-day totals migration
+    /// 0013 left to count, one business per transaction: what counts is the core's rule, in
+    /// Rust, so SQL cannot do it.
     pub async fn migrate(&self) -> Result<(), StoreError> {
         let mut conn = self.pool.acquire().await?;
         sqlx::migrate!("./migrations").run(conn.start()?).await?;
         // Only a successful run gives the connection back clean; after a failure it is closed.
         conn.finish(Ok(()))?;
-        Ok(())
+        drop(conn);
+        crate::day_totals::fill(self).await
     }
 
     /// Readiness: a trivial query through the pool.

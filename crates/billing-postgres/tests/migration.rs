@@ -10,8 +10,11 @@ use std::sync::Arc;
 
 use billing_core::idempotency::IdempotencyKey;
 use billing_core::ids::CustomerId;
+use billing_core::money::Currency;
 use billing_core::notification::{DeliveryState, Notification, NotificationKind, OutboundMessage};
-use billing_core::payment::{KindName, Origin, PaymentState, fold};
+use billing_core::payment::{
+    KindName, Origin, PaymentDayTotals, PaymentState, PaymentTotals, fold,
+};
 use billing_core::ports::{
     BookingFilter, Ledger, LedgerRead, NotificationLog, OutstandingQuery, PaymentsQuery, Store,
 };
@@ -90,6 +93,17 @@ async fn a_database_of_the_previous_schema_migrates_and_reads_back() -> TestResu
         ["pay_1"]
     );
     assert_eq!(created[0].created_at, opened);
+    // The old check is counted in its day's payment totals when migrating (0013).
+    let day = opened.date_naive();
+    let next = day.succ_opt().expect("a day");
+    let usd_day = |day, minor| PaymentDayTotals {
+        day,
+        totals: PaymentTotals::from_minor(Currency::USD, minor),
+    };
+    assert_eq!(
+        store.payment_day_totals(&acme().id, day, next).await?,
+        vec![usd_day(day, [0, 0, 3_000, 0, 0])]
+    );
     // The service goes on from there: a charge of the rest, and the old key replays from the
     // payment as it stands.
     let gateway = ScriptedGateway::new();
@@ -100,6 +114,13 @@ async fn a_database_of_the_previous_schema_migrates_and_reads_back() -> TestResu
     let rest = billing.charge(&acme(), charge("b-1001", None)).await?;
     assert_eq!(rest.bookings[0].status.status, PaymentStatus::ChargedInFull);
     assert!(store.outstanding_totals(&acme().id).await?.is_empty());
+    let today = rest.payment.created_at.date_naive();
+    assert_eq!(
+        store
+            .payment_day_totals(&acme().id, today, today.succ_opt().expect("a day"))
+            .await?,
+        vec![usd_day(today, [18_550, 0, 0, 0, 0])]
+    );
     let store: Arc<dyn Store> = Arc::new(store);
     let key = IdempotencyKey::new("k-old")?;
     let old = store

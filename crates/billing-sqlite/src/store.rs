@@ -46,6 +46,9 @@ pub enum StoreError {
     /// A migration failed (or the database has migrations this build does not know).
     #[error("SQLite migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The payments written before the per-day totals (migration 0012) could not be counted.
+    #[error("SQLite payment totals could not be counted: {0}")]
+    Totals(#[from] billing_core::ports::LedgerError),
 }
 
 impl From<Unavailable> for StoreError {
@@ -162,12 +165,18 @@ impl SqliteStore {
 
     /// Applies the migrations embedded in this crate (`migrations/`) that the database does not
     /// have yet, on the writer's connection (between groups: each migration is its own
-    /// transaction).
+    /// transaction). Then counts the payments of businesses whose per-day totals migration 0012
+    /// left to count, one business per write transaction: what counts is the core's rule, in
+    /// Rust, so SQL cannot do it.
     pub async fn migrate(&self) -> Result<(), StoreError> {
         self.inner
             .writer
             .alone(|conn| Box::pin(async move { MIGRATOR.run_direct(conn).await }))
             .await??;
+        while self
+            .with_writer(|conn| Box::pin(crate::ledger::fill_payment_day_totals(conn)))
+            .await?
+        {}
         Ok(())
     }
 

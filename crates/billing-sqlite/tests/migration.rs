@@ -14,7 +14,9 @@ use billing_core::idempotency::IdempotencyKey;
 use billing_core::ids::{BookingId, CustomerId};
 use billing_core::money::Currency;
 use billing_core::notification::{DeliveryState, Notification, NotificationKind, OutboundMessage};
-use billing_core::payment::{KindName, Origin, PaymentState, fold};
+use billing_core::payment::{
+    KindName, Origin, PaymentDayTotals, PaymentState, PaymentTotals, fold,
+};
 use billing_core::ports::{
     BookingFilter, Ledger, LedgerRead, NotificationLog, OutstandingQuery, OutstandingTotal,
     PaymentsQuery,
@@ -236,6 +238,17 @@ async fn a_database_of_schema_0004_reads_back_after_migrating() -> TestResult {
         vec![OutstandingTotal {
             balance_due: usd(4_500),
             bookings: 1
+        }]
+    );
+    // The day's payment totals: the old charge, counted after migrating (migration 0012), and
+    // the new one, added by its commit.
+    let day = chrono::NaiveDate::from_ymd_opt(2026, 1, 15).expect("a day");
+    let next = day.succ_opt().expect("a day");
+    assert_eq!(
+        store.payment_day_totals(&acme().id, day, next).await?,
+        vec![PaymentDayTotals {
+            day,
+            totals: PaymentTotals::from_minor(Currency::USD, [10_000, 0, 0, 0, 0]),
         }]
     );
     let ids = [BookingId::new("b-1")?];

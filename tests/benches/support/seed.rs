@@ -2,7 +2,8 @@
 //! writes (migrations 0001–0005 of billing-postgres, and billing-sql's stored formats, version 1):
 //! bookings with their JSON body at version 1, their summaries (the outstanding totals follow by
 //! trigger), and for every second booking a check collection that paid it in full (one
-//! "opened" entry in state succeeded, linked to its booking).
+//! "opened" entry in state succeeded, linked to its booking), with the payments' per-day
+//! totals as the store's commits add them.
 //!
 //! Preloaded bookings are `p-0000000`, `p-0000001`..., ten to a customer (`c-000000`...), priced
 //! 50.00 to 249.99. Bookings to charge are `{prefix}{n}`, spread over customers
@@ -71,6 +72,16 @@ pub async fn preload(url: &str, business: &str, count: u64) {
             format!(
                 "{PRELOADED} INSERT INTO entry_bookings (business_id, booking_id, payment_id, seq) \
                  SELECT $1, id, 'pay_seed_' || id, 0 FROM m WHERE paid"
+            ),
+            // The checks' per-day payment totals, as the commits that recorded them would have
+            // added (migration 0013; shard 0).
+            format!(
+                "{PRELOADED} INSERT INTO payment_day_totals AS t (business_id, day, currency, \
+                 shard, charged_minor, cash_minor, check_minor, other_minor, refunded_minor) \
+                 SELECT $1, left(at, 10)::date, 'USD', 0, 0, 0, SUM(price), 0, 0 FROM m \
+                 WHERE paid GROUP BY left(at, 10) \
+                 ON CONFLICT (business_id, day, currency, shard) DO UPDATE SET \
+                 check_minor = t.check_minor + excluded.check_minor"
             ),
             format!(
                 "{PRELOADED} INSERT INTO booking_summaries (business_id, booking_id, customer_id, \

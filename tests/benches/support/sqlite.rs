@@ -1,6 +1,7 @@
 //! The same realistic data as `seed`, written straight into a SQLite database in the shapes the
 //! SQLite store writes (its migrations 0001–0005: times as RFC 3339 with nine fractional
-//! digits, flags as 0/1, the outstanding totals kept by triggers on the summaries).
+//! digits, flags as 0/1, the outstanding totals kept by triggers on the summaries, and the
+//! payments' per-day totals as the store's commits add them).
 
 use std::str::FromStr as _;
 use std::time::Duration;
@@ -68,6 +69,16 @@ pub async fn preload(url: &str, business: &str, count: u64) {
         format!(
             "{PRELOADED} INSERT INTO entry_bookings (business_id, booking_id, payment_id, seq) \
              SELECT ?1, id, 'pay_seed_' || id, 0 FROM m WHERE paid"
+        ),
+        // The checks' per-day payment totals, as the commits that recorded them would have
+        // added (migration 0012).
+        format!(
+            "{PRELOADED} INSERT INTO payment_day_totals (business_id, day, currency, \
+             charged_minor, cash_minor, check_minor, other_minor, refunded_minor) \
+             SELECT ?1, substr(at, 1, 10), 'USD', 0, 0, SUM(price), 0, 0 FROM m WHERE paid \
+             GROUP BY substr(at, 1, 10) \
+             ON CONFLICT (business_id, day, currency) DO UPDATE SET \
+             check_minor = check_minor + excluded.check_minor"
         ),
         format!(
             "{PRELOADED} INSERT INTO booking_summaries ({SUMMARY_COLUMNS}) \

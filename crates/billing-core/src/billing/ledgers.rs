@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use crate::booking::BookingAccount;
 use crate::error::BillingError;
 use crate::ids::{BookingId, PaymentId};
-use crate::payment::{Entry, Payment, fold};
+use crate::payment::{Entry, Payment, PaymentDayTotals, fold};
 use crate::ports::BookingLedger;
 use crate::receipt::Receipt;
 use crate::status::{BookingSummary, summarize};
@@ -112,6 +112,28 @@ impl Ledgers {
             self.summaries.insert(summary.booking.clone(), summary);
         }
         Ok(())
+    }
+
+    /// The payments that `entries` move, as these ledgers have them (none for those they open).
+    pub(super) fn moved_by(&self, entries: &[Entry]) -> Vec<Payment> {
+        self.payments
+            .iter()
+            .filter(|p| entries.iter().any(|e| e.payment == p.id))
+            .cloned()
+            .collect()
+    }
+
+    /// What `entries` change in the per-day payment totals, for the commit that writes them
+    /// ([`LedgerWrite::payment_days`](crate::ports::LedgerWrite::payment_days)): these ledgers
+    /// are after them, `before` is what [`Ledgers::moved_by`] gave before they were applied.
+    /// The ledgers hold every entry of every payment on the bookings read, so `before` is the
+    /// store's state as long as the commit lands.
+    pub(super) fn payment_days(
+        &self,
+        before: &[Payment],
+        entries: &[Entry],
+    ) -> Result<Vec<PaymentDayTotals>, BillingError> {
+        Ok(PaymentDayTotals::changes(before, &self.moved_by(entries))?)
     }
 
     /// Summaries of the given bookings (the ones read), recomputed over the current payments.

@@ -201,7 +201,10 @@ impl Billing {
             let opening = decide(&ledgers, snapshot.payer.as_ref())?;
             let entry = Self::opening_entry(&id, opening, ledgers.now)?;
             let versions = ledgers.read_versions(&entry.bookings);
-            ledgers.apply(std::slice::from_ref(&entry))?;
+            let entries = std::slice::from_ref(&entry);
+            let before = ledgers.moved_by(entries);
+            ledgers.apply(entries)?;
+            let payment_days = ledgers.payment_days(&before, entries)?;
             let receipt = ledgers.receipt(&id)?;
             let claim = match (read.key, &fingerprint) {
                 (Some(key), Some(fingerprint)) => Some(IdempotencyRecord {
@@ -221,6 +224,7 @@ impl Billing {
                 bookings: Vec::new(),
                 entries: vec![entry],
                 key: None,
+                payment_days,
             };
             match self.store.commit(&business.id, &write).await {
                 Ok(Committed::Written) => {
@@ -318,6 +322,7 @@ impl Billing {
                 LedgerWrite {
                     read: ledgers.read_versions(bookings),
                     summaries: after.resummarize(bookings)?,
+                    payment_days: after.payment_days(&ledgers.moved_by(&entries), &entries)?,
                     entries,
                     key,
                     ..LedgerWrite::default()
@@ -360,11 +365,13 @@ impl Billing {
                 return Ok(ledgers);
             }
             let versions = ledgers.read_versions(bookings);
+            let before = ledgers.moved_by(&entries);
             let mut after = ledgers;
             after.apply(&entries)?;
             let write = LedgerWrite {
                 read: versions.clone(),
                 summaries: after.resummarize(bookings)?,
+                payment_days: after.payment_days(&before, &entries)?,
                 entries,
                 ..LedgerWrite::default()
             };

@@ -13,8 +13,10 @@ use crate::ids::{BookingId, CustomerId, LinkId, PaymentId};
 use crate::money::Money;
 
 mod lifecycle;
+mod totals;
 
 pub use lifecycle::{InvalidTransition, PaymentEvent, PaymentState, transition};
+pub use totals::{PaymentDayTotals, PaymentTotals};
 
 /// How money was collected outside the gateway.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

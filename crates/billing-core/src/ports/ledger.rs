@@ -1,12 +1,12 @@
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::booking::BookingAccount;
 use crate::customer::{Customer, SavedCard};
 use crate::idempotency::{Fingerprint, IdempotencyKey};
 use crate::ids::{BookingId, BusinessId, CustomerId, PaymentId};
 use crate::money::{Currency, Money};
-use crate::payment::{Entry, Payment};
+use crate::payment::{Entry, Payment, PaymentDayTotals};
 use crate::receipt::Receipt;
 use crate::status::{BookingSummary, PaymentStatus};
 
@@ -138,6 +138,12 @@ pub struct LedgerWrite {
     pub summaries: Vec<BookingSummary>,
     /// What happens to the command's key.
     pub key: Option<KeyUpdate>,
+    /// What the entries change in the per-day payment totals
+    /// ([`Ledger::payment_day_totals`]): per (day, currency), each moved payment's totals after
+    /// less before, on the day it was created ([`PaymentDayTotals::changes`]). Amounts may be
+    /// negative. The store adds them to the totals it keeps, in the same transaction; the core
+    /// computes them, so that what counts is decided in one place.
+    pub payment_days: Vec<PaymentDayTotals>,
 }
 
 impl LedgerWrite {
@@ -146,6 +152,7 @@ impl LedgerWrite {
         self.claim.is_none()
             && self.bookings.is_empty()
             && self.entries.is_empty()
+            && self.payment_days.is_empty()
             && self.summaries.is_empty()
             && self.key.is_none()
     }
@@ -375,4 +382,17 @@ pub trait Ledger: Send + Sync {
         &self,
         business: &BusinessId,
     ) -> Result<Vec<OutstandingTotal>, LedgerError>;
+
+    /// The payment totals of the days (UTC) in `[from, until)`: one row per (day, currency)
+    /// that comes to something, ordered by day then currency code, each the sum of
+    /// [`PaymentTotals::of`](crate::payment::PaymentTotals::of) over the payments created that
+    /// day, as they stand now. Kept as it goes (each commit adds its
+    /// [`LedgerWrite::payment_days`]): its cost grows with the days asked for, not with the
+    /// payments. Whole days only: a day is the unit the totals are kept in.
+    async fn payment_day_totals(
+        &self,
+        business: &BusinessId,
+        from: NaiveDate,
+        until: NaiveDate,
+    ) -> Result<Vec<PaymentDayTotals>, LedgerError>;
 }

@@ -8,6 +8,7 @@ use billing_sql::formats::{encode_booking, encode_entry, encode_receipt};
 use billing_sql::rows::SummaryColumns;
 use sqlx::SqliteConnection;
 
+use super::day_totals::{self, DayRow};
 use super::read::{KEY_COLUMNS, KeyRow};
 use crate::store::{json_strings, time_text};
 
@@ -64,6 +65,7 @@ pub(super) struct PreparedWrite {
     entries: Vec<EntryRow>,
     summaries: Vec<SummaryColumns>,
     key: Option<KeyChange>,
+    payment_days: Vec<DayRow>,
 }
 
 impl PreparedWrite {
@@ -149,6 +151,7 @@ impl PreparedWrite {
             entries,
             summaries: SummaryColumns::last_of_each(&write.summaries)?,
             key,
+            payment_days: day_totals::rows(&write.payment_days)?,
         })
     }
 }
@@ -246,6 +249,7 @@ pub(super) async fn apply(
     for summary in &write.summaries {
         put_summary(conn, business, summary).await?;
     }
+    day_totals::add(conn, business, &write.payment_days).await?;
     match &write.key {
         Some(KeyChange::Complete { key, first_answer }) => {
             // The first answer kept never changes.

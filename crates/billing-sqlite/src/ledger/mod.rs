@@ -3,6 +3,7 @@
 //! commits are jobs of the writer, all or nothing.
 
 mod commit;
+mod day_totals;
 mod read;
 
 use std::collections::HashMap;
@@ -10,7 +11,7 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 use billing_core::ids::{BookingId, BusinessId, CustomerId, PaymentId};
 use billing_core::money::{Currency, Money};
-use billing_core::payment::{Payment, fold};
+use billing_core::payment::{Payment, PaymentDayTotals, fold};
 use billing_core::ports::{
     BookingFilter, Committed, CustomerOutstanding, Ledger, LedgerError, LedgerRead, LedgerSnapshot,
     LedgerWrite, OutstandingQuery, OutstandingTotal, PaymentsQuery,
@@ -20,10 +21,12 @@ use billing_sql::StoredRowError;
 use billing_sql::errors::ledger_error;
 use billing_sql::formats::decode_entry;
 use billing_sql::rows::{SUMMARY_COLUMNS, SummaryRow};
+use chrono::NaiveDate;
 use sqlx::{QueryBuilder, Sqlite};
 
 use crate::store::{SqliteStore, time_text};
 use commit::PreparedWrite;
+pub(crate) use day_totals::fill_next as fill_payment_day_totals;
 use read::SnapshotQuery;
 
 /// A currency code read back.
@@ -339,5 +342,21 @@ impl Ledger for SqliteStore {
                 })
             })
             .collect::<Result<_, StoredRowError>>()?)
+    }
+
+    async fn payment_day_totals(
+        &self,
+        business: &BusinessId,
+        from: NaiveDate,
+        until: NaiveDate,
+    ) -> Result<Vec<PaymentDayTotals>, LedgerError> {
+        let business = business.as_str().to_owned();
+        // One row per day and currency, kept by the commits: no payment is read.
+        let rows = self
+            .with_reader(move |conn| {
+                Box::pin(async move { day_totals::read(conn, business, from, until).await })
+            })
+            .await?;
+        day_totals::decode(rows)
     }
 }

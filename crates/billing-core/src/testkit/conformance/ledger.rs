@@ -184,6 +184,7 @@ pub async fn commits_check_versions_and_write_nothing_on_conflict<F: StoreFixtur
         entries: vec![entry.clone()],
         summaries: vec![summary.clone()],
         key: None,
+        payment_days: Vec::new(),
     };
     let result = store.commit(&acme.id, &stale).await;
     assert!(

@@ -13,6 +13,7 @@ mod directory;
 mod ledger;
 mod links;
 mod notifications;
+mod payment_totals;
 mod periods;
 mod records;
 mod reports;
@@ -41,6 +42,7 @@ pub use notifications::{
     notifications_are_claimed_when_due_and_marked, notifications_due_across_businesses,
     notifications_round_trip_and_customer_log,
 };
+pub use payment_totals::payment_day_totals_follow_every_payment;
 pub use periods::{
     payments_are_read_by_period_and_page, summaries_filter_by_service_date_and_search,
 };
@@ -189,6 +191,7 @@ macro_rules! store_conformance {
             tenants_are_isolated,
             summaries_filter_and_page,
             outstanding_report_sums_balances,
+            payment_day_totals_follow_every_payment,
             payments_are_read_by_period_and_page,
             summaries_filter_by_service_date_and_search,
             customers_and_cards,

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use async_lock::Mutex;
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::booking::BookingAccount;
 use crate::customer::{Business, Customer, SavedCard};
@@ -16,7 +16,7 @@ use crate::ids::{BookingId, BusinessId, CustomerId, LinkId, NotificationId, Paym
 use crate::link::{PaymentLink, TokenHash};
 use crate::money::{Currency, Money};
 use crate::notification::{Notification, OutboundMessage};
-use crate::payment::{Entry, Payment, fold};
+use crate::payment::{Entry, Payment, PaymentDayTotals, fold};
 use crate::ports::{
     BookingFilter, BookingLedger, Committed, CustomerDirectory, CustomerOutstanding,
     DirectoryError, IdempotencyRecord, KeyUpdate, Ledger, LedgerError, LedgerRead, LedgerSnapshot,
@@ -32,6 +32,8 @@ struct Tenant {
     by_booking: BTreeMap<BookingId, Vec<usize>>,
     by_payment: BTreeMap<PaymentId, Vec<usize>>,
     summaries: BTreeMap<BookingId, BookingSummary>,
+    /// The per-day payment totals, kept from the commits' changes as the SQL stores keep them.
+    payment_days: BTreeMap<(NaiveDate, Currency), PaymentDayTotals>,
     keys: BTreeMap<IdempotencyKey, IdempotencyRecord>,
     customers: BTreeMap<CustomerId, Customer>,
     cards: BTreeMap<CustomerId, Vec<SavedCard>>,
@@ -225,7 +227,24 @@ impl Ledger for MemoryStore {
                 )));
             }
         }
+        let mut payment_days = Vec::with_capacity(write.payment_days.len());
+        for change in &write.payment_days {
+            let slot = (change.day, change.totals.currency());
+            let kept = tenant.payment_days.get(&slot).map(|kept| kept.totals);
+            let totals = match kept {
+                Some(kept) => kept
+                    .checked_add(&change.totals)
+                    .map_err(|e| LedgerError::Unavailable(e.to_string()))?,
+                None => change.totals,
+            };
+            payment_days.push((slot, totals));
+        }
         // Checked: everything lands now.
+        for ((day, currency), totals) in payment_days {
+            tenant
+                .payment_days
+                .insert((day, currency), PaymentDayTotals { day, totals });
+        }
         if let Some(claim) = &write.claim {
             tenant.keys.insert(claim.key.clone(), claim.clone());
         }
@@ -418,6 +437,25 @@ impl Ledger for MemoryStore {
             total.bookings += 1;
         }
         Ok(totals.into_values().collect())
+    }
+
+    async fn payment_day_totals(
+        &self,
+        business: &BusinessId,
+        from: NaiveDate,
+        until: NaiveDate,
+    ) -> Result<Vec<PaymentDayTotals>, LedgerError> {
+        let state = self.state.lock().await;
+        let Some(tenant) = state.tenants.get(business) else {
+            return Ok(Vec::new());
+        };
+        // Keyed by (day, currency), and currencies order by their code.
+        Ok(tenant
+            .payment_days
+            .values()
+            .filter(|row| row.day >= from && row.day < until && !row.totals.is_zero())
+            .copied()
+            .collect())
     }
 }
 
