@@ -138,7 +138,9 @@ async fn a_declined_card_given_up_on_is_listed_as_needing_attention() {
         .get("/v1/bookings?needs_attention=true&status=not_charged&pending=false")
         .await;
     assert_eq!(combined.json["data"][0]["id"], "b1", "{}", combined.text);
-    let waiting = h.get("/v1/bookings?needs_attention=true&pending=true").await;
+    let waiting = h
+        .get("/v1/bookings?needs_attention=true&pending=true")
+        .await;
     assert_eq!(waiting.json["data"], json!([]), "{}", waiting.text);
     let automation = h.get("/v1/bookings/b1/automation").await;
     assert_eq!(automation.json["needs_attention"], true);
