@@ -9,38 +9,16 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use billing_blackbox::{Service, Store, Tenant};
+use billing_blackbox::{Service, Store};
 use billing_testservers::ChromeDriver;
 use fantoccini::Client;
 use serde_json::json;
-use support::{check_page, click, email_with, fill, link_in, submit, text_of};
+use support::{
+    check_page, email_with, enter_card, fill, link_in, open, pay_emailed_link, status_of, submit,
+    text_of,
+};
 
 const PASSWORD: &str = "a long enough password";
-
-async fn status_of(service: &Service, tenant: &Tenant, booking: &str) -> String {
-    let answer = service
-        .get(tenant, &format!("/v1/bookings/{booking}"))
-        .await;
-    answer.json["status"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned()
-}
-
-async fn open(browser: &Client, service: &Service, path: &str) {
-    browser
-        .goto(&format!("{}{path}", service.base_url))
-        .await
-        .unwrap_or_else(|e| panic!("{path} opens: {e}"));
-}
-
-/// Types a card into a hosted page's card form and presses `button`.
-async fn enter_card(browser: &Client, number: &str, button: &str) {
-    fill(browser, "card-number", number).await;
-    fill(browser, "card-expiry", "12 / 34").await;
-    fill(browser, "card-cvc", "123").await;
-    click(browser, button).await;
-}
 
 /// Reloads the profile until its Notifications section shows every one of `rows`, each a
 /// (what, delivery) pair found on one row, or fails after 30 s.
@@ -143,11 +121,7 @@ async fn staff_charge_and_collect_cards_from_a_customers_profile() {
         text_of(&browser, "flash").await,
         "The payment link was emailed to the customer."
     );
-    let email = email_with(&service, "hal@example.com").await;
-    let link = link_in(&email, &format!("{}/pay/", service.base_url));
-    let customer = driver.session().await.expect("the customer's browser");
-    customer.goto(&link).await.expect("the link opens");
-    enter_card(&customer, "4242 4242 4242 4242", "pay").await;
+    let customer = pay_emailed_link(&driver, &service, "hal@example.com").await;
     assert_eq!(text_of(&customer, "paid-amount").await, "25.00 USD");
     let receipt = customer.source().await.expect("the receipt");
     assert!(

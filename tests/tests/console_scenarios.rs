@@ -9,29 +9,14 @@ mod support;
 
 use billing_blackbox::{Service, Store, Tenant};
 use billing_testservers::ChromeDriver;
-use fantoccini::{Client, Locator};
+use fantoccini::Locator;
 use reqwest::StatusCode;
 use serde_json::json;
-use support::{check_page, choose, click, email_with, fill, link_in, shot, submit, text_of};
+use support::{
+    check_page, choose, click, fill, open, pay_emailed_link, shot, status_of, submit, text_of,
+};
 
 const PASSWORD: &str = "a long enough password";
-
-async fn open(browser: &Client, service: &Service, path: &str) {
-    browser
-        .goto(&format!("{}{path}", service.base_url))
-        .await
-        .unwrap_or_else(|e| panic!("{path} opens: {e}"));
-}
-
-async fn status_of(service: &Service, tenant: &Tenant, booking: &str) -> String {
-    let answer = service
-        .get(tenant, &format!("/v1/bookings/{booking}"))
-        .await;
-    answer.json["status"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned()
-}
 
 async fn payments_of(service: &Service, tenant: &Tenant, booking: &str) -> Vec<serde_json::Value> {
     let answer = service
@@ -212,14 +197,7 @@ async fn the_briefs_scenarios_in_the_console() {
         text_of(&browser, "flash").await,
         "The payment link was emailed to the customer."
     );
-    let email = email_with(&service, "eve@example.com").await;
-    let link = link_in(&email, &format!("{}/pay/", service.base_url));
-    let customer = driver.session().await.expect("the customer's browser");
-    customer.goto(&link).await.expect("the link opens");
-    fill(&customer, "card-number", "4242 4242 4242 4242").await;
-    fill(&customer, "card-expiry", "12 / 34").await;
-    fill(&customer, "card-cvc", "123").await;
-    click(&customer, "pay").await;
+    let customer = pay_emailed_link(&driver, &service, "eve@example.com").await;
     assert_eq!(text_of(&customer, "paid-amount").await, "55.00 USD");
     customer.close().await.expect("closed");
     browser.refresh().await.expect("reloaded");

@@ -205,3 +205,50 @@ pub fn link_in(email: &str, prefix: &str) -> String {
         .expect("the link")
         .to_owned()
 }
+
+/// Opens `path` of the service.
+pub async fn open(browser: &Client, service: &billing_blackbox::Service, path: &str) {
+    browser
+        .goto(&format!("{}{path}", service.base_url))
+        .await
+        .unwrap_or_else(|e| panic!("{path} opens: {e}"));
+}
+
+/// A booking's status, read through the API.
+pub async fn status_of(
+    service: &billing_blackbox::Service,
+    tenant: &billing_blackbox::Tenant,
+    booking: &str,
+) -> String {
+    let answer = service
+        .get(tenant, &format!("/v1/bookings/{booking}"))
+        .await;
+    answer.json["status"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// Types a card into a hosted page's card form and presses `button`.
+pub async fn enter_card(browser: &Client, number: &str, button: &str) {
+    fill(browser, "card-number", number).await;
+    fill(browser, "card-expiry", "12 / 34").await;
+    fill(browser, "card-cvc", "123").await;
+    click(browser, button).await;
+}
+
+/// The customer's side of an emailed payment link: the newest link emailed to `to`, opened in
+/// a browser session of its own and paid with a Visa. The customer's browser, on the receipt
+/// (or on its way there).
+pub async fn pay_emailed_link(
+    driver: &billing_testservers::ChromeDriver,
+    service: &billing_blackbox::Service,
+    to: &str,
+) -> Client {
+    let email = email_with(service, to).await;
+    let link = link_in(&email, &format!("{}/pay/", service.base_url));
+    let customer = driver.session().await.expect("the customer's browser");
+    customer.goto(&link).await.expect("the link opens");
+    enter_card(&customer, "4242 4242 4242 4242", "pay").await;
+    customer
+}
