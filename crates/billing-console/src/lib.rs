@@ -143,6 +143,7 @@ pub fn routes(console: Console) -> Router {
             "/console/bookings/{id}/payment-link",
             post(pages::booking_forms::send_link),
         )
+        .route("/console/bookings/{id}/no-show", post(pages::no_show::mark))
         .route(
             "/console/payments/{id}/capture",
             post(pages::payments::capture),
@@ -168,6 +169,14 @@ pub fn routes(console: Console) -> Router {
         .route(
             "/console/customers/{id}/payment-link",
             post(pages::profile_payments::payment_link),
+        )
+        .route(
+            "/console/customers/{id}/payment-link-text",
+            post(pages::profile_payments::payment_link_text),
+        )
+        .route(
+            "/console/customers/{id}/card-request-text",
+            post(pages::customers::card_request_text),
         )
         .route(
             "/console/customers/{id}/new-card",

@@ -213,6 +213,8 @@ pub(crate) struct CardRow {
 pub(crate) struct NotificationRow {
     pub(crate) when: String,
     pub(crate) kind: &'static str,
+    /// `Email` or `Text`.
+    pub(crate) channel: &'static str,
     pub(crate) to: String,
     pub(crate) subject: String,
     pub(crate) delivery: String,
@@ -227,6 +229,8 @@ pub(crate) struct CustomerPage {
     pub(crate) id: String,
     pub(crate) name: String,
     pub(crate) email: String,
+    /// Their mobile number, written for people; none when they gave none.
+    pub(crate) phone: Option<String>,
     pub(crate) owes: String,
     pub(crate) bookings_href: String,
     pub(crate) cards: Vec<CardRow>,

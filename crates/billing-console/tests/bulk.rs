@@ -23,6 +23,7 @@ async fn booking_without_card(h: &Harness) {
                 id: customer.clone(),
                 name: "No Card".into(),
                 email: None,
+                phone: None,
                 gateway_customer: None,
             },
         )

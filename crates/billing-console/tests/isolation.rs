@@ -23,6 +23,7 @@ async fn a_member_of_another_business_sees_and_changes_nothing_on_any_route() {
                 id: CustomerId::new("acme-only").unwrap(),
                 name: "Acme Only".into(),
                 email: Some("only@acme.example".into()),
+                phone: None,
                 gateway_customer: None,
             },
         )
@@ -97,6 +98,14 @@ async fn a_member_of_another_business_sees_and_changes_nothing_on_any_route() {
         (
             "/console/customers/acme-only/card-request".to_owned(),
             format!("csrf={csrf}"),
+        ),
+        (
+            "/console/customers/acme-only/card-request-text".to_owned(),
+            format!("csrf={csrf}"),
+        ),
+        (
+            "/console/customers/acme-only/payment-link-text".to_owned(),
+            format!("csrf={csrf}&booking=a-1"),
         ),
         (
             "/console/customers/acme-only/cards/default".to_owned(),

@@ -556,7 +556,10 @@ async fn the_policy_form_saves_and_bad_input_changes_nothing() {
         page.text
     );
     assert!(page.text.contains("Stripe, in test mode"));
-    assert!(page.text.contains("comes later"));
+    assert!(
+        page.text.contains("connects no accounts"),
+        "without onboarding, no button"
+    );
     let csrf = page.field("policy-form", "csrf");
     let form = |policy: &str, offset: &str| {
         encoded(&[
@@ -601,6 +604,7 @@ async fn the_policy_form_saves_and_bad_input_changes_nothing() {
             fee: Share::Fixed(Money::from_minor(2_000, Currency::USD)),
             window: Duration::hours(24),
         }),
+        no_show_fee: None,
         upcoming_notice: Some(Duration::minutes(90)),
     };
     assert_eq!(h.billing.payment_settings(&h.acme).await.unwrap(), expected);

@@ -14,6 +14,12 @@ pub enum LineItemKind {
     Extra,
     /// A discount, subtracted from the price.
     Discount,
+    /// A tip the customer gave with a card charge. Never stored among a booking's own lines:
+    /// a tip line is the tip of a charge that succeeded (see
+    /// [`Allocation::tip`](crate::payment::Allocation::tip)), so that a charge declined or
+    /// abandoned leaves none. Never discounted, and never part of the price that percentage
+    /// fees are taken from.
+    Tip,
 }
 
 /// One line of a booking's price. The amount is never negative; a discount's kind subtracts it.
@@ -52,7 +58,7 @@ impl LineItem {
     pub fn contribution(&self) -> Money {
         match self.kind {
             LineItemKind::Discount => self.amount.negated(),
-            LineItemKind::Service | LineItemKind::Extra => self.amount,
+            LineItemKind::Service | LineItemKind::Extra | LineItemKind::Tip => self.amount,
         }
     }
 }
@@ -74,6 +80,9 @@ pub enum BookingError {
         /// The line item's currency.
         item: Currency,
     },
+    /// A tip line among a booking's own lines: a tip is given with a charge.
+    #[error("a tip is given with a charge, not as a line of the booking")]
+    TipLine,
     /// Discounts would make the price negative.
     #[error("the price would be negative ({0})")]
     NegativePrice(Money),
@@ -116,11 +125,14 @@ impl BookingAccount {
             service_at: None,
             completed_at: None,
         };
+        account.refuse_tip_lines()?;
         account.price()?;
         Ok(account)
     }
 
-    /// The sum of the line items. Errors when an item is in another currency or the sum is
+    /// The sum of the booking's own line items (tips are not among them: a booking's
+    /// [`Balance::price`](crate::status::Balance::price) adds the tips of its succeeded
+    /// charges). Errors when an item is in another currency or the sum is
     /// negative.
     pub fn price(&self) -> Result<Money, BookingError> {
         let mut total = Money::zero(self.currency);
@@ -143,8 +155,16 @@ impl BookingAccount {
     pub fn with_line_item(&self, item: LineItem) -> Result<BookingAccount, BookingError> {
         let mut next = self.clone();
         next.line_items.push(item);
+        next.refuse_tip_lines()?;
         next.price()?;
         Ok(next)
+    }
+
+    fn refuse_tip_lines(&self) -> Result<(), BookingError> {
+        if self.line_items.iter().any(|i| i.kind == LineItemKind::Tip) {
+            return Err(BookingError::TipLine);
+        }
+        Ok(())
     }
 }
 

@@ -1,6 +1,7 @@
 //! Businesses, their customers, and the cards customers keep on file.
 
 use crate::ids::{BusinessId, CustomerId};
+use crate::phone::PhoneNumber;
 
 /// A business using the engine: a tenant. Every object belongs to exactly one.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,6 +26,9 @@ pub struct Customer {
     pub name: String,
     /// Where receipts and links go.
     pub email: Option<String>,
+    /// Where texts go (payment links, card requests, automation's notices), when the
+    /// customer gave a mobile number.
+    pub phone: Option<PhoneNumber>,
     /// The gateway's customer id (`cus_...`), once created there.
     pub gateway_customer: Option<String>,
 }

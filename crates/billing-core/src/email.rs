@@ -101,6 +101,8 @@ pub struct PaymentData {
     pub card: Option<CardLabel>,
     /// The bookings paid, as they stand after the payment.
     pub bookings: Vec<BookingLine>,
+    /// The tip within what was paid, shown as a line of its own (`None` for no tip).
+    pub tip: Option<Money>,
     /// When it was paid.
     pub paid_at: DateTime<Utc>,
 }

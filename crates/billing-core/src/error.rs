@@ -178,6 +178,13 @@ pub enum BillingError {
     /// An email was asked for a customer without an email address.
     #[error("customer {0} has no email address")]
     NoEmailAddress(CustomerId),
+    /// A text was asked for a customer without a phone number.
+    #[error("customer {0} has no phone number")]
+    NoPhoneNumber(CustomerId),
+    /// A text was asked for a customer whose number replied STOP: no text may go to it until
+    /// they reply START.
+    #[error("customer {0} replied STOP to texts")]
+    TextsRefused(CustomerId),
     /// An email could not be written (its template failed or made an unsendable message).
     #[error("email could not be written: {0}")]
     Email(String),
@@ -226,6 +233,21 @@ pub enum BillingError {
     /// The business's last active API key cannot be revoked: make another first.
     #[error("the last active API key of a business cannot be revoked; create another first")]
     LastApiKey,
+    /// The business's connected account cannot take card payments yet (its onboarding is
+    /// not finished, or the gateway restricted it): nothing was charged or held.
+    #[error("the connected account {account} cannot take card payments yet{}", disabled_reason.as_deref().map(|r| format!(" ({r})")).unwrap_or_default())]
+    AccountCannotCharge {
+        /// The connected account (`acct_...`).
+        account: String,
+        /// Why, in the gateway's words, when it says.
+        disabled_reason: Option<String>,
+    },
+    /// The gateway in use connects no accounts (no onboarding is wired).
+    #[error("this gateway does not connect accounts")]
+    OnboardingUnavailable,
+    /// The business has not started connecting an account.
+    #[error("the business has no connected account; start onboarding first")]
+    AccountNotConnected,
     /// The staff store failed.
     #[error(transparent)]
     Staff(#[from] crate::ports::StaffStoreError),
@@ -357,6 +379,8 @@ impl BillingError {
             BillingError::LinkAlreadyUsed => "link_already_used",
             BillingError::LinkChanged => "link_changed",
             BillingError::NoEmailAddress(_) => "no_email_address",
+            BillingError::NoPhoneNumber(_) => "no_phone_number",
+            BillingError::TextsRefused(_) => "texts_refused",
             BillingError::Email(_) => "email_failed",
             BillingError::Ledger(LedgerError::Conflict(_)) => "busy",
             BillingError::Ledger(_)
@@ -378,6 +402,9 @@ impl BillingError {
             BillingError::StaffRemoved(_) => "staff_removed",
             BillingError::ApiKeyNotFound(_) => "api_key_not_found",
             BillingError::LastApiKey => "last_api_key",
+            BillingError::AccountCannotCharge { .. } => "account_cannot_charge",
+            BillingError::OnboardingUnavailable => "onboarding_unavailable",
+            BillingError::AccountNotConnected => "account_not_connected",
             BillingError::Staff(_) => "storage_unavailable",
             BillingError::PasswordHash(_) => "password_hash_failed",
             BillingError::Inconsistent(_) => "inconsistent_history",

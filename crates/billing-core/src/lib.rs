@@ -35,7 +35,7 @@
 //!
 //! // A customer with a card on file, and a 215.50 booking.
 //! let customer = CustomerId::new("c-1")?;
-//! billing.put_customer(&business, Customer { id: customer.clone(), name: "Ada".into(), email: None, gateway_customer: None }).await?;
+//! billing.put_customer(&business, Customer { id: customer.clone(), name: "Ada".into(), email: None, phone: None, gateway_customer: None }).await?;
 //! billing.attach_card(&business, &customer, "pm_card_visa").await?;
 //! let booking = BookingAccount::new(BookingId::new("b-1")?, customer, Currency::USD, vec![
 //!     LineItem::new(LineItemKind::Service, "Deep clean", Money::parse("215.50", Currency::USD)?)?,
@@ -65,6 +65,7 @@
 pub mod automation;
 pub mod billing;
 pub mod booking;
+pub mod connect;
 pub mod customer;
 pub mod email;
 pub mod error;
@@ -82,6 +83,8 @@ pub mod staff;
 pub mod status;
 #[cfg(feature = "testkit")]
 pub mod testkit;
+pub mod text_message;
+pub mod tip;
 
 /// The names most embedders need.
 pub mod prelude {

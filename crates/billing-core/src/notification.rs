@@ -1,5 +1,5 @@
-//! Notifications: the emails a business's customers (and the business itself) receive about
-//! payments — payment links, card requests, receipts, notices — and where each one stands.
+//! Notifications: the emails (and texts) a business's customers and the business itself receive
+//! about payments — payment links, card requests, receipts, notices — and where each one stands.
 //!
 //! An email never holds up or undoes a payment: a use case only *queues* a notification (a row
 //! in the [`NotificationLog`](crate::ports::NotificationLog)), and a worker delivers it later
@@ -9,6 +9,46 @@
 use chrono::{DateTime, Utc};
 
 use crate::ids::{CustomerId, NotificationId};
+use crate::phone::PhoneNumber;
+use crate::ports::TextStatus;
+
+/// How a notification reaches its reader.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Channel {
+    /// An email, through the [`Mailer`](crate::ports::Mailer).
+    Email,
+    /// A text message (SMS), through the [`TextSender`](crate::ports::TextSender).
+    Text,
+}
+
+impl Channel {
+    /// `email` or `text`: the stable name stores and APIs use.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Channel::Email => "email",
+            Channel::Text => "text",
+        }
+    }
+
+    /// The channel with that [`as_str`](Channel::as_str) name.
+    pub fn parse(name: &str) -> Option<Channel> {
+        [Channel::Email, Channel::Text]
+            .into_iter()
+            .find(|channel| channel.as_str() == name)
+    }
+}
+
+/// What the carrier last reported of a text after the provider took it: the provider's
+/// acceptance is [`DeliveryState::Sent`]; this says whether it then reached the handset.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CarrierReport {
+    /// Where the text stands.
+    pub status: TextStatus,
+    /// The provider's error code when it was not delivered (Twilio's `30003`, unreachable).
+    pub error_code: Option<String>,
+    /// When the report was received.
+    pub at: DateTime<Utc>,
+}
 
 /// What an email is about, which decides its template and who reads it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -123,7 +163,7 @@ impl DeliveryState {
     }
 }
 
-/// One email queued for a business, as its log shows it. The message itself is kept beside it
+/// One email or text queued for a business, as its log shows it. The message itself is kept beside it
 /// in the log (see [`NotificationLog::message`](crate::ports::NotificationLog::message)).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Notification {
@@ -134,19 +174,36 @@ pub struct Notification {
     pub customer: CustomerId,
     /// What it is about.
     pub kind: NotificationKind,
-    /// The address it goes to.
+    /// By email or by text.
+    pub channel: Channel,
+    /// The address (or, for a text, the E.164 number) it goes to.
     pub to: String,
-    /// Its subject line.
+    /// Its subject line (for a text: what the log calls it).
     pub subject: String,
     /// When it was queued.
     pub created_at: DateTime<Utc>,
-    /// Where its delivery stands.
+    /// Where its delivery stands: for a text, `Sent` is the provider's acceptance, with its
+    /// message id as the reply.
     pub delivery: DeliveryState,
+    /// For a text the provider took: what the carrier reported of it since, if anything.
+    pub carrier: Option<CarrierReport>,
 }
 
 impl Notification {
-    /// A queued notification of `message`: its address and subject are the message's.
+    /// A queued email of `message`: its address and subject are the message's.
     pub fn queued(
+        id: NotificationId,
+        customer: CustomerId,
+        kind: NotificationKind,
+        message: &OutboundMessage,
+        created_at: DateTime<Utc>,
+    ) -> Notification {
+        Notification::queued_by(Channel::Email, id, customer, kind, message, created_at)
+    }
+
+    /// A queued notification of `message` by `channel`.
+    pub fn queued_by(
+        channel: Channel,
         id: NotificationId,
         customer: CustomerId,
         kind: NotificationKind,
@@ -157,10 +214,12 @@ impl Notification {
             id,
             customer,
             kind,
+            channel,
             to: message.to.clone(),
             subject: message.subject.clone(),
             created_at,
             delivery: DeliveryState::Queued,
+            carrier: None,
         }
     }
 }
@@ -179,7 +238,15 @@ pub enum MessageError {
     /// The plain-text body is empty, or a body is larger than [`MAX_BODY`] bytes.
     #[error("a message needs a plain-text body, and no body may exceed {MAX_BODY} bytes")]
     InvalidBody,
+    /// A text's body is empty, longer than [`MAX_TEXT`] characters, or the text has an HTML
+    /// body.
+    #[error("a text needs a body of 1 to {MAX_TEXT} characters and no HTML")]
+    InvalidText,
 }
+
+/// The longest text accepted, in characters: Twilio's limit (ten segments of 160 GSM-7
+/// characters), which no notice of ours comes near.
+pub const MAX_TEXT: usize = 1600;
 
 /// The longest subject accepted, in characters (RFC 5322 advises lines under 78; mail clients
 /// cut long subjects anyway).
@@ -190,9 +257,14 @@ pub const MAX_BODY: usize = 512 * 1024;
 
 /// An email to send: one recipient, a subject, and a plain-text body with an optional HTML
 /// alternative (mail clients show the HTML one when they can).
+///
+/// A text is kept in the same shape, so that the log stores and retries both alike (the
+/// notification says which it is): its `to` is an E.164 number, its `subject` what the log
+/// calls it, its `text_body` what the text says, and it has no HTML.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutboundMessage {
-    /// The recipient's address (`name@domain`, without a display name).
+    /// The recipient's address (`name@domain`, without a display name), or a text's E.164
+    /// number.
     pub to: String,
     /// The subject line.
     pub subject: String,
@@ -203,10 +275,30 @@ pub struct OutboundMessage {
 }
 
 impl OutboundMessage {
-    /// Checks the message can be sent: one plain address, a one-line subject, a text body,
+    /// A text to `to` saying `body`, which the log calls `label`.
+    pub fn text(to: &PhoneNumber, label: &str, body: String) -> OutboundMessage {
+        OutboundMessage {
+            to: to.as_str().to_owned(),
+            subject: label.to_owned(),
+            text_body: body,
+            html_body: None,
+        }
+    }
+
+    /// Checks the email can be sent: one plain address, a one-line subject, a text body,
     /// bodies of reasonable size.
     pub fn check(&self) -> Result<(), MessageError> {
-        if !is_plain_address(&self.to) {
+        self.check_as(Channel::Email)
+    }
+
+    /// Checks the message can be sent by `channel`: for a text, a valid E.164 number, a body
+    /// of at most [`MAX_TEXT`] characters and no HTML.
+    pub fn check_as(&self, channel: Channel) -> Result<(), MessageError> {
+        let reachable = match channel {
+            Channel::Email => is_plain_address(&self.to),
+            Channel::Text => PhoneNumber::from_e164(&self.to).is_ok(),
+        };
+        if !reachable {
             return Err(MessageError::InvalidRecipient(self.to.clone()));
         }
         let subject_chars = self.subject.chars().count();
@@ -216,13 +308,24 @@ impl OutboundMessage {
         {
             return Err(MessageError::InvalidSubject);
         }
-        if self.text_body.trim().is_empty()
-            || self.text_body.len() > MAX_BODY
-            || self.html_body.as_ref().is_some_and(|h| h.len() > MAX_BODY)
-        {
-            return Err(MessageError::InvalidBody);
+        let blank = self.text_body.trim().is_empty();
+        match channel {
+            Channel::Email
+                if blank
+                    || self.text_body.len() > MAX_BODY
+                    || self.html_body.as_ref().is_some_and(|h| h.len() > MAX_BODY) =>
+            {
+                Err(MessageError::InvalidBody)
+            }
+            Channel::Text
+                if blank
+                    || self.text_body.chars().count() > MAX_TEXT
+                    || self.html_body.is_some() =>
+            {
+                Err(MessageError::InvalidText)
+            }
+            _ => Ok(()),
         }
-        Ok(())
     }
 }
 
@@ -301,6 +404,33 @@ mod tests {
         let mut empty = message("ada@example.com", "Receipt");
         empty.text_body = " ".into();
         assert_eq!(empty.check(), Err(MessageError::InvalidBody));
+    }
+
+    #[test]
+    fn texts_are_checked_as_texts() {
+        let phone = PhoneNumber::from_e164("+14155550123").unwrap();
+        let text = OutboundMessage::text(&phone, "Payment link", "Pay here".into());
+        assert_eq!(text.check_as(Channel::Text), Ok(()));
+        // A number is no email address, and an address is no number.
+        assert!(matches!(
+            text.check(),
+            Err(MessageError::InvalidRecipient(_))
+        ));
+        assert!(matches!(
+            message("ada@example.com", "Receipt").check_as(Channel::Text),
+            Err(MessageError::InvalidRecipient(_))
+        ));
+        let long = OutboundMessage::text(&phone, "Payment link", "x".repeat(MAX_TEXT + 1));
+        assert_eq!(long.check_as(Channel::Text), Err(MessageError::InvalidText));
+        let exact = OutboundMessage::text(&phone, "Payment link", "é".repeat(MAX_TEXT));
+        assert_eq!(exact.check_as(Channel::Text), Ok(()));
+        let mut html = text.clone();
+        html.html_body = Some("<p>Pay</p>".into());
+        assert_eq!(html.check_as(Channel::Text), Err(MessageError::InvalidText));
+        for channel in [Channel::Email, Channel::Text] {
+            assert_eq!(Channel::parse(channel.as_str()), Some(channel));
+        }
+        assert_eq!(Channel::parse("sms"), None);
     }
 
     #[test]

@@ -5,7 +5,7 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::booking::{BookingAccount, BookingError};
+use crate::booking::{BookingAccount, BookingError, LineItem, LineItemKind};
 use crate::ids::{BookingId, CustomerId, PaymentId};
 use crate::money::{Currency, Money, MoneyError};
 use crate::payment::{KindName, Payment, PaymentKind, PaymentState};
@@ -78,7 +78,8 @@ impl PaymentStatus {
 /// A booking's amounts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Balance {
-    /// The sum of the line items.
+    /// The sum of the line items, with the tips of its succeeded charges (each a line of its
+    /// own, [`tip_lines`]).
     pub price: Money,
     /// Succeeded charges, collections and captures, less succeeded refunds and lost disputes.
     pub paid: Money,
@@ -162,7 +163,7 @@ pub fn summarize(
 ) -> Result<BookingSummary, BalanceError> {
     let currency = account.currency;
     let zero = Money::zero(currency);
-    let price = account.price()?;
+    let mut price = account.price()?;
     let (mut paid, mut refunded, mut in_flight, mut held, mut refunds_in_flight) =
         (zero, zero, zero, zero, zero);
     let mut last_attempt: Option<&Payment> = None;
@@ -201,8 +202,17 @@ pub fn summarize(
                 PaymentKind::Authorization { .. },
                 PaymentState::Authorized | PaymentState::PartiallyCaptured,
             ) => {}
-            (_, PaymentState::Succeeded) => paid = paid.checked_add(&share)?,
-            (_, state) if state.is_in_flight() => in_flight = in_flight.checked_add(&share)?,
+            // A tip joins the price only with the money: the charge that carries it succeeded.
+            (_, PaymentState::Succeeded) => {
+                paid = paid.checked_add(&share)?;
+                price = price.checked_add(&payment.tip_of(booking))?;
+            }
+            // In flight, a charge's tip is not owed yet: only the rest of its share counts
+            // against the balance.
+            (_, state) if state.is_in_flight() => {
+                let owed = share.checked_sub(&payment.tip_of(booking))?;
+                in_flight = in_flight.checked_add(&owed)?;
+            }
             _ => {}
         }
         if matches!(
@@ -237,6 +247,24 @@ pub fn summarize(
         completed_at: account.completed_at,
         as_of: now,
     })
+}
+
+/// The tip lines of a booking: one per succeeded charge that carries a tip for it, oldest
+/// first, labelled "Tip". They are part of the booking's price ([`Balance::price`]) and
+/// never of its own lines.
+pub fn tip_lines(booking: &BookingId, payments: &[Payment]) -> Vec<LineItem> {
+    payments
+        .iter()
+        .filter(|p| p.state == PaymentState::Succeeded && p.kind.name() == KindName::Charge)
+        .filter_map(|p| {
+            let tip = p.allocations.iter().find(|a| &a.booking == booking)?.tip?;
+            Some(LineItem {
+                kind: LineItemKind::Tip,
+                label: "Tip".to_owned(),
+                amount: tip,
+            })
+        })
+        .collect()
 }
 
 /// What a hold can still capture for `booking`: its share less captures that succeeded or are
@@ -416,10 +444,10 @@ mod tests {
                 customer: CustomerId::new("c").expect("id"),
                 kind,
                 amount: usd(minor),
-                allocations: vec![Allocation {
-                    booking: BookingId::new("b-1").expect("id"),
-                    amount: usd(minor),
-                }],
+                allocations: vec![Allocation::of(
+                    BookingId::new("b-1").expect("id"),
+                    usd(minor),
+                )],
                 state,
                 gateway_reference: None,
                 hold_expires_at: None,

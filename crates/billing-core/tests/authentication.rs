@@ -4,93 +4,21 @@
 //! server; attempts left waiting are given up.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::sync::Arc;
 
-use billing_core::billing::{CreatePaymentLink, HostedPages, PayLink};
+use billing_core::billing::{CreatePaymentLink, PayLink, Sending};
 use billing_core::link::LinkState;
 use billing_core::notification::NotificationKind;
-use billing_core::ports::{Businesses, NotificationLog, PaymentGateway};
+use billing_core::ports::{NotificationLog, PaymentGateway};
 use billing_core::prelude::*;
-use billing_core::testkit::{
-    FixedClock, MemoryStore, PlainPages, PlainTemplates, Scripted, ScriptedGateway, SequentialIds,
-    SequentialSecrets,
-};
+use billing_core::testkit::{FixedClock, Scripted, ScriptedGateway};
 use chrono::Duration;
-
-fn usd(cents: i64) -> Money {
-    Money::from_minor(cents, Currency::USD)
-}
-
-struct World {
-    billing: Billing,
-    store: Arc<MemoryStore>,
-    gateway: ScriptedGateway,
-    clock: Arc<FixedClock>,
-    business: Business,
-    customer: CustomerId,
-}
+use common::{World, usd};
 
 async fn world_with(gateway: impl FnOnce(Arc<FixedClock>) -> ScriptedGateway) -> World {
-    let store = Arc::new(MemoryStore::new());
-    let clock = Arc::new(FixedClock::default());
-    let gateway = gateway(clock.clone());
-    let billing = Billing::new(
-        store.clone(),
-        Arc::new(gateway.clone()),
-        clock.clone(),
-        Arc::new(SequentialIds::default()),
-        Arc::new(SequentialSecrets::default()),
-    )
-    .with_hosted_pages(HostedPages {
-        addresses: Arc::new(PlainPages("https://pay.example.com".into())),
-        link_lifetime: HostedPages::default_lifetime(),
-        templates: Arc::new(PlainTemplates),
-    });
-    let business = Business {
-        id: BusinessId::new("acme").unwrap(),
-        name: "Acme Cleaning".into(),
-        gateway_account: None,
-        email: Some("office@acme.example".into()),
-    };
-    store
-        .create_business(
-            &business,
-            &billing_core::testkit::api_key_record("key_1"),
-            "hash",
-        )
-        .await
-        .unwrap();
-    let customer = CustomerId::new("c-1").unwrap();
-    billing
-        .put_customer(
-            &business,
-            Customer {
-                id: customer.clone(),
-                name: "Ada Lovelace".into(),
-                email: Some("ada@example.com".into()),
-                gateway_customer: None,
-            },
-        )
-        .await
-        .unwrap();
-    for (id, cents) in [("b-1", 12_000), ("b-2", 8_000)] {
-        let booking = BookingAccount::new(
-            BookingId::new(id).unwrap(),
-            customer.clone(),
-            Currency::USD,
-            vec![LineItem::new(LineItemKind::Service, "Deep clean", usd(cents)).unwrap()],
-        )
-        .unwrap();
-        billing.put_booking(&business, booking).await.unwrap();
-    }
-    World {
-        billing,
-        store,
-        gateway,
-        clock,
-        business,
-        customer,
-    }
+    common::world_with(gateway, &[("b-1", 12_000), ("b-2", 8_000)]).await
 }
 
 async fn world() -> World {
@@ -129,7 +57,7 @@ impl World {
                     customer: self.customer.clone(),
                     bookings: vec![booking(id)],
                     amount: None,
-                    send_email: true,
+                    send: Sending::EMAIL,
                 },
             )
             .await
@@ -410,7 +338,7 @@ async fn links_for_amounts_the_gateway_cannot_charge_are_refused() {
                 customer: w.customer.clone(),
                 bookings: vec![booking("b-1")],
                 amount: Some(usd(40).into()),
-                send_email: true,
+                send: Sending::EMAIL,
             },
         )
         .await;
@@ -430,7 +358,7 @@ async fn a_card_request_authenticates_the_card_on_its_page_then_saves_it_once() 
     let w = world().await;
     let issued = w
         .billing
-        .request_card(&w.business, &w.customer, true)
+        .request_card(&w.business, &w.customer, Sending::EMAIL)
         .await
         .unwrap();
     let token = issued.url.rsplit('/').next().unwrap().to_owned();
@@ -489,7 +417,7 @@ async fn a_card_request_return_naming_another_customers_set_up_is_refused() {
     let w = world().await;
     let issued = w
         .billing
-        .request_card(&w.business, &w.customer, false)
+        .request_card(&w.business, &w.customer, Sending::NOT)
         .await
         .unwrap();
     let token = issued.url.rsplit('/').next().unwrap().to_owned();

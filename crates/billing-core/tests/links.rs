@@ -2,93 +2,23 @@
 //! gateway: paying once, the token rules, emails queued, and two tabs paying at once.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::sync::Arc;
+mod common;
 
-use billing_core::billing::{CreatePaymentLink, HostedPages, IssuedLink, PayLink};
+use billing_core::billing::{CreatePaymentLink, IssuedLink, PayLink, Sending};
 use billing_core::link::{LinkPurpose, LinkState};
 use billing_core::notification::NotificationKind;
-use billing_core::ports::{Businesses, NotificationLog};
+use billing_core::ports::NotificationLog;
 use billing_core::prelude::*;
-use billing_core::testkit::{
-    FixedClock, MemoryStore, PlainPages, PlainTemplates, ScriptedGateway, SequentialIds,
-    SequentialSecrets,
-};
+use billing_core::testkit::ScriptedGateway;
 use chrono::Duration;
-
-fn usd(cents: i64) -> Money {
-    Money::from_minor(cents, Currency::USD)
-}
-
-struct World {
-    billing: Billing,
-    store: Arc<MemoryStore>,
-    gateway: ScriptedGateway,
-    clock: Arc<FixedClock>,
-    business: Business,
-    customer: CustomerId,
-}
+use common::{World, usd};
 
 async fn world() -> World {
-    let store = Arc::new(MemoryStore::new());
-    let gateway = ScriptedGateway::new();
-    let clock = Arc::new(FixedClock::default());
-    let billing = Billing::new(
-        store.clone(),
-        Arc::new(gateway.clone()),
-        clock.clone(),
-        Arc::new(SequentialIds::default()),
-        Arc::new(SequentialSecrets::default()),
+    common::world_with(
+        |_| ScriptedGateway::new(),
+        &[("b-1", 21_550), ("b-2", 8_000)],
     )
-    .with_hosted_pages(HostedPages {
-        addresses: Arc::new(PlainPages("https://pay.example.com/".into())),
-        link_lifetime: HostedPages::default_lifetime(),
-        templates: Arc::new(PlainTemplates),
-    });
-    let business = Business {
-        id: BusinessId::new("acme").unwrap(),
-        name: "Acme Cleaning".into(),
-        gateway_account: None,
-        email: Some("office@acme.example".into()),
-    };
-    store
-        .create_business(
-            &business,
-            &billing_core::testkit::api_key_record("key_1"),
-            "hash",
-        )
-        .await
-        .unwrap();
-    let customer = CustomerId::new("c-1").unwrap();
-    billing
-        .put_customer(
-            &business,
-            Customer {
-                id: customer.clone(),
-                name: "Ada Lovelace".into(),
-                email: Some("ada@example.com".into()),
-                gateway_customer: None,
-            },
-        )
-        .await
-        .unwrap();
-    for (id, cents) in [("b-1", 21_550), ("b-2", 8_000)] {
-        let booking = BookingAccount::new(
-            BookingId::new(id).unwrap(),
-            customer.clone(),
-            Currency::USD,
-            vec![LineItem::new(LineItemKind::Service, "Deep clean", usd(cents)).unwrap()],
-        )
-        .unwrap();
-        billing.put_booking(&business, booking).await.unwrap();
-    }
-    World {
-        billing,
-        store,
-        gateway,
-        clock,
-        business,
-        customer,
-    }
+    .await
 }
 
 fn ids(names: &[&str]) -> Vec<BookingId> {
@@ -108,7 +38,7 @@ impl World {
                     customer: self.customer.clone(),
                     bookings: ids(bookings),
                     amount: amount.map(Into::into),
-                    send_email: true,
+                    send: Sending::EMAIL,
                 },
             )
             .await
@@ -231,7 +161,7 @@ async fn a_part_of_the_balance_is_taken_from_the_bookings_in_order_and_the_card_
                 customer: w.customer.clone(),
                 bookings: ids(&["b-2", "b-1"]),
                 amount: Some(usd(1_000).into()),
-                send_email: false,
+                send: Sending::NOT,
             },
         )
         .await;
@@ -402,7 +332,7 @@ async fn a_card_request_saves_the_card_once_and_tells_the_business() {
     let w = world().await;
     let issued = w
         .billing
-        .request_card(&w.business, &w.customer, true)
+        .request_card(&w.business, &w.customer, Sending::EMAIL)
         .await
         .unwrap();
     assert!(issued.url.starts_with("https://pay.example.com/cards/"));
@@ -452,7 +382,10 @@ async fn links_refuse_bad_requests_and_write_nothing() {
             customer: w.customer.clone(),
             bookings,
             amount: amount.map(Into::into),
-            send_email,
+            send: Sending {
+                email: send_email,
+                text: false,
+            },
         };
     for (command, code) in [
         (make(vec![], None, false), "invalid_input"),

@@ -87,7 +87,8 @@ pub use problem::{Problem, ProblemDetails};
 pub use state::{AlwaysReady, AppState, HttpConfig, Readiness, ReadinessFn};
 
 use routes::{
-    automation, bookings, bulk, customers, links, notifications, ops, payments, reports, webhooks,
+    automation, bookings, bulk, connect, customers, links, notifications, ops, payments, reports,
+    webhooks,
 };
 
 /// The OpenAPI document as JSON, built once.
@@ -164,6 +165,7 @@ pub fn router(state: AppState) -> Router {
             get(automation::get_booking_automation).put(automation::put_booking_automation),
         )
         .route("/v1/bookings/{id}/cancel", post(automation::cancel_booking))
+        .route("/v1/bookings/{id}/no-show", post(automation::mark_no_show))
         .route(
             "/v1/customers/{id}/automation",
             put(automation::put_customer_automation),
@@ -177,7 +179,14 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/payments/{id}/mark-failed", post(payments::mark_failed))
         .route("/v1/payments/{id}/sync", post(payments::sync))
         .route("/v1/reports/outstanding", get(reports::outstanding))
+        .route("/v1/connect/onboarding", post(connect::start_onboarding))
+        .route(
+            "/v1/connect/onboarding/return",
+            post(connect::onboarding_returned),
+        )
+        .route("/v1/connect/account", get(connect::get_account))
         .route("/v1/webhooks/stripe", post(webhooks::stripe))
+        .route("/v1/webhooks/texts", post(webhooks::texts))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))

@@ -6,7 +6,8 @@ use utoipa::{Modify, OpenApi};
 use crate::pages::{card_request, pay};
 use crate::problem::ProblemDetails;
 use crate::routes::{
-    automation, bookings, bulk, customers, links, notifications, ops, payments, reports, webhooks,
+    automation, bookings, bulk, connect, customers, links, notifications, ops, payments, reports,
+    webhooks,
 };
 use crate::wire::*;
 
@@ -56,6 +57,7 @@ use crate::wire::*;
         card_request::save_card,
         card_request::card_returned,
         webhooks::stripe,
+        webhooks::texts,
         ops::healthz,
         ops::readyz,
         ops::metrics,
@@ -64,8 +66,12 @@ use crate::wire::*;
         automation::get_booking_automation,
         automation::put_booking_automation,
         automation::cancel_booking,
+        automation::mark_no_show,
         automation::put_customer_automation,
         automation::list_runs,
+        connect::start_onboarding,
+        connect::onboarding_returned,
+        connect::get_account,
     ),
     components(schemas(
         ProblemDetails, MoneyJson, CardJson, CardList, CustomerJson, CustomerBalanceJson, LineItemJson,
@@ -78,11 +84,13 @@ use crate::wire::*;
         CaptureRequest, RefundRequest, BulkRequest, LinkTypeJson, LinkStatusJson,
         LinkedBookingJson, LinkJson, IssuedLinkJson, LinkList, CheckoutJson, CheckoutStepJson,
         CheckoutRequest, CheckoutStartedJson, NotificationKindJson, DeliveryJson,
-        NotificationJson, NotificationList, PaymentLinkRequest, CardRequestRequest,
+        NotificationJson, NotificationList, PaymentLinkRequest, CardRequestRequest, ChannelJson,
+        CarrierJson, CarrierStatusJson,
         PaymentSettingsJson, PolicyJson, PolicyNameJson, ShareJson, HoldRenewalJson,
         CancellationFeeJson, ActionJson, ReasonJson, DeclineKindJson, PlannedJson, FailuresJson,
         RunJson, RunList, BookingAutomationJson, PutBookingAutomation, CustomerAutomationJson,
-        CancelRequest, CancellationJson,
+        CancelRequest, CancellationJson, NoShowJson,
+        AccountStandingJson, ConnectedAccountJson, OnboardingJson, OnboardingRequest,
     )),
     modifiers(&BearerAuth),
     tags(
@@ -94,6 +102,7 @@ use crate::wire::*;
         (name = "notifications", description = "The emails queued about a customer, and their delivery"),
         (name = "hosted pages", description = "The HTML pages a customer reaches from a link (no API key: the token in the URL is the key). Payments and cards are confirmed on the server with the customer present; a bank's 3-D Secure challenge brings them back to a `/return` route. Rate limited per client address (behind a trusted proxy, the address it forwards); strict Content-Security-Policy"),
         (name = "automation", description = "Payment automation: when each booking's money is taken (the business's payment policy, a booking's own), deposits, holds renewed before they run out, failed charges retried by decline type, cancellations and their fee, the runs and their outcomes"),
+        (name = "connect", description = "The business's own Stripe account: Stripe's onboarding (Account Links), and whether the account can take card payments yet"),
         (name = "webhooks", description = "Gateway events"),
         (name = "operations", description = "Health, readiness and metrics"),
     )

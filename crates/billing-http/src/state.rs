@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use billing_core::billing::Billing;
-use billing_core::ports::WebhookVerifier;
+use billing_core::ports::{TextCallbacks, WebhookVerifier};
 use chrono::{DateTime, Utc};
 
 use crate::cards::CardForm;
@@ -97,8 +97,17 @@ pub struct AppState {
     billing: Billing,
     config: HttpConfig,
     webhooks: Option<Arc<dyn WebhookVerifier>>,
+    text_callbacks: Option<TextCallbackEndpoint>,
     readiness: Arc<dyn Readiness>,
     card_form: Option<CardForm>,
+}
+
+/// The text provider's callbacks as this service receives them: the provider's verifier, and
+/// the public URL the provider posts to (its signature covers the URL).
+#[derive(Clone)]
+pub(crate) struct TextCallbackEndpoint {
+    pub(crate) verifier: Arc<dyn TextCallbacks>,
+    pub(crate) public_url: String,
 }
 
 impl fmt::Debug for AppState {
@@ -107,6 +116,7 @@ impl fmt::Debug for AppState {
             .field("billing", &self.billing)
             .field("config", &self.config)
             .field("webhooks", &self.webhooks.is_some())
+            .field("text_callbacks", &self.text_callbacks.is_some())
             .field("card_form", &self.card_form)
             .finish_non_exhaustive()
     }
@@ -120,6 +130,7 @@ impl AppState {
             billing,
             config: HttpConfig::default(),
             webhooks: None,
+            text_callbacks: None,
             readiness: Arc::new(AlwaysReady),
             card_form: None,
         }
@@ -135,6 +146,21 @@ impl AppState {
     /// /v1/webhooks/stripe` is served.
     pub fn with_webhooks(mut self, verifier: Arc<dyn WebhookVerifier>) -> Self {
         self.webhooks = Some(verifier);
+        self
+    }
+
+    /// The same state with the text provider's callbacks: `POST /v1/webhooks/texts` is served,
+    /// each callback checked by `verifier` as posted to `public_url` (the address the provider
+    /// was given, which its signature covers): delivery reports and STOP replies.
+    pub fn with_text_callbacks(
+        mut self,
+        verifier: Arc<dyn TextCallbacks>,
+        public_url: impl Into<String>,
+    ) -> Self {
+        self.text_callbacks = Some(TextCallbackEndpoint {
+            verifier,
+            public_url: public_url.into(),
+        });
         self
     }
 
@@ -165,6 +191,7 @@ impl AppState {
         Arc::new(Shared {
             billing: self.billing,
             webhooks: self.webhooks,
+            text_callbacks: self.text_callbacks,
             readiness: self.readiness,
             card_form: self.card_form,
             page_limiter,
@@ -180,6 +207,7 @@ pub(crate) struct Shared {
     pub(crate) billing: Billing,
     pub(crate) config: HttpConfig,
     pub(crate) webhooks: Option<Arc<dyn WebhookVerifier>>,
+    pub(crate) text_callbacks: Option<TextCallbackEndpoint>,
     pub(crate) readiness: Arc<dyn Readiness>,
     pub(crate) card_form: Option<CardForm>,
     pub(crate) page_limiter: ClientLimiter,

@@ -166,6 +166,8 @@ struct View {
     url: String,
     expires: String,
     card: String,
+    /// The tip within the amount paid (empty for none).
+    tip: String,
     when: String,
     reason: String,
     /// A hold (pre-authorization) rather than a charge.
@@ -184,6 +186,7 @@ impl View {
             url: String::new(),
             expires: String::new(),
             card: String::new(),
+            tip: String::new(),
             when: String::new(),
             reason: String::new(),
             hold: false,
@@ -226,6 +229,7 @@ impl View {
                 amount: d.amount.to_string(),
                 bookings: lines(&d.bookings),
                 card: card(&d.card).unwrap_or_default(),
+                tip: d.tip.map(|tip| tip.to_string()).unwrap_or_default(),
                 when: moment(&d.paid_at),
                 ..View::empty(&d.business_name, &d.customer_name)
             },

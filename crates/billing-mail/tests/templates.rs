@@ -405,3 +405,25 @@ fn an_automation_notice_escapes_the_reason_and_booking_in_html() {
         message.text_body
     );
 }
+
+#[test]
+fn a_receipt_shows_the_tip_as_a_line_of_its_own() {
+    let mut data = receipt("Ada");
+    data.tip = Some(usd(1433));
+    for content in [
+        EmailContent::Receipt(data.clone()),
+        EmailContent::BusinessPaymentNotice(data.clone()),
+    ] {
+        let message = render("ada@example.com", &content).expect("rendered");
+        assert!(
+            message.text_body.contains("Tip: 14.33 USD"),
+            "{}",
+            message.text_body
+        );
+        let html = message.html_body.as_deref().unwrap_or_default();
+        assert!(html.contains("Tip: <strong>14.33 USD</strong>"), "{html}");
+    }
+    // No tip, no line.
+    let plain = render("ada@example.com", &EmailContent::Receipt(receipt("Ada"))).expect("ok");
+    assert!(!plain.text_body.contains("Tip:"));
+}

@@ -291,6 +291,7 @@ async fn bench_charges(
                 id: customer.clone(),
                 name: "Ada".into(),
                 email: None,
+                phone: None,
                 gateway_customer: None,
             },
         )

@@ -28,15 +28,16 @@ impl CustomerDirectory for PostgresStore {
     ) -> Result<(), DirectoryError> {
         on_pool!(self, |conn| {
             sqlx::query(
-                "INSERT INTO customers (business_id, id, name, email, gateway_customer) \
-                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (business_id, id) DO UPDATE SET \
-                 name = excluded.name, email = excluded.email, \
-                 gateway_customer = excluded.gateway_customer",
+                "INSERT INTO customers (business_id, id, name, email, phone, gateway_customer) \
+                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (business_id, id) \
+                 DO UPDATE SET name = excluded.name, email = excluded.email, \
+                 phone = excluded.phone, gateway_customer = excluded.gateway_customer",
             )
             .bind(business.as_str())
             .bind(customer.id.as_str())
             .bind(&customer.name)
             .bind(&customer.email)
+            .bind(customer.phone.as_ref().map(|p| p.as_str()))
             .bind(&customer.gateway_customer)
             .execute(conn)
             .await
@@ -52,7 +53,7 @@ impl CustomerDirectory for PostgresStore {
     ) -> Result<Option<Customer>, DirectoryError> {
         let row: Option<CustomerRow> = on_pool!(self, |conn| {
             sqlx::query_as(
-                "SELECT id, name, email, gateway_customer FROM customers \
+                "SELECT id, name, email, phone, gateway_customer FROM customers \
                      WHERE business_id = $1 AND id = $2",
             )
             .bind(business.as_str())
@@ -75,7 +76,7 @@ impl CustomerDirectory for PostgresStore {
         let rows: Vec<CustomerRow> = on_pool!(self, |conn| match after {
             Some(after) => {
                 sqlx::query_as(
-                    "SELECT id, name, email, gateway_customer FROM customers \
+                    "SELECT id, name, email, phone, gateway_customer FROM customers \
                          WHERE business_id = $1 AND id > $2 ORDER BY id LIMIT $3",
                 )
                 .bind(business.as_str())
@@ -86,7 +87,7 @@ impl CustomerDirectory for PostgresStore {
             }
             None => {
                 sqlx::query_as(
-                    "SELECT id, name, email, gateway_customer FROM customers \
+                    "SELECT id, name, email, phone, gateway_customer FROM customers \
                          WHERE business_id = $1 ORDER BY id LIMIT $2",
                 )
                 .bind(business.as_str())

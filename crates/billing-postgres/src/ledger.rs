@@ -22,7 +22,7 @@ use billing_sql::errors::ledger_error;
 use billing_sql::formats::{
     decode_booking, decode_entry, decode_receipt, encode_booking, encode_entry, encode_receipt,
 };
-use billing_sql::rows::{SUMMARY_COLUMNS, SummaryColumns, SummaryRow};
+use billing_sql::rows::{SUMMARY_COLUMNS, SummaryColumns, SummaryRow, stored_phone};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
@@ -65,7 +65,7 @@ const READ: &str = "WITH wanted AS MATERIALIZED ( \
     FROM idempotency_keys k WHERE k.business_id = $1 AND k.key = $3 \
     UNION ALL \
     SELECT 3::int2, c.id, NULL, json_build_object('name', c.name, 'email', c.email, \
-        'gateway_customer', c.gateway_customer)::text \
+        'phone', c.phone, 'gateway_customer', c.gateway_customer)::text \
     FROM customers c WHERE $4 AND c.business_id = $1 \
         AND c.id = (SELECT customer_id FROM wanted WHERE id = $5) \
     UNION ALL \
@@ -111,6 +111,7 @@ impl KeyJson {
 struct CustomerJson {
     name: String,
     email: Option<String>,
+    phone: Option<String>,
     gateway_customer: Option<String>,
 }
 
@@ -207,6 +208,7 @@ fn snapshot(
                 id: CustomerId::new(id).map_err(|e| StoredRowError::new("stored customer", e))?,
                 name: profile.name,
                 email: profile.email,
+                phone: stored_phone(profile.phone.as_deref())?,
                 gateway_customer: profile.gateway_customer,
             };
             Some((customer, saved))

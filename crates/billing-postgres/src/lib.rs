@@ -38,6 +38,7 @@
 #![warn(missing_docs)]
 
 mod businesses;
+mod connect;
 mod day_totals;
 mod directory;
 mod ledger;

@@ -5,12 +5,16 @@ use std::sync::LazyLock;
 
 use async_trait::async_trait;
 use billing_core::ids::{BusinessId, CustomerId, NotificationId};
-use billing_core::notification::{Notification, OutboundMessage};
+use billing_core::notification::{CarrierReport, Notification, OutboundMessage};
+use billing_core::phone::PhoneNumber;
 use billing_core::ports::{
-    DeliveryFailure, DueNotification, NotificationLog, NotificationLogError,
+    DeliveryFailure, DueNotification, NotificationLog, NotificationLogError, TextStatus,
 };
 use billing_sql::errors::{is_unique_violation, notification_error as log_error};
-use billing_sql::rows::{ClaimedRow, NOTIFICATION_COLUMNS as COLUMNS, NotificationRow};
+use billing_sql::rows::{
+    ClaimedRow, NOTIFICATION_COLUMNS as COLUMNS, NotificationRow, carrier_report_advances,
+    stored_keys,
+};
 use chrono::{DateTime, Utc};
 
 use crate::pool::on_pool;
@@ -94,8 +98,9 @@ impl NotificationLog for PostgresStore {
         let inserted = on_pool!(self, |conn| {
             sqlx::query(
                 "INSERT INTO notifications (business_id, id, customer_id, kind, to_address, \
-                 subject, text_body, html_body, created_at, state, attempts, next_attempt_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'queued', 0, $9)",
+                 subject, text_body, html_body, created_at, state, attempts, next_attempt_at, \
+                 channel) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'queued', 0, $9, $10)",
             )
             .bind(business.as_str())
             .bind(notification.id.as_str())
@@ -106,6 +111,7 @@ impl NotificationLog for PostgresStore {
             .bind(&message.text_body)
             .bind(&message.html_body)
             .bind(notification.created_at)
+            .bind(notification.channel.as_str())
             .execute(conn)
             .await
         });
@@ -253,5 +259,77 @@ impl NotificationLog for PostgresStore {
             return Err(NotificationLogError::NotFound(id.clone()));
         }
         Ok(())
+    }
+
+    async fn record_carrier_report(
+        &self,
+        reference: &str,
+        report: &CarrierReport,
+    ) -> Result<Option<(BusinessId, NotificationId)>, NotificationLogError> {
+        // The statuses this report is further along than, by the core's rule: the update
+        // applies only over one of them (or none yet), in one statement under the row's lock.
+        let behind: Vec<&str> = TextStatus::ALL
+            .into_iter()
+            .map(TextStatus::as_str)
+            .filter(|known| carrier_report_advances(Some(known), report))
+            .collect();
+        let found: Option<(String, String)> = on_pool!(self, |conn| {
+            sqlx::query_as(
+                "WITH found AS (SELECT business_id, id, carrier_status FROM notifications \
+                     WHERE outcome = $1 AND channel = 'text' AND state = 'sent' \
+                     LIMIT 1 FOR UPDATE), \
+                 advanced AS (UPDATE notifications AS n SET carrier_status = $2, \
+                     carrier_error = $3, carrier_at = $4 FROM found \
+                     WHERE n.business_id = found.business_id AND n.id = found.id \
+                     AND (found.carrier_status IS NULL OR found.carrier_status = ANY($5)) \
+                     RETURNING n.id) \
+                 SELECT business_id, id FROM found",
+            )
+            .bind(reference)
+            .bind(report.status.as_str())
+            .bind(&report.error_code)
+            .bind(report.at)
+            .bind(&behind)
+            .fetch_optional(conn)
+            .await
+        })
+        .map_err(log_error)?;
+        Ok(found
+            .map(|(business, id)| stored_keys(&business, &id))
+            .transpose()?)
+    }
+
+    async fn set_text_opt_out(
+        &self,
+        phone: &PhoneNumber,
+        opted_out: bool,
+        at: DateTime<Utc>,
+    ) -> Result<(), NotificationLogError> {
+        on_pool!(self, |conn| {
+            sqlx::query(
+                "INSERT INTO text_opt_outs (phone, opted_out, changed_at) VALUES ($1, $2, $3) \
+                 ON CONFLICT (phone) DO UPDATE SET opted_out = excluded.opted_out, \
+                 changed_at = excluded.changed_at \
+                 WHERE excluded.changed_at >= text_opt_outs.changed_at",
+            )
+            .bind(phone.as_str())
+            .bind(opted_out)
+            .bind(at)
+            .execute(conn)
+            .await
+        })
+        .map_err(log_error)?;
+        Ok(())
+    }
+
+    async fn text_opted_out(&self, phone: &PhoneNumber) -> Result<bool, NotificationLogError> {
+        let opted_out: Option<bool> = on_pool!(self, |conn| {
+            sqlx::query_scalar("SELECT opted_out FROM text_opt_outs WHERE phone = $1")
+                .bind(phone.as_str())
+                .fetch_optional(conn)
+                .await
+        })
+        .map_err(log_error)?;
+        Ok(opted_out.unwrap_or(false))
     }
 }

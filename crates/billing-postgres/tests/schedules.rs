@@ -161,7 +161,7 @@ async fn unreadable_rows_are_corrupt() -> TestResult {
             VALUES ('acme', 1, '{"policy":{"type":"sometimes"}}');
         INSERT INTO booking_schedules (business_id, booking_id, customer_id, due_at,
             needs_attention, canceled_at, version, format, body)
-            VALUES ('acme', 'b-1', 'c-1', NULL, false, NULL, 1, 3, '{}');
+            VALUES ('acme', 'b-1', 'c-1', NULL, false, NULL, 1, 4, '{}');
         INSERT INTO automation_runs (business_id, id, booking_id, customer_id, at, outcome,
             format, body)
             VALUES ('acme', 'run-1', 'b-1', 'c-1', now(), 'declined', 1,
@@ -179,7 +179,7 @@ async fn unreadable_rows_are_corrupt() -> TestResult {
     );
     let schedule = store.schedule(&acme, &BookingId::new("b-1")?).await;
     assert!(
-        matches!(&schedule, Err(ScheduleError::Corrupt(e)) if e.contains("format version 3")),
+        matches!(&schedule, Err(ScheduleError::Corrupt(e)) if e.contains("format version 4")),
         "{schedule:?}"
     );
     // The outcome column is what filters read: one the body contradicts is refused.

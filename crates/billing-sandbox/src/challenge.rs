@@ -27,10 +27,13 @@ impl SandboxGateway {
     ///   and sends the browser (303) to the return URL given when the payment or set-up was
     ///   confirmed, with Stripe's parameters: `payment_intent=pi_...` or
     ///   `setup_intent=seti_...`, and `redirect_status=succeeded|failed`.
+    /// - `/connect/onboarding/{token}`: the onboarding page of a connected account (see
+    ///   `billing_core::ports::AccountOnboarding` on the sandbox).
     pub fn challenge_pages(&self) -> Router {
         Router::new()
             .route("/authenticate/{id}", get(show).post(answer))
             .with_state(self.clone())
+            .merge(self.onboarding_pages())
     }
 }
 

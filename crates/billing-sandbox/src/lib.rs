@@ -43,12 +43,14 @@
 mod cards;
 mod challenge;
 mod config;
+mod connect;
 mod gateway;
 mod journal;
 mod state;
 
 pub use cards::CardError;
 pub use config::{Fault, MulticaptureAccounts, Operation, SandboxConfig};
+pub use connect::ACCOUNTS_FILE;
 pub use gateway::SandboxGateway;
 pub use journal::{JOURNAL_FILE, JournalError};
 pub use state::SandboxCall;

@@ -9,7 +9,7 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use tower::ServiceExt;
 
-use billing_core::billing::{CreatePaymentLink, HostedPages, PayLink};
+use billing_core::billing::{CreatePaymentLink, HostedPages, PayLink, Sending};
 use billing_core::ports::Businesses;
 use billing_core::prelude::*;
 use billing_core::testkit::{
@@ -65,6 +65,7 @@ async fn world() -> World {
                 id: customer.clone(),
                 name: "Ada".into(),
                 email: Some("ada@example.com".into()),
+                phone: None,
                 gateway_customer: None,
             },
         )
@@ -150,7 +151,7 @@ async fn a_link_paid_with_a_card_that_asks_goes_through_the_challenge() {
                 customer: w.customer.clone(),
                 bookings: vec![BookingId::new("b-1").expect("id")],
                 amount: None,
-                send_email: false,
+                send: Sending::NOT,
             },
         )
         .await
@@ -250,7 +251,7 @@ async fn a_card_request_for_a_card_that_asks_goes_through_the_challenge() {
     let w = world().await;
     let request = w
         .billing
-        .request_card(&w.business, &w.customer, false)
+        .request_card(&w.business, &w.customer, Sending::NOT)
         .await
         .expect("card request");
     let token = token_of(&request.url);

@@ -409,6 +409,7 @@ async fn a_pending_payment_reconciles_after_the_sandbox_restarts() {
                     id: customer.clone(),
                     name: "Ada".into(),
                     email: None,
+                    phone: None,
                     gateway_customer: None,
                 },
             )

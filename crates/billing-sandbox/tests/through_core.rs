@@ -34,6 +34,7 @@ async fn service() -> (Billing, SandboxGateway, Business) {
                 id: customer.clone(),
                 name: "Ada".into(),
                 email: Some("ada@example.com".into()),
+                phone: None,
                 gateway_customer: None,
             },
         )

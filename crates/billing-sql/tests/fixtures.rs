@@ -33,6 +33,10 @@ fn lines(name: &str) -> Vec<&'static str> {
         "entries v2" => include_str!("fixtures/v2/entries.jsonl"),
         "receipts v2" => include_str!("fixtures/v2/receipts.jsonl"),
         "booking_schedules v2" => include_str!("fixtures/v2/booking_schedules.jsonl"),
+        "entries v3" => include_str!("fixtures/v3/entries.jsonl"),
+        "payment_settings v2" => include_str!("fixtures/v2/payment_settings.jsonl"),
+        "booking_schedules v3" => include_str!("fixtures/v3/booking_schedules.jsonl"),
+        "receipts v3" => include_str!("fixtures/v3/receipts.jsonl"),
         other => panic!("no fixture {other}"),
     };
     text.lines().filter(|l| !l.trim().is_empty()).collect()
@@ -432,14 +436,114 @@ fn a_dispute_in_a_version_1_row_is_refused() {
 
 #[test]
 fn rows_of_an_unknown_version_are_refused_not_misread() {
-    let newer = lines("entries")[0].replacen('{', "{\"v\":3,", 1);
+    let newer = lines("entries")[0].replacen('{', "{\"v\":4,", 1);
     let error = decode_entry(&newer).expect_err("a version this build does not know");
     assert!(
-        error.to_string().contains("unknown format version 3"),
+        error.to_string().contains("unknown format version 4"),
         "{error}"
     );
-    let newer = lines("receipts v2")[0].replacen(r#""v":2"#, r#""v":3"#, 1);
+    let newer = lines("receipts v3")[0].replacen(r#""v":3"#, r#""v":4"#, 1);
     assert!(decode_receipt(&newer).is_err());
     let tagged = lines("bookings")[0].replacen('{', "{\"v\":1,", 1);
     assert!(decode_booking(&tagged).is_ok());
+}
+
+#[test]
+fn entries_and_first_answers_of_version_3_carry_tips() {
+    let entries: Vec<_> = lines("entries v3")
+        .into_iter()
+        .map(|line| decode_entry(line).unwrap_or_else(|e| panic!("{e}: {line}")))
+        .collect();
+    assert_eq!(entries.len(), 21);
+    let payments = fold(&entries).expect("a consistent history");
+    // A link's payment over two bookings, the tip on the first one's share.
+    let tipped = payment(&payments, "pay_fx3_000001");
+    let usd = |minor| Money::from_minor(minor, Currency::USD);
+    assert_eq!(tipped.amount, usd(13_570));
+    assert_eq!(tipped.allocations[0].tip, Some(usd(1_770)));
+    assert_eq!(tipped.allocations[1].tip, None);
+    assert_eq!(tipped.state, PaymentState::Succeeded);
+    // Every row of version 2 reads the same as version 3: no tips.
+    let v2: Vec<_> = lines("entries v2")
+        .into_iter()
+        .map(|line| decode_entry(line).unwrap())
+        .collect();
+    assert_eq!(&entries[..v2.len()], &v2[..]);
+    assert!(v2.iter().all(|e| match &e.change {
+        billing_core::payment::Change::Opened(o) => o.allocations.iter().all(|a| a.tip.is_none()),
+        _ => true,
+    }));
+    let receipts: Vec<_> = lines("receipts v3")
+        .into_iter()
+        .map(|line| decode_receipt(line).unwrap_or_else(|e| panic!("{e}: {line}")))
+        .collect();
+    let last = receipts.last().unwrap();
+    assert_eq!(last.payment.allocations[0].tip, Some(usd(1_500)));
+    assert_eq!(last.bookings[0].balance.price, usd(11_500));
+}
+
+#[test]
+fn a_tip_is_never_stored_among_a_bookings_own_lines() {
+    let mut account = decode_booking(lines("bookings")[0]).unwrap();
+    account.line_items.push(billing_core::booking::LineItem {
+        kind: billing_core::booking::LineItemKind::Tip,
+        label: "Tip".into(),
+        amount: account.line_items[0].amount,
+    });
+    let error = encode_booking(&account).expect_err("a tip is a charge's");
+    assert!(error.to_string().contains("tip"), "{error}");
+}
+
+#[test]
+fn payment_settings_of_version_2_carry_the_no_show_fee() {
+    let v1: Vec<_> = lines("payment_settings")
+        .into_iter()
+        .map(|line| decode_settings(1, line).unwrap())
+        .collect();
+    let v2: Vec<_> = lines("payment_settings v2")
+        .into_iter()
+        .map(|line| decode_settings(2, line).unwrap_or_else(|e| panic!("{e}: {line}")))
+        .collect();
+    assert_eq!(v2.len(), v1.len());
+    // Version 1 rows read as no no-show fee; version 2 adds only that.
+    assert!(v1.iter().all(|s| s.no_show_fee.is_none()));
+    assert_eq!(v2[0].no_show_fee, None);
+    assert_eq!(
+        v2[1].no_show_fee,
+        Some(Share::Percent(Percent::parse("50").unwrap()))
+    );
+    assert_eq!(
+        v2[2].no_show_fee,
+        Some(Share::Fixed(Money::from_minor(5_000, Currency::KWD)))
+    );
+    for (i, (old, new)) in v1.iter().zip(&v2).enumerate() {
+        let mut without = new.clone();
+        without.no_show_fee = None;
+        assert_eq!(&without, old, "row {i}");
+    }
+}
+
+#[test]
+fn booking_schedules_of_version_3_read_back_with_their_no_show() {
+    let v2: Vec<_> = lines("booking_schedules v2")
+        .into_iter()
+        .map(|line| decode_schedule(2, line).unwrap())
+        .collect();
+    let v3: Vec<_> = lines("booking_schedules v3")
+        .into_iter()
+        .map(|line| decode_schedule(3, line).unwrap_or_else(|e| panic!("{e}: {line}")))
+        .collect();
+    assert_eq!(v3.len(), v2.len());
+    assert!(v2.iter().all(|b| b.no_show_at.is_none()));
+    assert_eq!(
+        v3[1].no_show_at.map(|at| at.to_rfc3339()),
+        Some("2026-12-04T09:30:00+00:00".to_owned())
+    );
+    for (i, (old, new)) in v2.iter().zip(&v3).enumerate() {
+        let without = billing_sql::formats::ScheduleBody {
+            no_show_at: None,
+            ..new.clone()
+        };
+        assert_eq!(&without, old, "row {i}");
+    }
 }

@@ -21,15 +21,16 @@ impl CustomerDirectory for SqliteStore {
         self.with_writer(move |conn| {
             Box::pin(async move {
                 sqlx::query(
-                    "INSERT INTO customers (business_id, id, name, email, gateway_customer) \
-                     VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (business_id, id) DO UPDATE SET \
-                     name = excluded.name, email = excluded.email, \
-                     gateway_customer = excluded.gateway_customer",
+                    "INSERT INTO customers (business_id, id, name, email, phone, gateway_customer) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (business_id, id) \
+                     DO UPDATE SET name = excluded.name, email = excluded.email, \
+                     phone = excluded.phone, gateway_customer = excluded.gateway_customer",
                 )
                 .bind(business)
                 .bind(String::from(customer.id))
                 .bind(customer.name)
                 .bind(customer.email)
+                .bind(customer.phone.as_ref().map(|p| p.as_str().to_owned()))
                 .bind(customer.gateway_customer)
                 .execute(conn)
                 .await
@@ -50,7 +51,7 @@ impl CustomerDirectory for SqliteStore {
             .with_reader(move |conn| {
                 Box::pin(async move {
                     sqlx::query_as(
-                        "SELECT id, name, email, gateway_customer FROM customers \
+                        "SELECT id, name, email, phone, gateway_customer FROM customers \
                          WHERE business_id = ?1 AND id = ?2",
                     )
                     .bind(business)
@@ -78,7 +79,7 @@ impl CustomerDirectory for SqliteStore {
                     // `?2 IS NULL` on a bound text is cheap here: the primary key's range
                     // serves both cases.
                     sqlx::query_as(
-                        "SELECT id, name, email, gateway_customer FROM customers \
+                        "SELECT id, name, email, phone, gateway_customer FROM customers \
                          WHERE business_id = ?1 AND (?2 IS NULL OR id > ?2) ORDER BY id LIMIT ?3",
                     )
                     .bind(business)

@@ -33,6 +33,7 @@
 #![warn(missing_docs)]
 
 mod businesses;
+mod connect;
 mod directory;
 mod errors;
 mod ledger;

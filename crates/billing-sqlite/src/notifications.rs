@@ -4,12 +4,15 @@ use std::sync::LazyLock;
 
 use async_trait::async_trait;
 use billing_core::ids::{BusinessId, CustomerId, NotificationId};
-use billing_core::notification::{Notification, OutboundMessage};
+use billing_core::notification::{CarrierReport, Notification, OutboundMessage};
+use billing_core::phone::PhoneNumber;
 use billing_core::ports::{
     DeliveryFailure, DueNotification, NotificationLog, NotificationLogError,
 };
 use billing_sql::errors::{is_unique_violation, notification_error};
-use billing_sql::rows::{ClaimedRow, NOTIFICATION_COLUMNS, NotificationRow};
+use billing_sql::rows::{
+    ClaimedRow, NOTIFICATION_COLUMNS, NotificationRow, carrier_report_advances, stored_keys,
+};
 use chrono::{DateTime, Utc};
 use sqlx::SqliteConnection;
 
@@ -124,14 +127,15 @@ impl NotificationLog for SqliteStore {
         let customer = notification.customer.as_str().to_owned();
         let kind = notification.kind.as_str();
         let created_at = time_text(&notification.created_at);
+        let channel = notification.channel.as_str();
         let message = message.clone();
         self.with_writer(move |conn| {
             Box::pin(async move {
                 let inserted = sqlx::query(
                     "INSERT INTO notifications (business_id, id, customer_id, kind, to_address, \
                      subject, text_body, html_body, created_at, state, attempts, \
-                     next_attempt_at) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'queued', 0, ?9)",
+                     next_attempt_at, channel) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'queued', 0, ?9, ?10)",
                 )
                 .bind(business)
                 .bind(id.as_str())
@@ -142,6 +146,7 @@ impl NotificationLog for SqliteStore {
                 .bind(message.text_body)
                 .bind(message.html_body)
                 .bind(created_at)
+                .bind(channel)
                 .execute(conn)
                 .await;
                 match inserted {
@@ -305,5 +310,92 @@ impl NotificationLog for SqliteStore {
             })
         })
         .await
+    }
+
+    async fn record_carrier_report(
+        &self,
+        reference: &str,
+        report: &CarrierReport,
+    ) -> Result<Option<(BusinessId, NotificationId)>, NotificationLogError> {
+        let reference = reference.to_owned();
+        let report = report.clone();
+        let found: Option<(String, String)> = self
+            .with_writer(move |conn| {
+                Box::pin(async move {
+                    let found: Option<(String, String, Option<String>)> = sqlx::query_as(
+                        "SELECT business_id, id, carrier_status FROM notifications \
+                         WHERE outcome = ?1 AND channel = 'text' AND state = 'sent'",
+                    )
+                    .bind(&reference)
+                    .fetch_optional(&mut *conn)
+                    .await
+                    .map_err(notification_error)?;
+                    let Some((business, id, known)) = found else {
+                        return Ok::<_, NotificationLogError>(None);
+                    };
+                    if carrier_report_advances(known.as_deref(), &report) {
+                        sqlx::query(
+                            "UPDATE notifications SET carrier_status = ?3, carrier_error = ?4, \
+                             carrier_at = ?5 WHERE business_id = ?1 AND id = ?2",
+                        )
+                        .bind(&business)
+                        .bind(&id)
+                        .bind(report.status.as_str())
+                        .bind(report.error_code)
+                        .bind(time_text(&report.at))
+                        .execute(&mut *conn)
+                        .await
+                        .map_err(notification_error)?;
+                    }
+                    Ok(Some((business, id)))
+                })
+            })
+            .await?;
+        Ok(found
+            .map(|(business, id)| stored_keys(&business, &id))
+            .transpose()?)
+    }
+
+    async fn set_text_opt_out(
+        &self,
+        phone: &PhoneNumber,
+        opted_out: bool,
+        at: DateTime<Utc>,
+    ) -> Result<(), NotificationLogError> {
+        let (phone, at) = (phone.as_str().to_owned(), time_text(&at));
+        self.with_writer(move |conn| {
+            Box::pin(async move {
+                sqlx::query(
+                    "INSERT INTO text_opt_outs (phone, opted_out, changed_at) VALUES (?1, ?2, ?3) \
+                     ON CONFLICT (phone) DO UPDATE SET opted_out = excluded.opted_out, \
+                     changed_at = excluded.changed_at \
+                     WHERE excluded.changed_at >= text_opt_outs.changed_at",
+                )
+                .bind(phone)
+                .bind(opted_out)
+                .bind(at)
+                .execute(conn)
+                .await
+                .map(drop)
+                .map_err(notification_error)
+            })
+        })
+        .await
+    }
+
+    async fn text_opted_out(&self, phone: &PhoneNumber) -> Result<bool, NotificationLogError> {
+        let phone = phone.as_str().to_owned();
+        let opted_out: Option<bool> = self
+            .with_reader(move |conn| {
+                Box::pin(async move {
+                    sqlx::query_scalar("SELECT opted_out FROM text_opt_outs WHERE phone = ?1")
+                        .bind(phone)
+                        .fetch_optional(conn)
+                        .await
+                        .map_err(notification_error)
+                })
+            })
+            .await?;
+        Ok(opted_out.unwrap_or(false))
     }
 }

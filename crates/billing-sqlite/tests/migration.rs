@@ -13,7 +13,9 @@ use billing_core::booking::LineItemKind;
 use billing_core::idempotency::IdempotencyKey;
 use billing_core::ids::{BookingId, CustomerId};
 use billing_core::money::Currency;
-use billing_core::notification::{DeliveryState, Notification, NotificationKind, OutboundMessage};
+use billing_core::notification::{
+    Channel, DeliveryState, Notification, NotificationKind, OutboundMessage,
+};
 use billing_core::payment::{
     KindName, Origin, PaymentDayTotals, PaymentState, PaymentTotals, fold,
 };
@@ -445,6 +447,11 @@ async fn a_database_of_schema_0006_keeps_its_notifications_after_migrating() -> 
         DeliveryState::Failed { attempts: 2, .. }
     ));
     assert!(matches!(log[4].delivery, DeliveryState::Sent { .. }));
+    // Every email queued before texts existed reads as an email, with no carrier report.
+    assert!(
+        log.iter()
+            .all(|n| n.channel == Channel::Email && n.carrier.is_none())
+    );
     // Due as before: the queued ones, and the failed one once its retry time came.
     let due = store
         .claim_due(
@@ -495,6 +502,7 @@ async fn a_database_of_schema_0006_keeps_its_notifications_after_migrating() -> 
         indexes,
         [
             "notifications_by_customer",
+            "notifications_by_text_reference",
             "notifications_due",
             "notifications_due_by_business"
         ]

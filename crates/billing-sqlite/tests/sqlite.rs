@@ -166,6 +166,7 @@ async fn concurrent_writes_are_committed_in_groups() -> TestResult {
                 id: CustomerId::new(format!("cust-{n:02}"))?,
                 name: format!("Customer {n}"),
                 email: None,
+                phone: None,
                 gateway_customer: None,
             };
             store.put_customer(&acme().id, &customer).await?;

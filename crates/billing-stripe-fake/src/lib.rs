@@ -81,6 +81,17 @@
 //!   control call) the intent is canceled as
 //!   `automatic`, with `charge.expired` and `payment_intent.canceled` (a `request.id` of
 //!   null, as Stripe's own changes have).
+//! - Connect: `POST /v1/accounts` (the platform's only) makes a restricted account (charges
+//!   and payouts disabled, `requirements.currently_due` listed, `disabled_reason`
+//!   `requirements.past_due`), `GET /v1/accounts/{id}` and `GET /v1/account` read it,
+//!   `POST /v1/account_links` (`account_onboarding`, or `account_update` once onboarded; both
+//!   URLs required) answers a link to the fake's onboarding page, single use, for five
+//!   minutes (used or expired, it sends the owner to `refresh_url`). The page's
+//!   **Complete onboarding** (or [`FakeStripe::complete_onboarding`]) enables charges and
+//!   payouts and records `account.updated` (with `account` and `previous_attributes`), then
+//!   returns to `return_url`; [`FakeStripe::restrict_account`] takes charges away again. A
+//!   PaymentIntent created or confirmed on an account the platform made that cannot take
+//!   charges is refused (400, Stripe's "cannot currently make live charges").
 //! - Search lag, when set ([`FakeStripe::set_search_lag`]): intents newer than the lag are
 //!   not yet found by `/v1/payment_intents/search` (Stripe's index lags up to a minute).
 //! - Webhook events in full shape, signed like Stripe (`t=...,v1=hmac_sha256`); with a
@@ -105,7 +116,9 @@
 //!   `payment_method_options[card][request_three_d_secure]` other than `automatic`, ...).
 //! - How a partly captured multicapture hold ends when canceled or expired (`succeeded`,
 //!   the rest released) is the fake's reading of Stripe's documentation.
-//! - Any `acct_...` is a valid connected account; there is no account object.
+//! - Any other `acct_...` (one not made by `POST /v1/accounts`) is a valid connected account
+//!   that can take charges, with no account object. Onboarding asks nothing: its page has
+//!   two buttons. Capabilities follow `charges_enabled`; `settings` is null.
 //!   Multicapture is an account setting of the fake (on Stripe it comes with IC+ pricing).
 //! - Webhook delivery goes to one `http://` URL for every account (Stripe has separate
 //!   Connect endpoints); its backoff is in milliseconds, not Stripe's hours; events are not
@@ -153,6 +166,10 @@
 //! | `GET /_fake/webhooks` | | `{"settings", "pending", "attempts": [{"event_id", "event_type", "attempt", "status", "error"}]}` |
 //! | `POST /_fake/webhooks` | `{"retry_base_ms"?, "retry_max_ms"?, "max_attempts"?, "duplicate_rate"?, "max_delay_ms"?, "attempt_timeout_ms"?}` | `{"settings"}` |
 //! | `POST /_fake/shutdown` | | `{"stopping": true}` |
+//! | `POST /_fake/accounts/{id}/complete` | | the account, onboarded |
+//! | `POST /_fake/accounts/{id}/restrict` | `{"disabled_reason"?: "requirements.past_due", "past_due"?: [...]}` | the account |
+//! | `GET /_fake/connect/onboarding/{token}` | | the onboarding page (HTML, buttons `#complete`, `#leave`) |
+//! | `POST /_fake/connect/onboarding/{token}` | form `result=complete\|leave` | 303 to the link's `return_url` (`refresh_url` once used or expired) |
 //! | `GET /_fake/3ds/{intent}?account=` | | the 3-D Secure page (HTML, buttons `#approve`, `#fail`) |
 //! | `POST /_fake/3ds/{intent}?account=` | form `result=approve\|fail` | 303 to the `return_url` (or an HTML page) |
 //!
@@ -183,6 +200,7 @@
 mod api;
 mod cards;
 mod conn;
+mod connect;
 mod currency;
 mod error;
 mod form;

@@ -300,6 +300,8 @@ pub(crate) struct State {
     pub public_url: String,
     /// How many of `events` were handed to the webhook delivery.
     pub published: usize,
+    /// The connected accounts the platform made, and their account links.
+    pub connect: crate::connect::Connect,
 }
 
 impl State {

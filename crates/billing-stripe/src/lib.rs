@@ -22,6 +22,10 @@
 //!   an amount Stripe can never charge is refused before any request is sent.
 //! - What happens at Stripe (Dashboard captures, cancellations and refunds, disputes, expired
 //!   holds) is read back whole by `payment_record`, and its events by `events_since`.
+//! - Connect: [`StripeGateway`] also implements the core's
+//!   [`AccountOnboarding`](billing_core::ports::AccountOnboarding): a Standard account made by
+//!   the platform (`POST /v1/accounts`, keyed per business), Account Links to Stripe's hosted
+//!   onboarding, and the account read back; `account.updated` events carry its new state.
 //! - The secret key is never logged ([`SecretKey`]).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -29,6 +33,7 @@
 pub mod amounts;
 mod call;
 mod config;
+mod connect;
 mod convert;
 mod customers;
 mod gateway;

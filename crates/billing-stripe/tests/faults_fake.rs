@@ -144,6 +144,7 @@ async fn through_the_core_a_lost_answer_stays_pending_until_reconciled() {
                 id: customer.clone(),
                 name: "Ada".into(),
                 email: Some("ada@example.com".into()),
+                phone: None,
                 gateway_customer: None,
             },
         )

@@ -260,6 +260,35 @@ pub struct MailArgs {
     pub mail_max_attempts: u32,
 }
 
+/// Where texts go: Twilio, or the text outbox folder (the default).
+#[derive(Debug, Clone, Args)]
+pub struct TextArgs {
+    /// The Twilio account (`AC…`); without it, texts are written as `.txt` files to the
+    /// text outbox folder.
+    #[arg(long, value_name = "SID", env = "TWILIO_ACCOUNT_SID")]
+    pub twilio_account_sid: Option<String>,
+    /// The account's auth token: it signs requests to Twilio and Twilio's callbacks to us.
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        env = "TWILIO_AUTH_TOKEN",
+        hide_env_values = true
+    )]
+    pub twilio_auth_token: Option<String>,
+    /// The number texts are sent from (E.164); or give a messaging service instead.
+    #[arg(long, value_name = "NUMBER", env = "TWILIO_FROM")]
+    pub twilio_from: Option<String>,
+    /// The messaging service (`MG…`) texts are sent through, instead of one number.
+    #[arg(long, value_name = "SID", env = "TWILIO_MESSAGING_SERVICE_SID")]
+    pub twilio_messaging_service: Option<String>,
+    /// Twilio's API address (a test server's, in tests).
+    #[arg(long, value_name = "URL", env = "TWILIO_API_BASE")]
+    pub twilio_api_base: Option<String>,
+    /// The text outbox folder; `texts` in the data folder when absent.
+    #[arg(long, value_name = "DIR")]
+    pub text_outbox_dir: Option<PathBuf>,
+}
+
 /// How logs are written (to stderr; stdout is for what the commands print).
 #[derive(Debug, Clone, Args)]
 pub struct LogArgs {
@@ -317,6 +346,9 @@ pub struct ServeArgs {
     /// Email.
     #[command(flatten)]
     pub mail: MailArgs,
+    /// Texts.
+    #[command(flatten)]
+    pub texts: TextArgs,
     /// How often every business is swept: payments left pending settled from the gateway's
     /// records, holds past their expiry brought in line, the gateway's recent events read for
     /// what webhooks missed. 0 turns the background sweep off.

@@ -4,10 +4,11 @@
 //! Every run makes a new business (a new id and key): running it twice never touches the first
 //! demo's data, and never fails on what the first run left behind.
 
-use billing_core::billing::{CreatePaymentLink, NewBusiness};
+use billing_core::billing::{CreatePaymentLink, NewBusiness, Sending};
 use billing_core::booking::{BookingAccount, LineItem, LineItemKind};
 use billing_core::ids::{BookingId, CustomerId};
 use billing_core::money::{Currency, Money};
+use billing_core::phone::PhoneNumber;
 use billing_core::prelude::*;
 use chrono::{Duration, Utc};
 
@@ -75,7 +76,7 @@ pub async fn payment_link(billing: &Billing, demo: &mut Demo) -> Result<(), AnyE
                 customer: CustomerId::new("c-ada")?,
                 bookings: vec![BookingId::new("b-1001")?],
                 amount: None,
-                send_email: false,
+                send: Sending::NOT,
             },
         )
         .await?;
@@ -175,6 +176,11 @@ pub async fn seed(billing: &Billing, live: bool) -> Result<Demo, AnyError> {
             id: CustomerId::new(*id)?,
             name: (*name).to_owned(),
             email: Some((*email).to_owned()),
+            // Ada takes texts too (a number reserved for fiction), to show them off.
+            phone: match *id {
+                "c-ada" => Some(PhoneNumber::from_e164("+14155550123")?),
+                _ => None,
+            },
             gateway_customer: None,
         };
         billing.put_customer(b, customer).await?;

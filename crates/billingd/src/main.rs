@@ -288,9 +288,13 @@ async fn serve(args: ServeArgs, clock: Arc<dyn Clock>) -> Result<(), AnyError> {
     let log: Arc<dyn NotificationLog> = store.clone();
     let billing = wiring::engine(store, Arc::clone(&gateway.port), Arc::clone(&clock))
         .with_policy(policy)
-        .with_hosted_pages(pages);
+        .with_hosted_pages(pages)
+        .with_onboarding(Arc::clone(&gateway.onboarding));
     let mailer = mail::mailer(&args.mail, &args.store.data_dir)?;
-    let notifier = Notifier::new(log, mailer, Arc::clone(&clock), Arc::new(wiring::UuidIds));
+    let text_callback_url = format!("{public_url}/v1/webhooks/texts");
+    let texts = texts::texts(&args.texts, &args.store.data_dir, &text_callback_url)?;
+    let notifier = Notifier::new(log, mailer, Arc::clone(&clock), Arc::new(wiring::UuidIds))
+        .with_texts(texts.sender);
     let passwords = Arc::new(Argon2Passwords);
     if args.demo {
         let mut made = demo::seed(&billing, false).await?;
@@ -324,6 +328,9 @@ async fn serve(args: ServeArgs, clock: Arc<dyn Clock>) -> Result<(), AnyError> {
         .with_readiness(readiness);
     if let Some(webhooks) = webhooks {
         state = state.with_webhooks(Arc::new(webhooks));
+    }
+    if let Some(callbacks) = texts.callbacks {
+        state = state.with_text_callbacks(callbacks, text_callback_url);
     }
     let card_form = match (gateway.sandbox_cards(), &args.pages.stripe_publishable_key) {
         (Some(sandbox), _) => Some(CardForm::Sandbox(sandbox)),

@@ -3,22 +3,75 @@
 //!
 //! It lives here rather than in an adapter crate: it is a few lines of file writing with no
 //! technology of its own, and the only adapter about texts (`billing-twilio`) is Twilio's,
-//! which adapters' independence keeps from holding the default. Not wired into the command
-//! line yet: that comes with texts in the notifications.
-#![cfg_attr(
-    not(test),
-    expect(
-        dead_code,
-        reason = "wired into `serve` with texts in the notifications"
-    )
-)]
+//! which adapters' independence keeps from holding the default. [`texts`] picks the sender
+//! from the command line.
 
 use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
-use billing_core::ports::{OutboundText, TextError, TextReceipt, TextSender, TextStatus};
+use billing_core::ports::{
+    OutboundText, TextCallbacks, TextError, TextReceipt, TextSender, TextStatus,
+};
+use billing_twilio::{TwilioCallbacks, TwilioTexts};
+
+use crate::cli::TextArgs;
+use crate::wiring::AnyError;
+
+/// Texts as configured: the sender, and with Twilio, the verifier of its callbacks.
+pub struct Texts {
+    /// Sends the texts.
+    pub sender: Arc<dyn TextSender>,
+    /// Checks the provider's signed callbacks; none for the outbox, which has none.
+    pub callbacks: Option<Arc<dyn TextCallbacks>>,
+}
+
+/// The configured texts: Twilio when an account is given, else the outbox folder
+/// (`texts` in `data_dir`). Twilio's status callbacks are asked to go to `callback_url`.
+pub fn texts(args: &TextArgs, data_dir: &Path, callback_url: &str) -> Result<Texts, AnyError> {
+    let Some(account) = &args.twilio_account_sid else {
+        if args.twilio_auth_token.is_some()
+            || args.twilio_from.is_some()
+            || args.twilio_messaging_service.is_some()
+        {
+            return Err("the Twilio options need --twilio-account-sid".into());
+        }
+        let dir = args
+            .text_outbox_dir
+            .clone()
+            .unwrap_or_else(|| data_dir.join("texts"));
+        let outbox = TextOutbox::new(&dir)
+            .map_err(|e| format!("cannot use the text outbox {}: {e}", dir.display()))?;
+        tracing::info!(outbox = %outbox.dir().display(), "texts: written to the text outbox folder");
+        return Ok(Texts {
+            sender: Arc::new(outbox),
+            callbacks: None,
+        });
+    };
+    let token = args
+        .twilio_auth_token
+        .clone()
+        .ok_or("--twilio-account-sid needs --twilio-auth-token")?;
+    let mut builder =
+        TwilioTexts::builder(account.clone(), token.clone()).status_callback(callback_url);
+    builder = match (&args.twilio_from, &args.twilio_messaging_service) {
+        (Some(from), None) => builder.from(from.clone()),
+        (None, Some(service)) => builder.messaging_service(service.clone()),
+        _ => return Err("give one of --twilio-from and --twilio-messaging-service".into()),
+    };
+    if let Some(base) = &args.twilio_api_base {
+        builder = builder.api_base(base.clone());
+    }
+    let sender = builder.build()?;
+    tracing::info!(account = %account, callbacks = %callback_url, "texts: Twilio");
+    Ok(Texts {
+        sender: Arc::new(sender),
+        callbacks: Some(Arc::new(TwilioCallbacks::new(token))),
+    })
+}
 
 /// Writes each text as `<time-ordered uuid>.txt` into a folder: a `To:` line with the number
 /// in E.164, a blank line, then the text as sent.
@@ -147,5 +200,70 @@ mod tests {
         std::fs::remove_dir(outbox.dir()).unwrap();
         let error = outbox.send(&text("+14155552671", "hi")).await.unwrap_err();
         assert!(error.is_temporary(), "{error}");
+    }
+
+    fn args(flags: &[&str]) -> TextArgs {
+        use clap::Parser;
+        #[derive(Parser)]
+        struct Cli {
+            #[command(flatten)]
+            texts: TextArgs,
+        }
+        let mut all = vec!["billingd"];
+        all.extend_from_slice(flags);
+        Cli::try_parse_from(all).unwrap().texts
+    }
+
+    #[test]
+    fn texts_go_to_the_outbox_unless_twilio_is_set_up_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = "https://billing.example.com/v1/webhooks/texts";
+        let outbox = texts(&args(&[]), dir.path(), url).unwrap();
+        assert!(outbox.callbacks.is_none());
+        assert!(dir.path().join("texts").is_dir());
+        let twilio = texts(
+            &args(&[
+                "--twilio-account-sid",
+                "AC0123456789abcdef0123456789abcdef",
+                "--twilio-auth-token",
+                "token",
+                "--twilio-from",
+                "+15005550006",
+            ]),
+            dir.path(),
+            url,
+        )
+        .unwrap();
+        assert!(twilio.callbacks.is_some());
+        for (flags, says) in [
+            (
+                &["--twilio-from", "+15005550006"][..],
+                "need --twilio-account-sid",
+            ),
+            (
+                &["--twilio-account-sid", "AC1"][..],
+                "needs --twilio-auth-token",
+            ),
+            (
+                &["--twilio-account-sid", "AC1", "--twilio-auth-token", "t"][..],
+                "give one of",
+            ),
+            (
+                &[
+                    "--twilio-account-sid",
+                    "AC1",
+                    "--twilio-auth-token",
+                    "t",
+                    "--twilio-from",
+                    "+15005550006",
+                    "--twilio-messaging-service",
+                    "MG1",
+                ][..],
+                "give one of",
+            ),
+        ] {
+            let error = texts(&args(flags), dir.path(), url).err().unwrap();
+            assert!(error.to_string().contains(says), "{flags:?}: {error}");
+        }
     }
 }

@@ -227,6 +227,9 @@ pub async fn store(
 pub struct Gateway {
     /// The gateway, for the engine.
     pub port: Arc<dyn PaymentGateway>,
+    /// Its side of connecting businesses' accounts (Stripe's Connect onboarding, or the
+    /// sandbox's own page).
+    pub onboarding: Arc<dyn billing_core::ports::AccountOnboarding>,
     /// The sandbox, when it is the gateway: its card form and its challenge pages.
     pub sandbox: Option<SandboxGateway>,
     /// Held while the sandbox uses its data folder, so that no other process writes there.
@@ -276,6 +279,7 @@ pub fn gateway(
         let stripe = StripeGateway::new(config)?;
         tracing::info!(api_base = ?args.stripe_api_base, "gateway: Stripe");
         return Ok(Gateway {
+            onboarding: Arc::new(stripe.clone()),
             port: Arc::new(stripe),
             sandbox: None,
             _folder: None,
@@ -307,6 +311,7 @@ pub fn gateway(
     );
     Ok(Gateway {
         port: Arc::new(sandbox.clone()),
+        onboarding: Arc::new(sandbox.clone()),
         sandbox: Some(sandbox),
         _folder: folder,
     })

@@ -4,7 +4,7 @@
 use axum::Form;
 use axum::extract::{Path, State};
 use axum::response::Response;
-use billing_core::billing::{CreatePaymentLink, PriceAdjustment};
+use billing_core::billing::{CreatePaymentLink, PriceAdjustment, Sending};
 use billing_core::booking::LineItemKind;
 use billing_core::error::BillingError;
 use billing_core::ids::BookingId;
@@ -114,7 +114,7 @@ pub(crate) async fn send_link(
         customer,
         bookings: vec![booking.clone()],
         amount,
-        send_email: true,
+        send: Sending::EMAIL,
     };
     match console.billing.create_payment_link(business, request).await {
         Ok(issued) => {

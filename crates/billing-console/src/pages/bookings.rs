@@ -292,6 +292,7 @@ fn kind_label(kind: LineItemKind) -> &'static str {
         LineItemKind::Service => "Service",
         LineItemKind::Extra => "Extra",
         LineItemKind::Discount => "Discount",
+        LineItemKind::Tip => "Tip",
     }
 }
 
@@ -425,7 +426,7 @@ pub(crate) async fn one(
     let flash = query
         .result
         .as_deref()
-        .and_then(charge::result_message)
+        .and_then(|r| charge::result_message(r).or_else(|| super::no_show::result_message(r)))
         .map(|(tone, text)| Flash { tone, text });
     let balance = &view.summary.balance;
     // Each payment's share of this booking, not its whole amount (a payment may pay several).
@@ -477,7 +478,10 @@ pub(crate) async fn one(
                     })
             }),
             when: p.created_at.format("%-d %b %Y %H:%M UTC").to_string(),
-            what: what(p).to_owned(),
+            what: match p.tip_of(&id) {
+                tip if tip.is_positive() => format!("{} with a tip of {tip}", what(p)),
+                _ => what(p).to_owned(),
+            },
             amount: shares.get(&p.id).unwrap_or(&p.amount).to_string(),
             state: p.state.name().replace('_', " "),
             by: by(&p.origin, &staff),
@@ -496,9 +500,9 @@ pub(crate) async fn one(
                 || "Not scheduled".to_owned(),
                 |at| at.format("%a %-d %b %Y %H:%M UTC").to_string(),
             ),
+            // The booking's own lines, then the tips of its succeeded charges.
             lines: view
-                .account
-                .line_items
+                .lines()
                 .iter()
                 .map(|l| LineRow {
                     label: l.label.clone(),

@@ -30,6 +30,9 @@ pub(crate) struct ChargeFields {
     amount: String,
     #[serde(default)]
     reference: String,
+    /// A tip on top of a card charge (empty: none).
+    #[serde(default)]
+    tip: String,
 }
 
 /// How it went, as the booking's page names it (`?result=`): only these words travel in the
@@ -58,6 +61,10 @@ pub(crate) fn result_message(result: &str) -> Option<(&'static str, &'static str
             "The card processor could not be reached. Nothing was charged; try again.",
         ),
         "refused" => ("error", "The charge was refused. Nothing was charged."),
+        "tip" => (
+            "error",
+            "That tip cannot be added: a tip is an amount above zero, at most the amount charged, and is charged to a card. Nothing was charged.",
+        ),
         "captured" => ("success", "The hold was captured."),
         "released" => ("success", "The hold was released."),
         "refunded" => ("success", "The refund was made."),
@@ -108,6 +115,13 @@ pub(crate) async fn charge(
     let Ok(amount) = Amount::parse(form.amount.trim()) else {
         return back(&booking, "amount");
     };
+    let tip = match form.tip.trim() {
+        "" => None,
+        typed => match Amount::parse(typed) {
+            Ok(tip) => Some(tip),
+            Err(_) => return back(&booking, "tip"),
+        },
+    };
     let reference = Some(form.reference.trim().to_owned()).filter(|r| !r.is_empty());
     let collected = match form.source.as_str() {
         "cash" => Some(CollectionMethod::Cash),
@@ -123,6 +137,8 @@ pub(crate) async fn charge(
     let by = Origin::Staff(member.visit.member.id.clone());
     // In its own task: a closed tab cannot cut a charge between the gateway and the ledger.
     let made = match collected.clone() {
+        // A tip is a card charge's: a collection's form has no tip field.
+        Some(_) if tip.is_some() => return back(&booking, "tip"),
         Some(method) => {
             let command = RecordCollection {
                 booking: booking.clone(),
@@ -146,7 +162,12 @@ pub(crate) async fn charge(
                 idempotency_key: Some(key),
                 allow_duplicate: true,
             };
-            tokio::spawn(async move { billing.charge_as(&business, command, by).await }).await
+            tokio::spawn(async move {
+                billing
+                    .charge_with_tip_as(&business, command, tip, by)
+                    .await
+            })
+            .await
         }
     };
     let Ok(made) = made else {
@@ -169,6 +190,8 @@ pub(crate) async fn charge(
             back(&booking, result)
         }
         Err(BillingError::BookingNotFound(_)) => missing(),
+        // The tip's own rules: not negative, at most the amount charged.
+        Err(BillingError::InvalidInput(_)) if tip.is_some() => back(&booking, "tip"),
         Err(
             BillingError::AmountExceedsBalance { .. }
             | BillingError::NonPositiveAmount(_)

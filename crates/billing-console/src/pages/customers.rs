@@ -6,10 +6,13 @@ use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
+use billing_core::billing::Sending;
 use billing_core::email::CardLabel;
 use billing_core::error::BillingError;
 use billing_core::ids::CustomerId;
-use billing_core::notification::{DeliveryState, NotificationKind};
+use billing_core::notification::{Channel, DeliveryState, Notification, NotificationKind};
+use billing_core::phone::PhoneNumber;
+use billing_core::ports::TextStatus;
 use serde::Deserialize;
 
 use super::bookings::form_key;
@@ -87,11 +90,27 @@ fn kind_label(kind: NotificationKind) -> &'static str {
     }
 }
 
-fn delivery(state: &DeliveryState) -> String {
-    match state {
-        DeliveryState::Queued => "Queued".to_owned(),
-        DeliveryState::Sent { at, .. } => format!("Sent {}", at.format("%-d %b %H:%M UTC")),
-        DeliveryState::Failed { reason, .. } => format!("Failed: {reason}"),
+/// Where a notification stands: for a text the provider took, what the carrier said since.
+fn delivery(notification: &Notification) -> String {
+    let carrier = notification.carrier.as_ref().map(|report| {
+        let status = match report.status {
+            TextStatus::Queued | TextStatus::Sent => "on its way",
+            TextStatus::Delivered => "delivered",
+            TextStatus::Undelivered => "not delivered",
+            TextStatus::Failed => "failed",
+        };
+        match &report.error_code {
+            Some(code) => format!("{status} (carrier error {code})"),
+            None => status.to_owned(),
+        }
+    });
+    match (&notification.delivery, carrier) {
+        (DeliveryState::Queued, _) => "Queued".to_owned(),
+        (DeliveryState::Sent { at, .. }, None) => format!("Sent {}", at.format("%-d %b %H:%M UTC")),
+        (DeliveryState::Sent { at, .. }, Some(carrier)) => {
+            format!("Sent {}, {carrier}", at.format("%-d %b %H:%M UTC"))
+        }
+        (DeliveryState::Failed { reason, .. }, _) => format!("Failed: {reason}"),
     }
 }
 
@@ -99,7 +118,14 @@ fn delivery(state: &DeliveryState) -> String {
 fn result_message(result: &str) -> Option<Flash> {
     let (tone, text) = match result {
         "card-request-sent" => ("success", "The card request was emailed."),
+        "card-request-texted" => ("success", "The card request was texted."),
         "no-email" => ("error", "This customer has no email address."),
+        "no-phone" => ("error", "This customer has no mobile number."),
+        "texts-refused" => (
+            "error",
+            "This customer replied STOP to texts: no text can go to them until they reply START.",
+        ),
+        "link-texted" => ("success", "The payment link was texted to the customer."),
         "default" => ("success", "The default card was changed."),
         "removed" => ("success", "The card was removed."),
         "card-in-use" => (
@@ -186,6 +212,7 @@ pub(crate) async fn profile(
                 .email
                 .clone()
                 .unwrap_or_else(|| "no email".to_owned()),
+            phone: customer.phone.as_ref().map(PhoneNumber::international),
             owes,
             bookings_href: format!("/console/bookings?customer={id}"),
             cards: cards
@@ -212,9 +239,13 @@ pub(crate) async fn profile(
                 .map(|n| NotificationRow {
                     when: n.created_at.format("%-d %b %Y %H:%M UTC").to_string(),
                     kind: kind_label(n.kind),
+                    channel: match n.channel {
+                        Channel::Email => "Email",
+                        Channel::Text => "Text",
+                    },
                     to: n.to.clone(),
                     subject: n.subject.clone(),
-                    delivery: delivery(&n.delivery),
+                    delivery: delivery(n),
                 })
                 .collect(),
         },
@@ -237,6 +268,7 @@ fn back(customer: &CustomerId, result: &str) -> Response {
 #[derive(Debug, Clone, Copy)]
 enum ProfileAction {
     CardRequest,
+    CardRequestText,
     MakeDefault,
     Remove,
 }
@@ -258,9 +290,20 @@ async fn act(
     let billing = &console.billing;
     let done = match action {
         ProfileAction::CardRequest => billing
-            .request_card(business, &id, true)
+            .request_card(business, &id, Sending::EMAIL)
             .await
             .map(|_| "card-request-sent"),
+        ProfileAction::CardRequestText => billing
+            .request_card(
+                business,
+                &id,
+                Sending {
+                    email: false,
+                    text: true,
+                },
+            )
+            .await
+            .map(|_| "card-request-texted"),
         ProfileAction::MakeDefault => billing
             .set_default_card(business, &id, &form.payment_method)
             .await
@@ -274,6 +317,8 @@ async fn act(
         Ok(result) => back(&id, result),
         Err(BillingError::CustomerNotFound(_)) => missing(),
         Err(BillingError::NoEmailAddress(_)) => back(&id, "no-email"),
+        Err(BillingError::NoPhoneNumber(_)) => back(&id, "no-phone"),
+        Err(BillingError::TextsRefused(_)) => back(&id, "texts-refused"),
         Err(BillingError::CardInUse { .. }) => back(&id, "card-in-use"),
         Err(error) => {
             tracing::warn!(code = error.code(), %error, "a console customer action was refused");
@@ -290,6 +335,16 @@ pub(crate) async fn card_request(
     Form(form): Form<ProfileForm>,
 ) -> Response {
     act(console, member, id, form, ProfileAction::CardRequest).await
+}
+
+/// `POST /console/customers/{id}/card-request-text`: "Send Text".
+pub(crate) async fn card_request_text(
+    State(console): State<Console>,
+    member: SignedIn,
+    Path(id): Path<String>,
+    Form(form): Form<ProfileForm>,
+) -> Response {
+    act(console, member, id, form, ProfileAction::CardRequestText).await
 }
 
 /// `POST /console/customers/{id}/cards/default`.

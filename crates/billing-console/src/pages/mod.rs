@@ -6,6 +6,7 @@ pub(crate) mod bulk;
 pub(crate) mod charge;
 pub(crate) mod customers;
 pub(crate) mod invitation;
+pub(crate) mod no_show;
 pub(crate) mod payments;
 pub(crate) mod profile_payments;
 pub(crate) mod reports;

@@ -6,7 +6,7 @@
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::Form;
-use billing_core::billing::{BulkCharge, CreatePaymentLink, PaymentSource};
+use billing_core::billing::{BulkCharge, CreatePaymentLink, PaymentSource, Sending};
 use billing_core::customer::Business;
 use billing_core::error::BillingError;
 use billing_core::idempotency::IdempotencyKey;
@@ -151,7 +151,7 @@ async fn link_for(
     member: SignedIn,
     id: String,
     form: ChargeCustomer,
-    send_email: bool,
+    send: Sending,
 ) -> Response {
     let (member, customer) = match customer_of(&console, member, id, &form.csrf).await {
         Ok(found) => found,
@@ -170,10 +170,10 @@ async fn link_for(
         customer: customer.clone(),
         bookings,
         amount: None,
-        send_email,
+        send,
     };
     let made = match desk_return(&customer) {
-        Some(desk) if !send_email => {
+        Some(desk) if send == Sending::NOT => {
             console
                 .billing
                 .create_payment_link_at_desk(business, request, desk)
@@ -183,8 +183,10 @@ async fn link_for(
     };
     match made {
         Ok(issued) => {
-            tracing::info!(staff = %member.visit.member.id, link = %issued.link.id, send_email, "console payment link");
-            if send_email {
+            tracing::info!(staff = %member.visit.member.id, link = %issued.link.id, email = send.email, text = send.text, "console payment link");
+            if send.text {
+                back(&customer, "link-texted")
+            } else if send.email {
                 back(&customer, "link-sent")
             } else {
                 // The hosted pay page's card form, for the member to type the new card into.
@@ -192,6 +194,8 @@ async fn link_for(
             }
         }
         Err(BillingError::NoEmailAddress(_)) => back(&customer, "no-email"),
+        Err(BillingError::NoPhoneNumber(_)) => back(&customer, "no-phone"),
+        Err(BillingError::TextsRefused(_)) => back(&customer, "texts-refused"),
         Err(error) => {
             tracing::warn!(code = error.code(), %error, "a console payment link was refused");
             back(&customer, "not-done")
@@ -206,7 +210,21 @@ pub(crate) async fn payment_link(
     Path(id): Path<String>,
     Form(form): Form<ChargeCustomer>,
 ) -> Response {
-    link_for(console, member, id, form, true).await
+    link_for(console, member, id, form, Sending::EMAIL).await
+}
+
+/// `POST /console/customers/{id}/payment-link-text`: texted for the chosen bookings.
+pub(crate) async fn payment_link_text(
+    State(console): State<Console>,
+    member: SignedIn,
+    Path(id): Path<String>,
+    Form(form): Form<ChargeCustomer>,
+) -> Response {
+    let by_text = Sending {
+        email: false,
+        text: true,
+    };
+    link_for(console, member, id, form, by_text).await
 }
 
 /// `POST /console/customers/{id}/new-card`: the chosen bookings paid by a new card, typed
@@ -217,7 +235,7 @@ pub(crate) async fn new_card(
     Path(id): Path<String>,
     Form(form): Form<ChargeCustomer>,
 ) -> Response {
-    link_for(console, member, id, form, false).await
+    link_for(console, member, id, form, Sending::NOT).await
 }
 
 /// "Create Payment Option".

@@ -68,6 +68,8 @@ impl Reply {
 pub struct Harness {
     pub app: Router,
     pub billing: Billing,
+    /// The store the service runs on (clones share the data).
+    pub store: Arc<MemoryStore>,
     pub gateway: ScriptedGateway,
     pub acme: Business,
     pub globex: Business,
@@ -158,6 +160,7 @@ impl Harness {
         Harness {
             app: routes(console),
             billing,
+            store,
             gateway,
             acme,
             globex,
@@ -252,6 +255,7 @@ pub async fn owing_customer(
                 id: id.clone(),
                 name: name.into(),
                 email: None,
+                phone: None,
                 gateway_customer: None,
             },
         )

@@ -207,6 +207,10 @@ pub struct PaymentSettings {
     pub hold_margin: Duration,
     /// Charged when a booking is canceled late.
     pub cancellation_fee: Option<CancellationFee>,
+    /// Charged to the card on file when staff mark a booking as a no-show (the customer was
+    /// not there for the service): a percentage of the booking's price without tips, or a
+    /// fixed amount, never more than what the booking still owes.
+    pub no_show_fee: Option<Share>,
     /// When set, the customer is told this long before an automatic charge or hold.
     pub upcoming_notice: Option<Duration>,
 }
@@ -220,6 +224,7 @@ impl Default for PaymentSettings {
             hold_renewal: HoldRenewal::Renew,
             hold_margin: Duration::hours(12),
             cancellation_fee: None,
+            no_show_fee: None,
             upcoming_notice: None,
         }
     }

@@ -124,6 +124,7 @@ fn check_settings(settings: &PaymentSettings) -> Result<(), BillingError> {
     };
     if !fixed_positive(&settings.deposit)
         || !fixed_positive(&settings.cancellation_fee.map(|f| f.fee))
+        || !fixed_positive(&settings.no_show_fee)
     {
         return Err(BillingError::InvalidInput(
             "a fixed amount must be positive",
@@ -350,6 +351,29 @@ impl Billing {
                 Ok(())
             })
             .await?;
+        let released = self.release_open_holds(business, booking).await?;
+        let fee = if command.charge_fee {
+            self.charge_cancellation_fee(business, &account, &schedule)
+                .await?
+        } else {
+            None
+        };
+        Ok(Cancellation {
+            schedule,
+            released,
+            fee,
+            already_canceled,
+        })
+    }
+
+    /// Releases a booking's open holds (canceled, or a no-show): each one's receipt. A hold
+    /// released meanwhile (by a retry, say) is passed over.
+    pub(super) async fn release_open_holds(
+        &self,
+        business: &Business,
+        booking: &BookingId,
+    ) -> Result<Vec<Receipt>, BillingError> {
+        let now = self.now();
         let mut released = Vec::new();
         let view = self.booking(business, booking).await?;
         let open_holds: Vec<PaymentId> = view
@@ -373,18 +397,7 @@ impl Billing {
                 Err(error) => return Err(error),
             }
         }
-        let fee = if command.charge_fee {
-            self.charge_cancellation_fee(business, &account, &schedule)
-                .await?
-        } else {
-            None
-        };
-        Ok(Cancellation {
-            schedule,
-            released,
-            fee,
-            already_canceled,
-        })
+        Ok(released)
     }
 
     /// Charges the cancellation fee when one is due: at most what the booking still owes.
@@ -403,12 +416,26 @@ impl Billing {
         let Some(amount) = fee.due(&price, account.service_at, canceled_at)? else {
             return Ok(None);
         };
+        self.charge_fee(business, account, amount, "cancel-fee")
+            .await
+    }
+
+    /// Charges a fee (a cancellation's, a no-show's) to the card on file: at most what the
+    /// booking still owes, nothing when that is nothing. Keyed by the fee and the booking, so
+    /// that charging it again replays the first charge and never charges twice.
+    pub(super) async fn charge_fee(
+        &self,
+        business: &Business,
+        account: &BookingAccount,
+        amount: crate::money::Money,
+        fee: &str,
+    ) -> Result<Option<Receipt>, BillingError> {
         let summary = self.booking(business, &account.id).await?.summary;
         let amount = amount.checked_min(&summary.balance.chargeable())?;
         if !amount.is_positive() {
             return Ok(None);
         }
-        let key = IdempotencyKey::new(format!("cancel-fee:{}", account.id))
+        let key = IdempotencyKey::new(format!("{fee}:{}", account.id))
             .map_err(|_| BillingError::InvalidInput("a booking id too long for a fee's key"))?;
         let payment = CardPayment {
             booking: &account.id,
@@ -419,6 +446,7 @@ impl Billing {
             refuse_duplicates: false,
             origin: Origin::Automation,
             replacing: None,
+            tip: None,
         };
         let opened = self.open_card_payment(business, &payment).await?;
         Ok(Some(self.proceed(business, opened, Some(&key)).await?))

@@ -184,6 +184,7 @@ impl Billing {
             refuse_duplicates: key.is_none(),
             origin: origin.clone(),
             replacing: None,
+            tip: None,
         };
         self.send_paced(business, &payment).await
     }

@@ -15,6 +15,7 @@ use crate::payment::{
 use crate::ports::LedgerRead;
 use crate::receipt::Receipt;
 use crate::status::{BookingSummary, hold_remaining};
+use crate::tip::{Tip, TipError};
 
 /// Which card a gateway payment uses.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -96,6 +97,8 @@ pub(super) struct CardPayment<'a> {
     /// A hold this one replaces (automation renewing a hold that would run out): what it can
     /// still capture counts as available, since it is released once the new one is placed.
     pub(super) replacing: Option<&'a PaymentId>,
+    /// A tip charged on top of the amount (a charge's only), in the booking's currency.
+    pub(super) tip: Option<Amount>,
 }
 
 /// An amount as a command asks it, in a fingerprint: the money, or "balance".
@@ -157,10 +160,7 @@ pub(super) fn checked_amount(
 
 /// The payment's allocation for a new payment over one booking.
 pub(super) fn single(booking: &BookingId, amount: Money) -> Vec<Allocation> {
-    vec![Allocation {
-        booking: booking.clone(),
-        amount,
-    }]
+    vec![Allocation::of(booking.clone(), amount)]
 }
 
 /// The card a payment uses: the payer's default (or only) card, or the one named.
@@ -223,6 +223,24 @@ impl Billing {
         command: ChargeBooking,
         origin: Origin,
     ) -> Result<Receipt, BillingError> {
+        self.charge_with_tip_as(business, command, None, origin)
+            .await
+    }
+
+    /// [`Billing::charge_as`] with a tip on top of the amount: one charge of both, the tip
+    /// recorded as the tip part of the booking's share. The tip joins the booking's price (a
+    /// line of its own) only if the charge succeeds; declined, failed or abandoned, it leaves
+    /// nothing owed. The tip is part of what the key's record remembers: the same command
+    /// again replays the first charge (one tip), another tip under the key is refused
+    /// ([`BillingError::IdempotencyKeyReused`]). A tip is positive, in the booking's currency
+    /// with no more digits than it allows, and at most the amount charged for the service.
+    pub async fn charge_with_tip_as(
+        &self,
+        business: &Business,
+        command: ChargeBooking,
+        tip: Option<Amount>,
+        origin: Origin,
+    ) -> Result<Receipt, BillingError> {
         let key = command.idempotency_key.as_ref();
         let payment = CardPayment {
             booking: &command.booking,
@@ -233,6 +251,7 @@ impl Billing {
             refuse_duplicates: key.is_none() && !command.allow_duplicate,
             origin,
             replacing: None,
+            tip,
         };
         let opened = self.open_card_payment(business, &payment).await?;
         self.proceed(business, opened, key).await
@@ -254,6 +273,7 @@ impl Billing {
             refuse_duplicates: false,
             origin: Origin::Command,
             replacing: None,
+            tip: None,
         };
         let opened = self.open_card_payment(business, &payment).await?;
         self.proceed(business, opened, key).await
@@ -271,19 +291,29 @@ impl Billing {
             .with_key(p.key)
             .with_payer();
         let window = self.now() - self.policy.duplicate_window;
+        // Read before anything opens, and refused only for a new payment: a replay of an
+        // earlier command still answers it.
+        let account_check = self.account_can_charge(business).await;
         self.open(
             business,
             read,
             |ledgers| {
                 let currency = ledgers.summary(booking)?.currency;
                 let amount = resolve(p.amount.as_ref(), currency)?;
+                // A tip is said only when there is one, so that the records of keys used
+                // before tips existed still match the same command.
+                let tip = match resolve(p.tip.as_ref(), currency)? {
+                    Some(tip) => format!("|tip:{tip}"),
+                    None => String::new(),
+                };
                 Ok(Fingerprint(format!(
-                    "{verb}|{booking}|{}|{}",
+                    "{verb}|{booking}|{}|{}{tip}",
                     amount_text(amount.as_ref()),
                     p.source.fingerprint()
                 )))
             },
             |ledgers, payer| {
+                account_check.clone()?;
                 let card = card_of(payer, booking, ledgers, p.source)?;
                 let summary = ledgers.summary(booking)?;
                 let asked = resolve(p.amount.as_ref(), summary.currency)?;
@@ -293,7 +323,20 @@ impl Billing {
                     available =
                         available.checked_add(&hold_remaining(old, booking, &ledgers.payments)?)?;
                 }
-                let amount = checked_amount(asked, summary, available)?;
+                let service = checked_amount(asked, summary, available)?;
+                let tip = match &p.tip {
+                    Some(tip) if !p.hold => Tip::Amount(*tip).on(&service).map_err(tip_refused)?,
+                    Some(_) => {
+                        return Err(BillingError::InvalidInput(
+                            "a tip is given with a charge, not a hold",
+                        ));
+                    }
+                    None => None,
+                };
+                let amount = match &tip {
+                    Some(tip) => service.checked_add(tip)?,
+                    None => service,
+                };
                 self.gateway.check_amount(&amount)?;
                 if p.refuse_duplicates {
                     refuse_duplicate(ledgers, booking, KindName::Charge, &amount, window)?;
@@ -307,7 +350,11 @@ impl Billing {
                     customer: summary.customer.clone(),
                     kind,
                     amount,
-                    allocations: single(booking, amount),
+                    allocations: vec![Allocation {
+                        booking: booking.clone(),
+                        amount,
+                        tip,
+                    }],
                     state: PaymentState::Pending,
                     origin: p.origin.clone(),
                 };
@@ -397,6 +444,23 @@ impl Billing {
             )
             .await?;
         self.proceed(business, opened, key).await
+    }
+}
+
+/// A tip refused, as the error a command answers.
+pub(super) fn tip_refused(error: TipError) -> BillingError {
+    match error {
+        TipError::Negative => BillingError::InvalidInput("a tip cannot be negative"),
+        TipError::TooLarge { .. } => {
+            BillingError::InvalidInput("a tip is at most the amount it is given on")
+        }
+        TipError::Money(MoneyError::CurrencyMismatch { left, right }) => {
+            BillingError::WrongCurrency {
+                expected: left,
+                got: right,
+            }
+        }
+        TipError::Money(other) => BillingError::InvalidAmount(other),
     }
 }
 

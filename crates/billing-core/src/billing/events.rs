@@ -88,6 +88,9 @@ impl Billing {
     async fn act_on(&self, event: &GatewayEvent) -> Result<EventHandled, BillingError> {
         let payment = match &event.subject {
             EventSubject::Other => return Ok(EventHandled::Ignored),
+            EventSubject::Account { state, created } => {
+                return self.account_changed(state, *created).await;
+            }
             EventSubject::Payment(payment) | EventSubject::RefundsOf(payment) => payment.clone(),
             EventSubject::GatewayPayment(reference) => {
                 match self.ours_at_gateway(event, reference).await? {

@@ -320,10 +320,7 @@ fn proportional(
         .iter()
         .zip(shares)
         .filter(|(_, share)| !share.is_zero())
-        .map(|(allocation, share)| Allocation {
-            booking: allocation.booking.clone(),
-            amount: share,
-        })
+        .map(|(allocation, share)| Allocation::of(allocation.booking.clone(), share))
         .collect())
 }
 
@@ -408,10 +405,10 @@ mod tests {
             let allocations: Vec<Allocation> = weights
                 .iter()
                 .enumerate()
-                .map(|(n, _)| Allocation {
-                    booking: crate::ids::BookingId::new(format!("b-{n}")).expect("id"),
-                    amount: usd(100),
-                })
+                .map(|(n, _)| Allocation::of(
+                    crate::ids::BookingId::new(format!("b-{n}")).expect("id"),
+                    usd(100),
+                ))
                 .collect();
             let weights: Vec<Money> = weights.iter().map(|w| usd(*w)).collect();
             let shares = proportional(&allocations, &weights, usd(amount)).expect("shares");

@@ -17,11 +17,29 @@ use crate::email::{BookingLine, CardLabel, EmailContent, PaymentData};
 use crate::error::BillingError;
 use crate::idempotency::Fingerprint;
 use crate::ids::{BookingId, PaymentId};
-use crate::link::{CheckoutStep, LinkPurpose, LinkState, LinkToken, PaymentLink};
+use crate::link::{CheckoutStep, LinkPurpose, LinkState, LinkToken, LinkedBooking, PaymentLink};
+use crate::money::Money;
 use crate::payment::{Allocation, CardRef, Opening, Origin, Payment, PaymentKind, PaymentState};
 use crate::ports::{LedgerRead, NextAction};
 use crate::receipt::Receipt;
 use crate::status::BookingSummary;
+use crate::tip::Tip;
+
+use super::commands::tip_refused;
+
+/// A link's shares of its payment, the tip on the first booking's (the link's bookings are in
+/// the order staff gave them; the first is the one its page shows first).
+fn tipped(bookings: &[LinkedBooking], tip: Option<Money>) -> Result<Vec<Allocation>, BillingError> {
+    let mut allocations: Vec<Allocation> = bookings
+        .iter()
+        .map(|b| Allocation::of(b.booking.clone(), b.amount))
+        .collect();
+    if let (Some(tip), Some(first)) = (tip, allocations.first_mut()) {
+        first.amount = first.amount.checked_add(&tip)?;
+        first.tip = Some(tip);
+    }
+    Ok(allocations)
+}
 
 /// A link as its hosted page shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -114,10 +132,26 @@ impl Billing {
     /// a webhook or the reconciler settles it first. A declined card answers a declined
     /// receipt and leaves the link open for another card.
     pub async fn pay_link(&self, token: &str, command: PayLink) -> Result<LinkPaid, BillingError> {
+        self.pay_link_with_tip(token, command, None).await
+    }
+
+    /// [`Billing::pay_link`] with the customer's tip on top of the link's amount: a percentage
+    /// of it (rounded half away from zero to the currency's minor unit) or an amount of their
+    /// own, charged with it in one payment. The tip is for the link's first booking (its
+    /// share carries it), and joins that booking's price only if the charge succeeds: a
+    /// declined card, a failed authentication or a payment left unfinished owes no tip. A
+    /// checkout that places a hold takes no tip.
+    pub async fn pay_link_with_tip(
+        &self,
+        token: &str,
+        command: PayLink,
+        tip: Option<Tip>,
+    ) -> Result<LinkPaid, BillingError> {
         let (business, link) = self.usable_link(token).await?;
         let LinkPurpose::Payment { amount, bookings } = &link.purpose else {
             return Err(BillingError::LinkUnavailable);
         };
+        self.account_can_charge(&business).await?;
         let method = command.payment_method.trim();
         if method.is_empty() || method.len() > 255 {
             return Err(BillingError::InvalidInput(
@@ -136,16 +170,30 @@ impl Billing {
         // A booking page's checkout holds when the policy says so, and always keeps the card:
         // the policy takes the rest with it later.
         let hold = matches!(&link.checkout, Some(c) if c.step == CheckoutStep::Hold);
+        let tip = match tip {
+            Some(_) if hold => {
+                return Err(BillingError::InvalidInput(
+                    "a tip is given with a charge, not a hold",
+                ));
+            }
+            Some(tip) => tip.on(amount).map_err(tip_refused)?,
+            None => None,
+        };
+        let total = match &tip {
+            Some(tip) => amount.checked_add(tip)?,
+            None => *amount,
+        };
+        let tip_text = tip.map(|t| t.to_string()).unwrap_or_default();
         let save_card = command.save_card || link.checkout.is_some();
         let booking_ids = link.bookings();
         let opened = self
             .open(
                 &business,
                 LedgerRead::bookings(&booking_ids),
-                |_| Ok(Fingerprint(format!("link|{}|{method}", link.id))),
+                |_| Ok(Fingerprint(format!("link|{}|{method}|{tip_text}", link.id))),
                 |ledgers, _| {
                     Self::check_unchanged(&link, &ledgers.summaries)?;
-                    self.gateway.check_amount(amount)?;
+                    self.gateway.check_amount(&total)?;
                     let opening = Opening {
                         customer: customer.id.clone(),
                         kind: if hold {
@@ -153,14 +201,8 @@ impl Billing {
                         } else {
                             PaymentKind::Charge { card: card.clone() }
                         },
-                        amount: *amount,
-                        allocations: bookings
-                            .iter()
-                            .map(|b| Allocation {
-                                booking: b.booking.clone(),
-                                amount: b.amount,
-                            })
-                            .collect(),
+                        amount: total,
+                        allocations: tipped(bookings, tip)?,
                         state: PaymentState::Pending,
                         origin: Origin::PaymentLink(link.id.clone()),
                     };
@@ -481,6 +523,7 @@ impl Billing {
             amount: payment.amount,
             card: card.map(CardLabel::from),
             bookings: Self::lines(&ledgers, &bookings),
+            tip: Some(payment.tips()?).filter(Money::is_positive),
             paid_at: self.now(),
         };
         if let Some(to) = customer.email.clone() {

@@ -17,9 +17,11 @@ use crate::link::{
     Checkout, DeskReturn, LinkPurpose, LinkState, LinkToken, LinkedBooking, PaymentLink,
 };
 use crate::money::{Amount, Money};
-use crate::notification::{Notification, NotificationKind};
+use crate::notification::{Channel, Notification, NotificationKind, OutboundMessage};
+use crate::phone::PhoneNumber;
 use crate::ports::{EmailTemplates, PageAddresses};
 use crate::status::BookingSummary;
+use crate::text_message::text_for;
 
 /// The most bookings one payment link may pay.
 pub const MAX_LINK_BOOKINGS: usize = 50;
@@ -61,8 +63,37 @@ pub struct CreatePaymentLink {
     /// How much (in the bookings' currency); all they owe when absent. A part is taken from
     /// the bookings in order.
     pub amount: Option<Amount>,
-    /// Email it to the customer (else only its URL is returned).
-    pub send_email: bool,
+    /// How it is sent to the customer (else only its URL is returned).
+    pub send: Sending,
+}
+
+/// How a link is sent to its customer, besides its URL in the answer: by email, by text, by
+/// both, or not at all.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Sending {
+    /// Email it to the customer's address.
+    pub email: bool,
+    /// Text it to the customer's phone number.
+    pub text: bool,
+}
+
+impl Sending {
+    /// Not sent: only its URL is returned.
+    pub const NOT: Sending = Sending {
+        email: false,
+        text: false,
+    };
+    /// Emailed only.
+    pub const EMAIL: Sending = Sending {
+        email: true,
+        text: false,
+    };
+}
+
+/// Where a customer is reached, as asked and as they allow.
+struct Reach {
+    email: Option<String>,
+    phone: Option<PhoneNumber>,
 }
 
 /// A link just made: the only time its URL (with the token) exists outside the customer's
@@ -75,6 +106,8 @@ pub struct IssuedLink {
     pub url: String,
     /// The email queued for it, when one was asked for.
     pub notification: Option<Notification>,
+    /// The text queued for it, when one was asked for.
+    pub text: Option<Notification>,
 }
 
 impl Billing {
@@ -104,7 +137,7 @@ impl Billing {
         back: DeskReturn,
     ) -> Result<IssuedLink, BillingError> {
         let command = CreatePaymentLink {
-            send_email: false,
+            send: Sending::NOT,
             ..command
         };
         self.payment_link(business, command, Some(back)).await
@@ -132,7 +165,7 @@ impl Billing {
             ));
         }
         let customer = self.customer(business, &command.customer).await?;
-        let email = Self::email_if(&customer, command.send_email)?;
+        let reach = self.reach(&customer, command.send).await?;
         let ledgers = self.ledgers(business, &command.bookings).await?;
         let mut summaries = Vec::with_capacity(count);
         for booking in &command.bookings {
@@ -155,7 +188,7 @@ impl Billing {
             amount,
             bookings: linked,
         };
-        self.issue(business, &customer, purpose, email, back, |link, url| {
+        self.issue(business, &customer, purpose, reach, back, |link, url| {
             EmailContent::PaymentLink(PaymentLinkData {
                 business_name: business.name.clone(),
                 customer_name: customer.name.clone(),
@@ -168,15 +201,15 @@ impl Billing {
         .await
     }
 
-    /// Makes a card request: a link to a page where the customer saves a card. Emails it when
+    /// Makes a card request: a link to a page where the customer saves a card. Sends it as
     /// asked.
     pub async fn request_card(
         &self,
         business: &Business,
         customer: &CustomerId,
-        send_email: bool,
+        send: Sending,
     ) -> Result<IssuedLink, BillingError> {
-        self.issue_card_request(business, customer, send_email, None)
+        self.issue_card_request(business, customer, send, None)
             .await
     }
 
@@ -189,7 +222,7 @@ impl Billing {
         customer: &CustomerId,
         back: DeskReturn,
     ) -> Result<IssuedLink, BillingError> {
-        self.issue_card_request(business, customer, false, Some(back))
+        self.issue_card_request(business, customer, Sending::NOT, Some(back))
             .await
     }
 
@@ -197,17 +230,17 @@ impl Billing {
         &self,
         business: &Business,
         customer: &CustomerId,
-        send_email: bool,
+        send: Sending,
         back: Option<DeskReturn>,
     ) -> Result<IssuedLink, BillingError> {
         self.pages()?;
         let customer = self.customer(business, customer).await?;
-        let email = Self::email_if(&customer, send_email)?;
+        let reach = self.reach(&customer, send).await?;
         self.issue(
             business,
             &customer,
             LinkPurpose::CardRequest,
-            email,
+            reach,
             back,
             |link, url| {
                 EmailContent::CardRequest(CardRequestData {
@@ -268,27 +301,32 @@ impl Billing {
         })
     }
 
-    /// Makes and stores a new open link with a fresh token, and queues the email `content`
-    /// (given the link and its URL) to `email` when there is one.
+    /// Makes and stores a new open link with a fresh token, and queues the email and the text
+    /// of `content` (given the link and its URL) where `reach` says.
     async fn issue(
         &self,
         business: &Business,
         customer: &Customer,
         purpose: LinkPurpose,
-        email: Option<String>,
+        reach: Reach,
         back: Option<DeskReturn>,
         content: impl FnOnce(&PaymentLink, String) -> EmailContent,
     ) -> Result<IssuedLink, BillingError> {
         let (link, url) = self
             .store_link(business, customer, purpose, None, back)
             .await?;
-        let notification = match email {
+        let content = content(&link, url.clone());
+        let notification = match reach.email {
+            Some(to) => Some(
+                self.queue_email(&business.id, &customer.id, &to, &content)
+                    .await?,
+            ),
+            None => None,
+        };
+        let text = match reach.phone {
             Some(to) => {
-                let content = content(&link, url.clone());
-                Some(
-                    self.queue_email(&business.id, &customer.id, &to, &content)
-                        .await?,
-                )
+                self.queue_text(&business.id, &customer.id, &to, &content)
+                    .await?
             }
             None => None,
         };
@@ -296,6 +334,7 @@ impl Billing {
             link,
             url,
             notification,
+            text,
         })
     }
 
@@ -315,6 +354,7 @@ impl Billing {
             link,
             url,
             notification: None,
+            text: None,
         })
     }
 
@@ -399,16 +439,70 @@ impl Billing {
         Ok(notification)
     }
 
-    /// The customer's address when an email is asked for; refused when they have none.
-    fn email_if(customer: &Customer, asked: bool) -> Result<Option<String>, BillingError> {
-        if !asked {
+    /// Queues the text of `content` to `to`, when `content` is one that is texted (see
+    /// [`text_for`]); nothing is sent now.
+    pub(super) async fn queue_text(
+        &self,
+        business: &BusinessId,
+        customer: &CustomerId,
+        to: &PhoneNumber,
+        content: &EmailContent,
+    ) -> Result<Option<Notification>, BillingError> {
+        let Some(wording) = text_for(content) else {
             return Ok(None);
-        }
-        customer
-            .email
-            .clone()
-            .map(Some)
-            .ok_or_else(|| BillingError::NoEmailAddress(customer.id.clone()))
+        };
+        let message = OutboundMessage::text(to, wording.label, wording.body);
+        message
+            .check_as(Channel::Text)
+            .map_err(|e| BillingError::Email(e.to_string()))?;
+        let notification = Notification::queued_by(
+            Channel::Text,
+            self.ids.notification_id(),
+            customer.clone(),
+            content.kind(),
+            &message,
+            self.now(),
+        );
+        self.store
+            .record_queued(business, &notification, &message)
+            .await?;
+        Ok(Some(notification))
+    }
+
+    /// Where the customer is reached as `send` asks: refused when they have no address or
+    /// number for it, or their number replied STOP.
+    async fn reach(&self, customer: &Customer, send: Sending) -> Result<Reach, BillingError> {
+        let email = match send.email {
+            true => Some(
+                customer
+                    .email
+                    .clone()
+                    .ok_or_else(|| BillingError::NoEmailAddress(customer.id.clone()))?,
+            ),
+            false => None,
+        };
+        let phone =
+            match send.text {
+                true => Some(self.textable(customer).await?.ok_or_else(
+                    || match &customer.phone {
+                        Some(_) => BillingError::TextsRefused(customer.id.clone()),
+                        None => BillingError::NoPhoneNumber(customer.id.clone()),
+                    },
+                )?),
+                false => None,
+            };
+        Ok(Reach { email, phone })
+    }
+
+    /// The customer's number, when they have one and it has not replied STOP.
+    pub(super) async fn textable(
+        &self,
+        customer: &Customer,
+    ) -> Result<Option<PhoneNumber>, BillingError> {
+        let Some(phone) = &customer.phone else {
+            return Ok(None);
+        };
+        Ok((!self.store.text_opted_out(phone).await?).then(|| phone.clone()))
     }
 }
 

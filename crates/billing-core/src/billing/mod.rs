@@ -27,6 +27,7 @@ mod businesses;
 mod card_requests;
 mod checkouts;
 mod commands;
+mod connect;
 mod customers;
 mod endings;
 mod events;
@@ -39,6 +40,7 @@ mod ledgers;
 mod link_pages;
 mod links;
 mod moves;
+mod no_show;
 mod notifications;
 mod reads;
 mod reconcile;
@@ -63,10 +65,12 @@ pub use businesses::{
 pub use card_requests::CardRequestAnswer;
 pub use checkouts::{CheckoutOfToken, StartCheckout, StartedCheckout, checkout_lifetime};
 pub use commands::{AuthorizeBooking, ChargeBooking, PaymentSource, RecordCollection};
+pub use connect::Onboarding;
 pub use events::EventHandled;
 pub use holds::CaptureHold;
 pub use link_pages::{LinkPage, LinkPaid, PayLink};
-pub use links::{CreatePaymentLink, HostedPages, IssuedLink, MAX_LINK_BOOKINGS};
+pub use links::{CreatePaymentLink, HostedPages, IssuedLink, MAX_LINK_BOOKINGS, Sending};
+pub use no_show::NoShow;
 pub use reads::{BookingView, OutstandingPage, PaymentView, PriceAdjustment};
 pub use refunds::RefundPayment;
 pub use reports::{MAX_REPORT_DAYS, PaymentTotals, PaymentsDay, PaymentsReport};
@@ -140,6 +144,7 @@ pub struct Billing {
     secrets: Arc<dyn SecretSource>,
     policy: Policy,
     pages: Option<HostedPages>,
+    onboarding: Option<Arc<dyn crate::ports::AccountOnboarding>>,
     pacer: Arc<bulk::Pacer>,
     seen_events: Arc<events::SeenEvents>,
     lanes: Arc<lanes::Lanes>,
@@ -176,6 +181,7 @@ impl Billing {
             secrets,
             policy,
             pages: None,
+            onboarding: None,
         }
     }
 
@@ -189,6 +195,13 @@ impl Billing {
     /// The same service with payment links and card requests.
     pub fn with_hosted_pages(mut self, pages: HostedPages) -> Self {
         self.pages = Some(pages);
+        self
+    }
+
+    /// The same service with the gateway's onboarding of connected accounts, so that a
+    /// business can connect its own account ([`Billing::start_onboarding`]).
+    pub fn with_onboarding(mut self, onboarding: Arc<dyn crate::ports::AccountOnboarding>) -> Self {
+        self.onboarding = Some(onboarding);
         self
     }
 

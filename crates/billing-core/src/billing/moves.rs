@@ -261,6 +261,7 @@ impl Billing {
                 opening.amount
             )));
         }
+        check_tips(&opening)?;
         Ok(Entry {
             payment: id.clone(),
             seq: 0,
@@ -492,6 +493,28 @@ impl Billing {
         receipt.replayed = true;
         Ok(receipt)
     }
+}
+
+/// Refuses tips anywhere but on a card charge, and tips that are not positive, in another
+/// currency, or more than their booking's share of the payment.
+fn check_tips(opening: &Opening) -> Result<(), BillingError> {
+    let is_charge = matches!(opening.kind, crate::payment::PaymentKind::Charge { .. });
+    for allocation in &opening.allocations {
+        let Some(tip) = &allocation.tip else {
+            continue;
+        };
+        let fits = is_charge
+            && tip.is_positive()
+            && tip.currency() == allocation.amount.currency()
+            && tip.checked_cmp(&allocation.amount)?.is_le();
+        if !fits {
+            return Err(BillingError::Inconsistent(format!(
+                "a tip of {tip} on a share of {} for booking {}",
+                allocation.amount, allocation.booking
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Too many commands on the same bookings at once: the store never refused, but every read was

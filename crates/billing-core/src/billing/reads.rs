@@ -14,7 +14,9 @@ use crate::ports::{
     BookingFilter, Committed, CustomerOutstanding, LedgerError, LedgerRead, LedgerWrite,
     OutstandingQuery, OutstandingTotal,
 };
-use crate::status::{BookingSummary, captures_of, hold_remaining, refundable, summarize};
+use crate::status::{
+    BookingSummary, captures_of, hold_remaining, refundable, summarize, tip_lines,
+};
 
 /// A booking with its balance, status and payment history.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,6 +27,17 @@ pub struct BookingView {
     pub summary: BookingSummary,
     /// Every payment touching it, oldest first.
     pub payments: Vec<Payment>,
+}
+
+impl BookingView {
+    /// The booking's lines as its customer and staff read them: its own lines, then a tip
+    /// line for each succeeded charge that carried a tip for it. They add up to
+    /// [`Balance::price`](crate::status::Balance::price).
+    pub fn lines(&self) -> Vec<LineItem> {
+        let mut lines = self.account.line_items.clone();
+        lines.extend(tip_lines(&self.account.id, &self.payments));
+        lines
+    }
 }
 
 /// A payment with what can still be done with it.
@@ -193,6 +206,14 @@ impl Billing {
         business: &Business,
         account: BookingAccount,
     ) -> Result<(BookingView, bool), BillingError> {
+        // A tip comes with the charge that pays it, never as a line given here.
+        if account
+            .line_items
+            .iter()
+            .any(|i| i.kind == LineItemKind::Tip)
+        {
+            return Err(crate::booking::BookingError::TipLine.into());
+        }
         account.price()?;
         self.customer(business, &account.customer).await?;
         let id = account.id.clone();

@@ -165,9 +165,6 @@ pub(super) fn refund_allocations(
         .iter()
         .zip(parts)
         .filter(|(_, part)| !part.is_zero())
-        .map(|(allocation, part)| Allocation {
-            booking: allocation.booking.clone(),
-            amount: part,
-        })
+        .map(|(allocation, part)| Allocation::of(allocation.booking.clone(), part))
         .collect())
 }

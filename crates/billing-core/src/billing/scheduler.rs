@@ -15,12 +15,12 @@ use super::Billing;
 use super::commands::{CardPayment, PaymentSource};
 use super::holds::CaptureHold;
 use super::ledgers::Ledgers;
-use super::links::CreatePaymentLink;
+use super::links::{CreatePaymentLink, Sending};
 use crate::automation::{
     Action, BookingFacts, DeclineKind, FailedAttempts, PaymentSettings, Planned, Reason,
     card_expired_by, next_action,
 };
-use crate::customer::Business;
+use crate::customer::{Business, Customer};
 use crate::email::{
     AutomationConcern, AutomationNoticeData, CardLabel, EmailContent, PaymentFailedData,
     UpcomingChargeData,
@@ -30,6 +30,7 @@ use crate::idempotency::IdempotencyKey;
 use crate::ids::{BookingId, BusinessId, PaymentId};
 use crate::money::Amount;
 use crate::payment::{KindName, Origin, Payment, PaymentState};
+use crate::phone::PhoneNumber;
 use crate::ports::{AutomationRun, BookingSchedule, RunFilter, RunOutcome};
 use crate::receipt::{Outcome, Receipt};
 
@@ -425,6 +426,7 @@ impl Billing {
             refuse_duplicates: false,
             origin: Origin::Automation,
             replacing,
+            tip: None,
         };
         match planned.action {
             Action::Charge(amount) => {
@@ -517,7 +519,8 @@ impl Billing {
         );
         let customer = self.customer(business, &schedule.customer).await?;
         let summary = ledgers.summary(booking)?;
-        if let Some(to) = customer.email.clone()
+        let phone = self.textable(&customer).await?;
+        if (customer.email.is_some() || phone.is_some())
             && summary.balance.chargeable().is_positive()
         {
             let link = self
@@ -527,7 +530,7 @@ impl Billing {
                         customer: customer.id.clone(),
                         bookings: vec![booking.clone()],
                         amount: None,
-                        send_email: false,
+                        send: Sending::NOT,
                     },
                 )
                 .await?;
@@ -552,7 +555,7 @@ impl Billing {
                 bookings: Self::lines(ledgers, std::slice::from_ref(booking)),
                 url: Some(link.url),
             });
-            self.queue_email(&business.id, &customer.id, &to, &content)
+            self.notify_customer(business, &customer, phone, &content)
                 .await?;
         }
         self.tell_business(
@@ -562,6 +565,26 @@ impl Billing {
             AutomationConcern::RetriesSpent { reason },
         )
         .await
+    }
+
+    /// Queues a notice to the customer by email, when they have an address, and by text to
+    /// `phone` (their number, when it takes texts).
+    async fn notify_customer(
+        &self,
+        business: &Business,
+        customer: &Customer,
+        phone: Option<PhoneNumber>,
+        content: &EmailContent,
+    ) -> Result<(), BillingError> {
+        if let Some(to) = &customer.email {
+            self.queue_email(&business.id, &customer.id, to, content)
+                .await?;
+        }
+        if let Some(phone) = phone {
+            self.queue_text(&business.id, &customer.id, &phone, content)
+                .await?;
+        }
+        Ok(())
     }
 
     /// Tells the business about a booking, when it has an address.
@@ -615,8 +638,12 @@ impl Billing {
             return Ok(None);
         }
         let customer = self.customer(business, &schedule.customer).await?;
-        let outcome = if customer.email.is_some() && self.pages.is_some() {
-            self.request_card(business, &customer.id, true).await?;
+        let send = Sending {
+            email: customer.email.is_some(),
+            text: self.textable(&customer).await?.is_some(),
+        };
+        let outcome = if send != Sending::NOT && self.pages.is_some() {
+            self.request_card(business, &customer.id, send).await?;
             RunOutcome::Notified
         } else {
             RunOutcome::Failed("the customer could not be asked for a new card".to_owned())
@@ -677,9 +704,10 @@ impl Billing {
             .iter()
             .any(|r| r.action == planned.action && r.reason == planned.reason);
         let customer = self.customer(business, &schedule.customer).await?;
-        let Some(to) = customer.email.clone().filter(|_| !told) else {
+        let phone = self.textable(&customer).await?;
+        if told || (customer.email.is_none() && phone.is_none()) {
             return Ok(None);
-        };
+        }
         let cards = self.store.cards(&business.id, &customer.id).await?;
         let content = EmailContent::UpcomingCharge(UpcomingChargeData {
             business_name: business.name.clone(),
@@ -690,7 +718,7 @@ impl Billing {
             at: planned.at,
             bookings: Self::lines(ledgers, std::slice::from_ref(&schedule.booking)),
         });
-        self.queue_email(&business.id, &customer.id, &to, &content)
+        self.notify_customer(business, &customer, phone, &content)
             .await?;
         let run = AutomationRun {
             id: self.ids.run_id(),

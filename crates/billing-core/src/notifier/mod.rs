@@ -8,6 +8,8 @@
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod text_tests;
 
 use std::sync::Arc;
 
@@ -15,11 +17,12 @@ use chrono::{DateTime, Duration, Utc};
 
 use crate::ids::{BusinessId, CustomerId, NotificationId};
 use crate::notification::{
-    DeliveryState, MessageError, Notification, NotificationKind, OutboundMessage,
+    Channel, DeliveryState, MessageError, Notification, NotificationKind, OutboundMessage,
 };
+use crate::phone::PhoneNumber;
 use crate::ports::{
     Clock, DeliveryFailure, DueNotification, IdGenerator, MailError, Mailer, NotificationLog,
-    NotificationLogError,
+    NotificationLogError, OutboundText, TextError, TextSender,
 };
 
 /// Why queueing or delivering failed.
@@ -123,11 +126,13 @@ impl DeliveryReport {
     }
 }
 
-/// The notification service, over a [`NotificationLog`] and a [`Mailer`].
+/// The notification service, over a [`NotificationLog`], a [`Mailer`] and, for texts, a
+/// [`TextSender`].
 #[derive(Clone)]
 pub struct Notifier {
     log: Arc<dyn NotificationLog>,
     mailer: Arc<dyn Mailer>,
+    texts: Option<Arc<dyn TextSender>>,
     clock: Arc<dyn Clock>,
     ids: Arc<dyn IdGenerator>,
     policy: DeliveryPolicy,
@@ -152,10 +157,18 @@ impl Notifier {
         Notifier {
             log,
             mailer,
+            texts: None,
             clock,
             ids,
             policy: DeliveryPolicy::default(),
         }
+    }
+
+    /// The same notifier, sending texts through `sender`. Without one, a queued text fails
+    /// for good ("texts are not set up") rather than waiting forever.
+    pub fn with_texts(mut self, sender: Arc<dyn TextSender>) -> Self {
+        self.texts = Some(sender);
+        self
     }
 
     /// The same notifier with another policy.
@@ -255,24 +268,26 @@ impl Notifier {
             return Ok(failed(failure));
         }
         let attempts = item.attempts + 1;
-        let failure = match self.mailer.send(&item.message).await {
-            Ok(receipt) => {
-                self.log
-                    .mark_sent(&item.business, id, now, &receipt.server_reply)
-                    .await?;
+        let sent = match item.notification.channel {
+            Channel::Email => self.send_email(&item.message).await,
+            Channel::Text => self.send_text(&item.message, now).await?,
+        };
+        let failure = match sent {
+            Ok(reply) => {
+                self.log.mark_sent(&item.business, id, now, &reply).await?;
                 return Ok(DeliveryState::Sent {
                     at: now,
-                    server_reply: receipt.server_reply,
+                    server_reply: reply,
                 });
             }
-            Err(MailError::Temporary(reason)) => DeliveryFailure {
+            Err(Refusal::ForNow(reason)) => DeliveryFailure {
                 at: now,
                 reason,
                 attempts,
                 retry_at: (attempts < max_attempts)
                     .then(|| now + self.policy.retry_delay(attempts)),
             },
-            Err(MailError::Permanent(reason)) => DeliveryFailure {
+            Err(Refusal::ForGood(reason)) => DeliveryFailure {
                 at: now,
                 reason,
                 attempts,
@@ -282,6 +297,60 @@ impl Notifier {
         self.log.mark_failed(&item.business, id, &failure).await?;
         Ok(failed(failure))
     }
+
+    /// Sends an email: the server's reply, or why not.
+    async fn send_email(&self, message: &OutboundMessage) -> Result<String, Refusal> {
+        match self.mailer.send(message).await {
+            Ok(receipt) => Ok(receipt.server_reply),
+            Err(MailError::Temporary(reason)) => Err(Refusal::ForNow(reason)),
+            Err(MailError::Permanent(reason)) => Err(Refusal::ForGood(reason)),
+        }
+    }
+
+    /// Sends a text, unless its number refused texts: the provider's message id, or why not.
+    /// A provider that says the number opted out is believed, and remembered.
+    async fn send_text(
+        &self,
+        message: &OutboundMessage,
+        now: DateTime<Utc>,
+    ) -> Result<Result<String, Refusal>, NotifyError> {
+        let Some(sender) = &self.texts else {
+            return Ok(Err(Refusal::ForGood("texts are not set up".to_owned())));
+        };
+        let Ok(to) = PhoneNumber::from_e164(&message.to) else {
+            return Ok(Err(Refusal::ForGood(format!(
+                "{:?} is not a phone number",
+                message.to
+            ))));
+        };
+        if self.log.text_opted_out(&to).await? {
+            return Ok(Err(Refusal::ForGood(OPTED_OUT.to_owned())));
+        }
+        let text = OutboundText {
+            to: to.clone(),
+            body: message.text_body.clone(),
+        };
+        Ok(match sender.send(&text).await {
+            Ok(receipt) => Ok(receipt.reference),
+            Err(TextError::Temporary(reason)) => Err(Refusal::ForNow(reason)),
+            Err(TextError::Permanent(reason)) => Err(Refusal::ForGood(reason)),
+            Err(TextError::OptedOut(reason)) => {
+                self.log.set_text_opt_out(&to, true, now).await?;
+                Err(Refusal::ForGood(format!("{OPTED_OUT} ({reason})")))
+            }
+        })
+    }
+}
+
+/// Why a text is not sent to a number that replied STOP.
+const OPTED_OUT: &str = "the customer replied STOP to texts";
+
+/// Why one attempt did not deliver, whatever the channel.
+enum Refusal {
+    /// Worth trying again later.
+    ForNow(String),
+    /// Will never succeed.
+    ForGood(String),
 }
 
 fn failed(failure: DeliveryFailure) -> DeliveryState {

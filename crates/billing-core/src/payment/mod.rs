@@ -229,6 +229,22 @@ pub struct Allocation {
     pub booking: BookingId,
     /// Its share of the payment.
     pub amount: Money,
+    /// Of that share, what is a tip (a card charge's only; `None` for none). A tip is not part
+    /// of the booking's price until the payment succeeds: then it adds to the price as a line
+    /// of its own ([`crate::booking::LineItemKind::Tip`]), so that a declined, failed or
+    /// abandoned charge never leaves a tip owed.
+    pub tip: Option<Money>,
+}
+
+impl Allocation {
+    /// A share with no tip.
+    pub fn of(booking: BookingId, amount: Money) -> Allocation {
+        Allocation {
+            booking,
+            amount,
+            tip: None,
+        }
+    }
 }
 
 /// How a payment record opened: written once, never changed.
@@ -325,6 +341,23 @@ impl Payment {
             .iter()
             .find(|a| &a.booking == booking)
             .map_or_else(|| Money::zero(self.amount.currency()), |a| a.amount)
+    }
+
+    /// The tip within this payment's share for `booking` (zero when none).
+    pub fn tip_of(&self, booking: &BookingId) -> Money {
+        self.allocations
+            .iter()
+            .find(|a| &a.booking == booking)
+            .and_then(|a| a.tip)
+            .unwrap_or_else(|| Money::zero(self.amount.currency()))
+    }
+
+    /// The tips within this payment, all bookings together (zero when none).
+    pub fn tips(&self) -> Result<Money, crate::money::MoneyError> {
+        Money::sum(
+            self.amount.currency(),
+            self.allocations.iter().filter_map(|a| a.tip.as_ref()),
+        )
     }
 
     /// True when the customer was there to authenticate (a payment link's page).

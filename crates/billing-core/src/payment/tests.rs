@@ -187,7 +187,7 @@ fn a_fold_keeps_the_origin_and_what_the_hold_placement_said() {
                 },
             },
             amount,
-            allocations: vec![Allocation { booking, amount }],
+            allocations: vec![Allocation::of(booking, amount)],
             state: S::Pending,
             origin: Origin::PaymentLink(link.clone()),
         })),

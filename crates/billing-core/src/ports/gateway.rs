@@ -340,6 +340,14 @@ pub enum EventSubject {
     /// gateway's id (a dispute, a refund made in the dashboard): the gateway's record says
     /// whether it is ours.
     GatewayPayment(String),
+    /// A connected account changed (Stripe's `account.updated`): what it is now, as of the
+    /// event's creation, so that a late delivery never replaces a newer state.
+    Account {
+        /// The account as the event describes it.
+        state: crate::connect::AccountState,
+        /// When the gateway made the event.
+        created: DateTime<Utc>,
+    },
     /// Nothing of ours: another event type, or a payment we did not make.
     Other,
 }

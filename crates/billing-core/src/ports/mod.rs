@@ -8,6 +8,7 @@
 
 mod businesses;
 mod clock;
+mod connect;
 mod customers;
 mod gateway;
 mod ids;
@@ -22,6 +23,7 @@ mod texts;
 
 pub use businesses::{ApiKeyRecord, Businesses, BusinessesError, KeyRevocation};
 pub use clock::Clock;
+pub use connect::{AccountConnection, AccountOnboarding, ConnectedAccounts, NewConnectedAccount};
 pub use customers::{CustomerDirectory, DirectoryError};
 #[cfg(test)]
 pub use gateway::MockPaymentGateway;
@@ -58,11 +60,18 @@ pub use texts::{
 };
 
 /// Everything the engine keeps: the ledger, customers and their cards, businesses and their
-/// API keys, payment links, the log of notifications, payment automation's schedules, and the
-/// staff who sign in to the console. A storage adapter implements every port of it; the core
+/// API keys, payment links, the log of notifications, payment automation's schedules, the
+/// staff who sign in to the console, and each business's connected account. A storage adapter implements every port of it; the core
 /// holds it as one `Arc<dyn Store>`.
 pub trait Store:
-    Ledger + CustomerDirectory + Businesses + PaymentLinks + NotificationLog + Schedules + StaffAccounts
+    Ledger
+    + CustomerDirectory
+    + Businesses
+    + PaymentLinks
+    + NotificationLog
+    + Schedules
+    + StaffAccounts
+    + ConnectedAccounts
 {
 }
 
@@ -74,5 +83,6 @@ impl<T> Store for T where
         + NotificationLog
         + Schedules
         + StaffAccounts
+        + ConnectedAccounts
 {
 }

@@ -2,7 +2,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::ids::{BusinessId, CustomerId, NotificationId};
-use crate::notification::{Notification, OutboundMessage};
+use crate::notification::{CarrierReport, Notification, OutboundMessage};
+use crate::phone::PhoneNumber;
 
 /// Why the notification log failed. A failed call wrote nothing.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -127,4 +128,31 @@ pub trait NotificationLog: Send + Sync {
         id: &NotificationId,
         failure: &DeliveryFailure,
     ) -> Result<(), NotificationLogError>;
+
+    /// Records what the text provider reported of a text it took, found by the provider's
+    /// message id (the reply [`mark_sent`](NotificationLog::mark_sent) kept) in whichever
+    /// business sent it: the provider's ids are unique, and its callback names no business.
+    /// The report is kept unless the text already has one as far along
+    /// ([`TextStatus::rank`](crate::ports::TextStatus::rank)), so that a late or repeated
+    /// report never undoes a later one. Answers the text's business and id, or `None` when no
+    /// sent text has that id.
+    async fn record_carrier_report(
+        &self,
+        reference: &str,
+        report: &CarrierReport,
+    ) -> Result<Option<(BusinessId, NotificationId)>, NotificationLogError>;
+
+    /// Records that `phone` refused texts (`opted_out`: it replied STOP) or welcomes them
+    /// again, as of `at`; a change older than the one recorded is ignored (replies may arrive
+    /// out of order). Texts leave from the platform's number for every business, and the
+    /// provider refuses the pair for all of them, so the choice holds for every business.
+    async fn set_text_opt_out(
+        &self,
+        phone: &PhoneNumber,
+        opted_out: bool,
+        at: DateTime<Utc>,
+    ) -> Result<(), NotificationLogError>;
+
+    /// True when `phone` refused texts and has not opted in again.
+    async fn text_opted_out(&self, phone: &PhoneNumber) -> Result<bool, NotificationLogError>;
 }

@@ -31,6 +31,8 @@ pub struct BookingSchedule {
     pub booked_at: DateTime<Utc>,
     /// When the booking was canceled: nothing more is planned for it.
     pub canceled_at: Option<DateTime<Utc>>,
+    /// When staff marked the booking as a no-show (it is canceled then too).
+    pub no_show_at: Option<DateTime<Utc>>,
     /// Automation paused for this booking by staff.
     pub paused: bool,
     /// Automation gave up (or a card runs out before a charge): staff act first.
@@ -62,6 +64,7 @@ impl BookingSchedule {
             policy: None,
             booked_at,
             canceled_at: None,
+            no_show_at: None,
             paused: false,
             needs_attention: false,
             failures: None,

@@ -98,6 +98,33 @@ pub enum TextStatus {
 }
 
 impl TextStatus {
+    /// Every status, from the first a text has to the last.
+    pub const ALL: [TextStatus; 5] = [
+        TextStatus::Queued,
+        TextStatus::Sent,
+        TextStatus::Delivered,
+        TextStatus::Undelivered,
+        TextStatus::Failed,
+    ];
+
+    /// The stable snake_case name stores and APIs use (Twilio's own names).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TextStatus::Queued => "queued",
+            TextStatus::Sent => "sent",
+            TextStatus::Delivered => "delivered",
+            TextStatus::Undelivered => "undelivered",
+            TextStatus::Failed => "failed",
+        }
+    }
+
+    /// The status with that [`as_str`](TextStatus::as_str) name.
+    pub fn parse(name: &str) -> Option<TextStatus> {
+        TextStatus::ALL
+            .into_iter()
+            .find(|status| status.as_str() == name)
+    }
+
     /// True when no later report will change it.
     pub fn is_final(self) -> bool {
         matches!(

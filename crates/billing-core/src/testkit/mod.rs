@@ -5,9 +5,11 @@
 mod gateway;
 mod mail;
 mod memory;
+mod onboarding;
 
 pub use gateway::{GatewayCall, Scripted, ScriptedGateway};
 pub use mail::{PlainTemplates, ScriptedMailer};
+pub use onboarding::{SCRIPTED_REQUIREMENTS, ScriptedOnboarding};
 
 /// Page addresses for tests: `{base}/pay/{token}` and `{base}/cards/{token}`, and the pages
 /// the gateway sends the customer back to, `{base}/pay/{token}/return` and
@@ -188,6 +190,7 @@ pub async fn seed_customer_with_card<S: crate::ports::CustomerDirectory + ?Sized
         id: customer.clone(),
         name: "Ada Lovelace".into(),
         email: Some("ada@example.com".into()),
+        phone: None,
         gateway_customer: Some("cus_1".into()),
     };
     store.put_customer(business, &profile).await?;

@@ -13,6 +13,7 @@ use billing_core::link::{CheckoutStep, LinkPurpose};
 use billing_core::payment::Failure;
 use serde::Deserialize;
 
+use super::tip::{TipChoice, tip_view};
 use super::views::{CardPage, FormView, LineView, MessagePage, PayPage, StripeView, page};
 use crate::cards::{CardForm, TypedCard};
 use crate::routes::customers::check_payment_method;
@@ -32,6 +33,12 @@ pub(crate) struct CardFields {
     payment_method: String,
     #[serde(default)]
     save_card: Option<String>,
+    /// The pay page's tip: `none`, a preset percentage, or `custom`.
+    #[serde(default)]
+    tip: String,
+    /// The pay page's tip of the customer's own.
+    #[serde(default)]
+    tip_amount: String,
 }
 
 impl fmt::Debug for CardFields {
@@ -40,6 +47,8 @@ impl fmt::Debug for CardFields {
         f.debug_struct("CardFields")
             .field("payment_method", &self.payment_method)
             .field("save_card", &self.save_card)
+            .field("tip", &self.tip)
+            .field("tip_amount", &self.tip_amount)
             .finish_non_exhaustive()
     }
 }
@@ -50,6 +59,11 @@ impl CardFields {
         self.save_card
             .as_deref()
             .is_some_and(|v| !matches!(v, "" | "off" | "false" | "0"))
+    }
+
+    /// The tip chosen on the pay page, as posted.
+    pub(crate) fn tip_choice(&self) -> TipChoice {
+        TipChoice::posted(&self.tip, &self.tip_amount)
     }
 }
 
@@ -142,10 +156,12 @@ pub(crate) fn pay_form(
     form: &CardForm,
     error: Option<String>,
     save_card: bool,
+    tip: &TipChoice,
 ) -> Response {
     page(
         status,
         &PayPage {
+            tips: tip_view(link, tip),
             business: link.business_name.clone(),
             customer: link.customer_name.clone(),
             amount: link_amount(link),

@@ -20,6 +20,7 @@ pub(crate) mod client;
 mod form;
 pub(crate) mod limit;
 pub(crate) mod pay;
+mod tip;
 pub(crate) mod urls;
 mod views;
 

@@ -30,6 +30,7 @@ use super::form::{
     CardFields, UNREADABLE_CARD, decline_message, link_amount, pay_form, payment_method,
     read_fields, too_large,
 };
+use super::tip::{TipChoice, chosen_tip};
 use super::views::{MessagePage, PaidPage, page};
 use crate::cards::CardForm;
 use crate::routes::{outcome_name, run_to_end};
@@ -61,7 +62,15 @@ pub(crate) async fn pay_page(
         return unavailable();
     };
     match open(&api, &token, Purpose::Payment).await {
-        Ok((link, form)) => pay_form(&token, StatusCode::OK, &link, form, None, false),
+        Ok((link, form)) => pay_form(
+            &token,
+            StatusCode::OK,
+            &link,
+            form,
+            None,
+            false,
+            &TipChoice::default(),
+        ),
         Err(refused) => refused,
     }
 }
@@ -100,6 +109,7 @@ pub(crate) async fn pay(
         return too_large();
     };
     let save_card = fields.save_card();
+    let tip_choice = fields.tip_choice();
     let again = |status, error: &str| {
         pay_form(
             &token,
@@ -108,7 +118,13 @@ pub(crate) async fn pay(
             form,
             Some(error.to_owned()),
             save_card,
+            &tip_choice,
         )
+    };
+    // The tip is checked before the card is read: a tip that cannot be taken charges nothing.
+    let tip = match chosen_tip(&link, &tip_choice) {
+        Ok(tip) => tip,
+        Err(error) => return again(StatusCode::UNPROCESSABLE_ENTITY, &error),
     };
     let payment_method = match payment_method(&api, form, &fields) {
         Ok(method) => method,
@@ -121,7 +137,8 @@ pub(crate) async fn pay(
         payment_method,
         save_card,
     };
-    let result = run_to_end(async move { billing.pay_link(&paying, command).await }).await;
+    let result =
+        run_to_end(async move { billing.pay_link_with_tip(&paying, command, tip).await }).await;
     let result = match result {
         Ok(result) => result,
         Err(_task_failed) => return page(StatusCode::INTERNAL_SERVER_ERROR, &MessagePage::FAILED),
@@ -170,7 +187,8 @@ pub(crate) async fn pay(
         }
     };
     count_payment("charge", outcome_name(&paid.receipt));
-    answer(&api, &token, form, Some(&link), paid, save_card).await
+    let kept = (save_card, &tip_choice);
+    answer(&api, &token, form, Some(&link), paid, kept).await
 }
 
 /// `GET /pay/{token}/return`: the customer's browser is back from their bank (the gateway's
@@ -211,7 +229,10 @@ pub(crate) async fn payment_returned(
         Err(_task_failed) => return page(StatusCode::INTERNAL_SERVER_ERROR, &MessagePage::FAILED),
     };
     match result {
-        Ok(paid) => answer(&api, &token, form, None, paid, false).await,
+        Ok(paid) => {
+            let kept = (false, &TipChoice::default());
+            answer(&api, &token, form, None, paid, kept).await
+        }
         Err(
             error @ (BillingError::LinkUnavailable
             | BillingError::LinkAlreadyUsed
@@ -242,7 +263,7 @@ async fn answer(
     form: &CardForm,
     link: Option<&LinkPage>,
     paid: LinkPaid,
-    save_card: bool,
+    kept: (bool, &TipChoice),
 ) -> Response {
     let receipt = &paid.receipt;
     let payment = &receipt.payment;
@@ -259,7 +280,7 @@ async fn answer(
     match receipt.outcome() {
         // The link stays open for another card.
         Outcome::Declined(failure) => {
-            form_again(api, token, form, link, decline_message(failure), save_card).await
+            form_again(api, token, form, link, decline_message(failure), kept).await
         }
         Outcome::Settled
             if matches!(
@@ -291,6 +312,11 @@ async fn answer(
                 &PaidPage {
                     business: business_of(api, token, link).await,
                     amount,
+                    tip: payment
+                        .tips()
+                        .ok()
+                        .filter(|tip| tip.is_positive())
+                        .map(|tip| tip.to_string()),
                     card,
                     card_saved: paid.card_saved,
                     back: desk_return(api, token).await,
@@ -299,7 +325,7 @@ async fn answer(
         }
         // Given up (the customer never authenticated, or staff canceled it): the link can be
         // paid again.
-        Outcome::Settled => form_again(api, token, form, link, NOT_COMPLETED, save_card).await,
+        Outcome::Settled => form_again(api, token, form, link, NOT_COMPLETED, kept).await,
         Outcome::Pending if payment.state == PaymentState::RequiresAction => {
             incomplete(business_of(api, token, link).await)
         }
@@ -318,11 +344,19 @@ async fn form_again(
     form: &CardForm,
     link: Option<&LinkPage>,
     error: &str,
-    save_card: bool,
+    (save_card, tip): (bool, &TipChoice),
 ) -> Response {
     let status = StatusCode::PAYMENT_REQUIRED;
     match link {
-        Some(link) => pay_form(token, status, link, form, Some(error.to_owned()), save_card),
+        Some(link) => pay_form(
+            token,
+            status,
+            link,
+            form,
+            Some(error.to_owned()),
+            save_card,
+            tip,
+        ),
         None => match open(api, token, Purpose::Payment).await {
             Ok((link, form)) => pay_form(
                 token,
@@ -331,6 +365,7 @@ async fn form_again(
                 form,
                 Some(error.to_owned()),
                 save_card,
+                tip,
             ),
             Err(refused) => refused,
         },

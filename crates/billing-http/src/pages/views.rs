@@ -68,6 +68,8 @@ pub(crate) struct PayPage {
     pub(crate) checkout: bool,
     /// A checkout's hold: the card is authorized, not charged.
     pub(crate) hold: bool,
+    /// The tips offered (a payment link's page; none on a checkout).
+    pub(crate) tips: Option<super::tip::TipView>,
 }
 
 /// The last page of a booking page's checkout: framed, its script posts the result to the
@@ -107,6 +109,8 @@ pub(crate) struct CardPage {
 pub(crate) struct PaidPage {
     pub(crate) business: String,
     pub(crate) amount: String,
+    /// The tip within the amount, when there was one.
+    pub(crate) tip: Option<String>,
     pub(crate) card: String,
     pub(crate) card_saved: bool,
     /// Staff who typed the card at the desk: their way back.
@@ -303,6 +307,16 @@ mod tests {
             },
             checkout: false,
             hold: false,
+            tips: Some(super::super::tip::TipView {
+                presets: vec![super::super::tip::PresetView {
+                    value: "15".into(),
+                    tip: "1.50 USD".into(),
+                    total: "11.50 USD".into(),
+                }],
+                choice: "none".into(),
+                amount: String::new(),
+                currency: "USD".into(),
+            }),
         }
         .render()
         .unwrap_or_default();

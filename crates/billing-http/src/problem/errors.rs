@@ -37,7 +37,10 @@ part: read the objects back before trying again";
 /// (`payment_not_cancelable`, `payment_not_pending`, `too_recent_to_judge`,
 /// `capture_in_flight`, `card_in_use`, `payment_exists_at_gateway`) is 409, and so is a
 /// refusal of the console's settings (`last_api_key`, `last_owner`, `cannot_remove_self`,
-/// `staff_removed`); `api_key_not_found` is 404.
+/// `staff_removed`); `api_key_not_found` is 404. A card payment on a business whose connected
+/// account cannot take charges yet (`account_cannot_charge`) is 409: nothing was written, and
+/// the same request goes through once Stripe enables charges; `account_not_connected` is 404,
+/// `onboarding_unavailable` 501 (the gateway in use connects no accounts).
 pub fn status_of(error: &BillingError) -> StatusCode {
     match error {
         BillingError::Gateway { error, .. } => match error {
@@ -57,7 +60,8 @@ pub fn status_of(error: &BillingError) -> StatusCode {
         | BillingError::LinkUnavailable
         | BillingError::StaffNotFound(_)
         | BillingError::ApiKeyNotFound(_)
-        | BillingError::InvitationUnavailable => StatusCode::NOT_FOUND,
+        | BillingError::InvitationUnavailable
+        | BillingError::AccountNotConnected => StatusCode::NOT_FOUND,
         BillingError::SignInRefused => StatusCode::UNAUTHORIZED,
         BillingError::ProbableDuplicate { .. }
         | BillingError::RequestInProgress(_)
@@ -79,9 +83,12 @@ pub fn status_of(error: &BillingError) -> StatusCode {
         | BillingError::StaffRemoved(_)
         | BillingError::CannotRemoveSelf
         | BillingError::LastOwner
-        | BillingError::LastApiKey => StatusCode::CONFLICT,
+        | BillingError::LastApiKey
+        | BillingError::AccountCannotCharge { .. } => StatusCode::CONFLICT,
         BillingError::LinkAlreadyUsed => StatusCode::GONE,
-        BillingError::HostedPagesNotConfigured => StatusCode::NOT_IMPLEMENTED,
+        BillingError::HostedPagesNotConfigured | BillingError::OnboardingUnavailable => {
+            StatusCode::NOT_IMPLEMENTED
+        }
         BillingError::Ledger(_)
         | BillingError::Businesses(_)
         | BillingError::Directory(_)
@@ -108,6 +115,8 @@ pub fn status_of(error: &BillingError) -> StatusCode {
         | BillingError::InvalidInput(_)
         | BillingError::InvalidBooking(_)
         | BillingError::NoEmailAddress(_)
+        | BillingError::NoPhoneNumber(_)
+        | BillingError::TextsRefused(_)
         | BillingError::Email(_)
         | BillingError::AmountNotChargeable(_)
         | BillingError::MulticaptureUnavailable(_)

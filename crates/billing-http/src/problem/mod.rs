@@ -22,8 +22,8 @@ use utoipa::ToSchema;
 pub use errors::status_of;
 pub use sets::{
     CancelLinkProblems, CancelPaymentProblems, CheckoutProblems, LinkProblems, ListProblems,
-    MarkFailedProblems, MoneyProblems, ReadProblems, ReportProblems, SyncProblems, WebhookProblems,
-    WriteProblems,
+    MarkFailedProblems, MoneyProblems, ReadProblems, ReportProblems, SyncProblems,
+    TextCallbackProblems, WebhookProblems, WriteProblems,
 };
 
 use crate::wire::{ReceiptJson, SuggestedActionJson};

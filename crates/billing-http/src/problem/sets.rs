@@ -59,7 +59,7 @@ problem_set!(
     (409, "`booking_has_payments`; `card_in_use` (a payment in flight uses the card, named in `payment`)"),
     (413, "`payload_too_large`"),
     (415, "`unsupported_media_type`"),
-    (422, "`invalid_request`, `invalid_id`, `invalid_amount`, `too_many_decimals`, `unknown_currency`, `invalid_booking`, `invalid_input`..."),
+    (422, "`invalid_request`, `invalid_id`, `invalid_amount`, `too_many_decimals`, `unknown_currency`, `invalid_booking`, `invalid_input`, `invalid_phone`..."),
     (429, "`rate_limited`: the gateway's rate limit, with `Retry-After`"),
     (502, "`gateway_*`: the gateway failed"),
     (503, "`storage_unavailable`; `busy` (other commands kept changing the booking; try again), with `Retry-After`")
@@ -128,6 +128,14 @@ problem_set!(
 );
 
 problem_set!(
+    /// The problems of receiving the text provider's callbacks.
+    TextCallbackProblems:
+    (403, "`invalid_signature`: the signature does not verify for this URL and form"),
+    (404, "`texts_not_configured`: texts go to the outbox, which posts no callbacks"),
+    (503, "`storage_unavailable`; `busy`, with `Retry-After`: the provider retries the delivery")
+);
+
+problem_set!(
     /// The problems of making a payment link or a card request.
     LinkProblems:
     (400, "`invalid_json`: the body is not JSON"),
@@ -135,7 +143,7 @@ problem_set!(
     (404, "`customer_not_found`, `booking_not_found`: no such object for this business"),
     (413, "`payload_too_large`"),
     (415, "`unsupported_media_type`"),
-    (422, "`no_email_address`, `email_failed`, `nothing_to_charge`, `amount_exceeds_balance`, `amount_not_chargeable`, `non_positive_amount`, `wrong_currency`, `too_many_decimals`, `invalid_amount`, `invalid_input`, `invalid_id`, `invalid_request`"),
+    (422, "`no_email_address`, `no_phone_number`, `texts_refused` (the customer replied STOP), `email_failed`, `nothing_to_charge`, `amount_exceeds_balance`, `amount_not_chargeable`, `non_positive_amount`, `wrong_currency`, `too_many_decimals`, `invalid_amount`, `invalid_input`, `invalid_id`, `invalid_request`"),
     (501, "`hosted_pages_not_configured`: this service was not given the hosted pages' settings"),
     (503, "`storage_unavailable`")
 );

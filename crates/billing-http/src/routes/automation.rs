@@ -16,7 +16,7 @@ use crate::extract::{ApiJson, ApiPath, ApiQuery, OptionalJson, Tenant};
 use crate::problem::{Problem, ProblemDetails, ReadProblems, WriteProblems};
 use crate::state::Api;
 use crate::wire::{
-    BookingAutomationJson, CancelRequest, CancellationJson, CustomerAutomationJson,
+    BookingAutomationJson, CancelRequest, CancellationJson, CustomerAutomationJson, NoShowJson,
     PaymentSettingsJson, PutBookingAutomation, RunJson, RunList, booking_id, customer_id,
 };
 
@@ -134,6 +134,38 @@ pub(crate) async fn cancel_booking(
     let automation = api.billing.booking_automation(&business, &booking).await?;
     Ok(Json(CancellationJson::of(
         &cancellation,
+        BookingAutomationJson::of(&id, &automation),
+    )))
+}
+
+/// Mark a booking as a no-show (the customer was not there for the service): automation stops
+/// for it (it is canceled), its open holds are released, and the business's no-show fee is
+/// charged to the card on file, at most what the booking still owes. Marking it again charges
+/// nothing more: the answer says `already_marked` and repeats the first fee. 422
+/// `invalid_input` when the business has no no-show fee or the service was completed, 422
+/// `no_card_on_file` without a card, 409 `booking_canceled` for a canceled booking; nothing
+/// changes then.
+#[utoipa::path(
+    post, path = "/v1/bookings/{id}/no-show", tag = "automation",
+    params(("id" = String, Path, description = "The booking id")),
+    responses((status = 200, description = "Marked a no-show", body = NoShowJson), WriteProblems),
+    security(("api_key" = []))
+)]
+pub(crate) async fn mark_no_show(
+    State(api): State<Api>,
+    Tenant(business): Tenant,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<NoShowJson>, Problem> {
+    let booking = booking_id(&id)?;
+    let billing = api.billing.clone();
+    let scoped = business.clone();
+    let marking = booking.clone();
+    // Holds are released and a fee charged at the gateway: finished even if the client goes.
+    let no_show =
+        run_to_end(async move { billing.mark_no_show(&scoped, &marking).await }).await??;
+    let automation = api.billing.booking_automation(&business, &booking).await?;
+    Ok(Json(NoShowJson::of(
+        &no_show,
         BookingAutomationJson::of(&id, &automation),
     )))
 }

@@ -9,7 +9,7 @@ use billing_core::billing::PriceAdjustment;
 use billing_core::booking::{BookingAccount, LineItem};
 use billing_core::error::BillingError;
 use billing_core::money::{Amount, Currency, Money};
-use billing_core::payment::CollectionMethod;
+use billing_core::payment::{CollectionMethod, Origin};
 use billing_core::ports::BookingFilter;
 use billing_core::prelude::{AuthorizeBooking, ChargeBooking, PaymentSource, RecordCollection};
 use billing_core::status::PaymentStatus;
@@ -243,6 +243,7 @@ pub(crate) async fn charge(
 ) -> Result<Response, Problem> {
     let id = booking_id(&id)?;
     let amount = parse_amount(body.amount.as_deref())?;
+    let tip = parse_amount(body.tip.as_deref())?;
     let command = ChargeBooking {
         booking: id,
         amount,
@@ -251,7 +252,12 @@ pub(crate) async fn charge(
         allow_duplicate: body.allow_duplicate,
     };
     let billing = api.billing.clone();
-    let result = run_to_end(async move { billing.charge(&business, command).await }).await?;
+    let result = run_to_end(async move {
+        billing
+            .charge_with_tip_as(&business, command, tip, Origin::Command)
+            .await
+    })
+    .await?;
     Ok(answer_receipt("charge", result, Answer::Created))
 }
 

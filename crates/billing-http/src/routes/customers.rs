@@ -13,7 +13,7 @@ use crate::problem::{Problem, ReadProblems, WriteProblems};
 use crate::state::Api;
 use crate::wire::{
     AttachCard, CardJson, CardList, CustomerBalanceJson, CustomerJson, MoneyJson, NewCustomer,
-    check_text, customer_id,
+    check_text, customer_id, phone_number,
 };
 
 /// Create or update a customer.
@@ -40,6 +40,15 @@ pub(crate) async fn put_customer(
     if let Some(email) = &body.email {
         check_text("email", email)?;
     }
+    let phone = match &body.phone {
+        Some(phone) => Some(phone_number(phone, body.phone_region.as_deref())?),
+        None if body.phone_region.is_some() => {
+            return Err(Problem::invalid_request(
+                "phone_region is given without a phone",
+            ));
+        }
+        None => None,
+    };
     let (customer, created) = api
         .billing
         .put_customer(
@@ -48,6 +57,7 @@ pub(crate) async fn put_customer(
                 id: id.clone(),
                 name: body.name,
                 email: body.email,
+                phone,
                 gateway_customer: None,
             },
         )

@@ -5,7 +5,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use billing_core::billing::{CreatePaymentLink, StartCheckout};
+use billing_core::billing::{CreatePaymentLink, Sending, StartCheckout};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
@@ -44,7 +44,8 @@ impl LimitQuery {
 }
 
 /// Make a payment link for some of a customer's bookings, for all they owe or a part (taken
-/// from the bookings in the order given), and email it unless `send_email` is false.
+/// from the bookings in the order given), email it unless `send_email` is false, and text it
+/// when `send_text` is true.
 ///
 /// The answer holds the page's `url`, with the link's secret token: it is shown only here (only
 /// the token's hash is stored). The link works once, for 7 days by default; it is refused if a
@@ -71,7 +72,10 @@ pub(crate) async fn create_payment_link(
         bookings,
         // Read by the core in the bookings' currency.
         amount: parse_amount(body.amount.as_deref())?,
-        send_email: body.send_email,
+        send: Sending {
+            email: body.send_email,
+            text: body.send_text,
+        },
     };
     // The link and its email are written together, even if the client goes away meanwhile.
     let billing = api.billing.clone();
@@ -82,7 +86,8 @@ pub(crate) async fn create_payment_link(
 }
 
 /// Ask a customer to save a card: a link to a page where they enter one, emailed unless
-/// `send_email` is false. The answer's `url` is shown only here.
+/// `send_email` is false and texted when `send_text` is true. The answer's `url` is shown
+/// only here.
 #[utoipa::path(
     post, path = "/v1/card-requests", tag = "links",
     request_body = CardRequestRequest,
@@ -95,11 +100,13 @@ pub(crate) async fn create_card_request(
     ApiJson(body): ApiJson<CardRequestRequest>,
 ) -> Result<Response, Problem> {
     let customer = customer_id(&body.customer)?;
-    let send_email = body.send_email;
+    let send = Sending {
+        email: body.send_email,
+        text: body.send_text,
+    };
     let billing = api.billing.clone();
     let issued =
-        run_to_end(async move { billing.request_card(&business, &customer, send_email).await })
-            .await??;
+        run_to_end(async move { billing.request_card(&business, &customer, send).await }).await??;
     let body = IssuedLinkJson::new(&issued, api.now());
     Ok((StatusCode::CREATED, Json(body)).into_response())
 }

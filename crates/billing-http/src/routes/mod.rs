@@ -10,6 +10,7 @@
 pub(crate) mod automation;
 pub(crate) mod bookings;
 pub(crate) mod bulk;
+pub(crate) mod connect;
 pub(crate) mod customers;
 pub(crate) mod links;
 pub(crate) mod notifications;

@@ -5,7 +5,7 @@ use billing_core::automation::{
     Action, CancellationFee, DeclineKind, FailedAttempts, HoldRenewal, PaymentPolicy,
     PaymentSettings, Percent, Planned, Reason, Share,
 };
-use billing_core::billing::{BookingAutomation, Cancellation};
+use billing_core::billing::{BookingAutomation, Cancellation, NoShow};
 use billing_core::money::{Currency, Money};
 use billing_core::ports::{AutomationRun, RunOutcome};
 use chrono::{DateTime, Duration, Utc};
@@ -218,6 +218,11 @@ pub struct PaymentSettingsJson {
     /// Tell the customer this many minutes before an automatic charge or hold.
     #[serde(default)]
     pub upcoming_notice_minutes: Option<u32>,
+    /// The fee charged to the card on file when staff mark a booking as a no-show
+    /// (`POST /v1/bookings/{id}/no-show`): a percentage of the price without tips, or a fixed
+    /// amount, never more than the booking still owes. Absent: none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub no_show_fee: Option<ShareJson>,
 }
 
 fn renew() -> HoldRenewalJson {
@@ -247,6 +252,7 @@ impl From<&PaymentSettings> for PaymentSettingsJson {
                     window_minutes: whole_minutes(fee.window),
                 }),
             upcoming_notice_minutes: settings.upcoming_notice.map(whole_minutes),
+            no_show_fee: settings.no_show_fee.as_ref().map(ShareJson::from),
         }
     }
 }
@@ -276,6 +282,11 @@ impl PaymentSettingsJson {
             upcoming_notice: self
                 .upcoming_notice_minutes
                 .map(|m| minutes(m, "the upcoming charge notice"))
+                .transpose()?,
+            no_show_fee: self
+                .no_show_fee
+                .as_ref()
+                .map(ShareJson::share)
                 .transpose()?,
         })
     }
@@ -572,6 +583,36 @@ impl CancellationJson {
                 .collect(),
             fee: cancellation.fee.as_ref().map(ReceiptJson::from),
             already_canceled: cancellation.already_canceled,
+        }
+    }
+}
+
+/// What marking a booking as a no-show did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct NoShowJson {
+    /// The booking's automation: stopped (the booking is canceled), with `no_show_at`.
+    pub automation: BookingAutomationJson,
+    /// When it was marked a no-show.
+    pub no_show_at: Option<DateTime<Utc>>,
+    /// The holds released.
+    pub released: Vec<ReceiptJson>,
+    /// The fee's charge (its `payment.state` says whether it went through); `null` when the
+    /// booking owed nothing more.
+    pub fee: Option<ReceiptJson>,
+    /// True when it had been marked before: nothing was done again, and `fee` is the first
+    /// charge's answer.
+    pub already_marked: bool,
+}
+
+impl NoShowJson {
+    /// The view of a no-show, with the booking's automation after it.
+    pub fn of(no_show: &NoShow, automation: BookingAutomationJson) -> Self {
+        NoShowJson {
+            automation,
+            no_show_at: no_show.schedule.no_show_at,
+            released: no_show.released.iter().map(ReceiptJson::from).collect(),
+            fee: no_show.fee.as_ref().map(ReceiptJson::from),
+            already_marked: no_show.already_marked,
         }
     }
 }

@@ -12,7 +12,7 @@ use super::{MoneyJson, PaymentJson};
 /// A line of a booking's price.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct LineItemJson {
-    /// `service`, `extra` or `discount` (subtracted).
+    /// `service`, `extra`, `discount` (subtracted) or `tip` (a charge's, read only).
     pub kind: LineItemKindJson,
     /// What the customer reads.
     pub label: String,
@@ -30,6 +30,9 @@ pub enum LineItemKindJson {
     Extra,
     /// A discount, subtracted from the price.
     Discount,
+    /// A tip given with a charge that succeeded, added to the price (read only: a tip is
+    /// given with a charge, `tip` on `POST /v1/bookings/{id}/charges`).
+    Tip,
 }
 
 impl From<LineItemKindJson> for LineItemKind {
@@ -38,6 +41,7 @@ impl From<LineItemKindJson> for LineItemKind {
             LineItemKindJson::Service => LineItemKind::Service,
             LineItemKindJson::Extra => LineItemKind::Extra,
             LineItemKindJson::Discount => LineItemKind::Discount,
+            LineItemKindJson::Tip => LineItemKind::Tip,
         }
     }
 }
@@ -48,6 +52,7 @@ impl From<LineItemKind> for LineItemKindJson {
             LineItemKind::Service => LineItemKindJson::Service,
             LineItemKind::Extra => LineItemKindJson::Extra,
             LineItemKind::Discount => LineItemKindJson::Discount,
+            LineItemKind::Tip => LineItemKindJson::Tip,
         }
     }
 }
@@ -161,13 +166,14 @@ pub struct BookingJson {
     pub customer: String,
     /// Its currency.
     pub currency: String,
-    /// The lines whose sum is the price.
+    /// The lines whose sum is the price: the booking's own, then a `tip` line for each
+    /// succeeded charge that carried a tip (never to be sent back in `PUT`).
     pub line_items: Vec<LineItemJson>,
     /// When the service is scheduled.
     pub service_at: Option<DateTime<Utc>>,
     /// When the service was completed.
     pub completed_at: Option<DateTime<Utc>>,
-    /// The sum of the line items.
+    /// The sum of the line items, tips included.
     pub price: MoneyJson,
     /// What was paid, less refunds.
     pub paid: MoneyJson,
@@ -198,12 +204,7 @@ impl From<&BookingView> for BookingJson {
             id: summary.id,
             customer: summary.customer,
             currency: summary.currency,
-            line_items: view
-                .account
-                .line_items
-                .iter()
-                .map(LineItemJson::from)
-                .collect(),
+            line_items: view.lines().iter().map(LineItemJson::from).collect(),
             service_at: summary.service_at,
             completed_at: summary.completed_at,
             price: summary.price,

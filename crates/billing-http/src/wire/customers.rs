@@ -52,6 +52,8 @@ pub struct CustomerJson {
     pub name: String,
     /// Their email address.
     pub email: Option<String>,
+    /// Their mobile number for texts, in E.164 (`+14155550123`).
+    pub phone: Option<String>,
     /// Their saved cards, the default first.
     pub cards: Vec<CardJson>,
 }
@@ -63,6 +65,7 @@ impl CustomerJson {
             id: customer.id.to_string(),
             name: customer.name,
             email: customer.email,
+            phone: customer.phone.map(|p| p.as_str().to_owned()),
             cards: cards.into_iter().map(CardJson::from).collect(),
         }
     }
@@ -88,6 +91,13 @@ pub struct NewCustomer {
     /// Their email address.
     #[serde(default)]
     pub email: Option<String>,
+    /// Their mobile number for texts: E.164 (`+14155550123`), or a national number with
+    /// `phone_region`.
+    #[serde(default)]
+    pub phone: Option<String>,
+    /// The region a national `phone` is read in (ISO 3166 code, `US`, `GB`...).
+    #[serde(default)]
+    pub phone_region: Option<String>,
 }
 
 /// Attach a card made by the gateway's card form.

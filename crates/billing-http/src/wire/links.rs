@@ -230,6 +230,8 @@ pub struct IssuedLinkJson {
     pub url: String,
     /// The email queued for it, when one was asked for.
     pub notification_id: Option<String>,
+    /// The text queued for it, when one was asked for.
+    pub text_notification_id: Option<String>,
 }
 
 impl IssuedLinkJson {
@@ -239,6 +241,7 @@ impl IssuedLinkJson {
             link: LinkJson::new(&issued.link, now),
             url: issued.url.clone(),
             notification_id: issued.notification.as_ref().map(|n| n.id.to_string()),
+            text_notification_id: issued.text.as_ref().map(|n| n.id.to_string()),
         }
     }
 }
@@ -265,6 +268,9 @@ pub struct PaymentLinkRequest {
     /// Email the link to the customer (default true); the URL is returned either way.
     #[serde(default = "yes")]
     pub send_email: bool,
+    /// Text the link to the customer's phone number (default false).
+    #[serde(default)]
+    pub send_text: bool,
 }
 
 /// Ask a customer to save a card.
@@ -276,4 +282,7 @@ pub struct CardRequestRequest {
     /// Email the link to the customer (default true); the URL is returned either way.
     #[serde(default = "yes")]
     pub send_email: bool,
+    /// Text the link to the customer's phone number (default false).
+    #[serde(default)]
+    pub send_text: bool,
 }

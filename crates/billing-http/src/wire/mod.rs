@@ -8,6 +8,7 @@
 mod automation;
 mod bookings;
 mod bulk;
+mod connect;
 mod customers;
 mod links;
 mod notifications;
@@ -17,15 +18,16 @@ mod reports;
 
 pub use automation::{
     ActionJson, BookingAutomationJson, CancelRequest, CancellationFeeJson, CancellationJson,
-    CustomerAutomationJson, DeclineKindJson, FailuresJson, HoldRenewalJson, PaymentSettingsJson,
-    PlannedJson, PolicyJson, PolicyNameJson, PutBookingAutomation, ReasonJson, RunJson, RunList,
-    ShareJson,
+    CustomerAutomationJson, DeclineKindJson, FailuresJson, HoldRenewalJson, NoShowJson,
+    PaymentSettingsJson, PlannedJson, PolicyJson, PolicyNameJson, PutBookingAutomation, ReasonJson,
+    RunJson, RunList, ShareJson,
 };
 pub use bookings::{
     BookingJson, BookingList, BookingSummaryJson, LineItemInput, LineItemJson, LineItemKindJson,
     PutBooking, StatusJson,
 };
 pub use bulk::{BulkRequest, BulkResponse, BulkResultJson};
+pub use connect::{AccountStandingJson, ConnectedAccountJson, OnboardingJson, OnboardingRequest};
 pub use customers::{
     AttachCard, CardJson, CardList, CustomerBalanceJson, CustomerJson, NewCustomer,
 };
@@ -34,7 +36,10 @@ pub use links::{
     IssuedLinkJson, LinkJson, LinkList, LinkStatusJson, LinkTypeJson, LinkedBookingJson,
     PaymentLinkRequest,
 };
-pub use notifications::{DeliveryJson, NotificationJson, NotificationKindJson, NotificationList};
+pub use notifications::{
+    CarrierJson, CarrierStatusJson, ChannelJson, DeliveryJson, NotificationJson,
+    NotificationKindJson, NotificationList,
+};
 pub use ops::{HealthJson, WebhookAck};
 pub use payments::{
     AllocationJson, AuthorizationRequest, CaptureRequest, ChargeRequest, CollectionMethodJson,
@@ -46,6 +51,7 @@ pub use reports::{OutstandingJson, OutstandingRowJson, cursor, parse_cursor};
 use billing_core::error::BillingError;
 use billing_core::ids::{BookingId, CustomerId, LinkId, NotificationId, PaymentId};
 use billing_core::money::{Amount, Money};
+use billing_core::phone::{PhoneError, PhoneNumber, PhoneRegion};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -106,6 +112,23 @@ pub fn check_text(field: &str, text: &str) -> Result<(), Problem> {
         ));
     }
     Ok(())
+}
+
+/// Reads a phone number given in a body: E.164, or a national number read in `region`. 422
+/// `invalid_phone` says why a number is refused.
+pub fn phone_number(text: &str, region: Option<&str>) -> Result<PhoneNumber, Problem> {
+    let invalid = |error: PhoneError| {
+        Problem::new(
+            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_phone",
+            error.to_string(),
+        )
+    };
+    let region = region
+        .map(PhoneRegion::from_code)
+        .transpose()
+        .map_err(invalid)?;
+    PhoneNumber::parse(text, region).map_err(invalid)
 }
 
 /// Checks an id given in a path or a body.

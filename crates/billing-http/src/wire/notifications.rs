@@ -1,6 +1,9 @@
 //! Notifications: the emails queued about a customer, and where their delivery stands.
 
-use billing_core::notification::{DeliveryState, Notification, NotificationKind};
+use billing_core::notification::{
+    CarrierReport, Channel, DeliveryState, Notification, NotificationKind,
+};
+use billing_core::ports::TextStatus;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -96,23 +99,81 @@ impl From<&DeliveryState> for DeliveryJson {
     }
 }
 
-/// An email queued about a customer, and where its delivery stands.
+/// How a notification goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ChannelJson {
+    /// By email.
+    Email,
+    /// By text message.
+    Text,
+}
+
+/// Where a text stands at the carrier, once the provider took it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CarrierStatusJson {
+    /// The provider holds it.
+    Queued,
+    /// Handed to the carrier.
+    Sent,
+    /// The handset received it.
+    Delivered,
+    /// The carrier could not deliver it.
+    Undelivered,
+    /// The provider could not send it.
+    Failed,
+}
+
+/// What the carrier reported of a text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct CarrierJson {
+    /// Where it stands.
+    pub status: CarrierStatusJson,
+    /// The provider's error code when it was not delivered (`30003`).
+    pub error_code: Option<String>,
+    /// When the report came.
+    pub at: DateTime<Utc>,
+}
+
+impl From<&CarrierReport> for CarrierJson {
+    fn from(report: &CarrierReport) -> Self {
+        CarrierJson {
+            status: match report.status {
+                TextStatus::Queued => CarrierStatusJson::Queued,
+                TextStatus::Sent => CarrierStatusJson::Sent,
+                TextStatus::Delivered => CarrierStatusJson::Delivered,
+                TextStatus::Undelivered => CarrierStatusJson::Undelivered,
+                TextStatus::Failed => CarrierStatusJson::Failed,
+            },
+            error_code: report.error_code.clone(),
+            at: report.at,
+        }
+    }
+}
+
+/// An email or a text queued about a customer, and where its delivery stands.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct NotificationJson {
     /// Its id.
     pub id: String,
     /// What it is about.
     pub kind: NotificationKindJson,
+    /// By email or by text.
+    pub channel: ChannelJson,
     /// The customer it is about (notices to the business name the customer who paid).
     pub customer: String,
-    /// The address it goes to.
+    /// The address (or, for a text, the E.164 number) it goes to.
     pub to: String,
     /// Its subject line.
     pub subject: String,
     /// When it was queued.
     pub queued_at: DateTime<Utc>,
-    /// Where its delivery stands.
+    /// Where its delivery stands (for a text, `sent` is the provider's acceptance, with its
+    /// message id as the reply).
     pub delivery: DeliveryJson,
+    /// For a text the provider took: what the carrier reported since, if anything.
+    pub carrier: Option<CarrierJson>,
 }
 
 impl From<&Notification> for NotificationJson {
@@ -120,11 +181,16 @@ impl From<&Notification> for NotificationJson {
         NotificationJson {
             id: n.id.to_string(),
             kind: n.kind.into(),
+            channel: match n.channel {
+                Channel::Email => ChannelJson::Email,
+                Channel::Text => ChannelJson::Text,
+            },
             customer: n.customer.to_string(),
             to: n.to.clone(),
             subject: n.subject.clone(),
             queued_at: n.created_at,
             delivery: (&n.delivery).into(),
+            carrier: n.carrier.as_ref().map(CarrierJson::from),
         }
     }
 }

@@ -138,6 +138,9 @@ pub struct AllocationJson {
     pub booking: String,
     /// Its share.
     pub amount: MoneyJson,
+    /// Of the share, the tip (a charge's; absent when none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tip: Option<MoneyJson>,
 }
 
 /// A payment record: a charge, collection, hold, capture, refund or dispute.
@@ -207,6 +210,7 @@ impl From<&Payment> for PaymentJson {
                 .map(|a| AllocationJson {
                     booking: a.booking.to_string(),
                     amount: a.amount.into(),
+                    tip: a.tip.map(Into::into),
                 })
                 .collect(),
             failure: match &payment.state {
@@ -340,6 +344,11 @@ pub struct ChargeRequest {
     /// probable duplicate unless this is true.
     #[serde(default)]
     pub allow_duplicate: bool,
+    /// A tip charged on top of `amount`, a decimal string in the booking's currency (at most
+    /// the amount): one charge of both. The tip becomes a line of the booking (`kind: tip`)
+    /// only if the charge succeeds.
+    #[serde(default)]
+    pub tip: Option<String>,
 }
 
 /// Record money collected outside the gateway.

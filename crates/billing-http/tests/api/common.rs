@@ -7,9 +7,11 @@ use std::sync::Mutex;
 use axum::Router;
 use axum::http::HeaderMap;
 use billing_core::billing::{ApiKey, HostedPages};
+use billing_core::phone::PhoneNumber;
 use billing_core::ports::{
-    Businesses, EventSubject, GatewayEvent, Ledger, LedgerRead, PaymentGateway, WebhookRejected,
-    WebhookVerifier,
+    Businesses, EventSubject, GatewayEvent, InboundText, Ledger, LedgerRead, PaymentGateway,
+    ReplyIntent, TextCallbackRejected, TextCallbacks, TextEvent, TextStatus, TextStatusReport,
+    WebhookRejected, WebhookVerifier,
 };
 use billing_core::testkit::{PlainTemplates, SequentialIds, SequentialSecrets};
 use billing_http::{AppState, CardTokenizer, PageUrls, Readiness, router};
@@ -69,6 +71,59 @@ impl WebhookVerifier for FakeVerifier {
             business: None,
             subject,
         })
+    }
+}
+
+/// Where the text provider posts its callbacks, as the harness tells the router.
+pub const TEXT_CALLBACKS: &str = "https://billing.example.com/v1/webhooks/texts";
+
+/// A fake text provider's callbacks: the `x-test-signature` header must be `good` and the URL
+/// [`TEXT_CALLBACKS`]; the form is `ref` and `status` for a delivery report, or `from` and
+/// `intent` (`stop`, `start`, `help`) for a reply.
+pub struct FakeTextCallbacks;
+
+impl TextCallbacks for FakeTextCallbacks {
+    fn signature_header(&self) -> &'static str {
+        "x-test-signature"
+    }
+
+    fn verify(
+        &self,
+        url: &str,
+        body: &[u8],
+        signature: &str,
+    ) -> Result<TextEvent, TextCallbackRejected> {
+        if signature != "good" || url != TEXT_CALLBACKS {
+            return Err(TextCallbackRejected("the signature does not match".into()));
+        }
+        let form: std::collections::HashMap<String, String> =
+            url::form_urlencoded::parse(body).into_owned().collect();
+        let field = |name: &str| {
+            form.get(name)
+                .cloned()
+                .ok_or_else(|| TextCallbackRejected(format!("no {name}")))
+        };
+        if let Some(reference) = form.get("ref") {
+            return Ok(TextEvent::Status(TextStatusReport {
+                reference: reference.clone(),
+                status: TextStatus::parse(&field("status")?)
+                    .ok_or_else(|| TextCallbackRejected("unknown status".into()))?,
+                error_code: form.get("error").cloned(),
+            }));
+        }
+        let intent = match field("intent")?.as_str() {
+            "stop" => ReplyIntent::OptOut,
+            "start" => ReplyIntent::OptIn,
+            "help" => ReplyIntent::Help,
+            _ => ReplyIntent::Message,
+        };
+        Ok(TextEvent::Inbound(InboundText {
+            reference: "SM_in".into(),
+            from: PhoneNumber::from_e164(&field("from")?)
+                .map_err(|e| TextCallbackRejected(e.to_string()))?,
+            body: String::new(),
+            intent,
+        }))
     }
 }
 
@@ -307,7 +362,9 @@ impl Harness {
             state = state.with_card_form(form);
         }
         if setup.webhooks {
-            state = state.with_webhooks(Arc::new(FakeVerifier));
+            state = state
+                .with_webhooks(Arc::new(FakeVerifier))
+                .with_text_callbacks(Arc::new(FakeTextCallbacks), TEXT_CALLBACKS);
         }
         if let Some(readiness) = setup.readiness {
             state = state.with_readiness(readiness);

@@ -14,7 +14,7 @@ async fn customers_and_their_cards() {
     assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
     assert_eq!(
         created.json,
-        json!({"id": "c1", "name": "Ada", "email": "ada@example.com", "cards": []})
+        json!({"id": "c1", "name": "Ada", "email": "ada@example.com", "phone": null, "cards": []})
     );
 
     let card = h

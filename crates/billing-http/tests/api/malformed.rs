@@ -27,7 +27,7 @@ async fn malformed_requests_are_problems_never_plain_text() {
     no_type.assert_problem(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type");
     h.post(
         "/v1/bookings/b1/charges",
-        json!({"amount": "1.00", "tip": "5"}),
+        json!({"amount": "1.00", "gratuity": "5"}),
     )
     .await
     .assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "invalid_request");

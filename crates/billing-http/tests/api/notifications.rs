@@ -14,9 +14,10 @@ async fn notifications_are_listed_after_a_link_email() {
     assert_eq!(
         log.json["data"],
         json!([{
-            "id": id, "kind": "payment_link", "customer": "c1", "to": "ada@example.com",
-            "subject": "payment_link", "queued_at": "2026-01-15T09:00:00Z",
-            "delivery": {"state": "queued"},
+            "id": id, "kind": "payment_link", "channel": "email", "customer": "c1",
+            "to": "ada@example.com", "subject": "payment_link",
+            "queued_at": "2026-01-15T09:00:00Z", "delivery": {"state": "queued"},
+            "carrier": null,
         }])
     );
     let one = h.get(&format!("/v1/notifications/{id}")).await;

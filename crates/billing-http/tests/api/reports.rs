@@ -124,6 +124,7 @@ async fn the_csv_export_walks_every_page() {
             id: customer.clone(),
             name: format!("Customer {n}"),
             email: None,
+            phone: None,
             gateway_customer: None,
         };
         h.billing.put_customer(&alpha, profile).await.unwrap();

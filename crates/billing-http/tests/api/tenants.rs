@@ -29,6 +29,9 @@ async fn every_v1_route_needs_a_known_key() {
         (Method::POST, "/v1/bookings/b1/cancel"),
         (Method::PUT, "/v1/customers/c1/automation"),
         (Method::GET, "/v1/automation/runs"),
+        (Method::POST, "/v1/connect/onboarding"),
+        (Method::POST, "/v1/connect/onboarding/return"),
+        (Method::GET, "/v1/connect/account"),
     ];
     for (method, path) in routes {
         let none = h

@@ -58,6 +58,7 @@ pub fn receipt(customer: &str) -> PaymentData {
             last4: "4242".into(),
         }),
         bookings: bookings(),
+        tip: None,
         paid_at: at(2026, 1, 15, 9, 5),
     }
 }

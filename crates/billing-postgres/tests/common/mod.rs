@@ -69,6 +69,7 @@ pub async fn seed(billing: &Billing, booking: &str, price_minor: i64, label: &st
                 id: customer.clone(),
                 name: "Ada".into(),
                 email: None,
+                phone: None,
                 gateway_customer: None,
             },
         )

@@ -116,6 +116,8 @@ struct Inner {
     config: SandboxConfig,
     state: Mutex<State>,
     limiter: Option<Mutex<TokenBucket>>,
+    /// Connected accounts made through onboarding, and their links.
+    accounts: crate::connect::AccountsCell,
 }
 
 impl fmt::Debug for SandboxGateway {
@@ -158,7 +160,18 @@ impl SandboxGateway {
         config: SandboxConfig,
     ) -> Result<Self, JournalError> {
         let state = journal::open(dir.as_ref(), clock.now(), config.sync_writes)?;
-        Ok(Self::with_state(clock, config, state))
+        let accounts =
+            crate::connect::Accounts::open(dir.as_ref()).map_err(|source| JournalError::Io {
+                path: dir.as_ref().join(crate::connect::ACCOUNTS_FILE),
+                source,
+            })?;
+        let sandbox = Self::with_state(clock, config, state);
+        *sandbox
+            .inner
+            .accounts
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = accounts;
+        Ok(sandbox)
     }
 
     fn with_state(clock: Arc<dyn Clock>, config: SandboxConfig, state: State) -> Self {
@@ -171,6 +184,7 @@ impl SandboxGateway {
                 config,
                 state: Mutex::new(state),
                 limiter,
+                accounts: Mutex::default(),
             }),
         }
     }
@@ -190,6 +204,18 @@ impl SandboxGateway {
 
     fn challenge_base(&self) -> &str {
         &self.inner.config.challenge_base
+    }
+
+    pub(crate) fn connect_accounts(&self) -> &crate::connect::AccountsCell {
+        &self.inner.accounts
+    }
+
+    pub(crate) fn now_for_connect(&self) -> DateTime<Utc> {
+        self.now()
+    }
+
+    pub(crate) fn challenge_base_for_connect(&self) -> &str {
+        self.challenge_base()
     }
 
     /// Injects `fault` into the next `times` calls, whatever they are.

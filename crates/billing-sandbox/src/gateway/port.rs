@@ -56,10 +56,12 @@ impl PaymentGateway for SandboxGateway {
     }
 
     async fn charge(&self, request: &PaymentRequest) -> Result<GatewayPayment, GatewayError> {
+        self.check_account_charges(request.account.as_deref())?;
         payments::pay(self, request, false).await
     }
 
     async fn authorize(&self, request: &PaymentRequest) -> Result<GatewayPayment, GatewayError> {
+        self.check_account_charges(request.account.as_deref())?;
         payments::pay(self, request, true).await
     }
 

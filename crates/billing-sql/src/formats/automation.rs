@@ -24,10 +24,10 @@ use super::unknown;
 use crate::StoredRowError;
 
 /// The version payment settings are written with today.
-pub const SETTINGS_VERSION: u32 = 1;
+pub const SETTINGS_VERSION: u32 = 2;
 
 /// The version a booking schedule's body is written with today.
-pub const SCHEDULE_VERSION: u32 = 2;
+pub const SCHEDULE_VERSION: u32 = 3;
 
 /// The version a run's body is written with today.
 pub const RUN_VERSION: u32 = 1;
@@ -77,6 +77,15 @@ struct SettingsV1 {
     hold_margin_seconds: i64,
     cancellation_fee: Option<CancellationFeeV1>,
     upcoming_notice_seconds: Option<i64>,
+}
+
+/// Version 2 of a business's payment settings: version 1 and the no-show fee. A version 1 row
+/// has none: builds of then knew no no-show fee.
+#[derive(Debug, Serialize, Deserialize)]
+struct SettingsV2 {
+    #[serde(flatten)]
+    v1: SettingsV1,
+    no_show_fee: Option<ShareV1>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -142,6 +151,15 @@ struct ScheduleV2 {
     checkout_until: Option<DateTime<Utc>>,
 }
 
+/// Version 3 of a booking schedule's body: version 2 and when staff marked the booking as a
+/// no-show. Earlier rows have none: builds of then could not mark one.
+#[derive(Debug, Serialize, Deserialize)]
+struct ScheduleV3 {
+    #[serde(flatten)]
+    v2: ScheduleV2,
+    no_show_at: Option<DateTime<Utc>>,
+}
+
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "type")]
 enum OutcomeV1 {
@@ -180,6 +198,8 @@ pub struct ScheduleBody {
     pub card_flagged: Option<String>,
     /// When the open checkout of the booking ends (version 2).
     pub checkout_until: Option<DateTime<Utc>>,
+    /// When staff marked the booking as a no-show (version 3).
+    pub no_show_at: Option<DateTime<Utc>>,
 }
 
 impl ScheduleBody {
@@ -193,6 +213,7 @@ impl ScheduleBody {
             next: schedule.next,
             card_flagged: schedule.card_flagged.clone(),
             checkout_until: schedule.checkout_until,
+            no_show_at: schedule.no_show_at,
         }
     }
 }
@@ -378,6 +399,7 @@ impl SettingsV1 {
                     })
                 })
                 .transpose()?,
+            no_show_fee: None,
             upcoming_notice: self
                 .upcoming_notice_seconds
                 .map(|s| duration(SETTINGS, s))
@@ -500,6 +522,7 @@ impl ScheduleV1 {
                 .transpose()?,
             card_flagged: self.card_flagged,
             checkout_until: None,
+            no_show_at: None,
         })
     }
 }
@@ -558,21 +581,39 @@ impl RunV1 {
 
 /// A business's payment settings as stored, in [`SETTINGS_VERSION`].
 pub fn encode_settings(settings: &PaymentSettings) -> Result<String, StoredRowError> {
-    to_json(SETTINGS, &SettingsV1::of(settings)?)
+    let v2 = SettingsV2 {
+        v1: SettingsV1::of(settings)?,
+        no_show_fee: settings.no_show_fee.as_ref().map(ShareV1::of),
+    };
+    to_json(SETTINGS, &v2)
 }
 
 /// A business's payment settings read back from a body of `version`.
 pub fn decode_settings(version: u32, text: &str) -> Result<PaymentSettings, StoredRowError> {
-    from_json::<SettingsV1>(SETTINGS, version, text)?.read()
+    match version {
+        1 => from_json::<SettingsV1>(SETTINGS, version, text)?.read(),
+        2 => {
+            let v2: SettingsV2 =
+                serde_json::from_str(text).map_err(|e| StoredRowError::new(SETTINGS, e))?;
+            Ok(PaymentSettings {
+                no_show_fee: v2.no_show_fee.map(|f| f.read(SETTINGS)).transpose()?,
+                ..v2.v1.read()?
+            })
+        }
+        other => Err(unknown(SETTINGS, other)),
+    }
 }
 
 /// A booking schedule's body as stored, in [`SCHEDULE_VERSION`].
 pub fn encode_schedule(body: &ScheduleBody) -> Result<String, StoredRowError> {
-    let v2 = ScheduleV2 {
-        v1: ScheduleV1::of(body)?,
-        checkout_until: body.checkout_until,
+    let v3 = ScheduleV3 {
+        v2: ScheduleV2 {
+            v1: ScheduleV1::of(body)?,
+            checkout_until: body.checkout_until,
+        },
+        no_show_at: body.no_show_at,
     };
-    to_json(SCHEDULE, &v2)
+    to_json(SCHEDULE, &v3)
 }
 
 /// A booking schedule's body read back from a body of `version`.
@@ -585,6 +626,15 @@ pub fn decode_schedule(version: u32, text: &str) -> Result<ScheduleBody, StoredR
             Ok(ScheduleBody {
                 checkout_until: v2.checkout_until,
                 ..v2.v1.read()?
+            })
+        }
+        3 => {
+            let v3: ScheduleV3 =
+                serde_json::from_str(text).map_err(|e| StoredRowError::new(SCHEDULE, e))?;
+            Ok(ScheduleBody {
+                checkout_until: v3.v2.checkout_until,
+                no_show_at: v3.no_show_at,
+                ..v3.v2.v1.read()?
             })
         }
         other => Err(unknown(SCHEDULE, other)),
@@ -628,16 +678,16 @@ mod tests {
     #[test]
     fn bodies_of_an_unknown_version_or_out_of_range_are_refused() {
         let text = encode_settings(&PaymentSettings::default()).expect("encode");
-        let newer = decode_settings(2, &text).expect_err("version 2 is unknown");
+        let newer = decode_settings(3, &text).expect_err("version 3 is unknown");
         assert!(
-            newer.to_string().contains("unknown format version 2"),
+            newer.to_string().contains("unknown format version 3"),
             "{newer}"
         );
         let zero = text.replace(
             r#""deposit":null"#,
             r#""deposit":{"type":"percent","basis_points":0}"#,
         );
-        assert!(decode_settings(1, &zero).is_err(), "0 % is no percentage");
+        assert!(decode_settings(2, &zero).is_err(), "0 % is no percentage");
         let run = RunBody {
             action: Action::Charge(Money::from_minor(100, Currency::USD)),
             reason: Reason::Policy,

@@ -37,8 +37,32 @@ struct BookingV1 {
     completed_at: Option<DateTime<Utc>>,
 }
 
-/// A booking's billing view as stored.
+/// A booking's billing view as stored. A tip line is refused: a tip is a charge's (its
+/// share's `tip` in the entry format), never one of the booking's own lines, which the core
+/// never gives it.
 pub fn encode_booking(account: &BookingAccount) -> Result<String, StoredRowError> {
+    let line_items = account
+        .line_items
+        .iter()
+        .map(|item| {
+            let kind = match item.kind {
+                LineItemKind::Service => LineKindV1::Service,
+                LineItemKind::Extra => LineKindV1::Extra,
+                LineItemKind::Discount => LineKindV1::Discount,
+                LineItemKind::Tip => {
+                    return Err(StoredRowError::new(
+                        WHAT,
+                        "a tip line among a booking's own lines",
+                    ));
+                }
+            };
+            Ok(LineItemV1 {
+                kind,
+                label: item.label.clone(),
+                amount: MoneyV1::of(&item.amount),
+            })
+        })
+        .collect::<Result<_, StoredRowError>>()?;
     to_text(
         WHAT,
         BOOKING_VERSION,
@@ -46,19 +70,7 @@ pub fn encode_booking(account: &BookingAccount) -> Result<String, StoredRowError
             id: account.id.to_string(),
             customer: account.customer.to_string(),
             currency: account.currency.code().to_owned(),
-            line_items: account
-                .line_items
-                .iter()
-                .map(|item| LineItemV1 {
-                    kind: match item.kind {
-                        LineItemKind::Service => LineKindV1::Service,
-                        LineItemKind::Extra => LineKindV1::Extra,
-                        LineItemKind::Discount => LineKindV1::Discount,
-                    },
-                    label: item.label.clone(),
-                    amount: MoneyV1::of(&item.amount),
-                })
-                .collect(),
+            line_items,
             service_at: account.service_at,
             completed_at: account.completed_at,
         },

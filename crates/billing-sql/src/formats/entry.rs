@@ -5,6 +5,11 @@
 //! as version 2 rows made by a command that say nothing of multicapture: builds of then made
 //! no record from the gateway's side and knew no disputes, charged a link's payment as
 //! merchant-initiated (as a command's), and placed holds without asking for multicapture.
+//!
+//! Version 3 adds the tip within a charge's share for a booking (`tip` on an allocation,
+//! written only when there is one). A version 2 row is a version 3 row without tips: builds of
+//! then took none. Rows with a tip are written as version 3 so that an earlier build refuses
+//! them rather than read a tip as part of the service's payment.
 
 use billing_core::ids::{BookingId, CustomerId, PaymentId};
 use billing_core::payment::{Change, Entry, Opening};
@@ -136,7 +141,8 @@ pub fn encode_entry(entry: &Entry) -> Result<String, StoredRowError> {
 pub fn decode_entry(text: &str) -> Result<Entry, StoredRowError> {
     let row: EntryV2 = match version_of(WHAT, text)? {
         1 => from_text::<EntryV1>(WHAT, text)?.into(),
-        2 => from_text(WHAT, text)?,
+        // Version 3 is version 2 with a tip on a charge's shares (absent in version 2).
+        2 | 3 => from_text(WHAT, text)?,
         other => return Err(unknown(WHAT, other)),
     };
     let change = match row.change {

@@ -14,11 +14,11 @@
 //! | format | written | changes |
 //! | --- | --- | --- |
 //! | booking | 1 | |
-//! | entry | 2 | 2: who made a record (`origin`), a hold's `multicapture`, disputes |
-//! | first answer | 2 | 2: the payment's `origin` and `multicapture`, disputes, `disputed` summaries |
+//! | entry | 3 | 2: who made a record (`origin`), a hold's `multicapture`, disputes; 3: a share's `tip` |
+//! | first answer | 3 | 2: the payment's `origin` and `multicapture`, disputes, `disputed` summaries; 3: a share's `tip` |
 //! | link bookings | 1 | (a bare array) |
-//! | payment settings | 1 | (version in the row's `format` column) |
-//! | booking schedule | 2 | (version in the row's `format` column); 2: `checkout_until` |
+//! | payment settings | 2 | (version in the row's `format` column); 2: the no-show fee |
+//! | booking schedule | 3 | (version in the row's `format` column); 2: `checkout_until`; 3: `no_show_at` |
 //! | link checkout | 1 | (a booking page's checkout: booking, step, return URL) |
 //! | automation run | 1 | (version in the row's `format` column) |
 
@@ -46,10 +46,10 @@ use crate::StoredRowError;
 pub const BOOKING_VERSION: u32 = 1;
 
 /// The version a ledger entry is written with today.
-pub const ENTRY_VERSION: u32 = 2;
+pub const ENTRY_VERSION: u32 = 3;
 
 /// The version a command's first answer is written with today.
-pub const FIRST_ANSWER_VERSION: u32 = 2;
+pub const FIRST_ANSWER_VERSION: u32 = 3;
 
 /// The `v` of a stored row (1 when absent).
 #[derive(Deserialize)]

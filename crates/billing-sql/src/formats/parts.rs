@@ -162,10 +162,14 @@ pub(super) enum EventV1 {
     Failed(FailureV1),
 }
 
+/// A payment's share for one booking. Version 3 of entries and first answers adds the tip
+/// within the share (`tip`, written only when there is one); earlier versions have none.
 #[derive(Debug, Serialize, Deserialize)]
 pub(super) struct AllocationV1 {
     booking: String,
     amount: MoneyV1,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    tip: Option<MoneyV1>,
 }
 
 impl FailureV1 {
@@ -387,6 +391,7 @@ impl AllocationV1 {
         AllocationV1 {
             booking: allocation.booking.to_string(),
             amount: MoneyV1::of(&allocation.amount),
+            tip: allocation.tip.as_ref().map(MoneyV1::of),
         }
     }
 
@@ -394,6 +399,7 @@ impl AllocationV1 {
         Ok(Allocation {
             booking: id(what, &self.booking)?,
             amount: self.amount.read(what)?,
+            tip: self.tip.map(|tip| tip.read(what)).transpose()?,
         })
     }
 }

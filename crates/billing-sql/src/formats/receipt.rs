@@ -3,7 +3,8 @@
 //!
 //! Version 2 adds the payment's `origin` and `multicapture`, disputes (a kind), and the
 //! summaries' `disputed` flag. Version 1 answers read as version 2 answers of a command, with
-//! no multicapture and nothing disputed, for the reasons given in the entry format.
+//! no multicapture and nothing disputed, for the reasons given in the entry format. Version 3
+//! adds the tip within a charge's share (as the entry format's version 3).
 
 use billing_core::ids::{BookingId, CustomerId, PaymentId};
 use billing_core::payment::Payment;
@@ -211,7 +212,8 @@ pub fn encode_receipt(receipt: &Receipt) -> Result<String, StoredRowError> {
 pub fn decode_receipt(text: &str) -> Result<Receipt, StoredRowError> {
     let row: ReceiptV2 = match version_of(WHAT, text)? {
         1 => from_text::<ReceiptV1>(WHAT, text)?.into(),
-        2 => from_text(WHAT, text)?,
+        // Version 3 is version 2 with a tip on a charge's shares (absent in version 2).
+        2 | 3 => from_text(WHAT, text)?,
         other => return Err(unknown(WHAT, other)),
     };
     let p = row.payment;

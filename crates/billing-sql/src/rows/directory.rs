@@ -2,16 +2,18 @@
 
 use billing_core::customer::{Business, Customer, SavedCard};
 use billing_core::ids::{BusinessId, CustomerId};
+use billing_core::phone::PhoneNumber;
 
 use super::id;
 use crate::StoredRowError;
 
-/// A customer row: `id, name, email, gateway_customer`.
+/// A customer row: `id, name, email, phone, gateway_customer`.
 #[derive(Debug, sqlx::FromRow)]
 pub struct CustomerRow {
     id: String,
     name: String,
     email: Option<String>,
+    phone: Option<String>,
     gateway_customer: Option<String>,
 }
 
@@ -22,9 +24,20 @@ impl CustomerRow {
             id: id::<CustomerId>("stored customer", &self.id)?,
             name: self.name,
             email: self.email,
+            phone: stored_phone(self.phone.as_deref())?,
             gateway_customer: self.gateway_customer,
         })
     }
+}
+
+/// A stored phone number, checked again as it is read: a number that no longer reads as
+/// E.164 is corrupt, never passed on as it is.
+pub fn stored_phone(phone: Option<&str>) -> Result<Option<PhoneNumber>, StoredRowError> {
+    phone
+        .map(|phone| {
+            PhoneNumber::from_e164(phone).map_err(|e| StoredRowError::new("stored customer", e))
+        })
+        .transpose()
 }
 
 /// A saved card row: `payment_method, brand, last4, exp_month, exp_year, is_default`.

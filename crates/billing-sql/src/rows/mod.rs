@@ -3,6 +3,7 @@
 //! text, which sqlx reads the same); each adapter binds them as its database keeps them.
 
 mod api_keys;
+mod connect;
 mod directory;
 mod links;
 mod notifications;
@@ -11,9 +12,12 @@ mod staff;
 mod summary;
 
 pub use api_keys::{API_KEY_COLUMNS, ApiKeyRow};
-pub use directory::{BusinessRow, CardRow, CustomerRow};
+pub use connect::{CONNECTED_ACCOUNT_COLUMNS, ConnectedAccountRow, requirements_column};
+pub use directory::{BusinessRow, CardRow, CustomerRow, stored_phone};
 pub use links::{LINK_COLUMNS, LinkRow, PurposeColumns, StateColumns, checkout_column};
-pub use notifications::{ClaimedRow, NOTIFICATION_COLUMNS, NotificationRow};
+pub use notifications::{
+    ClaimedRow, NOTIFICATION_COLUMNS, NotificationRow, carrier_report_advances, stored_keys,
+};
 pub use schedules::{
     RUN_COLUMNS, RunRow, SCHEDULE_COLUMNS, ScheduleColumns, ScheduleRow, SettingsRow, StoredBody,
     TakenRow,

@@ -2,8 +2,10 @@
 //! delivery stands.
 
 use billing_core::ids::{BusinessId, CustomerId, NotificationId};
-use billing_core::notification::{DeliveryState, Notification, NotificationKind, OutboundMessage};
-use billing_core::ports::DueNotification;
+use billing_core::notification::{
+    CarrierReport, Channel, DeliveryState, Notification, NotificationKind, OutboundMessage,
+};
+use billing_core::ports::{DueNotification, TextStatus};
 use chrono::{DateTime, Utc};
 
 use super::id;
@@ -14,7 +16,7 @@ const WHAT: &str = "stored notification";
 /// The columns [`NotificationRow`] reads, in a SELECT list.
 pub const NOTIFICATION_COLUMNS: &str = "business_id, id, customer_id, kind, to_address, \
     subject, text_body, html_body, created_at, state, attempts, attempted_at, outcome, \
-    next_attempt_at";
+    next_attempt_at, channel, carrier_status, carrier_error, carrier_at";
 
 /// A notification row as read.
 #[derive(Debug, sqlx::FromRow)]
@@ -33,6 +35,10 @@ pub struct NotificationRow {
     attempted_at: Option<DateTime<Utc>>,
     outcome: Option<String>,
     next_attempt_at: Option<DateTime<Utc>>,
+    channel: String,
+    carrier_status: Option<String>,
+    carrier_error: Option<String>,
+    carrier_at: Option<DateTime<Utc>>,
 }
 
 /// A claimed row and when it was due (the claim has moved its next attempt to the lease's end).
@@ -81,6 +87,21 @@ impl NotificationRow {
         }
     }
 
+    fn carrier(&self) -> Result<Option<CarrierReport>, StoredRowError> {
+        let Some(status) = &self.carrier_status else {
+            return Ok(None);
+        };
+        Ok(Some(CarrierReport {
+            status: TextStatus::parse(status).ok_or_else(|| {
+                StoredRowError::new(WHAT, format!("unknown carrier status {status:?}"))
+            })?,
+            error_code: self.carrier_error.clone(),
+            at: self
+                .carrier_at
+                .ok_or_else(|| StoredRowError::new(WHAT, "a carrier status without its time"))?,
+        }))
+    }
+
     /// The notification.
     pub fn notification(&self) -> Result<Notification, StoredRowError> {
         Ok(Notification {
@@ -89,10 +110,14 @@ impl NotificationRow {
             kind: NotificationKind::parse(&self.kind).ok_or_else(|| {
                 StoredRowError::new(WHAT, format!("unknown kind {:?}", self.kind))
             })?,
+            channel: Channel::parse(&self.channel).ok_or_else(|| {
+                StoredRowError::new(WHAT, format!("unknown channel {:?}", self.channel))
+            })?,
             to: self.to_address.clone(),
             subject: self.subject.clone(),
             created_at: self.created_at,
             delivery: self.delivery()?,
+            carrier: self.carrier()?,
         })
     }
 
@@ -123,4 +148,24 @@ impl ClaimedRow {
     pub fn order_key(&self) -> (DateTime<Utc>, &str, &str) {
         (self.due_at, &self.row.business_id, &self.row.id)
     }
+}
+
+/// True when `report` is further along than the carrier status stored (none, or one of a
+/// lower [`TextStatus::rank`]): a late or repeated report never undoes a later one. An
+/// unreadable stored status is replaced.
+pub fn carrier_report_advances(stored: Option<&str>, report: &CarrierReport) -> bool {
+    stored
+        .and_then(TextStatus::parse)
+        .is_none_or(|known| report.status.rank() > known.rank())
+}
+
+/// A stored notification's business and id, read back.
+pub fn stored_keys(
+    business: &str,
+    id: &str,
+) -> Result<(BusinessId, NotificationId), StoredRowError> {
+    Ok((
+        super::id::<BusinessId>(WHAT, business)?,
+        super::id::<NotificationId>(WHAT, id)?,
+    ))
 }

@@ -138,6 +138,7 @@ impl ScheduleRow {
             policy: body.policy,
             booked_at: body.booked_at,
             canceled_at: self.canceled_at,
+            no_show_at: body.no_show_at,
             paused: body.paused,
             needs_attention: self.needs_attention,
             failures: body.failures,

@@ -110,7 +110,7 @@ pub(super) async fn fetch(
     if let Some(booking) = &query.payer_of {
         // The booking's customer, once per card (default first), or once without any.
         let found: Vec<SqliteRow> = sqlx::query(
-            "SELECT c.id, c.name, c.email, c.gateway_customer, s.payment_method, s.brand, \
+            "SELECT c.id, c.name, c.email, c.phone, c.gateway_customer, s.payment_method, s.brand, \
              s.last4, s.exp_month, s.exp_year, s.is_default \
              FROM bookings b \
              JOIN customers c ON c.business_id = b.business_id AND c.id = b.customer_id \

@@ -125,6 +125,7 @@ async fn a_group_where_one_job_conflicts_commits_the_others() {
                 id: customer.clone(),
                 name: "Ada".into(),
                 email: None,
+                phone: None,
                 gateway_customer: None,
             },
         )
@@ -295,6 +296,7 @@ async fn a_job_runs_to_its_end_when_its_caller_is_dropped() {
         id: CustomerId::new("cust-1").unwrap(),
         name: "Ada".into(),
         email: None,
+        phone: None,
         gateway_customer: None,
     };
     store.put_customer(&acme(), &customer).await.unwrap();

@@ -1,5 +1,6 @@
 //! The Stripe endpoints: routing and the behaviour shared by resources.
 
+pub(crate) mod accounts;
 mod customers;
 pub(crate) mod dashboard;
 mod disputes;
@@ -10,6 +11,7 @@ mod setup_intents;
 
 use serde_json::{Value, json};
 
+use crate::connect::Connect;
 pub(crate) use crate::currency::format_amount;
 use crate::error::{ApiError, ApiResult};
 use crate::params::Params;
@@ -29,6 +31,8 @@ pub(crate) struct Ctx<'a> {
     pub public_url: String,
     /// Seconds a new PaymentIntent stays out of search results.
     pub search_lag: i64,
+    /// The platform's connected accounts and their links.
+    pub connect: &'a mut Connect,
     seq: &'a mut u64,
     events: &'a mut Vec<StoredEvent>,
 }
@@ -48,6 +52,7 @@ impl<'a> Ctx<'a> {
             seq,
             public_url,
             search_lag,
+            connect,
             ..
         } = state;
         let acct = accounts.entry(account.clone()).or_default();
@@ -60,6 +65,7 @@ impl<'a> Ctx<'a> {
             api_version,
             public_url: public_url.clone(),
             search_lag: *search_lag,
+            connect,
             seq,
             events,
         }
@@ -136,7 +142,13 @@ pub(crate) fn dispatch(
 ) -> ApiResult<Value> {
     // Uncaptured authorizations expire lazily, whenever the account is touched.
     payment_intents::expire_holds(ctx);
+    refuse_charges_when_disabled(ctx, method, segments)?;
     match (method, segments) {
+        ("POST", ["accounts"]) => accounts::create(ctx, params),
+        ("GET", ["accounts", id]) => accounts::retrieve(ctx, id, params),
+        ("GET", ["account"]) => accounts::retrieve_own(ctx, params),
+        ("POST", ["account_links"]) => accounts::create_link(ctx, params),
+
         ("POST", ["customers"]) => customers::create(ctx, params),
         ("GET", ["customers"]) => customers::list(ctx, params),
         ("GET", ["customers", id]) => customers::retrieve(ctx, id, params),
@@ -188,6 +200,21 @@ pub(crate) fn dispatch(
     }
 }
 
+/// A connected account the platform made that cannot take charges yet (onboarding not
+/// finished, or restricted) is refused PaymentIntents, as Stripe refuses them.
+fn refuse_charges_when_disabled(ctx: &Ctx<'_>, method: &str, segments: &[&str]) -> ApiResult<()> {
+    let charging = matches!(
+        (method, segments),
+        ("POST", ["payment_intents"]) | ("POST", ["payment_intents", _, "confirm"])
+    );
+    match &ctx.account {
+        Some(account) if charging && !ctx.connect.can_charge(account) => Err(ApiError::invalid(
+            "This Connect account cannot currently make live charges. The `requirements.disabled_reason` property on the account will provide information about why this account is currently disabled.",
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// The current JSON of any stored object of the context's account, by id prefix.
 pub(crate) fn render_object(ctx: &Ctx<'_>, id: &str) -> Option<Value> {
     let acct = &*ctx.acct;
@@ -200,6 +227,11 @@ pub(crate) fn render_object(ctx: &Ctx<'_>, id: &str) -> Option<Value> {
         "re" => render::refund(acct.refunds.get(id)?, acct, &[]).ok(),
         "seti" => render::setup_intent(acct.setup_intents.get(id)?, acct, &[]).ok(),
         "dp" => render::dispute(acct.disputes.get(id)?, acct, &[]).ok(),
+        "acct" => ctx
+            .connect
+            .accounts
+            .get(id)
+            .map(crate::connect::ConnectAccount::to_json),
         "evt" => ctx
             .events()
             .iter()

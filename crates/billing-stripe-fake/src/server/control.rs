@@ -17,7 +17,7 @@ use axum::routing::{get, post};
 use serde_json::{Map, Value, json};
 
 use super::faults::{Chaos, Fault, RequestFilter};
-use super::{DeliverySettings, Shared, dump, lock, threeds};
+use super::{DeliverySettings, Shared, dump, lock, onboarding, threeds};
 use crate::api::dashboard::Operation;
 use crate::error::ApiError;
 
@@ -44,6 +44,12 @@ pub(super) fn router() -> Router<Arc<Shared>> {
         .route("/webhooks", get(webhooks).post(set_webhooks))
         .route("/shutdown", post(shutdown))
         .route("/3ds/{intent}", get(threeds::page).post(threeds::complete))
+        .route(
+            "/connect/onboarding/{token}",
+            get(onboarding::page).post(onboarding::finish),
+        )
+        .route("/accounts/{id}/complete", post(complete_onboarding))
+        .route("/accounts/{id}/restrict", post(restrict_account))
         .fallback(not_found)
 }
 
@@ -293,6 +299,36 @@ async fn search_lag(AxumState(shared): Shr, body: Bytes) -> Response {
         lock(&shared.state).search_lag = i64::try_from(seconds).unwrap_or(i64::MAX);
         Ok(json!({"search_lag": seconds}))
     })();
+    reply(answer)
+}
+
+/// `POST /_fake/accounts/{id}/complete`: the owner finished onboarding.
+async fn complete_onboarding(AxumState(shared): Shr, Path(id): Path<String>) -> Response {
+    reply(shared.change_account(&id, |a| a.complete()))
+}
+
+/// `POST /_fake/accounts/{id}/restrict` with `{"disabled_reason"?, "past_due"?: [...]}`.
+async fn restrict_account(AxumState(shared): Shr, Path(id): Path<String>, body: Bytes) -> Response {
+    let answer = object(&body).and_then(|body| {
+        let reason = match body.get("disabled_reason") {
+            None | Some(Value::Null) => "requirements.past_due".to_owned(),
+            Some(Value::String(s)) if !s.is_empty() => s.clone(),
+            Some(_) => return Err(ApiError::invalid("disabled_reason must be a string.")),
+        };
+        let past_due: Vec<String> = match body.get("past_due") {
+            None | Some(Value::Null) => Vec::new(),
+            Some(Value::Array(items)) => items
+                .iter()
+                .map(|i| {
+                    i.as_str()
+                        .map(str::to_owned)
+                        .ok_or_else(|| ApiError::invalid("past_due lists strings."))
+                })
+                .collect::<Result<_, _>>()?,
+            Some(_) => return Err(ApiError::invalid("past_due lists strings.")),
+        };
+        shared.change_account(&id, |a| a.restrict(&reason, &past_due))
+    });
     reply(answer)
 }
 

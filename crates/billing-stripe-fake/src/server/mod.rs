@@ -11,6 +11,7 @@ mod delivery;
 mod dump;
 mod faults;
 mod http;
+mod onboarding;
 mod operations;
 mod signing;
 mod threeds;

@@ -8,6 +8,7 @@
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
+use billing_core::connect::AccountState;
 use billing_core::ids::PaymentId;
 use billing_core::money::Money;
 use billing_core::payment::Failure;
@@ -122,6 +123,15 @@ pub struct SetupEvent {
     pub payment_method: Option<String>,
 }
 
+/// A connected account changed (`account.updated`, a Connect event): its state now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountEvent {
+    /// The event (its `account` is the account itself).
+    pub event: EventInfo,
+    /// The account as the event shows it.
+    pub state: AccountState,
+}
+
 /// A verified Stripe event, in the terms the billing engine acts on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum GatewayEvent {
@@ -148,6 +158,8 @@ pub enum GatewayEvent {
     Dispute(DisputeEvent),
     /// `setup_intent.succeeded`.
     CardSetupSucceeded(SetupEvent),
+    /// `account.updated`.
+    AccountUpdated(AccountEvent),
     /// Any other event type: acknowledged and not acted on.
     Ignored {
         /// The event.
@@ -171,6 +183,7 @@ impl GatewayEvent {
             GatewayEvent::ChargeCaptured(e) | GatewayEvent::ChargeExpired(e) => &e.event,
             GatewayEvent::Dispute(e) => &e.event,
             GatewayEvent::CardSetupSucceeded(e) => &e.event,
+            GatewayEvent::AccountUpdated(e) => &e.event,
             GatewayEvent::Ignored { event, .. } => event,
         }
     }
@@ -188,6 +201,7 @@ impl GatewayEvent {
             GatewayEvent::RefundChanged(_)
             | GatewayEvent::Dispute(_)
             | GatewayEvent::CardSetupSucceeded(_)
+            | GatewayEvent::AccountUpdated(_)
             | GatewayEvent::Ignored { .. } => None,
         }
     }
@@ -229,6 +243,10 @@ impl GatewayEvent {
                 None => at_stripe(&e.payment_reference),
             },
             GatewayEvent::Dispute(e) => at_stripe(&e.payment_reference),
+            GatewayEvent::AccountUpdated(e) => EventSubject::Account {
+                state: e.state.clone(),
+                created: e.event.created,
+            },
             GatewayEvent::CardSetupSucceeded(_) | GatewayEvent::Ignored { .. } => {
                 EventSubject::Other
             }
@@ -353,6 +371,33 @@ fn dispute_status(status: &str) -> DisputeStatus {
     }
 }
 
+fn names(value: &Value) -> Vec<String> {
+    value
+        .as_array()
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// An account object (`account.updated`'s) in the core's terms.
+fn account_state(object: &Value) -> Result<AccountState, WebhookError> {
+    let requirements = &object["requirements"];
+    Ok(AccountState {
+        account: text(object, "id")?,
+        charges_enabled: object["charges_enabled"].as_bool().unwrap_or(false),
+        payouts_enabled: object["payouts_enabled"].as_bool().unwrap_or(false),
+        details_submitted: object["details_submitted"].as_bool().unwrap_or(false),
+        requirements_due: names(&requirements["currently_due"]),
+        requirements_past_due: names(&requirements["past_due"]),
+        disabled_reason: requirements["disabled_reason"].as_str().map(str::to_owned),
+    })
+}
+
 /// Reads an event from its parts: the envelope's fields and `data.object`.
 pub(crate) fn read_event(event: EventInfo, object: &Value) -> Result<GatewayEvent, WebhookError> {
     if !object.is_object() {
@@ -410,6 +455,10 @@ pub(crate) fn read_event(event: EventInfo, object: &Value) -> Result<GatewayEven
             setup: text(object, "id")?,
             customer: id_of(&object["customer"]),
             payment_method: id_of(&object["payment_method"]),
+        }),
+        "account.updated" => GatewayEvent::AccountUpdated(AccountEvent {
+            event,
+            state: account_state(object)?,
         }),
         _ => GatewayEvent::Ignored { event, event_type },
     })

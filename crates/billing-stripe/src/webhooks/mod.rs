@@ -16,8 +16,8 @@ use sha2::Sha256;
 
 pub(crate) use events::read_event;
 pub use events::{
-    ChargeEvent, DisputeEvent, EventInfo, GatewayEvent, IntentEvent, RefundChangeEvent,
-    RefundEvent, SetupEvent,
+    AccountEvent, ChargeEvent, DisputeEvent, EventInfo, GatewayEvent, IntentEvent,
+    RefundChangeEvent, RefundEvent, SetupEvent,
 };
 
 /// How far a signature's timestamp may be from now, in seconds (Stripe's libraries: 300).

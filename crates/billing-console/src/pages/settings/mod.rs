@@ -10,6 +10,7 @@
 mod keys;
 mod people;
 mod policy;
+mod stripe;
 
 use askama::Template;
 use axum::Router;
@@ -41,6 +42,9 @@ pub(crate) fn routes() -> Router<Console> {
             "/console/settings/staff/{id}/remove",
             get(people::confirm_remove).post(people::remove),
         )
+        .route("/console/settings/stripe/connect", post(stripe::connect))
+        .route("/console/settings/stripe/return", get(stripe::returned))
+        .route("/console/settings/stripe/refresh", get(stripe::refresh))
         .route("/console/settings/api-keys", post(keys::create))
         .route(
             "/console/settings/api-keys/{id}/revoke",
@@ -115,6 +119,23 @@ fn result_message(result: &str) -> Option<(&'static str, &'static str)> {
         "removed-member" => (
             "error",
             "That member was removed: they cannot be invited again.",
+        ),
+        "stripe-ready" => (
+            "success",
+            "Your Stripe account is connected and takes card payments.",
+        ),
+        "stripe-incomplete" => (
+            "error",
+            "Stripe does not take card payments for you yet: see what it still needs below, then continue onboarding.",
+        ),
+        "stripe-not-started" => ("error", "Connect Stripe first."),
+        "stripe-unavailable" => (
+            "error",
+            "This service's card processor connects no accounts. Nothing changed.",
+        ),
+        "stripe-failed" => (
+            "error",
+            "Stripe could not be reached just now. Nothing changed: try again in a moment.",
         ),
         _ => return None,
     })
@@ -200,6 +221,10 @@ pub(crate) struct SettingsPage {
     pub(crate) account: Option<String>,
     /// Which card processor the service runs.
     pub(crate) processor: &'static str,
+    /// The connected account's state, once onboarding started.
+    pub(crate) connection: Option<stripe::ConnectionView>,
+    /// "Connect Stripe", "Continue onboarding"..., when there is something to do.
+    pub(crate) connect_button: Option<&'static str>,
     pub(crate) policy: PolicyForm,
     pub(crate) members: Vec<MemberRow>,
     pub(crate) member_form: MemberForm,
@@ -255,6 +280,13 @@ async fn settings_page(console: &Console, member: &SignedIn, drawn: Drawn) -> Re
             }
         },
     };
+    let connected = match console.billing.connected_account(business).await {
+        Ok(connected) => connected,
+        Err(error) => {
+            tracing::error!(%error, "the console could not read the connected account");
+            return failed();
+        }
+    };
     let (staff, keys) = match (
         console.billing.staff(business).await,
         console.billing.api_keys(business).await,
@@ -295,6 +327,11 @@ async fn settings_page(console: &Console, member: &SignedIn, drawn: Drawn) -> Re
             flash: drawn.flash,
             account: business.gateway_account.clone(),
             processor,
+            connection: connected.as_ref().map(stripe::ConnectionView::of),
+            connect_button: stripe::connect_button(
+                console.billing.connects_accounts(),
+                connected.as_ref(),
+            ),
             policy,
             members: staff.iter().map(|m| MemberRow::of(m, member)).collect(),
             member_form: drawn.member.unwrap_or_default(),

@@ -303,6 +303,8 @@ impl PolicyFields {
             hold_renewal,
             hold_margin,
             cancellation_fee,
+            // The form does not show the no-show fee: the saved one is kept (see `save`).
+            no_show_fee: None,
             upcoming_notice,
         })
     }
@@ -337,6 +339,21 @@ pub(crate) async fn save(
     let settings = match fields.settings() {
         Ok(settings) => settings,
         Err(error) => return settings_page(&console, &member, refused(error)).await,
+    };
+    // The no-show fee is set through the API; saving this form keeps it as it is.
+    let settings = match console
+        .billing
+        .payment_settings(&member.visit.business)
+        .await
+    {
+        Ok(saved) => PaymentSettings {
+            no_show_fee: saved.no_show_fee,
+            ..settings
+        },
+        Err(error) => {
+            tracing::error!(%error, "payment settings could not be read");
+            return failed();
+        }
     };
     match console
         .billing
@@ -391,6 +408,7 @@ mod tests {
                 fee: Share::Percent(Percent::parse("12.5").expect("percent")),
                 window: Duration::hours(24),
             }),
+            no_show_fee: None,
             upcoming_notice: Some(Duration::minutes(90)),
         };
         let fields = PolicyFields::of(&settings);

@@ -5,7 +5,7 @@
 //! queued once. (Captures made in the dashboard and read at once are recorded as one: the
 //! gateway's record gives what a hold received in all.)
 
-use crate::billing::{CreatePaymentLink, HostedPages, PayLink};
+use crate::billing::{CreatePaymentLink, HostedPages, PayLink, Sending};
 use crate::link::LinkToken;
 use crate::notification::NotificationKind;
 use crate::ports::{GatewayEvent, NotificationLog};
@@ -101,6 +101,7 @@ impl Run {
                     id: customer.clone(),
                     name: "Ada Lovelace".into(),
                     email: Some("ada@example.com".into()),
+                    phone: None,
                     gateway_customer: None,
                 },
             )
@@ -260,7 +261,7 @@ impl Run {
                     customer: self.customer.clone(),
                     bookings: vec![booking_id("b-link")],
                     amount: None,
-                    send_email: true,
+                    send: Sending::EMAIL,
                 },
             )
             .await

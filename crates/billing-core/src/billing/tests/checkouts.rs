@@ -36,6 +36,7 @@ async fn new_customer_books(w: &World, booking: &str, price: &str) {
                 id: customer.clone(),
                 name: "Grace Hopper".into(),
                 email: Some("grace@example.com".into()),
+                phone: None,
                 gateway_customer: None,
             },
         )

@@ -2,18 +2,22 @@
 //! gateway's awkward answers through a mocked `PaymentGateway`.
 
 mod automation;
+mod automation_texts;
 mod bulk;
 mod campaign;
 mod checkouts;
+mod connect;
 mod endings;
 mod events;
 mod gateway_sync;
 mod idempotency;
 mod mocked;
+mod no_show;
 mod scenarios;
 mod settings;
 mod settling;
 mod staff;
+mod tips;
 
 use std::sync::{Arc, Mutex};
 

@@ -13,6 +13,7 @@ pub async fn customers_and_cards<F: StoreFixture>(fixture: F) {
         id: id("cust-1"),
         name: "Ada".into(),
         email: Some("ada@example.com".into()),
+        phone: None,
         gateway_customer: Some("cus_1".into()),
     };
     store.put_customer(&acme, &ada).await.expect("put");
@@ -64,6 +65,7 @@ pub async fn customers_and_cards<F: StoreFixture>(fixture: F) {
         id: id("cust-2"),
         name: "Grace".into(),
         email: None,
+        phone: None,
         gateway_customer: None,
     };
     store.put_customer(&acme, &grace).await.expect("put");

@@ -9,6 +9,7 @@
 //! which expands to one `#[tokio::test]` per case, each on a fresh fixture.
 
 mod api_keys;
+mod connect;
 mod directory;
 mod ledger;
 mod links;
@@ -19,6 +20,7 @@ mod records;
 mod reports;
 mod schedules;
 mod staff;
+mod texts;
 
 use std::sync::Arc;
 
@@ -27,6 +29,9 @@ use async_trait::async_trait;
 pub use api_keys::{
     api_keys_are_isolated_between_businesses, api_keys_are_listed_and_revoked,
     concurrent_revocations_keep_a_key,
+};
+pub use connect::{
+    concurrent_connections_store_one_account, connected_accounts_connect_once_and_keep_the_newest,
 };
 pub use directory::{business_email_round_trips, businesses_and_keys, customers_and_cards};
 pub use ledger::{
@@ -48,6 +53,7 @@ pub use periods::{
 };
 pub use records::{
     entries_keep_their_origin_multicapture_and_disputes, staff_moves_keep_who_made_them,
+    tips_are_kept_with_their_charge,
 };
 pub use reports::{outstanding_report_sums_balances, summaries_filter_and_page};
 pub use schedules::{
@@ -60,6 +66,7 @@ pub use staff::{
     concurrent_removals_keep_an_owner, invitations_work_once, sessions_are_kept_touched_and_ended,
     staff_are_removed_but_keep_their_name, staff_members_round_trip, staff_tokens_are_purged,
 };
+pub use texts::{text_opt_outs_keep_the_latest_reply, texts_round_trip_with_carrier_reports};
 
 use crate::billing::{Billing, ChargeBooking, PaymentSource};
 use crate::booking::{BookingAccount, LineItem, LineItemKind};
@@ -134,6 +141,7 @@ async fn seed(billing: &Billing, business: &Business, booking: &str, price_minor
                 id: customer.clone(),
                 name: "Ada Lovelace".into(),
                 email: Some("ada@example.com".into()),
+                phone: None,
                 gateway_customer: None,
             },
         )
@@ -202,10 +210,13 @@ macro_rules! store_conformance {
             notifications_are_claimed_when_due_and_marked,
             notifications_due_across_businesses,
             notifications_are_claimed_once_by_concurrent_workers,
+            texts_round_trip_with_carrier_reports,
+            text_opt_outs_keep_the_latest_reply,
             links_round_trip_by_id_and_token,
             links_close_once,
             business_email_round_trips,
             staff_moves_keep_who_made_them,
+            tips_are_kept_with_their_charge,
             entries_keep_their_origin_multicapture_and_disputes,
             schedules_round_trip_and_compare_versions,
             staff_members_round_trip,
@@ -216,6 +227,8 @@ macro_rules! store_conformance {
             staff_tokens_are_purged,
             api_keys_are_listed_and_revoked,
             api_keys_are_isolated_between_businesses,
+            connected_accounts_connect_once_and_keep_the_newest,
+            concurrent_connections_store_one_account,
             concurrent_revocations_keep_a_key,
             payment_settings_round_trip_and_replan_open_bookings,
             due_schedules_are_taken_once_under_a_lease,

@@ -204,6 +204,7 @@ pub async fn summaries_filter_by_service_date_and_search<F: StoreFixture>(fixtur
                 id: id("VIP-Zed"),
                 name: "Zed".into(),
                 email: None,
+                phone: None,
                 gateway_customer: None,
             },
         )

@@ -122,10 +122,7 @@ pub async fn entries_keep_their_origin_multicapture_and_disputes<F: StoreFixture
                 },
             },
             amount,
-            allocations: vec![Allocation {
-                booking: id("b-2"),
-                amount,
-            }],
+            allocations: vec![Allocation::of(id("b-2"), amount)],
             state: PaymentState::Pending,
             origin: Origin::PaymentLink(LinkId::new("lnk_1").expect("id")),
         })),
@@ -193,4 +190,50 @@ pub async fn staff_moves_keep_who_made_them<F: StoreFixture>(fixture: F) {
             .expect("the payment");
         assert_eq!(payment.origin, grace, "{payment:?}");
     }
+}
+
+/// A charge with a tip keeps the tip on its share through the store, and with it the tip line
+/// and the price; its first answer, replayed, carries it too.
+pub async fn tips_are_kept_with_their_charge<F: StoreFixture>(fixture: F) {
+    let store = fixture.store().await;
+    let (billing, _gateway) = service(store.clone(), "a");
+    let acme = business("acme");
+    seed(&billing, &acme, "b-1", 10000).await;
+    let command = crate::billing::ChargeBooking {
+        booking: id("b-1"),
+        amount: None,
+        source: PaymentSource::CardOnFile,
+        idempotency_key: Some(crate::idempotency::IdempotencyKey::new("tip-1").expect("key")),
+        allow_duplicate: false,
+    };
+    let tip = Some(crate::money::Amount::parse("12.50").expect("tip"));
+    let charged = billing
+        .charge_with_tip_as(&acme, command.clone(), tip, Origin::Command)
+        .await
+        .expect("charged");
+    let usd = |minor| crate::money::Money::from_minor(minor, crate::money::Currency::USD);
+    let ids: Vec<BookingId> = vec![id("b-1")];
+    let read = store
+        .read(&acme.id, &LedgerRead::bookings(&ids))
+        .await
+        .expect("read");
+    let payments = fold(&read.ledgers[0].entries).expect("a valid history");
+    assert_eq!(payments[0].allocations[0].tip, Some(usd(1_250)));
+    let view = billing.booking(&acme, &id("b-1")).await.expect("booking");
+    assert_eq!(view.summary.balance.price, usd(11_250));
+    assert_eq!(view.summary.balance.balance_due, usd(0));
+    let tips: Vec<_> = view
+        .lines()
+        .into_iter()
+        .filter(|l| l.kind == crate::booking::LineItemKind::Tip)
+        .map(|l| l.amount)
+        .collect();
+    assert_eq!(tips, vec![usd(1_250)]);
+    let again = billing
+        .charge_with_tip_as(&acme, command, tip, Origin::Command)
+        .await
+        .expect("replayed");
+    assert!(again.replayed);
+    assert_eq!(again.payment, charged.payment);
+    assert_eq!(again.payment.allocations[0].tip, Some(usd(1_250)));
 }

@@ -114,6 +114,7 @@ pub async fn outstanding_report_sums_balances<F: StoreFixture>(fixture: F) {
                     id: id(customer),
                     name: "Grace".into(),
                     email: None,
+                    phone: None,
                     gateway_customer: None,
                 },
             )

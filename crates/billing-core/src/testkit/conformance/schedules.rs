@@ -35,6 +35,7 @@ fn every_field() -> BookingSchedule {
             lead: Duration::hours(49),
         }),
         canceled_at: Some(at(90)),
+        no_show_at: Some(at(90)),
         paused: true,
         needs_attention: true,
         failures: Some(FailedAttempts {
@@ -170,6 +171,11 @@ pub async fn payment_settings_round_trip_and_replan_open_bookings<F: StoreFixtur
                 fee: Share::Percent(Percent::from_basis_points(5_000).expect("50 %")),
                 window: Duration::hours(24),
             }),
+            no_show_fee: match n % 3 {
+                0 => None,
+                1 => Some(Share::Percent(percent)),
+                _ => Some(Share::fixed(usd(4_000)).expect("fixed")),
+            },
             upcoming_notice: (n % 2 == 0).then(|| Duration::days(1)),
         };
         store

@@ -6,7 +6,8 @@ use chrono::{DateTime, Utc};
 use super::{MemoryStore, StoredLink, StoredNotification};
 use crate::ids::{BusinessId, CustomerId, LinkId, NotificationId};
 use crate::link::{LinkState, PaymentLink, TokenHash};
-use crate::notification::{DeliveryState, Notification, OutboundMessage};
+use crate::notification::{CarrierReport, Channel, DeliveryState, Notification, OutboundMessage};
+use crate::phone::PhoneNumber;
 use crate::ports::{
     DeliveryFailure, DueNotification, LinkByToken, LinkStoreError, NotificationLog,
     NotificationLogError, PaymentLinks,
@@ -180,6 +181,54 @@ impl NotificationLog for MemoryStore {
         stored.attempts = failure.attempts;
         stored.next_attempt = failure.retry_at;
         Ok(())
+    }
+
+    async fn record_carrier_report(
+        &self,
+        reference: &str,
+        report: &CarrierReport,
+    ) -> Result<Option<(BusinessId, NotificationId)>, NotificationLogError> {
+        let mut state = self.state.lock().await;
+        for (business, tenant) in &mut state.tenants {
+            let found = tenant.notifications.values_mut().find(|stored| {
+                let n = &stored.notification;
+                n.channel == Channel::Text
+                    && matches!(&n.delivery, DeliveryState::Sent { server_reply, .. } if server_reply == reference)
+            });
+            if let Some(stored) = found {
+                let known = stored.notification.carrier.as_ref();
+                if known.is_none_or(|known| report.status.rank() > known.status.rank()) {
+                    stored.notification.carrier = Some(report.clone());
+                }
+                return Ok(Some((business.clone(), stored.notification.id.clone())));
+            }
+        }
+        Ok(None)
+    }
+
+    async fn set_text_opt_out(
+        &self,
+        phone: &PhoneNumber,
+        opted_out: bool,
+        at: DateTime<Utc>,
+    ) -> Result<(), NotificationLogError> {
+        let mut state = self.state.lock().await;
+        let choice = state
+            .text_opt_outs
+            .entry(phone.as_str().to_owned())
+            .or_insert((opted_out, at));
+        if at >= choice.1 {
+            *choice = (opted_out, at);
+        }
+        Ok(())
+    }
+
+    async fn text_opted_out(&self, phone: &PhoneNumber) -> Result<bool, NotificationLogError> {
+        let state = self.state.lock().await;
+        Ok(state
+            .text_opt_outs
+            .get(phone.as_str())
+            .is_some_and(|(opted_out, _)| *opted_out))
     }
 }
 

@@ -113,6 +113,10 @@ struct State {
     link_tokens: HashMap<TokenHash, (BusinessId, LinkId)>,
     /// The console's people, their invitations and sessions.
     staff: staff::StaffState,
+    /// Each business's connected account.
+    connected: BTreeMap<BusinessId, crate::connect::ConnectedAccount>,
+    /// Phone numbers' text choices: refused (true) or welcome again, and as of when.
+    text_opt_outs: HashMap<String, (bool, DateTime<Utc>)>,
 }
 
 /// The in-memory store. Clones share the same data.
@@ -565,6 +569,7 @@ impl CustomerDirectory for MemoryStore {
 }
 
 mod businesses;
+mod connect;
 mod log;
 mod schedules;
 mod staff;
