@@ -179,6 +179,14 @@ pub fn routes(console: Console) -> Router {
             post(pages::customers::card_request_text),
         )
         .route(
+            "/console/customers/{id}/portal-link",
+            post(pages::customers::portal_link),
+        )
+        .route(
+            "/console/customers/{id}/portal-link-text",
+            post(pages::customers::portal_link_text),
+        )
+        .route(
             "/console/customers/{id}/new-card",
             post(pages::profile_payments::new_card),
         )

@@ -104,6 +104,14 @@ async fn a_member_of_another_business_sees_and_changes_nothing_on_any_route() {
             format!("csrf={csrf}"),
         ),
         (
+            "/console/customers/acme-only/portal-link".to_owned(),
+            format!("csrf={csrf}"),
+        ),
+        (
+            "/console/customers/acme-only/portal-link-text".to_owned(),
+            format!("csrf={csrf}"),
+        ),
+        (
             "/console/customers/acme-only/payment-link-text".to_owned(),
             format!("csrf={csrf}&booking=a-1"),
         ),

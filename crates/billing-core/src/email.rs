@@ -88,6 +88,19 @@ pub struct CardRequestData {
     pub expires_at: DateTime<Utc>,
 }
 
+/// A link into the customer's portal, emailed on request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PortalLinkData {
+    /// The business's name.
+    pub business_name: String,
+    /// The customer's name.
+    pub customer_name: String,
+    /// The link (single use).
+    pub url: String,
+    /// When the link stops working.
+    pub expires_at: DateTime<Utc>,
+}
+
 /// A payment made: the customer's receipt, or the business's notice.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PaymentData {
@@ -217,6 +230,8 @@ pub enum EmailContent {
     UpcomingCharge(UpcomingChargeData),
     /// A booking that needs attention, told to the business by automation.
     AutomationNotice(AutomationNoticeData),
+    /// A link into the customer's portal, to the customer.
+    PortalLink(PortalLinkData),
 }
 
 impl EmailContent {
@@ -231,6 +246,7 @@ impl EmailContent {
             EmailContent::PaymentFailed(_) => NotificationKind::PaymentFailed,
             EmailContent::UpcomingCharge(_) => NotificationKind::UpcomingCharge,
             EmailContent::AutomationNotice(_) => NotificationKind::BusinessAutomationNotice,
+            EmailContent::PortalLink(_) => NotificationKind::PortalLink,
         }
     }
 }

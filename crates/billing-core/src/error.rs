@@ -191,6 +191,9 @@ pub enum BillingError {
     /// The link store failed; nothing was written.
     #[error(transparent)]
     Links(#[from] LinkStoreError),
+    /// The customer portal's store failed; nothing was written.
+    #[error(transparent)]
+    Portal(#[from] crate::ports::PortalStoreError),
     /// The notification log failed.
     #[error(transparent)]
     Notifications(#[from] NotificationLogError),
@@ -387,6 +390,7 @@ impl BillingError {
             | BillingError::Businesses(_)
             | BillingError::Directory(_)
             | BillingError::Links(_)
+            | BillingError::Portal(_)
             | BillingError::Notifications(_)
             | BillingError::Schedules(_) => "storage_unavailable",
             BillingError::BookingCanceled(_) => "booking_canceled",

@@ -77,6 +77,7 @@ pub mod notification;
 pub mod notifier;
 pub mod payment;
 pub mod phone;
+pub mod portal;
 pub mod ports;
 pub mod receipt;
 pub mod staff;

@@ -69,11 +69,13 @@ pub enum NotificationKind {
     UpcomingCharge,
     /// To the business: automation needs someone to act on a booking.
     BusinessAutomationNotice,
+    /// To the customer: a link into their portal (their bookings, payments and cards).
+    PortalLink,
 }
 
 impl NotificationKind {
     /// Every kind, in declaration order.
-    pub const ALL: [NotificationKind; 8] = [
+    pub const ALL: [NotificationKind; 9] = [
         NotificationKind::PaymentLink,
         NotificationKind::CardRequest,
         NotificationKind::Receipt,
@@ -82,6 +84,7 @@ impl NotificationKind {
         NotificationKind::PaymentFailed,
         NotificationKind::UpcomingCharge,
         NotificationKind::BusinessAutomationNotice,
+        NotificationKind::PortalLink,
     ];
 
     /// The stable snake_case name stores and APIs use.
@@ -95,6 +98,7 @@ impl NotificationKind {
             NotificationKind::PaymentFailed => "payment_failed",
             NotificationKind::UpcomingCharge => "upcoming_charge",
             NotificationKind::BusinessAutomationNotice => "business_automation_notice",
+            NotificationKind::PortalLink => "portal_link",
         }
     }
 

@@ -63,6 +63,16 @@ pub fn text_for(content: &EmailContent) -> Option<TextWording> {
                 data.at.format("%b %-d")
             ),
         ),
+        EmailContent::PortalLink(data) => (
+            "Portal link",
+            format!(
+                "{}: see your bookings, pay and manage your cards here: {} (link valid until \
+                 {} UTC, once).",
+                data.business_name,
+                data.url,
+                data.expires_at.format("%H:%M")
+            ),
+        ),
         EmailContent::Receipt(_)
         | EmailContent::BusinessPaymentNotice(_)
         | EmailContent::BusinessCardSavedNotice(_)

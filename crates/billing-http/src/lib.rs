@@ -134,6 +134,10 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/v1/payment-links", post(links::create_payment_link))
         .route("/v1/card-requests", post(links::create_card_request))
+        .route(
+            "/v1/customers/{id}/portal-link",
+            post(links::send_portal_link),
+        )
         .route("/v1/checkouts", post(links::start_checkout))
         .route("/v1/links/{id}", get(links::get_link))
         .route("/v1/links/{id}/cancel", post(links::cancel_link))

@@ -3,7 +3,7 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::pages::{card_request, pay};
+use crate::pages::{card_request, pay, portal};
 use crate::problem::ProblemDetails;
 use crate::routes::{
     automation, bookings, bulk, connect, customers, links, notifications, ops, payments, reports,
@@ -44,6 +44,7 @@ use crate::wire::*;
         reports::outstanding,
         links::create_payment_link,
         links::create_card_request,
+        links::send_portal_link,
         links::start_checkout,
         links::get_link,
         links::customer_links,
@@ -56,6 +57,8 @@ use crate::wire::*;
         card_request::card_page,
         card_request::save_card,
         card_request::card_returned,
+        portal::open_link,
+        portal::overview,
         webhooks::stripe,
         webhooks::texts,
         ops::healthz,

@@ -37,6 +37,9 @@ pub struct HttpConfig {
     /// one that is not itself a trusted proxy) instead of on theirs. Empty by default: the
     /// header, which any client can write, is ignored.
     pub trusted_proxies: Vec<TrustedProxy>,
+    /// The customer portal's session cookie is sent over HTTPS alone (`Secure`): true unless
+    /// the service's public URL is plain HTTP (a machine of one's own).
+    pub secure_cookies: bool,
 }
 
 impl Default for HttpConfig {
@@ -48,6 +51,7 @@ impl Default for HttpConfig {
             page_rate_interval: Duration::from_secs(2),
             page_rate_clients: 10_000,
             trusted_proxies: Vec::new(),
+            secure_cookies: true,
         }
     }
 }

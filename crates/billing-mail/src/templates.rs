@@ -9,7 +9,7 @@
 use askama::Template;
 pub use billing_core::email::{
     AutomationConcern, AutomationNoticeData, BookingLine, CardLabel, CardRequestData,
-    CardSavedData, EmailContent, PaymentData, PaymentFailedData, PaymentLinkData,
+    CardSavedData, EmailContent, PaymentData, PaymentFailedData, PaymentLinkData, PortalLinkData,
     UpcomingChargeData,
 };
 use billing_core::notification::{MAX_SUBJECT, OutboundMessage};
@@ -84,6 +84,11 @@ pub fn render(to: &str, data: &EmailContent) -> Result<OutboundMessage, RenderEr
             ),
             AutomationNoticeText { v: &view }.render()?,
             AutomationNoticeHtml { v: &view }.render()?,
+        ),
+        EmailContent::PortalLink(_) => (
+            format!("Your bookings with {}", view.business),
+            PortalLinkText { v: &view }.render()?,
+            PortalLinkHtml { v: &view }.render()?,
         ),
     };
     Ok(OutboundMessage {
@@ -221,6 +226,12 @@ impl View {
                 ..View::empty(&d.business_name, &d.customer_name)
             },
             EmailContent::CardRequest(d) => View {
+                url: safe_link(&d.url)?,
+                expires: moment(&d.expires_at),
+                ..View::empty(&d.business_name, &d.customer_name)
+            },
+            // Shown with its time of day: the link lasts half an hour.
+            EmailContent::PortalLink(d) => View {
                 url: safe_link(&d.url)?,
                 expires: moment(&d.expires_at),
                 ..View::empty(&d.business_name, &d.customer_name)
@@ -388,5 +399,17 @@ struct AutomationNoticeText<'a> {
 #[derive(Template)]
 #[template(path = "automation_notice.html")]
 struct AutomationNoticeHtml<'a> {
+    v: &'a View,
+}
+
+#[derive(Template)]
+#[template(path = "portal_link.txt")]
+struct PortalLinkText<'a> {
+    v: &'a View,
+}
+
+#[derive(Template)]
+#[template(path = "portal_link.html")]
+struct PortalLinkHtml<'a> {
     v: &'a View,
 }

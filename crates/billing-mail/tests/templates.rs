@@ -6,7 +6,7 @@ mod common;
 use billing_core::notification::{MAX_SUBJECT, NotificationKind};
 use billing_mail::templates::{
     AutomationConcern, CardLabel, CardRequestData, CardSavedData, EmailContent, PaymentFailedData,
-    RenderError, render,
+    PortalLinkData, RenderError, render,
 };
 use common::{at, automation_notice, concerns, payment_link, receipt, upcoming_charge, usd};
 
@@ -42,6 +42,7 @@ fn every_kind(customer: &str) -> Vec<EmailContent> {
         }),
         EmailContent::UpcomingCharge(upcoming_charge(customer, false)),
         EmailContent::UpcomingCharge(upcoming_charge(customer, true)),
+        EmailContent::PortalLink(portal_link(customer)),
     ];
     // Every concern, so that each one's wording is checked for escaping too.
     all.extend(
@@ -50,6 +51,15 @@ fn every_kind(customer: &str) -> Vec<EmailContent> {
             .map(|concern| EmailContent::AutomationNotice(automation_notice(customer, concern))),
     );
     all
+}
+
+fn portal_link(customer: &str) -> PortalLinkData {
+    PortalLinkData {
+        business_name: "Acme Cleaning".into(),
+        customer_name: customer.into(),
+        url: "https://pay.example.com/portal/k7?src=email&lang=en".into(),
+        expires_at: at(2026, 1, 15, 9, 30),
+    }
 }
 
 #[test]
@@ -91,6 +101,47 @@ fn a_payment_link_shows_the_amount_bookings_link_and_expiry() {
         html.contains(r#"href="https://pay.example.com/l/abc123?lang=en&#38;src=email""#),
         "{html}"
     );
+}
+
+#[test]
+fn a_portal_link_opens_the_bookings_once_until_its_time() {
+    let message = render(
+        "ada@example.com",
+        &EmailContent::PortalLink(portal_link("Ada Lovelace")),
+    )
+    .expect("rendered");
+    assert_eq!(message.to, "ada@example.com");
+    assert_eq!(message.subject, "Your bookings with Acme Cleaning");
+    let text = &message.text_body;
+    let html = message.html_body.as_deref().expect("html");
+    for body in [text.as_str(), html] {
+        assert!(body.contains("Hello Ada Lovelace,"), "{body}");
+        assert!(body.contains("Open your bookings"), "{body}");
+        // Half an hour: the time of day, in UTC.
+        assert!(
+            body.contains("The link works once, until 15 Jan 2026, 09:30 UTC."),
+            "the expiry: {body}"
+        );
+        assert!(
+            body.contains("ask Acme Cleaning for") && body.contains("a new one."),
+            "{body}"
+        );
+    }
+    assert!(
+        text.contains("Open your bookings: https://pay.example.com/portal/k7?src=email&lang=en\n"),
+        "{text}"
+    );
+    assert!(
+        html.contains(r#"href="https://pay.example.com/portal/k7?src=email&#38;lang=en""#),
+        "{html}"
+    );
+    // A link that could run in the mail client is refused, as for every other email.
+    let mut data = portal_link("Ada");
+    data.url = "javascript:alert(1)".into();
+    assert!(matches!(
+        render("ada@example.com", &EmailContent::PortalLink(data)),
+        Err(RenderError::UnsafeLink(_))
+    ));
 }
 
 #[test]
@@ -179,6 +230,11 @@ fn every_kind_renders_both_bodies_with_its_essentials() {
             NotificationKind::BusinessAutomationNotice => {
                 &["bk_123", "needs attention", "Deep clean", "185.50 USD"]
             }
+            NotificationKind::PortalLink => &[
+                "https://pay.example.com/portal/k7",
+                "15 Jan 2026, 09:30 UTC",
+                "Open your bookings",
+            ],
         };
         for needed in essentials {
             assert!(
@@ -213,6 +269,7 @@ fn subjects_name_the_business_and_the_amount() {
             "Acme Cleaning: your payment of 215.50 USD did not go through",
             "Acme Cleaning: 215.50 USD will be charged on 14 Jan 2026, 09:00 UTC",
             "Acme Cleaning: 215.50 USD will be held on 14 Jan 2026, 09:00 UTC",
+            "Your bookings with Acme Cleaning",
             "Needs attention: booking bk_123 (Ada Lovelace)",
             "Needs attention: booking bk_123 (Ada Lovelace)",
             "Needs attention: booking bk_123 (Ada Lovelace)",

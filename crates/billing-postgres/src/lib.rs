@@ -3,7 +3,8 @@
 //! PostgreSQL storage for the billing engine: [`PostgresStore`] implements every port of the
 //! core's [`Store`](billing_core::ports::Store) (the ledger, customers and cards, businesses,
 //! payment links, notifications, payment automation's schedules, the console's staff and their
-//! sessions), with the behaviour of the in-memory reference store.
+//! sessions, connected accounts, the customer portal's links and sessions), with the behaviour
+//! of the in-memory reference store.
 //!
 //! - Money is stored in integer minor units (BIGINT) beside its currency code. Ledger entries
 //!   are append-only (a trigger refuses UPDATE, DELETE and TRUNCATE on them), their bodies in
@@ -45,6 +46,7 @@ mod ledger;
 mod links;
 mod notifications;
 mod pool;
+mod portal;
 mod schedules;
 mod staff;
 mod store;

@@ -3,7 +3,7 @@
 
 use billing_core::ports::{
     BusinessesError, DirectoryError, LedgerError, LinkStoreError, NotificationLogError,
-    ScheduleError, StaffStoreError,
+    PortalStoreError, ScheduleError, StaffStoreError,
 };
 
 /// True when the error says a row could not be decoded.
@@ -40,6 +40,15 @@ pub fn link_error(error: sqlx::Error) -> LinkStoreError {
         LinkStoreError::Corrupt(error.to_string())
     } else {
         LinkStoreError::Unavailable(error.to_string())
+    }
+}
+
+/// The portal pass store's error.
+pub fn portal_error(error: sqlx::Error) -> PortalStoreError {
+    if undecodable(&error) {
+        PortalStoreError::Corrupt(error.to_string())
+    } else {
+        PortalStoreError::Unavailable(error.to_string())
     }
 }
 

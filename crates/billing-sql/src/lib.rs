@@ -11,8 +11,8 @@
 //!   and read by a test.
 //! - [`rows`]: the rows both databases read back (summaries, links, notifications, customers,
 //!   cards, businesses, automation's settings, schedules and runs, staff members, their
-//!   invitations and sessions), decoded into the core's types, and the columns they are
-//!   written from.
+//!   invitations and sessions, the customer portal's passes), decoded into the core's types,
+//!   and the columns they are written from.
 //! - [`errors`]: sqlx errors as the ports' errors.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -58,6 +58,12 @@ impl From<StoredRowError> for billing_core::ports::LedgerError {
 impl From<StoredRowError> for billing_core::ports::LinkStoreError {
     fn from(error: StoredRowError) -> Self {
         billing_core::ports::LinkStoreError::Corrupt(error.to_string())
+    }
+}
+
+impl From<StoredRowError> for billing_core::ports::PortalStoreError {
+    fn from(error: StoredRowError) -> Self {
+        billing_core::ports::PortalStoreError::Corrupt(error.to_string())
     }
 }
 

@@ -2,7 +2,7 @@
 
 use billing_core::ports::{
     BusinessesError, DirectoryError, LedgerError, LinkStoreError, NotificationLogError,
-    ScheduleError, StaffStoreError,
+    PortalStoreError, ScheduleError, StaffStoreError,
 };
 
 use crate::writer::Unavailable;
@@ -46,5 +46,11 @@ impl From<Unavailable> for ScheduleError {
 impl From<Unavailable> for StaffStoreError {
     fn from(error: Unavailable) -> Self {
         StaffStoreError::Unavailable(error.0)
+    }
+}
+
+impl From<Unavailable> for PortalStoreError {
+    fn from(error: Unavailable) -> Self {
+        PortalStoreError::Unavailable(error.0)
     }
 }

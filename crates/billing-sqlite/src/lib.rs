@@ -6,8 +6,10 @@
 //! [`Businesses`](billing_core::ports::Businesses),
 //! [`PaymentLinks`](billing_core::ports::PaymentLinks),
 //! [`NotificationLog`](billing_core::ports::NotificationLog),
-//! [`Schedules`](billing_core::ports::Schedules) and
-//! [`StaffAccounts`](billing_core::ports::StaffAccounts) — with the behaviour of the in-memory
+//! [`Schedules`](billing_core::ports::Schedules),
+//! [`StaffAccounts`](billing_core::ports::StaffAccounts),
+//! [`ConnectedAccounts`](billing_core::ports::ConnectedAccounts) and
+//! [`PortalPasses`](billing_core::ports::PortalPasses) — with the behaviour of the in-memory
 //! reference store (the core's conformance suite checks it).
 //!
 //! - Rows are written in `billing-sql`'s versioned formats; money in integer minor units
@@ -39,6 +41,7 @@ mod errors;
 mod ledger;
 mod links;
 mod notifications;
+mod portal;
 mod schedules;
 mod staff;
 mod store;

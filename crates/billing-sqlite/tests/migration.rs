@@ -1,7 +1,8 @@
 //! Databases written by earlier schemas, with rows as the builds of then wrote them, are
 //! migrated and read back whole through the store: one of migrations 0001–0004 (before
-//! billing-sql), one of 0001–0005 (before disputes and format version 2), and one of 0001–0006
-//! (before automation, whose migration makes the notifications table again).
+//! billing-sql), one of 0001–0005 (before disputes and format version 2), one of 0001–0006
+//! (before automation, whose migration makes the notifications table again), and one of
+//! 0001–0015 (before the customer portal, whose migration makes it again with texts' columns).
 #![allow(clippy::expect_used)]
 
 mod common;
@@ -14,14 +15,14 @@ use billing_core::idempotency::IdempotencyKey;
 use billing_core::ids::{BookingId, CustomerId};
 use billing_core::money::Currency;
 use billing_core::notification::{
-    Channel, DeliveryState, Notification, NotificationKind, OutboundMessage,
+    CarrierReport, Channel, DeliveryState, Notification, NotificationKind, OutboundMessage,
 };
 use billing_core::payment::{
     KindName, Origin, PaymentDayTotals, PaymentState, PaymentTotals, fold,
 };
 use billing_core::ports::{
     BookingFilter, Ledger, LedgerRead, NotificationLog, OutstandingQuery, OutstandingTotal,
-    PaymentsQuery,
+    PaymentsQuery, TextStatus,
 };
 use billing_core::status::PaymentStatus;
 use billing_core::testkit::ScriptedGateway;
@@ -510,6 +511,161 @@ async fn a_database_of_schema_0006_keeps_its_notifications_after_migrating() -> 
     for refused in [
         // A kind no build knows, and a sent email still due: the table's checks stand.
         "UPDATE notifications SET kind = 'spam' WHERE id = 'ntf-1'",
+        "UPDATE notifications SET next_attempt_at = '2026-01-17T00:00:00.000000000Z' \
+         WHERE id = 'ntf-2'",
+    ] {
+        let error = sqlx::query(refused)
+            .execute(&mut conn)
+            .await
+            .expect_err(refused);
+        assert!(error.to_string().contains("CHECK"), "{error}");
+    }
+    conn.close().await?;
+    Ok(())
+}
+
+/// Notifications as the build of schema 0015 wrote them: emails, and texts with and without
+/// their carrier's report.
+const NOTIFICATIONS_OF_0015: &str = r#"
+INSERT INTO notifications (business_id, id, customer_id, kind, to_address, subject, text_body,
+    html_body, created_at, state, attempts, attempted_at, outcome, next_attempt_at) VALUES
+    ('acme', 'ntf-1', 'cust-1', 'upcoming_charge', 'ada@example.com', 'Soon', 'Soon',
+     '<p>Soon</p>', '2026-01-15T09:00:00.000000000Z', 'queued', 0, NULL, NULL,
+     '2026-01-15T09:00:00.000000000Z');
+INSERT INTO notifications (business_id, id, customer_id, kind, to_address, subject, text_body,
+    html_body, created_at, state, attempts, attempted_at, outcome, next_attempt_at, channel,
+    carrier_status, carrier_error, carrier_at) VALUES
+    ('acme', 'ntf-2', 'cust-1', 'payment_link', '+14155550123', 'Pay', 'Pay here', NULL,
+     '2026-01-15T09:01:00.000000000Z', 'sent', 0, '2026-01-15T09:01:01.000000000Z', 'SM1',
+     NULL, 'text', 'sent', NULL, '2026-01-15T09:01:02.000000000Z'),
+    ('acme', 'ntf-3', 'cust-1', 'card_request', '+14155550123', 'Card', 'Save a card', NULL,
+     '2026-01-15T09:02:00.000000000Z', 'sent', 0, '2026-01-15T09:02:01.000000000Z', 'SM2',
+     NULL, 'text', 'undelivered', '30003', '2026-01-15T09:02:05.000000000Z'),
+    ('acme', 'ntf-4', 'cust-1', 'business_automation_notice', 'owner@example.com', 'Look',
+     'Look', NULL, '2026-01-15T09:03:00.000000000Z', 'failed', 3,
+     '2026-01-15T09:04:00.000000000Z', '550 no such user', NULL, 'email', NULL, NULL, NULL);
+"#;
+
+/// The shape of `notifications`: its columns (name, type, not null, default, key) and its
+/// indexes' definitions.
+async fn notifications_shape(
+    conn: &mut sqlx::SqliteConnection,
+) -> Result<(Vec<(String, String, i64, Option<String>, i64)>, Vec<String>), sqlx::Error> {
+    let columns = sqlx::query_as(
+        "SELECT name, type, \"notnull\", dflt_value, pk FROM pragma_table_info('notifications') \
+         ORDER BY cid",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    let indexes = sqlx::query_scalar(
+        "SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'notifications' \
+         AND sql IS NOT NULL ORDER BY name",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok((columns, indexes))
+}
+
+/// The notifications table is made again with the portal link's kind: its columns (texts'
+/// among them), rows, indexes and checks stay as they were, and a portal link is queued.
+#[tokio::test]
+async fn a_database_of_schema_0015_keeps_its_notifications_after_migrating() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let url = format!("sqlite://{}", dir.path().join("billing.db").display());
+    let mut old = earlier_schema(&url, 15).await?;
+    sqlx::raw_sql(NOTIFICATIONS_OF_0015)
+        .execute(&mut old)
+        .await?;
+    let before = notifications_shape(&mut old).await?;
+    old.close().await?;
+
+    let store = Arc::new(SqliteStore::connect(&url).await?);
+    store.migrate().await?;
+    let ada = CustomerId::new("cust-1")?;
+    let log = store.customer_log(&acme().id, &ada, 10).await?;
+    let ids: Vec<&str> = log.iter().map(|n| n.id.as_str()).collect();
+    assert_eq!(ids, ["ntf-4", "ntf-3", "ntf-2", "ntf-1"]);
+    assert_eq!(
+        log.iter().map(|n| n.channel).collect::<Vec<_>>(),
+        [Channel::Email, Channel::Text, Channel::Text, Channel::Email]
+    );
+    assert!(matches!(
+        log[0].delivery,
+        DeliveryState::Failed {
+            attempts: 3,
+            retry_at: None,
+            ..
+        }
+    ));
+    assert_eq!(
+        log[1].carrier,
+        Some(CarrierReport {
+            status: TextStatus::Undelivered,
+            error_code: Some("30003".into()),
+            at: at("2026-01-15T09:02:05Z"),
+        })
+    );
+    assert_eq!(
+        store
+            .message(&acme().id, &log[3].id)
+            .await?
+            .and_then(|m| m.html_body),
+        Some("<p>Soon</p>".into())
+    );
+    // A text is still found by its provider's id (the partial index made again).
+    let report = CarrierReport {
+        status: TextStatus::Delivered,
+        error_code: None,
+        at: at("2026-01-15T09:05:00Z"),
+    };
+    let found = store.record_carrier_report("SM1", &report).await?;
+    assert_eq!(
+        found.map(|(business, id)| (business, id.to_string())),
+        Some((acme().id, "ntf-2".to_owned()))
+    );
+
+    let message = OutboundMessage {
+        to: "ada@example.com".into(),
+        subject: "Your bookings with Acme Cleaning".into(),
+        text_body: "Open your bookings".into(),
+        html_body: None,
+    };
+    let portal = Notification::queued(
+        "ntf-5".parse()?,
+        ada.clone(),
+        NotificationKind::PortalLink,
+        &message,
+        at("2026-01-16T09:00:00Z"),
+    );
+    store.record_queued(&acme().id, &portal, &message).await?;
+    assert_eq!(
+        store.notification(&acme().id, &portal.id).await?,
+        Some(portal)
+    );
+
+    // The same columns, defaults and indexes as before.
+    let mut conn = sqlx::SqliteConnection::connect(&url).await?;
+    assert_eq!(notifications_shape(&mut conn).await?, before);
+    // A row queued without saying its channel is an email, as before.
+    sqlx::query(
+        "INSERT INTO notifications (business_id, id, customer_id, kind, to_address, subject, \
+         text_body, created_at, state, attempts, next_attempt_at) VALUES ('acme', 'ntf-6', \
+         'cust-1', 'portal_link', 'ada@example.com', 'Link', 'Link', \
+         '2026-01-16T10:00:00.000000000Z', 'queued', 0, '2026-01-16T10:00:00.000000000Z')",
+    )
+    .execute(&mut conn)
+    .await?;
+    let channel: String =
+        sqlx::query_scalar("SELECT channel FROM notifications WHERE id = 'ntf-6'")
+            .fetch_one(&mut conn)
+            .await?;
+    assert_eq!(channel, "email");
+    for refused in [
+        // A kind no build knows, a channel, a carrier status, and a sent email still due: the
+        // table's checks stand.
+        "UPDATE notifications SET kind = 'spam' WHERE id = 'ntf-1'",
+        "UPDATE notifications SET channel = 'fax' WHERE id = 'ntf-1'",
+        "UPDATE notifications SET carrier_status = 'lost' WHERE id = 'ntf-2'",
         "UPDATE notifications SET next_attempt_at = '2026-01-17T00:00:00.000000000Z' \
          WHERE id = 'ntf-2'",
     ] {

@@ -318,6 +318,7 @@ async fn serve(args: ServeArgs, clock: Arc<dyn Clock>) -> Result<(), AnyError> {
     );
     let config = HttpConfig {
         trusted_proxies: args.pages.trusted_proxies.clone(),
+        secure_cookies: public_url.starts_with("https://"),
         ..HttpConfig::default()
     };
     if !config.trusted_proxies.is_empty() {

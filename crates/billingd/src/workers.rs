@@ -91,13 +91,15 @@ pub async fn automation(
 
 /// Sweeps every business (`Billing::sweep`) every `every` (never when zero), until stopped:
 /// logs what it settled, and warns of what it left for the next round. Each round also purges
-/// the console's sessions and invitations that no longer work.
+/// the console's sessions and invitations, and the customer portal's links and sessions, that
+/// no longer work.
 pub async fn sweep(billing: Billing, every: Duration, mut stopped: watch::Receiver<bool>) {
     if every.is_zero() {
         return;
     }
     while !stop_after(every, &mut stopped).await {
         purge_staff_tokens(&billing).await;
+        purge_portal_passes(&billing).await;
         let swept = match crate::sweep::sweep_all(&billing).await {
             Ok(swept) => swept,
             Err(error) => {
@@ -130,6 +132,16 @@ async fn purge_staff_tokens(billing: &Billing) {
         ),
         Ok(_) => {}
         Err(error) => tracing::warn!(%error, "sessions and invitations not purged"),
+    }
+}
+
+/// Deletes the customer portal's expired links and sessions; a failure only waits for the
+/// next round.
+async fn purge_portal_passes(billing: &Billing) {
+    match billing.purge_portal_passes().await {
+        Ok(0) => {}
+        Ok(purged) => tracing::info!(purged, "expired portal links and sessions purged"),
+        Err(error) => tracing::warn!(%error, "portal links and sessions not purged"),
     }
 }
 

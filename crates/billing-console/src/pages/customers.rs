@@ -87,6 +87,7 @@ fn kind_label(kind: NotificationKind) -> &'static str {
         NotificationKind::PaymentFailed => "Payment failed",
         NotificationKind::UpcomingCharge => "Upcoming charge",
         NotificationKind::BusinessAutomationNotice => "Automation notice to the business",
+        NotificationKind::PortalLink => "Portal link",
     }
 }
 
@@ -134,6 +135,14 @@ fn result_message(result: &str) -> Option<Flash> {
         ),
         "not-done" => ("error", "That could not be done. Nothing changed."),
         "link-sent" => ("success", "The payment link was emailed to the customer."),
+        "portal-link-sent" => (
+            "success",
+            "A link to their bookings was emailed to the customer (it works once, for 30 minutes).",
+        ),
+        "portal-link-texted" => (
+            "success",
+            "A link to their bookings was texted to the customer (it works once, for 30 minutes).",
+        ),
         "none-chosen" => ("error", "Choose at least one of the customer's bookings."),
         _ => return None,
     };
@@ -269,6 +278,8 @@ fn back(customer: &CustomerId, result: &str) -> Response {
 enum ProfileAction {
     CardRequest,
     CardRequestText,
+    PortalLink,
+    PortalLinkText,
     MakeDefault,
     Remove,
 }
@@ -304,6 +315,21 @@ async fn act(
             )
             .await
             .map(|_| "card-request-texted"),
+        ProfileAction::PortalLink => billing
+            .send_portal_link(business, &id, Sending::EMAIL)
+            .await
+            .map(|_| "portal-link-sent"),
+        ProfileAction::PortalLinkText => billing
+            .send_portal_link(
+                business,
+                &id,
+                Sending {
+                    email: false,
+                    text: true,
+                },
+            )
+            .await
+            .map(|_| "portal-link-texted"),
         ProfileAction::MakeDefault => billing
             .set_default_card(business, &id, &form.payment_method)
             .await
@@ -345,6 +371,26 @@ pub(crate) async fn card_request_text(
     Form(form): Form<ProfileForm>,
 ) -> Response {
     act(console, member, id, form, ProfileAction::CardRequestText).await
+}
+
+/// `POST /console/customers/{id}/portal-link`: email the customer a link to their portal.
+pub(crate) async fn portal_link(
+    State(console): State<Console>,
+    member: SignedIn,
+    Path(id): Path<String>,
+    Form(form): Form<ProfileForm>,
+) -> Response {
+    act(console, member, id, form, ProfileAction::PortalLink).await
+}
+
+/// `POST /console/customers/{id}/portal-link-text`: text it.
+pub(crate) async fn portal_link_text(
+    State(console): State<Console>,
+    member: SignedIn,
+    Path(id): Path<String>,
+    Form(form): Form<ProfileForm>,
+) -> Response {
+    act(console, member, id, form, ProfileAction::PortalLinkText).await
 }
 
 /// `POST /console/customers/{id}/cards/default`.

@@ -91,9 +91,9 @@ impl Sending {
 }
 
 /// Where a customer is reached, as asked and as they allow.
-struct Reach {
-    email: Option<String>,
-    phone: Option<PhoneNumber>,
+pub(super) struct Reach {
+    pub(super) email: Option<String>,
+    pub(super) phone: Option<PhoneNumber>,
 }
 
 /// A link just made: the only time its URL (with the token) exists outside the customer's
@@ -143,7 +143,7 @@ impl Billing {
         self.payment_link(business, command, Some(back)).await
     }
 
-    async fn payment_link(
+    pub(super) async fn payment_link(
         &self,
         business: &Business,
         command: CreatePaymentLink,
@@ -226,7 +226,7 @@ impl Billing {
             .await
     }
 
-    async fn issue_card_request(
+    pub(super) async fn issue_card_request(
         &self,
         business: &Business,
         customer: &CustomerId,
@@ -471,7 +471,11 @@ impl Billing {
 
     /// Where the customer is reached as `send` asks: refused when they have no address or
     /// number for it, or their number replied STOP.
-    async fn reach(&self, customer: &Customer, send: Sending) -> Result<Reach, BillingError> {
+    pub(super) async fn reach(
+        &self,
+        customer: &Customer,
+        send: Sending,
+    ) -> Result<Reach, BillingError> {
         let email = match send.email {
             true => Some(
                 customer

@@ -42,6 +42,7 @@ mod links;
 mod moves;
 mod no_show;
 mod notifications;
+mod portal;
 mod reads;
 mod reconcile;
 mod refunds;
@@ -71,6 +72,10 @@ pub use holds::CaptureHold;
 pub use link_pages::{LinkPage, LinkPaid, PayLink};
 pub use links::{CreatePaymentLink, HostedPages, IssuedLink, MAX_LINK_BOOKINGS, Sending};
 pub use no_show::NoShow;
+pub use portal::{
+    MAX_PORTAL_BOOKINGS, PORTAL_PATH, PortalBooking, PortalEntry, PortalLinkSent, PortalOverview,
+    PortalReceipt, PortalVisit, ReceiptKind,
+};
 pub use reads::{BookingView, OutstandingPage, PaymentView, PriceAdjustment};
 pub use refunds::RefundPayment;
 pub use reports::{MAX_REPORT_DAYS, PaymentTotals, PaymentsDay, PaymentsReport};

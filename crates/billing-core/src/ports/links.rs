@@ -92,4 +92,8 @@ pub trait PageAddresses: Send + Sync {
     /// that page hands the token and the set-up to
     /// [`Billing::card_request_returned`](crate::billing::Billing::card_request_returned).
     fn card_return(&self, token: &LinkToken) -> String;
+
+    /// The page an emailed portal link opens; that page hands the token to
+    /// [`Billing::open_portal`](crate::billing::Billing::open_portal).
+    fn portal_url(&self, token: &LinkToken) -> String;
 }

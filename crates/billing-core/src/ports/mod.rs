@@ -16,6 +16,7 @@ mod ledger;
 mod links;
 mod mail;
 mod notifications;
+mod portal;
 mod schedules;
 mod secrets;
 mod staff;
@@ -44,6 +45,7 @@ pub use links::{LinkByToken, LinkStoreError, PageAddresses, PaymentLinks};
 pub use mail::MockMailer;
 pub use mail::{EmailTemplates, MailError, MailReceipt, Mailer, TemplateError};
 pub use notifications::{DeliveryFailure, DueNotification, NotificationLog, NotificationLogError};
+pub use portal::{PortalPassByToken, PortalPasses, PortalStoreError};
 pub use schedules::{
     AutomationRun, BookingSchedule, DueSchedule, RunFilter, RunOutcome, ScheduleError,
     ScheduleFilter, Schedules,
@@ -72,6 +74,7 @@ pub trait Store:
     + Schedules
     + StaffAccounts
     + ConnectedAccounts
+    + PortalPasses
 {
 }
 
@@ -84,5 +87,6 @@ impl<T> Store for T where
         + Schedules
         + StaffAccounts
         + ConnectedAccounts
+        + PortalPasses
 {
 }

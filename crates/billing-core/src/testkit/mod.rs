@@ -43,6 +43,10 @@ impl crate::ports::PageAddresses for PlainPages {
     fn card_return(&self, token: &crate::link::LinkToken) -> String {
         format!("{}/return", self.page("cards", token))
     }
+
+    fn portal_url(&self, token: &crate::link::LinkToken) -> String {
+        self.page("portal", token)
+    }
 }
 pub use memory::MemoryStore;
 

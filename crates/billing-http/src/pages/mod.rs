@@ -20,6 +20,7 @@ pub(crate) mod client;
 mod form;
 pub(crate) mod limit;
 pub(crate) mod pay;
+pub(crate) mod portal;
 mod tip;
 pub(crate) mod urls;
 mod views;
@@ -32,7 +33,7 @@ use axum::extract::{ConnectInfo, DefaultBodyLimit, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{any, get};
+use axum::routing::{any, get, post};
 
 use crate::state::Api;
 use limit::ClientKey;
@@ -74,6 +75,12 @@ pub(crate) fn routes(api: Api) -> Router {
             get(card_request::card_page).post(card_request::save_card),
         )
         .route("/cards/{token}/return", get(card_request::card_returned))
+        .route("/portal", get(portal::overview))
+        .route("/portal/{token}", get(portal::open_link))
+        .route("/portal/pay", post(portal::pay))
+        .route("/portal/cards", post(portal::add_card))
+        .route("/portal/cards/remove", post(portal::remove_card))
+        .route("/portal/sign-out", post(portal::sign_out))
         // Anything else under the pages' paths (a link cut short, or with something appended
         // by a mail client) is no link: the same page, rather than the API's problem+json.
         .route("/pay", any(answers::no_link))
@@ -101,6 +108,8 @@ pub(crate) fn loggable_path(path: &str) -> &str {
         p if p.starts_with("/pay/") => "/pay/{token}",
         p if p.starts_with("/cards/") && p.ends_with("/return") => "/cards/{token}/return",
         p if p.starts_with("/cards/") => "/cards/{token}",
+        "/portal/pay" | "/portal/cards" | "/portal/cards/remove" | "/portal/sign-out" => path,
+        p if p.starts_with("/portal/") => "/portal/{token}",
         p => p,
     }
 }

@@ -60,6 +60,10 @@ impl PageAddresses for PageUrls {
     fn card_return(&self, token: &LinkToken) -> String {
         format!("{}/{CARDS}/{}/{RETURN}", self.base, token.expose())
     }
+
+    fn portal_url(&self, token: &LinkToken) -> String {
+        format!("{}/portal/{}", self.base, token.expose())
+    }
 }
 
 /// The last segment of the routes a customer's browser comes back to from their bank

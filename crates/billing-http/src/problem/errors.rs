@@ -93,6 +93,7 @@ pub fn status_of(error: &BillingError) -> StatusCode {
         | BillingError::Businesses(_)
         | BillingError::Directory(_)
         | BillingError::Links(_)
+        | BillingError::Portal(_)
         | BillingError::Notifications(_)
         | BillingError::Schedules(_)
         | BillingError::Staff(_)
@@ -147,6 +148,7 @@ fn detail_of(error: &BillingError) -> String {
         // (a customer made there, a card attached, a link's payment made).
         BillingError::Directory(_)
         | BillingError::Links(_)
+        | BillingError::Portal(_)
         | BillingError::Notifications(_)
         | BillingError::Schedules(_)
         | BillingError::Staff(_) => {

@@ -17,7 +17,8 @@ use crate::problem::{
 use crate::state::Api;
 use crate::wire::{
     CardRequestRequest, CheckoutRequest, CheckoutStartedJson, IssuedLinkJson, LinkJson, LinkList,
-    PaymentLinkRequest, booking_id, customer_id, link_id, parse_amount,
+    PaymentLinkRequest, PortalLinkRequest, PortalLinkSentJson, booking_id, customer_id, link_id,
+    parse_amount,
 };
 
 /// The default and largest page of a customer's links or notifications.
@@ -109,6 +110,35 @@ pub(crate) async fn create_card_request(
         run_to_end(async move { billing.request_card(&business, &customer, send).await }).await??;
     let body = IssuedLinkJson::new(&issued, api.now());
     Ok((StatusCode::CREATED, Json(body)).into_response())
+}
+
+/// Send a customer a link into their portal, where they see their bookings with balances and
+/// receipts, pay what is due and manage their cards: emailed unless `send_email` is false,
+/// texted when `send_text` is true. The link works once, for 30 minutes, and opens a session
+/// of an hour; its URL is never in the answer.
+#[utoipa::path(
+    post, path = "/v1/customers/{id}/portal-link", tag = "links",
+    params(("id" = String, Path, description = "The customer")),
+    request_body = PortalLinkRequest,
+    responses((status = 202, description = "The link is sent: when it expires, and the email and text queued", body = PortalLinkSentJson), LinkProblems),
+    security(("api_key" = []))
+)]
+pub(crate) async fn send_portal_link(
+    State(api): State<Api>,
+    Tenant(business): Tenant,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(body): ApiJson<PortalLinkRequest>,
+) -> Result<Response, Problem> {
+    let customer = customer_id(&id)?;
+    let send = Sending {
+        email: body.send_email,
+        text: body.send_text,
+    };
+    let billing = api.billing.clone();
+    let sent =
+        run_to_end(async move { billing.send_portal_link(&business, &customer, send).await })
+            .await??;
+    Ok((StatusCode::ACCEPTED, Json(PortalLinkSentJson::from(&sent))).into_response())
 }
 
 /// Start a checkout for a booking a customer just made on the business's own booking page.

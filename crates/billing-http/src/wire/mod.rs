@@ -14,6 +14,7 @@ mod links;
 mod notifications;
 mod ops;
 mod payments;
+mod portal;
 mod reports;
 
 pub use automation::{
@@ -46,6 +47,7 @@ pub use payments::{
     CollectionRequest, FailureJson, OriginJson, PaymentJson, PaymentKindJson, PaymentStateJson,
     PaymentViewJson, ReceiptJson, RefundRequest, SuggestedActionJson,
 };
+pub use portal::{PortalLinkRequest, PortalLinkSentJson};
 pub use reports::{OutstandingJson, OutstandingRowJson, cursor, parse_cursor};
 
 use billing_core::error::BillingError;

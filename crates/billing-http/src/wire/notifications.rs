@@ -28,6 +28,8 @@ pub enum NotificationKindJson {
     UpcomingCharge,
     /// To the business: automation needs someone to act on a booking.
     BusinessAutomationNotice,
+    /// To the customer: a link into their portal.
+    PortalLink,
 }
 
 impl From<NotificationKind> for NotificationKindJson {
@@ -45,6 +47,7 @@ impl From<NotificationKind> for NotificationKindJson {
             NotificationKind::BusinessAutomationNotice => {
                 NotificationKindJson::BusinessAutomationNotice
             }
+            NotificationKind::PortalLink => NotificationKindJson::PortalLink,
         }
     }
 }

@@ -25,6 +25,7 @@ mod page_guards;
 mod pay_page;
 mod pay_page_authentication;
 mod payments;
+mod portal;
 mod problems;
 mod reports;
 mod sync;

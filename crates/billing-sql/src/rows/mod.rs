@@ -7,6 +7,7 @@ mod connect;
 mod directory;
 mod links;
 mod notifications;
+mod portal;
 mod schedules;
 mod staff;
 mod summary;
@@ -18,6 +19,7 @@ pub use links::{LINK_COLUMNS, LinkRow, PurposeColumns, StateColumns, checkout_co
 pub use notifications::{
     ClaimedRow, NOTIFICATION_COLUMNS, NotificationRow, carrier_report_advances, stored_keys,
 };
+pub use portal::{PORTAL_PASS_COLUMNS, PortalPassRow};
 pub use schedules::{
     RUN_COLUMNS, RunRow, SCHEDULE_COLUMNS, ScheduleColumns, ScheduleRow, SettingsRow, StoredBody,
     TakenRow,

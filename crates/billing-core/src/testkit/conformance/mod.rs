@@ -16,6 +16,7 @@ mod links;
 mod notifications;
 mod payment_totals;
 mod periods;
+mod portal;
 mod records;
 mod reports;
 mod schedules;
@@ -50,6 +51,10 @@ pub use notifications::{
 pub use payment_totals::payment_day_totals_follow_every_payment;
 pub use periods::{
     payments_are_read_by_period_and_page, summaries_filter_by_service_date_and_search,
+};
+pub use portal::{
+    expired_portal_passes_are_purged, portal_link_notifications_are_logged,
+    portal_passes_are_used_once, portal_passes_round_trip_by_token,
 };
 pub use records::{
     entries_keep_their_origin_multicapture_and_disputes, staff_moves_keep_who_made_them,
@@ -214,6 +219,10 @@ macro_rules! store_conformance {
             text_opt_outs_keep_the_latest_reply,
             links_round_trip_by_id_and_token,
             links_close_once,
+            portal_passes_round_trip_by_token,
+            portal_passes_are_used_once,
+            expired_portal_passes_are_purged,
+            portal_link_notifications_are_logged,
             business_email_round_trips,
             staff_moves_keep_who_made_them,
             tips_are_kept_with_their_charge,

@@ -117,6 +117,8 @@ struct State {
     connected: BTreeMap<BusinessId, crate::connect::ConnectedAccount>,
     /// Phone numbers' text choices: refused (true) or welcome again, and as of when.
     text_opt_outs: HashMap<String, (bool, DateTime<Utc>)>,
+    /// The customer portal's links and sessions, by token hash, with whose they are.
+    portal_passes: HashMap<TokenHash, (BusinessId, crate::portal::PortalPass)>,
 }
 
 /// The in-memory store. Clones share the same data.
@@ -571,6 +573,7 @@ impl CustomerDirectory for MemoryStore {
 mod businesses;
 mod connect;
 mod log;
+mod portal;
 mod schedules;
 mod staff;
 
