@@ -205,7 +205,7 @@ pub fn summarize(
             // A tip joins the price only with the money: the charge that carries it succeeded.
             (_, PaymentState::Succeeded) => {
                 paid = paid.checked_add(&share)?;
-                price = price.checked_add(&payment.tip_of(booking))?;
+                price = price.checked_add(&tip_kept(payment, booking, payments)?)?;
             }
             // In flight, a charge's tip is not owed yet: only the rest of its share counts
             // against the balance.
@@ -257,14 +257,53 @@ pub fn tip_lines(booking: &BookingId, payments: &[Payment]) -> Vec<LineItem> {
         .iter()
         .filter(|p| p.state == PaymentState::Succeeded && p.kind.name() == KindName::Charge)
         .filter_map(|p| {
-            let tip = p.allocations.iter().find(|a| &a.booking == booking)?.tip?;
-            Some(LineItem {
+            p.allocations.iter().find(|a| &a.booking == booking)?.tip?;
+            let amount = tip_kept(p, booking, payments).ok()?;
+            amount.is_positive().then(|| LineItem {
                 kind: LineItemKind::Tip,
                 label: "Tip".to_owned(),
-                amount: tip,
+                amount,
             })
         })
         .collect()
+}
+
+/// The part of a charge's tip for `booking` that the customer kept giving: the tip, less what
+/// refunds (and lost disputes) of the charge gave back beyond its service part. A refund
+/// gives back the service first — a partial refund is for the service — and whatever goes
+/// beyond is the tip returned: a charge refunded in full leaves no tip owed, so the booking
+/// owes what it owed before, never the tip again.
+pub fn tip_kept(
+    charge: &Payment,
+    booking: &BookingId,
+    payments: &[Payment],
+) -> Result<Money, MoneyError> {
+    let tip = charge.tip_of(booking);
+    if !tip.is_positive() {
+        return Ok(tip);
+    }
+    let service = charge.share_of(booking).checked_sub(&tip)?;
+    let mut given_back = Money::zero(tip.currency());
+    for payment in payments
+        .iter()
+        .filter(|p| p.state == PaymentState::Succeeded)
+    {
+        if let PaymentKind::Refund { of, .. } | PaymentKind::Dispute { of, .. } = &payment.kind
+            && of == &charge.id
+        {
+            given_back = given_back.checked_add(&payment.share_of(booking))?;
+        }
+    }
+    let tip_back = given_back.checked_sub(&service)?;
+    if !tip_back.is_positive() {
+        return Ok(tip);
+    }
+    let kept = tip.checked_sub(&tip_back)?;
+    Ok(if kept.is_positive() {
+        kept
+    } else {
+        Money::zero(tip.currency())
+    })
 }
 
 /// What a hold can still capture for `booking`: its share less captures that succeeded or are
@@ -634,6 +673,42 @@ mod tests {
                 );
                 let left = refundable(&paid, &payments).expect("refundable");
                 prop_assert_eq!(left, usd((charged - refunded - held_back).max(0)));
+            }
+
+            /// A tipped charge and any refunds of it: a refund gives back the service first,
+            /// then the tip, so the booking owes at most its own price again — never the tip —
+            /// and its lines (its own, then the tips kept) add up to its price.
+            #[test]
+            fn refunds_give_back_the_service_before_the_tip(
+                service in 100_i64..100_000,
+                tip in 1_i64..10_000,
+                refunds in prop::collection::vec(1_i64..50_000, 0..4),
+            ) {
+                let mut paid = charge(service + tip);
+                paid.allocations[0].tip = Some(usd(tip));
+                let mut payments = vec![paid.clone()];
+                let mut refunded = 0;
+                for (n, minor) in (1..).zip(refunds) {
+                    let minor = minor.min(service + tip - refunded);
+                    if minor == 0 {
+                        break;
+                    }
+                    payments.push(record(
+                        n,
+                        PaymentKind::Refund { of: paid.id.clone(), reason: None },
+                        minor,
+                        PaymentState::Succeeded,
+                    ));
+                    refunded += minor;
+                }
+                let booking = account(service);
+                let summary = summarize(&booking, &payments, at()).expect("summary");
+                let tip_back = (refunded - service).clamp(0, tip);
+                prop_assert_eq!(summary.balance.price, usd(service + tip - tip_back));
+                prop_assert_eq!(summary.balance.paid, usd(service + tip - refunded));
+                prop_assert_eq!(summary.balance.balance_due, usd(refunded.min(service)));
+                let lines = booking.line_items.iter().chain(&tip_lines(&booking.id, &payments)).map(|l| l.amount).collect::<Vec<_>>();
+                prop_assert_eq!(Money::sum(Currency::USD, lines.iter()), Ok(summary.balance.price));
             }
         }
     }

@@ -215,3 +215,58 @@ async fn a_tip_larger_than_the_payment_or_too_precise_charges_nothing() {
     assert_eq!(w.gateway.count("charge"), 0);
     assert!(w.tips("b-1").await.is_empty());
 }
+
+#[tokio::test]
+async fn a_refund_gives_back_the_service_first_and_then_the_tip_which_is_never_owed_again() {
+    use billing_core::billing::RefundPayment;
+    let w = world().await;
+    let (token, _) = w.link(&["b-1"]).await;
+    let tip = Some(Tip::Amount(Amount::parse("15.00").unwrap()));
+    let paid = w
+        .billing
+        .pay_link_with_tip(&token, pay("pm_card_visa"), tip)
+        .await
+        .unwrap();
+    // 95.50 for the clean, 15.00 of tip.
+    assert_eq!(paid.receipt.payment.amount, usd(11_050));
+    let refund = |amount: &str, key: &str| RefundPayment {
+        payment: paid.receipt.payment.id.clone(),
+        amount: Some(Amount::parse(amount).unwrap()),
+        reason: None,
+        idempotency_key: Some(billing_core::idempotency::IdempotencyKey::new(key).unwrap()),
+    };
+    // A partial refund is of the service: the tip stays, and the booking owes the refund.
+    w.billing
+        .refund(&w.business, refund("10.00", "r-1"))
+        .await
+        .unwrap();
+    assert_eq!(w.tips("b-1").await, vec![usd(1_500)]);
+    let balance = w.view("b-1").await.summary.balance;
+    assert_eq!(balance.price, usd(11_050));
+    assert_eq!(balance.balance_due, usd(1_000));
+    // Beyond the service, the tip comes back: refunded in full, the booking owes its own
+    // price, never the tip.
+    w.billing
+        .refund(&w.business, refund("90.50", "r-2"))
+        .await
+        .unwrap();
+    assert_eq!(w.tips("b-1").await, vec![usd(1_000)]);
+    let balance = w.view("b-1").await.summary.balance;
+    assert_eq!(balance.price, usd(10_550));
+    // What is left paid (10.00) is the tip kept: the clean is owed again, whole.
+    assert_eq!(balance.balance_due, usd(9_550));
+    w.billing
+        .refund(&w.business, refund("10.00", "r-3"))
+        .await
+        .unwrap();
+    assert!(w.tips("b-1").await.is_empty());
+    let view = w.view("b-1").await;
+    assert_eq!(view.summary.balance.price, usd(9_550));
+    assert_eq!(view.summary.balance.paid, usd(0));
+    assert_eq!(view.summary.balance.balance_due, usd(9_550));
+    assert_eq!(view.summary.balance.refunded, usd(11_050));
+    // The lines still add up to the price.
+    let lines = view.lines();
+    let total = Money::sum(Currency::USD, lines.iter().map(|l| &l.amount)).unwrap();
+    assert_eq!(total, view.summary.balance.price);
+}
