@@ -577,6 +577,10 @@ async fn the_policy_form_saves_and_bad_input_changes_nothing() {
             ("fee_amount", "20.00"),
             ("fee_currency", "usd"),
             ("fee_window_hours", "24"),
+            ("no_show", "percent"),
+            ("no_show_percent", "50"),
+            ("no_show_amount", ""),
+            ("no_show_currency", "USD"),
             ("notice_hours", "1.5"),
         ])
     };
@@ -604,7 +608,7 @@ async fn the_policy_form_saves_and_bad_input_changes_nothing() {
             fee: Share::Fixed(Money::from_minor(2_000, Currency::USD)),
             window: Duration::hours(24),
         }),
-        no_show_fee: None,
+        no_show_fee: Some(Share::Percent(Percent::parse("50").unwrap())),
         upcoming_notice: Some(Duration::minutes(90)),
     };
     assert_eq!(h.billing.payment_settings(&h.acme).await.unwrap(), expected);
@@ -620,6 +624,7 @@ async fn the_policy_form_saves_and_bad_input_changes_nothing() {
     assert_eq!(shown.field("policy-form", "offset_hours"), "48");
     assert_eq!(shown.field("policy-form", "notice_hours"), "1.5");
     assert_eq!(shown.field("policy-form", "fee_amount"), "20.00");
+    assert_eq!(shown.field("policy-form", "no_show_percent"), "50");
 
     // Not a number of hours: the form again as typed, why, a 400; nothing changed.
     let bad = h
@@ -662,5 +667,22 @@ async fn the_policy_form_saves_and_bad_input_changes_nothing() {
         )
         .await;
     assert_eq!(unknown.status, StatusCode::BAD_REQUEST);
+    // A no-show fee of no amount is refused with the form's words.
+    let no_fee = form("manual", "").replace("no_show=percent", "no_show=fixed");
+    let refused = h
+        .post(
+            "/console/settings/payments",
+            &no_fee,
+            Some(&owner),
+            SAME_SITE,
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    assert!(
+        refused.text.contains("No-show fee: a currency")
+            || refused.text.contains("No-show fee: an amount"),
+        "{}",
+        refused.text
+    );
     assert_eq!(h.billing.payment_settings(&h.acme).await.unwrap(), expected);
 }

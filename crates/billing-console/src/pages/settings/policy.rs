@@ -53,6 +53,14 @@ pub(crate) struct PolicyFields {
     #[serde(default)]
     pub(crate) fee_window_hours: String,
     #[serde(default)]
+    pub(crate) no_show: String,
+    #[serde(default)]
+    pub(crate) no_show_percent: String,
+    #[serde(default)]
+    pub(crate) no_show_amount: String,
+    #[serde(default)]
+    pub(crate) no_show_currency: String,
+    #[serde(default)]
     pub(crate) notice_hours: String,
 }
 
@@ -116,6 +124,7 @@ pub(crate) struct PolicyForm {
     pub(crate) deposits: Vec<Choice>,
     pub(crate) renewals: Vec<Choice>,
     pub(crate) fees: Vec<Choice>,
+    pub(crate) no_show_fees: Vec<Choice>,
     /// Why the last submission was refused.
     pub(crate) error: Option<String>,
 }
@@ -127,6 +136,7 @@ impl PolicyForm {
             deposits: choices(&SHARES, &fields.deposit),
             renewals: choices(&RENEWALS, &fields.hold_renewal),
             fees: choices(&SHARES, &fields.fee),
+            no_show_fees: choices(&SHARES, &fields.no_show),
             fields,
             error,
         }
@@ -223,6 +233,8 @@ impl PolicyFields {
             share_fields(settings.deposit.as_ref());
         let (fee, fee_percent, fee_amount, fee_currency) =
             share_fields(settings.cancellation_fee.as_ref().map(|f| &f.fee));
+        let (no_show, no_show_percent, no_show_amount, no_show_currency) =
+            share_fields(settings.no_show_fee.as_ref());
         PolicyFields {
             csrf: String::new(),
             policy: policy.to_owned(),
@@ -247,6 +259,10 @@ impl PolicyFields {
                 .as_ref()
                 .map(|f| hours_text(f.window))
                 .unwrap_or_default(),
+            no_show: no_show.to_owned(),
+            no_show_percent,
+            no_show_amount,
+            no_show_currency,
             notice_hours: settings.upcoming_notice.map(hours_text).unwrap_or_default(),
         }
     }
@@ -293,6 +309,13 @@ impl PolicyFields {
             }),
             None => None,
         };
+        let no_show_fee = share(
+            &self.no_show,
+            &self.no_show_percent,
+            &self.no_show_amount,
+            &self.no_show_currency,
+            "No-show fee",
+        )?;
         let upcoming_notice = match self.notice_hours.trim() {
             "" => None,
             text => Some(required_hours(text, "Notice before an automatic charge")?),
@@ -303,8 +326,7 @@ impl PolicyFields {
             hold_renewal,
             hold_margin,
             cancellation_fee,
-            // The form does not show the no-show fee: the saved one is kept (see `save`).
-            no_show_fee: None,
+            no_show_fee,
             upcoming_notice,
         })
     }
@@ -339,21 +361,6 @@ pub(crate) async fn save(
     let settings = match fields.settings() {
         Ok(settings) => settings,
         Err(error) => return settings_page(&console, &member, refused(error)).await,
-    };
-    // The no-show fee is set through the API; saving this form keeps it as it is.
-    let settings = match console
-        .billing
-        .payment_settings(&member.visit.business)
-        .await
-    {
-        Ok(saved) => PaymentSettings {
-            no_show_fee: saved.no_show_fee,
-            ..settings
-        },
-        Err(error) => {
-            tracing::error!(%error, "payment settings could not be read");
-            return failed();
-        }
     };
     match console
         .billing
@@ -408,10 +415,12 @@ mod tests {
                 fee: Share::Percent(Percent::parse("12.5").expect("percent")),
                 window: Duration::hours(24),
             }),
-            no_show_fee: None,
+            no_show_fee: Some(Share::Fixed(Money::from_minor(4_000, Currency::USD))),
             upcoming_notice: Some(Duration::minutes(90)),
         };
         let fields = PolicyFields::of(&settings);
+        assert_eq!(fields.no_show, "fixed");
+        assert_eq!(fields.no_show_amount, "40.00");
         assert_eq!(fields.policy, "authorize_before_service");
         assert_eq!(fields.offset_hours, "48");
         assert_eq!(fields.deposit_amount, "25.00");
