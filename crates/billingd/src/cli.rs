@@ -334,6 +334,16 @@ pub struct ServeArgs {
         hide_env_values = true
     )]
     pub stripe_webhook_secret: Option<String>,
+    /// The secret of Stripe's Connect webhook endpoint (`whsec_...`), which sends the events
+    /// of the businesses' own (connected) accounts: their payments and `account.updated`.
+    /// Point it at the same URL; a delivery signed under either secret is taken.
+    #[arg(
+        long,
+        value_name = "SECRET",
+        env = "STRIPE_CONNECT_WEBHOOK_SECRET",
+        hide_env_values = true
+    )]
+    pub stripe_connect_webhook_secret: Option<String>,
     /// How many bookings of a bulk charge are charged at once.
     #[arg(long, value_name = "N", default_value_t = 8)]
     pub bulk_concurrency: usize,

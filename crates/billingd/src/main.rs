@@ -251,7 +251,10 @@ async fn reconcile(billing: &Billing) -> Result<(), AnyError> {
 async fn serve(args: ServeArgs, clock: Arc<dyn Clock>) -> Result<(), AnyError> {
     // Refused before anything starts: a webhook endpoint without its secret would take
     // anyone's events.
-    let webhooks = webhook_verifier(args.stripe_webhook_secret.as_deref())?;
+    let webhooks = webhook_verifier(
+        args.stripe_webhook_secret.as_deref(),
+        args.stripe_connect_webhook_secret.as_deref(),
+    )?;
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
@@ -396,19 +399,49 @@ async fn serve(args: ServeArgs, clock: Arc<dyn Clock>) -> Result<(), AnyError> {
     Ok(())
 }
 
-/// The webhook endpoint's verifier: none without a secret; a secret given but blank (on the
-/// command line or in `STRIPE_WEBHOOK_SECRET`) is a mistake, refused.
-fn webhook_verifier(secret: Option<&str>) -> Result<Option<StripeWebhooks>, AnyError> {
-    // clap takes an empty environment variable for an absent one: look at it here.
-    let from_env = std::env::var_os("STRIPE_WEBHOOK_SECRET");
-    let secret = match (secret, from_env) {
-        (Some(secret), _) => secret.to_owned(),
-        (None, Some(value)) => value.to_string_lossy().into_owned(),
+/// The webhook endpoint's verifier: none without a secret; with the platform's endpoint's
+/// secret, the Connect endpoint's, or both. A secret given but blank (on the command line or
+/// in its environment variable) is a mistake, refused.
+fn webhook_verifier(
+    platform: Option<&str>,
+    connect: Option<&str>,
+) -> Result<Option<StripeWebhooks>, AnyError> {
+    let platform = given(platform, "STRIPE_WEBHOOK_SECRET");
+    let connect = given(connect, "STRIPE_CONNECT_WEBHOOK_SECRET");
+    let refused = |flag: &str, error| -> AnyError { format!("{flag}: {error}").into() };
+    let verifier = match (platform, connect) {
         (None, None) => return Ok(None),
+        (Some(platform), connect) => {
+            let verifier = StripeWebhooks::new(platform)
+                .map_err(|e| refused("--stripe-webhook-secret (STRIPE_WEBHOOK_SECRET)", e))?;
+            match connect {
+                Some(connect) => verifier.with_connect_secret(connect).map_err(|e| {
+                    refused(
+                        "--stripe-connect-webhook-secret (STRIPE_CONNECT_WEBHOOK_SECRET)",
+                        e,
+                    )
+                })?,
+                None => verifier,
+            }
+        }
+        (None, Some(connect)) => StripeWebhooks::new(connect).map_err(|e| {
+            refused(
+                "--stripe-connect-webhook-secret (STRIPE_CONNECT_WEBHOOK_SECRET)",
+                e,
+            )
+        })?,
     };
-    StripeWebhooks::new(secret)
-        .map(Some)
-        .map_err(|error| format!("--stripe-webhook-secret (STRIPE_WEBHOOK_SECRET): {error}").into())
+    Ok(Some(verifier))
+}
+
+/// A secret from its flag, else its environment variable even when empty (clap takes an empty
+/// variable for an absent one: it is looked at here, so that a blank one is refused).
+fn given(flag: Option<&str>, variable: &str) -> Option<String> {
+    match (flag, std::env::var_os(variable)) {
+        (Some(secret), _) => Some(secret.to_owned()),
+        (None, Some(value)) => Some(value.to_string_lossy().into_owned()),
+        (None, None) => None,
+    }
 }
 
 /// The public address of the pages: the configured one (an absolute http(s) URL, no query or

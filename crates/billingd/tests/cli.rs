@@ -329,7 +329,12 @@ async fn signed_webhooks_are_verified() {
     let dir = tempfile::tempdir().unwrap();
     let served = Served::start(
         &dir.path().join("data"),
-        &["--stripe-webhook-secret", "whsec_test_secret"],
+        &[
+            "--stripe-webhook-secret",
+            "whsec_test_secret",
+            "--stripe-connect-webhook-secret",
+            "whsec_connect_secret",
+        ],
     );
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -340,28 +345,37 @@ async fn signed_webhooks_are_verified() {
         "livemode": false, "data": {"object": {"id": "cus_1", "object": "customer"}},
     })
     .to_string();
-    let mut mac = Hmac::<Sha256>::new_from_slice(b"whsec_test_secret").unwrap();
-    mac.update(format!("{now}.{payload}").as_bytes());
-    let signature = format!(
-        "t={now},v1={}",
-        mac.finalize()
-            .into_bytes()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect::<String>()
-    );
+    let signed = |secret: &[u8]| {
+        let mut mac = Hmac::<Sha256>::new_from_slice(secret).unwrap();
+        mac.update(format!("{now}.{payload}").as_bytes());
+        format!(
+            "t={now},v1={}",
+            mac.finalize()
+                .into_bytes()
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect::<String>()
+        )
+    };
     let client = reqwest::Client::new();
     let url = format!("{}/v1/webhooks/stripe", served.base);
-    let ok = client
-        .post(&url)
-        .header("Stripe-Signature", &signature)
-        .body(payload.clone())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(ok.status(), 200);
-    let body: Value = ok.json().await.unwrap();
-    assert_eq!(body["outcome"], "ignored");
+    // The platform's endpoint and the Connect endpoint each sign with their own secret (the
+    // same event twice: taken, then known).
+    for (secret, outcome) in [
+        (&b"whsec_test_secret"[..], "ignored"),
+        (b"whsec_connect_secret", "duplicate"),
+    ] {
+        let ok = client
+            .post(&url)
+            .header("Stripe-Signature", signed(secret))
+            .body(payload.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(ok.status(), 200);
+        let body: Value = ok.json().await.unwrap();
+        assert_eq!(body["outcome"], outcome);
+    }
     let forged = client
         .post(&url)
         .header("Stripe-Signature", format!("t={now},v1=00ff"))

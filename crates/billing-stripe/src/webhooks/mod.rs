@@ -123,8 +123,13 @@ pub struct EmptyWebhookSecret;
 
 /// Stripe's webhook deliveries, checked with the endpoint's secret (`whsec_...`) against the
 /// wall clock: the core's [`WebhookVerifier`](billing_core::ports::WebhookVerifier).
+///
+/// Events of connected accounts (a business's own Stripe account: its payments, its
+/// `account.updated`) come from a Connect endpoint with a secret of its own: both endpoints may
+/// post to the same URL, and a delivery signed under either secret is taken
+/// ([`StripeWebhooks::with_connect_secret`]).
 pub struct StripeWebhooks {
-    secret: String,
+    secrets: Vec<String>,
 }
 
 impl std::fmt::Debug for StripeWebhooks {
@@ -143,7 +148,25 @@ impl StripeWebhooks {
         if secret.trim().is_empty() {
             return Err(EmptyWebhookSecret);
         }
-        Ok(StripeWebhooks { secret })
+        Ok(StripeWebhooks {
+            secrets: vec![secret],
+        })
+    }
+
+    /// The same, also taking deliveries signed with the Connect endpoint's secret.
+    ///
+    /// # Errors
+    /// [`EmptyWebhookSecret`] for an empty (or blank) secret.
+    pub fn with_connect_secret(
+        mut self,
+        secret: impl Into<String>,
+    ) -> Result<Self, EmptyWebhookSecret> {
+        let secret = secret.into();
+        if secret.trim().is_empty() {
+            return Err(EmptyWebhookSecret);
+        }
+        self.secrets.push(secret);
+        Ok(self)
     }
 }
 
@@ -154,8 +177,18 @@ impl billing_core::ports::WebhookVerifier for StripeWebhooks {
         signature: &str,
     ) -> Result<billing_core::ports::GatewayEvent, billing_core::ports::WebhookRejected> {
         let now = DateTime::<Utc>::from(std::time::SystemTime::now());
-        verify_event(payload, signature, &self.secret, now)
-            .map(|event| event.to_core())
-            .map_err(|e| billing_core::ports::WebhookRejected(e.to_string()))
+        let mut refused = WebhookError::BadSignature;
+        for secret in &self.secrets {
+            match verify_event(payload, signature, secret, now) {
+                Ok(event) => return Ok(event.to_core()),
+                // Another secret may match; any other refusal is the delivery's own.
+                Err(WebhookError::BadSignature) => {}
+                Err(error) => {
+                    refused = error;
+                    break;
+                }
+            }
+        }
+        Err(billing_core::ports::WebhookRejected(refused.to_string()))
     }
 }

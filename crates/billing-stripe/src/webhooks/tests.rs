@@ -496,3 +496,34 @@ fn the_verifier_hands_the_core_its_event() {
     assert_eq!(event.subject, EventSubject::Payment(pid("pay_000001")));
     assert!(verifier.verify(payload.as_bytes(), "t=1,v1=00").is_err());
 }
+
+#[test]
+fn a_connect_endpoints_secret_is_taken_beside_the_platforms() {
+    use billing_core::ports::WebhookVerifier;
+    let verifier = StripeWebhooks::new(SECRET)
+        .and_then(|v| v.with_connect_secret("whsec_connect"))
+        .expect("secrets");
+    assert_eq!(
+        StripeWebhooks::new(SECRET)
+            .and_then(|v| v.with_connect_secret(" "))
+            .map(|_| ()),
+        Err(EmptyWebhookSecret)
+    );
+    let now = DateTime::<Utc>::from(std::time::SystemTime::now()).timestamp();
+    let payload = event("payment_intent.succeeded", intent("succeeded"));
+    for secret in [SECRET, "whsec_connect"] {
+        let header = format!("t={now},v1={}", sign(&payload, secret, now));
+        assert!(
+            verifier.verify(payload.as_bytes(), &header).is_ok(),
+            "{secret}"
+        );
+    }
+    let forged = format!("t={now},v1={}", sign(&payload, "whsec_other", now));
+    let refused = verifier.verify(payload.as_bytes(), &forged).unwrap_err();
+    assert!(refused.0.contains("no v1 signature"), "{}", refused.0);
+    // A stale delivery is refused as stale, whichever secret signed it.
+    let old = now - 3_600;
+    let stale = format!("t={old},v1={}", sign(&payload, "whsec_connect", old));
+    let refused = verifier.verify(payload.as_bytes(), &stale).unwrap_err();
+    assert!(refused.0.contains("signed"), "{}", refused.0);
+}
