@@ -331,10 +331,13 @@ async fn the_binary_serves_the_api_and_the_control_api() {
         2,
         "{webhooks}"
     );
+    // A failed delivery is tried again until it lands: its second attempt when the two
+    // failures fell on two events, its third when both fell on one (deliveries race).
     assert!(
         attempts
             .iter()
-            .any(|a| a["attempt"] == 2 && a["status"] == 200)
+            .any(|a| a["attempt"].as_u64().is_some_and(|n| n >= 2) && a["status"] == 200),
+        "{webhooks}"
     );
 
     // Told to stop, it exits.
