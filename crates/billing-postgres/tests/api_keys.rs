@@ -10,7 +10,7 @@ use billing_core::ports::{Businesses, StaffAccounts};
 use billing_postgres::PostgresStore;
 use billing_testservers::TestPostgres;
 use chrono::{Duration, Utc};
-use common::{TestResult, acme, database};
+use common::{TestResult, acme, database, generic_plan, planning_connection};
 use sqlx::Connection as _;
 
 #[tokio::test]
@@ -72,10 +72,7 @@ async fn keys_of_the_previous_schema_are_listed_and_still_work() -> TestResult {
 #[tokio::test]
 async fn key_and_removal_statements_are_served_by_their_index() -> TestResult {
     let (_server, url, _store) = database("api_keys_plans").await;
-    let mut conn = sqlx::PgConnection::connect(&url).await?;
-    sqlx::raw_sql("SET enable_seqscan = off; SET plan_cache_mode = force_generic_plan")
-        .execute(&mut conn)
-        .await?;
+    let mut conn = planning_connection(&url).await?;
     for (name, statement, arguments, index) in [
         (
             "keys_of",
@@ -105,13 +102,7 @@ async fn key_and_removal_statements_are_served_by_their_index() -> TestResult {
             "staff_members_pkey",
         ),
     ] {
-        sqlx::raw_sql(&format!("PREPARE {name} {statement}"))
-            .execute(&mut conn)
-            .await?;
-        let plan: Vec<String> = sqlx::query_scalar(&format!("EXPLAIN EXECUTE {name} {arguments}"))
-            .fetch_all(&mut conn)
-            .await?;
-        let plan = plan.join("\n");
+        let plan = generic_plan(&mut conn, name, statement, arguments).await?;
         assert!(plan.contains(index), "{name}: {plan}");
         assert!(plan.contains('$'), "a generic plan: {name}: {plan}");
         assert!(!plan.contains("Seq Scan"), "{name}: {plan}");

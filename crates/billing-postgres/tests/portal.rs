@@ -4,16 +4,13 @@
 
 mod common;
 
-use common::{TestResult, database};
+use common::{TestResult, database, generic_plan, planning_connection};
 use sqlx::Connection as _;
 
 #[tokio::test]
 async fn every_statement_is_served_by_its_index_in_a_generic_plan() -> TestResult {
     let (_server, url, _store) = database("portal_plans").await;
-    let mut conn = sqlx::PgConnection::connect(&url).await?;
-    sqlx::raw_sql("SET enable_seqscan = off; SET plan_cache_mode = force_generic_plan")
-        .execute(&mut conn)
-        .await?;
+    let mut conn = planning_connection(&url).await?;
     let hash = format!("'{}'", "a".repeat(64));
     for (name, statement, arguments, index) in [
         (
@@ -36,13 +33,7 @@ async fn every_statement_is_served_by_its_index_in_a_generic_plan() -> TestResul
             "portal_passes_by_expiry",
         ),
     ] {
-        sqlx::raw_sql(&format!("PREPARE {name} {statement}"))
-            .execute(&mut conn)
-            .await?;
-        let lines: Vec<String> = sqlx::query_scalar(&format!("EXPLAIN EXECUTE {name} {arguments}"))
-            .fetch_all(&mut conn)
-            .await?;
-        let plan = lines.join("\n");
+        let plan = generic_plan(&mut conn, name, statement, &arguments).await?;
         assert!(plan.contains(index), "{name}\n{plan}");
         assert!(plan.contains('$'), "a generic plan: {name}\n{plan}");
         assert!(!plan.contains("Seq Scan"), "{name}\n{plan}");

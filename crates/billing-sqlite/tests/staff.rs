@@ -9,20 +9,8 @@ use billing_core::link::LinkToken;
 use billing_core::ports::StaffAccounts;
 use billing_sqlite::SqliteStore;
 use chrono::{Duration, Utc};
-use common::{TestResult, database};
+use common::{TestResult, database, plan};
 use sqlx::Connection as _;
-
-/// The plan of `sql`, one step a line.
-async fn plan(conn: &mut sqlx::SqliteConnection, sql: &str) -> Result<String, sqlx::Error> {
-    let rows: Vec<(i64, i64, i64, String)> = sqlx::query_as(&format!("EXPLAIN QUERY PLAN {sql}"))
-        .fetch_all(conn)
-        .await?;
-    Ok(rows
-        .into_iter()
-        .map(|row| row.3)
-        .collect::<Vec<_>>()
-        .join("\n"))
-}
 
 #[tokio::test]
 async fn every_statement_is_served_by_its_index() -> TestResult {

@@ -128,3 +128,30 @@ pub async fn ledger(store: &PostgresStore, booking: &str) -> billing_core::ports
         .ledgers
         .remove(0)
 }
+
+/// A connection to `url` that plans as the store's sessions do: one generic plan per
+/// statement, and never a sequential scan where an index could serve.
+pub async fn planning_connection(url: &str) -> Result<sqlx::PgConnection, sqlx::Error> {
+    let mut conn = sqlx::PgConnection::connect(url).await?;
+    sqlx::raw_sql("SET enable_seqscan = off; SET plan_cache_mode = force_generic_plan")
+        .execute(&mut conn)
+        .await?;
+    Ok(conn)
+}
+
+/// The plan of `statement` (`(types) AS query`), prepared as `name` and executed with
+/// `arguments`, one step a line.
+pub async fn generic_plan(
+    conn: &mut sqlx::PgConnection,
+    name: &str,
+    statement: &str,
+    arguments: &str,
+) -> Result<String, sqlx::Error> {
+    sqlx::raw_sql(&format!("PREPARE {name} {statement}"))
+        .execute(&mut *conn)
+        .await?;
+    let lines: Vec<String> = sqlx::query_scalar(&format!("EXPLAIN EXECUTE {name} {arguments}"))
+        .fetch_all(&mut *conn)
+        .await?;
+    Ok(lines.join("\n"))
+}

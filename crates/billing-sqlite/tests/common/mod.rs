@@ -93,3 +93,15 @@ pub fn charge(booking: &str, amount: Option<Money>) -> ChargeBooking {
         allow_duplicate: true,
     }
 }
+
+/// The plan of `sql`, one step a line.
+pub async fn plan(conn: &mut sqlx::SqliteConnection, sql: &str) -> Result<String, sqlx::Error> {
+    let rows: Vec<(i64, i64, i64, String)> = sqlx::query_as(&format!("EXPLAIN QUERY PLAN {sql}"))
+        .fetch_all(conn)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| row.3)
+        .collect::<Vec<_>>()
+        .join("\n"))
+}
