@@ -10,11 +10,11 @@
 //! (`Sec-Fetch-Site`), and must carry the session's form token.
 
 use axum::extract::rejection::{PathRejection, QueryRejection};
-use axum::extract::{Path, Query, State};
+use axum::extract::{FromRequest, Path, Query, Request, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
+use axum_extra::extract::Form;
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
-use axum_extra::extract::{Form, FormRejection};
 use billing_core::billing::{PORTAL_PATH, PortalOverview, PortalVisit, ReceiptKind};
 use billing_core::email::CardLabel;
 use billing_core::error::BillingError;
@@ -139,30 +139,57 @@ pub(crate) async fn overview(
     show(&api, &token, &visit, StatusCode::OK, notice, None).await
 }
 
-/// The pay form: the bookings ticked.
+/// The fields of the portal's forms (each reads those it has).
 #[derive(Debug, Default, Deserialize)]
-pub(crate) struct PayForm {
+struct PortalFields {
     #[serde(default)]
     form_token: String,
+    /// The pay form: the bookings ticked.
     #[serde(default)]
     booking: Vec<String>,
+    /// The remove form: the card.
+    #[serde(default)]
+    payment_method: String,
+}
+
+/// A form posted by a live session from the portal's own page ([`checked`]): its session's
+/// token and visit, and its fields. Any other request is answered before the handler runs.
+pub(crate) struct SessionForm {
+    token: String,
+    visit: PortalVisit,
+    fields: PortalFields,
+}
+
+impl FromRequest<Api> for SessionForm {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, api: &Api) -> Result<Self, Response> {
+        let jar = CookieJar::from_headers(request.headers());
+        let headers = request.headers().clone();
+        // An unreadable form reads as empty: it then lacks the form token, and is refused.
+        let fields = Form::<PortalFields>::from_request(request, api)
+            .await
+            .map(|Form(fields)| fields)
+            .unwrap_or_default();
+        let (token, visit) = checked(api, &jar, &headers, &fields.form_token).await?;
+        Ok(SessionForm {
+            token,
+            visit,
+            fields,
+        })
+    }
 }
 
 /// `POST /portal/pay`: a payment link for the bookings ticked, and the customer goes to its
 /// page.
-pub(crate) async fn pay(
-    State(api): State<Api>,
-    jar: CookieJar,
-    headers: HeaderMap,
-    form: Result<Form<PayForm>, FormRejection>,
-) -> Response {
-    let form = form.map(|Form(f)| f).unwrap_or_default();
-    let (token, visit) = match checked(&api, &jar, &headers, &form.form_token).await {
-        Ok(found) => found,
-        Err(refused) => return refused,
-    };
-    let mut bookings = Vec::with_capacity(form.booking.len());
-    for id in &form.booking {
+pub(crate) async fn pay(State(api): State<Api>, form: SessionForm) -> Response {
+    let SessionForm {
+        token,
+        visit,
+        fields,
+    } = form;
+    let mut bookings = Vec::with_capacity(fields.booking.len());
+    for id in &fields.booking {
         match BookingId::new(id.as_str()) {
             Ok(id) => bookings.push(id),
             Err(_) => return show_error(&api, &token, &visit, NOT_PAYABLE).await,
@@ -185,48 +212,24 @@ pub(crate) async fn pay(
     }
 }
 
-/// A form with only its token.
-#[derive(Debug, Default, Deserialize)]
-pub(crate) struct TokenForm {
-    #[serde(default)]
-    form_token: String,
-    #[serde(default)]
-    payment_method: String,
-}
-
 /// `POST /portal/cards`: a card request, and the customer goes to its page.
-pub(crate) async fn add_card(
-    State(api): State<Api>,
-    jar: CookieJar,
-    headers: HeaderMap,
-    form: Result<Form<TokenForm>, FormRejection>,
-) -> Response {
-    let form = form.map(|Form(f)| f).unwrap_or_default();
-    let (_, visit) = match checked(&api, &jar, &headers, &form.form_token).await {
-        Ok(found) => found,
-        Err(refused) => return refused,
-    };
-    match api.billing.portal_card_request(&visit).await {
+pub(crate) async fn add_card(State(api): State<Api>, form: SessionForm) -> Response {
+    match api.billing.portal_card_request(&form.visit).await {
         Ok(issued) => Redirect::to(&issued.url).into_response(),
         Err(error) => failed(&error),
     }
 }
 
 /// `POST /portal/cards/remove`: removes one of the customer's cards.
-pub(crate) async fn remove_card(
-    State(api): State<Api>,
-    jar: CookieJar,
-    headers: HeaderMap,
-    form: Result<Form<TokenForm>, FormRejection>,
-) -> Response {
-    let form = form.map(|Form(f)| f).unwrap_or_default();
-    let (token, visit) = match checked(&api, &jar, &headers, &form.form_token).await {
-        Ok(found) => found,
-        Err(refused) => return refused,
-    };
+pub(crate) async fn remove_card(State(api): State<Api>, form: SessionForm) -> Response {
+    let SessionForm {
+        token,
+        visit,
+        fields,
+    } = form;
     match api
         .billing
-        .portal_remove_card(&visit, &form.payment_method)
+        .portal_remove_card(&visit, &fields.payment_method)
         .await
     {
         Ok(()) => Redirect::to("/portal?done=card-removed").into_response(),
@@ -242,15 +245,9 @@ pub(crate) async fn remove_card(
 pub(crate) async fn sign_out(
     State(api): State<Api>,
     jar: CookieJar,
-    headers: HeaderMap,
-    form: Result<Form<TokenForm>, FormRejection>,
+    form: SessionForm,
 ) -> Response {
-    let form = form.map(|Form(f)| f).unwrap_or_default();
-    let (token, _) = match checked(&api, &jar, &headers, &form.form_token).await {
-        Ok(found) => found,
-        Err(refused) => return refused,
-    };
-    if let Err(error) = api.billing.end_portal_session(&token).await {
+    if let Err(error) = api.billing.end_portal_session(&form.token).await {
         return failed(&error);
     }
     let mut gone = session_cookie(&api, String::new());
