@@ -183,6 +183,7 @@ async fn the_overview_shows_what_is_owed_and_paid_and_paying_goes_through_a_link
         owed,
         vec![("b-1".into(), usd(12_000)), ("b-2".into(), usd(8_000))]
     );
+    assert_eq!(overview.total_due, vec![usd(20_000)]);
     assert!(overview.cards.is_empty());
     assert!(!overview.truncated);
 
@@ -223,6 +224,7 @@ async fn the_overview_shows_what_is_owed_and_paid_and_paying_goes_through_a_link
         }
     );
     assert_eq!(overview.bookings[0].payable, usd(12_000));
+    assert_eq!(overview.total_due, vec![usd(12_000)]);
     assert!(overview.bookings[0].receipts.is_empty());
     assert_eq!(overview.cards.len(), 1);
 }

@@ -66,6 +66,9 @@ pub struct PortalVisit {
 pub struct PortalOverview {
     /// The customer's bookings, those owing first, then by service date (newest first).
     pub bookings: Vec<PortalBooking>,
+    /// What the listed bookings can be paid now, one amount per currency (in the order the
+    /// currencies first appear; none when nothing is payable).
+    pub total_due: Vec<Money>,
     /// The customer's saved cards, the default first.
     pub cards: Vec<SavedCard>,
     /// True when the portal lists fewer bookings than the customer has.
@@ -260,8 +263,23 @@ impl Billing {
                 .then_with(|| b.line.date.cmp(&a.line.date))
                 .then_with(|| a.booking.cmp(&b.booking))
         });
+        let mut total_due: Vec<Money> = Vec::new();
+        for due in bookings
+            .iter()
+            .map(|b| b.payable)
+            .filter(Money::is_positive)
+        {
+            match total_due
+                .iter_mut()
+                .find(|t| t.currency() == due.currency())
+            {
+                Some(total) => *total = total.checked_add(&due)?,
+                None => total_due.push(due),
+            }
+        }
         Ok(PortalOverview {
             bookings,
+            total_due,
             cards,
             truncated,
         })

@@ -364,17 +364,6 @@ fn portal_page(
     notice: Option<&'static str>,
     error: Option<&'static str>,
 ) -> PortalPage {
-    let mut total_due: Vec<billing_core::money::Money> = Vec::new();
-    for booking in &overview.bookings {
-        let due = booking.payable;
-        match total_due
-            .iter_mut()
-            .find(|t| t.currency() == due.currency())
-        {
-            Some(total) => *total = total.checked_add(&due).unwrap_or(*total),
-            None => total_due.push(due),
-        }
-    }
     PortalPage {
         business: visit.business.name.clone(),
         customer: visit.customer.name.clone(),
@@ -406,11 +395,7 @@ fn portal_page(
                     .collect(),
             })
             .collect(),
-        total_due: total_due
-            .iter()
-            .filter(|t| t.is_positive())
-            .map(ToString::to_string)
-            .collect(),
+        total_due: overview.total_due.iter().map(ToString::to_string).collect(),
         cards: overview
             .cards
             .iter()
