@@ -213,6 +213,10 @@ async fn the_briefs_scenarios_in_the_console() {
     check_page(&browser, "scenario-customer").await;
     open(&browser, &service, "/console/customers").await;
     check_page(&browser, "scenario-customers").await;
+    // The owner's Settings: the Stripe connection, the payment policy with its fees.
+    open(&browser, &service, "/console/settings").await;
+    text_of(&browser, "no-show").await;
+    check_page(&browser, "scenario-settings").await;
 
     // Another business's pages are not found.
     open(&browser, &service, "/console/bookings/g-1").await;
