@@ -36,6 +36,9 @@ impl Answer {
     }
 }
 
+/// How many times a set-up step that Stripe's faults left unanswered is made again.
+const SET_UP_ATTEMPTS: u32 = 5;
+
 fn client() -> Fallible<reqwest::Client> {
     reqwest::Client::builder()
         .timeout(Duration::from_secs(90))
@@ -129,11 +132,19 @@ impl Api {
         self.post("/v1/customers", body)
             .await?
             .expect_ok("a customer")?;
+        // Stripe's faults reach the set-up too: a card whose attachment was not answered
+        // (5xx) is attached again, as a person would (attaching it twice is no error), so
+        // that the campaign starts from its intended state.
         let path = format!("/v1/customers/{id}/payment-methods");
-        self.post(&path, json!({"payment_method": card}))
-            .await?
-            .expect_ok("a card")?;
-        Ok(())
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            let answer = self.post(&path, json!({"payment_method": card})).await?;
+            if answer.status < 500 || attempts == SET_UP_ATTEMPTS {
+                answer.expect_ok("a card")?;
+                return Ok(());
+            }
+        }
     }
 
     /// A USD booking of `customer` priced `cents`.
