@@ -324,6 +324,13 @@ async fn the_binary_serves_the_api_and_the_control_api() {
     for (signature, body) in receiver.deliveries() {
         assert!(signed(&signature, &body, WEBHOOK_SECRET), "{signature}");
     }
+    // The receiver keeps the deliveries it refused too: the retries may still be on their way.
+    eventually(
+        Duration::from_secs(60),
+        "the refused deliveries retried",
+        || async move { call(addr, "GET", "/_fake/webhooks", "").await.body["pending"] == 0 },
+    )
+    .await;
     let webhooks = call(addr, "GET", "/_fake/webhooks", "").await.body;
     let attempts = webhooks["attempts"].as_array().expect("attempts");
     assert_eq!(
